@@ -1,0 +1,55 @@
+import { env } from './fields.js';
+
+/** Variables every service reads: where to listen, how to log, how long to drain. */
+export const serviceFields = {
+  port: env.port('PORT', { default: 8080 }),
+  host: env.string('HOST', { default: '0.0.0.0' }),
+  logLevel: env.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    default: 'info',
+  }),
+  shutdownDeadlineMs: env.int('SHUTDOWN_DEADLINE_MS', {
+    min: 1_000,
+    max: 600_000,
+    default: 25_000,
+  }),
+  region: env.string('PARLEY_REGION', { default: 'local' }),
+};
+
+/** Kafka connection variables. */
+export const kafkaFields = {
+  kafkaBrokers: env.hostPorts('PARLEY_KAFKA_BROKERS'),
+  kafkaTopicPartitions: env.int('PARLEY_KAFKA_TOPIC_PARTITIONS', {
+    min: 1,
+    max: 1_000,
+    default: 24,
+  }),
+  kafkaReplicationFactor: env.int('PARLEY_KAFKA_REPLICATION_FACTOR', {
+    min: 1,
+    max: 10,
+    default: 1,
+  }),
+  kafkaMinInsyncReplicas: env.int('PARLEY_KAFKA_MIN_INSYNC_REPLICAS', {
+    min: 1,
+    max: 10,
+    default: 1,
+  }),
+};
+
+/** Postgres primary and replica variables (URLs carry credentials: secret). */
+export const postgresFields = {
+  pgPrimaryUrl: env.url('PARLEY_PG_PRIMARY_URL', {
+    protocols: ['postgres:', 'postgresql:'],
+    secret: true,
+  }),
+  pgReplicaUrls: env.urlList('PARLEY_PG_REPLICA_URLS', {
+    protocols: ['postgres:', 'postgresql:'],
+    secret: true,
+    default: [],
+  }),
+  pgPoolMax: env.int('PARLEY_PG_POOL_MAX', { min: 1, max: 500, default: 10 }),
+};
+
+/** Redis variables. */
+export const redisFields = {
+  redisUrl: env.url('PARLEY_REDIS_URL', { protocols: ['redis:', 'rediss:'], secret: true }),
+};

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+
+/** How one environment variable is read. Build these with the `env` helpers. */
+export interface Field<T> {
+  readonly variable: string;
+  /** Human description of a valid value, used in error messages. */
+  readonly expected: string;
+  readonly schema: z.ZodType<T>;
+  readonly defaultValue?: T;
+  /** Never echo the value in an error (passwords, keys, URLs with credentials). */
+  readonly secret: boolean;
+}
+
+/** Options every field takes. */
+export interface FieldOptions<T> {
+  /** Value used when the variable is unset or empty. Without it the variable is required. */
+  default?: T;
+  /** Keep the value out of error messages. @default false */
+  secret?: boolean;
+}
+
+function field<T>(
+  variable: string,
+  expected: string,
+  schema: z.ZodType<T>,
+  options: FieldOptions<T>,
+): Field<T> {
+  return {
+    variable,
+    expected,
+    schema,
+    defaultValue: options.default,
+    secret: options.secret ?? false,
+  };
+}
+
+const INT = /^-?\d+$/;
+
+/** Environment-variable field builders. */
+export const env = {
+  /** Any non-empty string. */
+  string(variable: string, options: FieldOptions<string> = {}): Field<string> {
+    return field(variable, 'a non-empty string', z.string().min(1), options);
+  },
+
+  /** An integer in `[min, max]`. */
+  int(
+    variable: string,
+    {
+      min = Number.MIN_SAFE_INTEGER,
+      max = Number.MAX_SAFE_INTEGER,
+      ...options
+    }: FieldOptions<number> & {
+      min?: number;
+      max?: number;
+    } = {},
+  ): Field<number> {
+    const schema = z.string().regex(INT).transform(Number).pipe(z.number().int().min(min).max(max));
+    return field(
+      variable,
+      `an integer from ${min} to ${max}`,
+      schema as z.ZodType<number>,
+      options,
+    );
+  },
+
+  /** A TCP port (0 lets the OS choose, for tests). */
+  port(variable: string, options: FieldOptions<number> = {}): Field<number> {
+    return env.int(variable, { min: 0, max: 65_535, ...options });
+  },
+
+  /** `true`/`false` (also `1`/`0`, `yes`/`no`). */
+  bool(variable: string, options: FieldOptions<boolean> = {}): Field<boolean> {
+    const schema = z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'])
+      .transform((v) => v === 'true' || v === '1' || v === 'yes');
+    return field(variable, 'true or false', schema as z.ZodType<boolean>, options);
+  },
+
+  /** One of a fixed set of strings. */
+  oneOf<const V extends readonly [string, ...string[]]>(
+    variable: string,
+    values: V,
+    options: FieldOptions<V[number]> = {},
+  ): Field<V[number]> {
+    return field(
+      variable,
+      `one of ${values.join(', ')}`,
+      z.enum(values) as z.ZodType<V[number]>,
+      options,
+    );
+  },
+
+  /** A URL whose scheme is one of `protocols` (e.g. `['postgres:', 'postgresql:']`). */
+  url(
+    variable: string,
+    { protocols, ...options }: FieldOptions<string> & { protocols: string[] },
+  ): Field<string> {
+    const schema = z
+      .string()
+      .refine((value) => URL.canParse(value) && protocols.includes(new URL(value).protocol));
+    const schemes = protocols.map((p) => p.replace(/:$/, '://')).join(' or ');
+    return field(variable, `a URL starting with ${schemes}`, schema, options);
+  },
+
+  /** A comma-separated list of `host:port` addresses. */
+  hostPorts(variable: string, options: FieldOptions<string[]> = {}): Field<string[]> {
+    const schema = z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/)).min(1));
+    return field(
+      variable,
+      'a comma-separated list of host:port',
+      schema as z.ZodType<string[]>,
+      options,
+    );
+  },
+
+  /** A comma-separated list of URLs with one of `protocols`; may be empty when a default is given. */
+  urlList(
+    variable: string,
+    { protocols, ...options }: FieldOptions<string[]> & { protocols: string[] },
+  ): Field<string[]> {
+    const schema = z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(
+          z.string().refine((u) => URL.canParse(u) && protocols.includes(new URL(u).protocol)),
+        ),
+      );
+    const schemes = protocols.map((p) => p.replace(/:$/, '://')).join(' or ');
+    return field(
+      variable,
+      `a comma-separated list of URLs starting with ${schemes}`,
+      schema as z.ZodType<string[]>,
+      options,
+    );
+  },
+};

@@ -1,0 +1,20 @@
+/**
+ * The `conversation-events` contract: the envelope, the event payloads and
+ * how versions evolve (VERSIONING.md).
+ *
+ * ```ts
+ * import { EventRegistry, allEvents, messageReceivedV1 } from '@parley/contracts';
+ * const registry = new EventRegistry(allEvents);
+ * const event = registry.create(messageReceivedV1, { conversationId, tenantId, payload });
+ * const result = registry.decode(kafkaMessage.value); // ok | invalid | unknown_type | newer_version
+ * ```
+ */
+export {
+  CONVERSATION_EVENTS_TOPIC,
+  envelopeSchema,
+  idSchema,
+  type Envelope,
+  type Event,
+} from './envelope.js';
+export { EventRegistry, type EventDefinition, type DecodeResult } from './registry.js';
+export { messageReceivedV1, allEvents, type MessageReceivedV1 } from './events.js';

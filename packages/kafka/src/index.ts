@@ -1,0 +1,29 @@
+/**
+ * Kafka for Parley: `conversation-events` keyed by conversation, produced with
+ * acks=all, consumed with manual commits, bounded retries and dead letters.
+ *
+ * ```ts
+ * await app.register(kafkaPlugin, { brokers, clientId: 'chat' });
+ * app.kafka.addConsumer({ groupId: 'chat-store', registry, handler: async (event) => store(event) });
+ * await app.kafka.producer.publish(registry.create(messageReceivedV1, { ... }));
+ * ```
+ */
+export {
+  createKafkaClient,
+  ensureTopics,
+  type KafkaClientOptions,
+  type TopicOptions,
+} from './client.js';
+export { EventProducer, type ProducerOptions, type PublishResult } from './producer.js';
+export {
+  EventConsumer,
+  type ConsumerOptions,
+  type ConsumerMetrics,
+  type EventHandler,
+  type HandlerContext,
+  type Interceptor,
+} from './consumer.js';
+export { kafkaPlugin, type KafkaHandle, type KafkaPluginOptions } from './plugin.js';
+export { KafkaDeliveryError, KafkaStoppingError } from './errors.js';
+export { injectTraceContext } from './tracing.js';
+export type { KafkaLogger } from './logger.js';

@@ -1,0 +1,95 @@
+import type { FastifyInstance } from 'fastify';
+import type {} from '@parley/service-kit';
+import fp from 'fastify-plugin';
+import type { Admin, Kafka } from 'kafkajs';
+import { CONVERSATION_EVENTS_TOPIC } from '@parley/contracts';
+import { createKafkaClient, ensureTopics } from './client.js';
+import { EventConsumer, type ConsumerOptions } from './consumer.js';
+import { EventProducer } from './producer.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    kafka: KafkaHandle;
+  }
+}
+
+/** What the kafka plugin decorates the app with. */
+export interface KafkaHandle {
+  client: Kafka;
+  producer: EventProducer;
+  /** Adds a consumer that starts when the app is ready and stops (committing) before the app closes its pools. */
+  addConsumer(options: Omit<ConsumerOptions, 'producer' | 'logger'>): EventConsumer;
+}
+
+/** Options for {@link kafkaPlugin}. */
+export interface KafkaPluginOptions {
+  brokers: string[];
+  clientId: string;
+  /** Partitions of `conversation-events` when the plugin creates it. @default 24 */
+  partitions?: number;
+  /** @default 1 */
+  replicationFactor?: number;
+  /** @default 1 */
+  minInsyncReplicas?: number;
+}
+
+async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise<void> {
+  const logger = app.log.child({ component: 'kafka' });
+  const client = createKafkaClient({
+    brokers: options.brokers,
+    clientId: options.clientId,
+    logger,
+  });
+  const admin: Admin = client.admin();
+  const producer = new EventProducer(client);
+  const consumers: EventConsumer[] = [];
+
+  await admin.connect();
+  const topic = {
+    numPartitions: options.partitions ?? 24,
+    replicationFactor: options.replicationFactor ?? 1,
+    minInsyncReplicas: options.minInsyncReplicas ?? 1,
+  };
+  await ensureTopics(
+    admin,
+    [
+      { topic: CONVERSATION_EVENTS_TOPIC, ...topic },
+      { topic: `${CONVERSATION_EVENTS_TOPIC}.dlq`, ...topic },
+    ],
+    logger,
+  );
+  await producer.connect();
+
+  app.decorate('kafka', {
+    client,
+    producer,
+    addConsumer(consumerOptions) {
+      const consumer = new EventConsumer(client, { ...consumerOptions, producer, logger });
+      consumers.push(consumer);
+      app.readiness.add(`kafka-consumer:${consumerOptions.groupId}`, async () => {
+        if (!consumer.healthy) throw new Error('consumer is not running');
+      });
+      return consumer;
+    },
+  } satisfies KafkaHandle);
+
+  app.readiness.add('kafka', async () => {
+    const cluster = await admin.describeCluster();
+    return { brokers: cluster.brokers.length };
+  });
+  app.addHook('onReady', async () => {
+    await Promise.all(consumers.map((c) => c.start()));
+  });
+  app.addHook('onClose', async () => {
+    await Promise.all(consumers.map((c) => c.stop()));
+    await producer.disconnect();
+    await admin.disconnect();
+  });
+}
+
+/**
+ * Connects to Kafka while registering: creates `conversation-events` and its
+ * dead-letter topic when missing, connects the producer, adds a readiness
+ * check, and closes consumers, producer and admin on close.
+ */
+export const kafkaPlugin = fp(kafka, { name: 'parley-kafka', fastify: '5.x' });

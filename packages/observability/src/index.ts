@@ -1,0 +1,19 @@
+/**
+ * Logs, metrics and traces for every Parley service.
+ *
+ * ```ts
+ * import { createLogger, createMetricsRegistry, startTelemetry } from '@parley/observability';
+ * const telemetry = startTelemetry({ serviceName: 'chat' }); // before importing fastify
+ * const log = createLogger({ service: 'chat' });            // redacts secrets and personal data
+ * const registry = createMetricsRegistry({ service: 'chat' });
+ * ```
+ */
+export { createLogger, type LoggerConfig, type Logger } from './logger.js';
+export { redactString, redactValue, redactError, isSensitiveKey, REDACTED } from './redact.js';
+export {
+  createMetricsRegistry,
+  kafkaConsumerMetrics,
+  type MetricsConfig,
+  type Registry,
+} from './metrics.js';
+export { startTelemetry, type Telemetry, type TelemetryConfig } from './telemetry.js';

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { createMetricsRegistry, kafkaConsumerMetrics } from './metrics.js';
+
+describe('createMetricsRegistry', () => {
+  it('exposes process metrics with the service label', async () => {
+    const registry = createMetricsRegistry({
+      service: 'chat',
+      defaultLabels: { region: 'eu-west' },
+    });
+    const text = await registry.metrics();
+    expect(text).toMatch(/process_cpu_user_seconds_total\{service="chat",region="eu-west"\}/);
+    expect(text).toContain('nodejs_eventloop_lag_seconds');
+  });
+
+  it('records consumer lag and outcomes through the kafka binding', async () => {
+    const registry = createMetricsRegistry({ service: 'ai', processMetrics: false });
+    const metrics = kafkaConsumerMetrics(registry);
+    metrics.lag('ai-processing', 'conversation-events', 3, 17);
+    metrics.handled('ai-processing', 'conversation-events', 'ok', 12);
+    const text = await registry.metrics();
+    expect(text).toContain(
+      'kafka_consumer_lag{group="ai-processing",topic="conversation-events",partition="3",service="ai"} 17',
+    );
+    expect(text).toContain(
+      'kafka_messages_handled_total{group="ai-processing",topic="conversation-events",outcome="ok",service="ai"} 1',
+    );
+  });
+});

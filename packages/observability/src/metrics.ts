@@ -1,0 +1,56 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Options for {@link createMetricsRegistry}. */
+export interface MetricsConfig {
+  service: string;
+  /** Labels added to every series (region, for one Prometheus across regions). */
+  defaultLabels?: Record<string, string>;
+  /** Collect Node's process metrics (heap, event-loop lag, GC). @default true */
+  processMetrics?: boolean;
+}
+
+/** A prom-client registry with the process metrics and the service's default labels. */
+export function createMetricsRegistry(config: MetricsConfig): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: config.service, ...config.defaultLabels });
+  if (config.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/**
+ * Binds the Kafka consumer runner's metrics interface (see `@parley/kafka`'s
+ * `ConsumerMetrics`) to Prometheus series: `kafka_consumer_lag`,
+ * `kafka_messages_handled_total` and `kafka_handle_duration_seconds`.
+ */
+export function kafkaConsumerMetrics(registry: Registry) {
+  const lag = new Gauge({
+    name: 'kafka_consumer_lag',
+    help: 'Messages not yet handled, per group and partition (high watermark minus committed offset).',
+    labelNames: ['group', 'topic', 'partition'] as const,
+    registers: [registry],
+  });
+  const handled = new Counter({
+    name: 'kafka_messages_handled_total',
+    help: 'Messages handled by outcome: ok, skipped, dead_lettered, retried.',
+    labelNames: ['group', 'topic', 'outcome'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'kafka_handle_duration_seconds',
+    help: 'Time to handle one message, including retries.',
+    labelNames: ['group', 'topic'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  });
+  return {
+    lag(group: string, topic: string, partition: number, value: number): void {
+      lag.set({ group, topic, partition: String(partition) }, value);
+    },
+    handled(group: string, topic: string, outcome: string, durationMs: number): void {
+      handled.inc({ group, topic, outcome });
+      duration.observe({ group, topic }, durationMs / 1000);
+    },
+  };
+}
+
+export type { Registry } from 'prom-client';

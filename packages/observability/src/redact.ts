@@ -1,0 +1,99 @@
+/**
+ * Scrubbing of secrets and personal data from anything that is about to be logged.
+ *
+ * Two nets: keys whose *name* says secret or personal (`apiKey`, `authorization`,
+ * `email`, `phone`, `cardNumber`, ...) have their whole value replaced; and every
+ * string value is searched for e-mail addresses, phone numbers in international
+ * or North-American format, card numbers (Luhn-checked, so order ids survive),
+ * bearer tokens, JWTs and well-known API key shapes.
+ */
+
+export const REDACTED = '[REDACTED]';
+
+const SENSITIVE_KEY =
+  /pass(word|wd)?$|secret|token|api[-_]?key|authorization|cookie|credential|private[-_]?key|^card|card[-_]?number|^pan$|cvv|cvc|ssn|e-?mail|phone|msisdn/i;
+
+const STRING_PATTERNS: Array<[RegExp, string]> = [
+  [/\bBearer\s+[A-Za-z0-9._~+/=-]+/gi, `Bearer ${REDACTED}`],
+  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g, REDACTED],
+  [/\b(?:sk|pk|rk)-[A-Za-z0-9_-]{16,}/g, REDACTED],
+  [/\bAIza[0-9A-Za-z_-]{30,}/g, REDACTED],
+  [/\b(?:xox[abp]|ghp|gho|github_pat)_[A-Za-z0-9_]{16,}/g, REDACTED],
+  [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, REDACTED],
+];
+
+const CARD_CANDIDATE = /\b(?:\d[ -]?){12,18}\d\b/g;
+const PHONE_INTERNATIONAL = /\+\d[\d\s().-]{6,}\d/g;
+const PHONE_NANP = /\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b/g;
+
+function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** Replaces secrets and personal data found inside a free-text string. */
+export function redactString(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of STRING_PATTERNS) out = out.replace(pattern, replacement);
+  out = out.replace(CARD_CANDIDATE, (m) => (luhn(m.replace(/\D/g, '')) ? REDACTED : m));
+  out = out.replace(PHONE_INTERNATIONAL, (m) => (m.replace(/\D/g, '').length >= 8 ? REDACTED : m));
+  return out.replace(PHONE_NANP, REDACTED);
+}
+
+/** Whether a property of this name holds a secret or personal datum. */
+export function isSensitiveKey(key: string): boolean {
+  return SENSITIVE_KEY.test(key);
+}
+
+const MAX_DEPTH = 8;
+const MAX_ITEMS = 100;
+
+/**
+ * Returns a scrubbed deep copy of `value` (objects, arrays and strings; other
+ * primitives as they are). Only plain objects are walked, and depth and width
+ * are bounded, so a huge or cyclic object can't stall logging.
+ */
+export function redactValue(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (typeof value === 'string') return redactString(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH || seen.has(value)) return '[Truncated]';
+  seen.add(value);
+  if (Array.isArray(value))
+    return value.slice(0, MAX_ITEMS).map((v) => redactValue(v, depth + 1, seen));
+  if (value instanceof Error) return redactError(value);
+  // Class instances (requests, sockets, buffers) are left to their serializers:
+  // walking them would be slow and could follow references far outside the log line.
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Record<string, unknown> = {};
+  let n = 0;
+  for (const [key, v] of Object.entries(value)) {
+    if (n++ >= MAX_ITEMS) break;
+    out[key] =
+      isSensitiveKey(key) && v !== undefined && v !== null
+        ? REDACTED
+        : redactValue(v, depth + 1, seen);
+  }
+  return out;
+}
+
+/** Serializes an error for logs with its message, stack and cause chain scrubbed. */
+export function redactError(err: Error): Record<string, unknown> {
+  const record: Record<string, unknown> = {
+    type: err.name,
+    message: redactString(err.message),
+    stack: err.stack ? redactString(err.stack) : undefined,
+  };
+  const code = (err as { code?: unknown }).code;
+  if (code !== undefined) record.code = code;
+  if (err.cause instanceof Error) record.cause = redactError(err.cause);
+  return record;
+}

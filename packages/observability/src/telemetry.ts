@@ -1,0 +1,64 @@
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import {
+  BatchSpanProcessor,
+  NoopSpanProcessor,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+
+/** Options for {@link startTelemetry}. */
+export interface TelemetryConfig {
+  serviceName: string;
+  serviceVersion?: string;
+  region?: string;
+  /** OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`). Without it spans are made but not exported. */
+  otlpTracesUrl?: string;
+  /** Extra processors (tests pass an in-memory exporter here). */
+  spanProcessors?: SpanProcessor[];
+}
+
+/** A started OpenTelemetry SDK; `shutdown` flushes pending spans. */
+export interface Telemetry {
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the OpenTelemetry NodeSDK with W3C trace-context propagation and the
+ * HTTP instrumentation, so incoming and outgoing HTTP requests carry
+ * `traceparent`. Kafka messages carry it through `@parley/kafka`'s headers.
+ *
+ * Call it from `main.ts` *before* importing the app, so that `node:http` is
+ * instrumented before fastify loads.
+ */
+export function startTelemetry(config: TelemetryConfig): Telemetry {
+  const processors: SpanProcessor[] = [...(config.spanProcessors ?? [])];
+  if (config.otlpTracesUrl) {
+    processors.push(
+      new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: config.otlpTracesUrl }) }),
+    );
+  }
+  // Spans are still made (so trace ids exist and propagate) when nothing exports them.
+  if (processors.length === 0) processors.push(new NoopSpanProcessor());
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      'service.name': config.serviceName,
+      'service.version': config.serviceVersion ?? '0.0.0',
+      'cloud.region': config.region ?? 'local',
+    }),
+    autoDetectResources: false,
+    spanProcessors: processors,
+    // Metrics are served by prom-client at /metrics; logs go to stdout through pino.
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) =>
+          ['/healthz', '/readyz', '/metrics'].includes(req.url ?? ''),
+      }),
+    ],
+  });
+  sdk.start();
+  return { shutdown: () => sdk.shutdown() };
+}

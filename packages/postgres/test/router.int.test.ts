@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, infraEnv, uniqueName } from '@parley/testing';
+import { PgRouter } from '../src/index.js';
+
+let db: PgRouter;
+const table = uniqueName('router_test').replace(/-/g, '_');
+
+beforeAll(async () => {
+  const { pgPrimaryUrl, pgReplicaUrl } = infraEnv();
+  db = new PgRouter({ primaryUrl: pgPrimaryUrl, replicaUrls: [pgReplicaUrl] });
+  await db.write(`create table ${table} (id text primary key, body text not null)`);
+});
+afterAll(async () => {
+  await db?.write(`drop table if exists ${table}`);
+  await db?.close();
+});
+
+describe('PgRouter on a real primary and streaming replica', () => {
+  it('reads a row written on the primary from the replica', async () => {
+    await db.write(`insert into ${table} (id, body) values ($1, $2)`, ['r1', 'hello']);
+    const row = await eventually(
+      async () =>
+        (await db.read<{ body: string }>(`select body from ${table} where id = $1`, ['r1']))
+          .rows[0],
+      {
+        what: 'the row on the replica',
+      },
+    );
+    expect(row.body).toBe('hello');
+  });
+
+  it('sends reads to the replica and writes to the primary', async () => {
+    const viaRead = await db.read<{ r: boolean }>('select pg_is_in_recovery() as r');
+    const viaWrite = await db.write<{ r: boolean }>('select pg_is_in_recovery() as r');
+    const ownWrites = await db.read<{ r: boolean }>(
+      'select pg_is_in_recovery() as r',
+      [],
+      'primary',
+    );
+    expect(viaRead.rows[0]!.r).toBe(true);
+    expect(viaWrite.rows[0]!.r).toBe(false);
+    expect(ownWrites.rows[0]!.r).toBe(false);
+  });
+
+  it('refuses a write sent down the read path', async () => {
+    await expect(
+      db.read(`insert into ${table} (id, body) values ('x', 'y')`),
+    ).rejects.toMatchObject({ code: '25006' });
+  });
+
+  it('reports the role of every pool for readiness', async () => {
+    expect(await db.check()).toEqual({ primary: 'primary', replicas: { 'replica-1': 'replica' } });
+  });
+
+  it('falls back to the primary when the replica is unreachable', async () => {
+    const { pgPrimaryUrl } = infraEnv();
+    const degraded = new PgRouter({
+      primaryUrl: pgPrimaryUrl,
+      replicaUrls: ['postgres://parley:parley@127.0.0.1:1/parley'],
+      connectionTimeoutMs: 1_000,
+    });
+    try {
+      const { rows } = await degraded.read<{ r: boolean }>('select pg_is_in_recovery() as r');
+      expect(rows[0]!.r).toBe(false);
+      expect(await degraded.check()).toEqual({
+        primary: 'primary',
+        replicas: { 'replica-1': 'down' },
+      });
+    } finally {
+      await degraded.close();
+    }
+  });
+
+  it('rolls back a failed transaction', async () => {
+    await expect(
+      db.transaction(async (client) => {
+        await client.query(`insert into ${table} (id, body) values ('t1', 'a')`);
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect((await db.read(`select 1 from ${table} where id = 't1'`, [], 'primary')).rowCount).toBe(
+      0,
+    );
+  });
+});

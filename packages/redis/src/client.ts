@@ -1,0 +1,37 @@
+import { Redis } from 'ioredis';
+
+/** Options for {@link createRedis}. */
+export interface RedisOptions {
+  url: string;
+  /** Time allowed to connect. @default 3000 */
+  connectTimeoutMs?: number;
+  /** Time allowed for one command before it fails. @default 2000 */
+  commandTimeoutMs?: number;
+  /** Retries of a command while reconnecting, then it fails instead of queueing forever. @default 2 */
+  maxRetriesPerRequest?: number;
+}
+
+/**
+ * An ioredis client whose every wait is bounded: commands time out, and while
+ * Redis is unreachable they fail after a few retries rather than piling up,
+ * so callers can degrade (rate limits fail open, caches miss).
+ */
+export function createRedis(options: RedisOptions): Redis {
+  return new Redis(options.url, {
+    connectTimeout: options.connectTimeoutMs ?? 3_000,
+    commandTimeout: options.commandTimeoutMs ?? 2_000,
+    maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
+    enableOfflineQueue: true,
+    lazyConnect: true,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  });
+}
+
+/** Readiness details: round-trip and the server's role. */
+export async function checkRedis(redis: Redis): Promise<Record<string, unknown>> {
+  const started = performance.now();
+  const pong = await redis.ping();
+  if (pong !== 'PONG') throw new Error(`unexpected PING reply ${pong}`);
+  const role = (await redis.call('ROLE')) as [string, ...unknown[]];
+  return { role: role[0], rttMs: Math.round(performance.now() - started) };
+}

@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { isServiceError } from './errors.js';
+import { Readiness } from './readiness.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Dependency checks behind `/readyz`; adapter plugins add theirs. */
+    readiness: Readiness;
+    /** The service's Prometheus registry, served at `/metrics`. */
+    metrics: Registry;
+  }
+}
+
+/** Options for {@link createApp}. */
+export interface AppOptions {
+  /** The service's name, for logs and metrics. */
+  service: string;
+  /** A pino logger (from `@parley/observability`'s `createLogger`). */
+  logger: FastifyServerOptions['loggerInstance'];
+  /** The registry served at `/metrics`. */
+  metrics: Registry;
+  /** Largest accepted request body. @default 1048576 (1 MiB) */
+  bodyLimitBytes?: number;
+  /** Time allowed for a whole request. @default 30000 */
+  requestTimeoutMs?: number;
+  /** Time allowed for each readiness check. @default 2000 */
+  readinessTimeoutMs?: number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const PROBE_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * Builds a fastify instance with what every Parley service shares:
+ * - `GET /healthz` liveness (the process is up and its event loop turns),
+ * - `GET /readyz` readiness (every registered dependency check passes; 503 while draining),
+ * - `GET /metrics` Prometheus exposition with HTTP request metrics,
+ * - request ids (a valid incoming `x-request-id` is kept, else a UUID; echoed on the reply),
+ * - one error handler: validation errors become 400 with a code, {@link ServiceError}s keep their
+ *   code and status, anything else is logged once and answered with a generic 500.
+ */
+export function createApp(options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimitBytes ?? 1_048_576,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestIdHeader: false,
+    logController: new LogController({
+      requestIdLogLabel: 'requestId',
+      disableRequestLogging: (req) => PROBE_ROUTES.has(req.url),
+    }),
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+  }) as unknown as FastifyInstance;
+
+  app.decorate('readiness', new Readiness(options.readinessTimeoutMs ?? 2_000));
+  app.decorate('metrics', options.metrics);
+  registerHttpMetrics(app, options.metrics);
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    // A keep-alive connection would hold the server open after its last in-flight reply.
+    if (app.readiness.draining) reply.header('connection', 'close');
+  });
+  app.addHook('preClose', async () => app.readiness.startDraining());
+
+  app.setErrorHandler((err, request, reply) => {
+    if (isServiceError(err)) {
+      if (err.statusCode >= 500) request.log.error({ err }, 'Request failed');
+      return reply.code(err.statusCode).send({
+        code: err.code,
+        message: err.statusCode >= 500 ? 'Internal error' : err.message,
+        ...err.details,
+      });
+    }
+    const fastifyError = err as {
+      validation?: unknown;
+      statusCode?: number;
+      code?: string;
+      message: string;
+    };
+    if (fastifyError.validation) {
+      return reply.code(400).send({ code: 'SVC_ERR_VALIDATION', message: fastifyError.message });
+    }
+    const status = fastifyError.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return reply
+        .code(status)
+        .send({ code: fastifyError.code ?? 'SVC_ERR_BAD_REQUEST', message: fastifyError.message });
+    }
+    request.log.error({ err }, 'Unhandled error');
+    return reply.code(500).send({ code: 'SVC_ERR_INTERNAL', message: 'Internal error' });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      code: 'SVC_ERR_NOT_FOUND',
+      message: `No route for ${request.method} ${request.url.split('?')[0]}`,
+    }),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const report = await app.readiness.report();
+    return reply.code(report.status === 'ready' ? 200 : 503).send(report);
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(options.metrics.contentType).send(await options.metrics.metrics()),
+  );
+  return app;
+}
+
+function registerHttpMetrics(app: FastifyInstance, registry: Registry): void {
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests by method, route and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method and route.',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    if (PROBE_ROUTES.has(route)) return;
+    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+}

@@ -1,0 +1,20 @@
+/**
+ * The shape every Parley service shares.
+ *
+ * ```ts
+ * // app.ts
+ * const app = createApp({ service: 'chat', logger, metrics });
+ * app.readiness.add('redis', async () => { await redis.ping(); });
+ * // main.ts
+ * process.exit(await runService(app, { host, port, shutdownDeadlineMs }));
+ * ```
+ */
+export { createApp, type AppOptions } from './create-app.js';
+export { runService, shutdown, type RunOptions, type ShutdownOutcome } from './run-service.js';
+export {
+  Readiness,
+  type ReadinessCheck,
+  type ReadinessReport,
+  type CheckResult,
+} from './readiness.js';
+export { ServiceError, isServiceError } from './errors.js';

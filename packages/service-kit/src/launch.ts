@@ -1,0 +1,93 @@
+/**
+ * The process side of a service, kept apart from the rest of the kit so that
+ * telemetry starts before fastify (and `node:http`) load.
+ *
+ * ```ts
+ * // services/chat/src/main.ts
+ * import { launch } from '@parley/service-kit/launch';
+ * import { configSpec } from './config.js';
+ * process.exit(await launch({ service: 'chat', spec: configSpec, env: process.env, app: () => import('./app.js') }));
+ * ```
+ */
+import {
+  isConfigError,
+  loadConfig,
+  type ConfigOf,
+  type ConfigSpec,
+  type serviceFields,
+} from '@parley/config';
+import {
+  createLogger,
+  createMetricsRegistry,
+  startTelemetry,
+  type Logger,
+  type Registry,
+} from '@parley/observability';
+import type { FastifyInstance } from 'fastify';
+
+/** What `launch` hands to a service's `buildApp`. */
+export interface ServiceDeps {
+  logger: Logger;
+  metrics: Registry;
+}
+
+/** Options for {@link launch}. */
+export interface LaunchOptions<S extends ConfigSpec & typeof serviceFields> {
+  service: string;
+  spec: S;
+  /** `process.env`, passed by `main.ts`, the only module that reads it. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Loads the service's `app.ts` (after telemetry has started). */
+  app: () => Promise<{
+    buildApp(config: ConfigOf<S>, deps: ServiceDeps): Promise<FastifyInstance>;
+  }>;
+}
+
+/**
+ * Validates the configuration (a bad value ends the process naming the variable),
+ * starts telemetry, logging and metrics, builds and runs the app until SIGTERM or
+ * SIGINT, and resolves with the exit code.
+ */
+export async function launch<S extends ConfigSpec & typeof serviceFields>(
+  options: LaunchOptions<S>,
+): Promise<number> {
+  let config: ConfigOf<S>;
+  try {
+    config = loadConfig(options.spec, options.env);
+  } catch (err) {
+    if (!isConfigError(err)) throw err;
+    process.stderr.write(`${options.service}: ${err.message}\n`);
+    return 1;
+  }
+  const base = config as ConfigOf<typeof serviceFields>;
+  const telemetry = startTelemetry({
+    serviceName: options.service,
+    region: base.region,
+    otlpTracesUrl: options.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+  });
+  const logger = createLogger({
+    service: options.service,
+    level: base.logLevel,
+    base: { region: base.region },
+  });
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'Unhandled promise rejection'));
+  const metrics = createMetricsRegistry({
+    service: options.service,
+    defaultLabels: { region: base.region },
+  });
+  try {
+    const { buildApp } = await options.app();
+    const { runService } = await import('./run-service.js');
+    const app = await buildApp(config, { logger, metrics });
+    return await runService(app, {
+      host: base.host,
+      port: base.port,
+      shutdownDeadlineMs: base.shutdownDeadlineMs,
+    });
+  } catch (err) {
+    logger.fatal({ err }, 'Service failed to start');
+    return 1;
+  } finally {
+    await telemetry.shutdown().catch(() => undefined);
+  }
+}

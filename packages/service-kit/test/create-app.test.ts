@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { ServiceError } from '../src/index.js';
+import { build } from './build.js';
+
+let app: FastifyInstance | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+describe('createApp', () => {
+  it('answers liveness without touching dependencies', async () => {
+    ({ app } = build());
+    app.readiness.add('db', async () => {
+      throw new Error('down');
+    });
+    const res = await app.inject({ method: 'GET', url: '/healthz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('reports ready with per-dependency details when every check passes', async () => {
+    ({ app } = build());
+    app.readiness.add('db', async () => ({ role: 'primary' }));
+    app.readiness.add('cache', async () => undefined);
+    const res = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      status: 'ready',
+      checks: { db: { status: 'up', details: { role: 'primary' } }, cache: { status: 'up' } },
+    });
+  });
+
+  it('reports not ready, naming the failed dependency, when a check fails or hangs', async () => {
+    ({ app } = build());
+    app.readiness.add('db', async () => undefined);
+    app.readiness.add('kafka', async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    });
+    app.readiness.add('slow', () => new Promise(() => {}));
+    const res = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({
+      status: 'not_ready',
+      checks: {
+        db: { status: 'up' },
+        kafka: { status: 'down', error: 'ECONNREFUSED: connect ECONNREFUSED' },
+        slow: { status: 'down', error: 'timed out after 2000 ms' },
+      },
+    });
+  });
+
+  it('serves Prometheus metrics including HTTP request counts', async () => {
+    ({ app } = build());
+    app.get('/hello', async () => 'hi');
+    await app.inject({ method: 'GET', url: '/hello' });
+    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    expect(res.body).toContain(
+      'http_requests_total{method="GET",route="/hello",status="200",service="kit-test"} 1',
+    );
+    expect(res.body).toContain('process_resident_memory_bytes');
+  });
+
+  it('keeps a valid incoming request id and replaces an unsafe one', async () => {
+    ({ app } = build());
+    app.get('/id', async (request) => ({ id: request.id }));
+    const kept = await app.inject({
+      method: 'GET',
+      url: '/id',
+      headers: { 'x-request-id': 'abc-123' },
+    });
+    expect(kept.json()).toEqual({ id: 'abc-123' });
+    expect(kept.headers['x-request-id']).toBe('abc-123');
+    const replaced = await app.inject({
+      method: 'GET',
+      url: '/id',
+      headers: { 'x-request-id': 'bad id <script>' },
+    });
+    expect(replaced.json().id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('never leaks internals in a 500 and logs the error once', async () => {
+    let logs: Array<Record<string, unknown>>;
+    ({ app, logs } = build());
+    app.get('/boom', async () => {
+      throw new Error('password=hunter2 at db.internal:5432');
+    });
+    const res = await app.inject({ method: 'GET', url: '/boom' });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toEqual({ code: 'SVC_ERR_INTERNAL', message: 'Internal error' });
+    expect(res.body).not.toContain('hunter2');
+    expect(logs.filter((l) => l.msg === 'Unhandled error')).toHaveLength(1);
+  });
+
+  it('answers coded client errors with their code and a clear message', async () => {
+    ({ app } = build());
+    app.get('/limited', async () => {
+      throw new ServiceError('GW_ERR_RATE_LIMITED', 'Too many requests', 429, {
+        details: { retryAfterMs: 1000 },
+      });
+    });
+    app.post(
+      '/items',
+      {
+        schema: {
+          body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+        },
+      },
+      async () => 'ok',
+    );
+    const limited = await app.inject({ method: 'GET', url: '/limited' });
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json()).toEqual({
+      code: 'GW_ERR_RATE_LIMITED',
+      message: 'Too many requests',
+      retryAfterMs: 1000,
+    });
+    const invalid = await app.inject({ method: 'POST', url: '/items', payload: { nom: 1 } });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json()).toMatchObject({
+      code: 'SVC_ERR_VALIDATION',
+      message: expect.stringContaining('name'),
+    });
+    const malformed = await app.inject({
+      method: 'POST',
+      url: '/items',
+      payload: '{not json',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().code).toBe('FST_ERR_CTP_INVALID_JSON_BODY');
+    const missing = await app.inject({ method: 'GET', url: '/nowhere?x=1' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({
+      code: 'SVC_ERR_NOT_FOUND',
+      message: 'No route for GET /nowhere',
+    });
+  });
+
+  it('rejects a body over the size limit with 413', async () => {
+    ({ app } = build());
+    app.post('/echo', async (request) => request.body);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/echo',
+      payload: { blob: 'x'.repeat(1_100_000) },
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.json().code).toBe('FST_ERR_CTP_BODY_TOO_LARGE');
+  });
+});

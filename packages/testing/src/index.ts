@@ -1,0 +1,15 @@
+/**
+ * Helpers for Parley's tests.
+ *
+ * ```ts
+ * import { infraEnv, uniqueName, eventually } from '@parley/testing';
+ * const { kafkaBrokers } = infraEnv(); // throws with the command to run when infra is down
+ * ```
+ */
+export { infraEnv, uniqueName, eventually, type InfraEnv } from './infra.js';
+export {
+  startServiceProcess,
+  type ServiceProcess,
+  type StartServiceOptions,
+} from './service-process.js';
+export { serviceProcessSuite, serviceEnv, type ServiceSuiteOptions } from './service-suite.js';

@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+/** A service started as a real child process, as Kubernetes would start it. */
+export interface ServiceProcess {
+  /** `http://127.0.0.1:<port>` once the service listens. */
+  baseUrl: string;
+  child: ChildProcess;
+  /** Every JSON log line the process printed so far. */
+  logs: Array<Record<string, unknown>>;
+  /** Sends `signal` and resolves with the exit code and how long the exit took. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; elapsedMs: number }>;
+}
+
+/** Options for {@link startServiceProcess}. */
+export interface StartServiceOptions {
+  /** Extra environment (merged over a minimal base: PATH, HOME). */
+  env: Record<string, string>;
+  /** How long to wait for the listen log line. @default 20000 */
+  startTimeoutMs?: number;
+}
+
+/**
+ * Starts `node <entry>` with `PORT=0` and resolves once the service logs the
+ * address it listens on (fastify's `Server listening at ...` line).
+ */
+export async function startServiceProcess(
+  entry: string,
+  { env, startTimeoutMs = 20_000 }: StartServiceOptions,
+): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [entry], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const stderr: string[] = [];
+  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => fail(`did not listen within ${startTimeoutMs} ms`),
+      startTimeoutMs,
+    );
+    function fail(why: string): void {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `${entry} ${why}\nstderr: ${stderr.join('')}\nlogs: ${JSON.stringify(logs.slice(-10))}`,
+        ),
+      );
+    }
+    void exited.then(([code]) => fail(`exited with code ${code} before listening`));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let record: Record<string, unknown>;
+      try {
+        record = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(record);
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(
+        String(record.msg ?? ''),
+      );
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+  });
+
+  return {
+    baseUrl,
+    child,
+    logs,
+    async stop(signal = 'SIGTERM') {
+      const started = Date.now();
+      if (child.exitCode === null) child.kill(signal);
+      const [code] = await exited;
+      return { code, elapsedMs: Date.now() - started };
+    },
+  };
+}

@@ -1,0 +1,11 @@
+import { launch } from '@parley/service-kit/launch';
+import { configSpec } from './config.js';
+
+process.exit(
+  await launch({
+    service: 'chat',
+    spec: configSpec,
+    env: process.env,
+    app: () => import('./app.js'),
+  }),
+);

@@ -1,0 +1,7 @@
+import { serviceProcessSuite } from '@parley/testing';
+
+serviceProcessSuite({
+  service: 'embedding',
+  entry: new URL('../dist/main.js', import.meta.url).pathname,
+  checks: ['postgres', 'kafka'],
+});

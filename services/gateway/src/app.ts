@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify';
+import { createApp } from '@parley/service-kit';
+import type { ServiceDeps } from '@parley/service-kit/launch';
+import { redisPlugin } from '@parley/redis';
+import { kafkaPlugin } from '@parley/kafka';
+import type { Config } from './config.js';
+
+/**
+ * The gateway service. Accepts widget sessions over REST and WebSocket and puts user messages on conversation-events.
+ * Registers its infrastructure adapters (each adds its readiness check and
+ * closes on shutdown, in reverse order).
+ */
+export async function buildApp(config: Config, deps: ServiceDeps): Promise<FastifyInstance> {
+  const app = createApp({ service: 'gateway', logger: deps.logger, metrics: deps.metrics });
+  await app.register(redisPlugin, { url: config.redisUrl });
+  await app.register(kafkaPlugin, {
+    brokers: config.kafkaBrokers,
+    clientId: 'gateway',
+    partitions: config.kafkaTopicPartitions,
+    replicationFactor: config.kafkaReplicationFactor,
+    minInsyncReplicas: config.kafkaMinInsyncReplicas,
+  });
+  return app;
+}

@@ -1,0 +1,11 @@
+import { env, serviceFields, redisFields, kafkaFields, type ConfigOf } from '@parley/config';
+
+/** Every environment variable the voice service reads. */
+export const configSpec = {
+  ...serviceFields,
+  port: env.port('PORT', { default: 8085 }),
+  ...redisFields,
+  ...kafkaFields,
+};
+
+export type Config = ConfigOf<typeof configSpec>;
