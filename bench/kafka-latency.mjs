@@ -48,7 +48,9 @@ async function run(label, startConsumer) {
     await producer.publish(event, topic);
     await new Promise((r) => setTimeout(r, gapMs));
   }
-  await Promise.race([done, new Promise((r) => setTimeout(r, 60_000))]);
+  // Bounded: a lost message ends the run after 60 s instead of hanging it; unref'd so it
+  // doesn't hold the process open once every message arrived.
+  await Promise.race([done, new Promise((r) => setTimeout(r, 60_000).unref())]);
   await stop();
   latencies.sort((a, b) => a - b);
   const pct = (p) =>
