@@ -122,6 +122,9 @@ SELECT 'CREATE DATABASE parley OWNER parley'
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'parley') \gexec
 SELECT pg_create_physical_replication_slot('$PG_SLOT')
   WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = '$PG_SLOT');
+-- Lets tests pause the replica's replay to prove reads route around a lagging replica.
+\\c parley
+GRANT EXECUTE ON FUNCTION pg_wal_replay_pause(), pg_wal_replay_resume() TO parley;
 SQL
 }
 

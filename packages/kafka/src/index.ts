@@ -23,6 +23,7 @@ export {
   type HandlerContext,
   type Interceptor,
 } from './consumer.js';
+export { KafkaEventBus, type KafkaBusConsumerDefaults } from './kafka-bus.js';
 export { kafkaPlugin, type KafkaHandle, type KafkaPluginOptions } from './plugin.js';
 export { KafkaDeliveryError, KafkaStoppingError } from './errors.js';
 export { injectTraceContext } from './tracing.js';

@@ -5,6 +5,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { CONVERSATION_EVENTS_TOPIC } from '@parley/contracts';
 import { createKafkaClient, ensureTopics } from './client.js';
 import { EventConsumer, type ConsumerOptions } from './consumer.js';
+import { KafkaEventBus } from './kafka-bus.js';
 import { EventProducer } from './producer.js';
 
 declare module 'fastify' {
@@ -17,6 +18,8 @@ declare module 'fastify' {
 export interface KafkaHandle {
   client: Kafka;
   producer: EventProducer;
+  /** The `EventBus` port over this client; callers start and stop its subscriptions. */
+  bus: KafkaEventBus;
   /** Adds a consumer that starts when the app is ready and stops (committing) before the app closes its pools. */
   addConsumer(options: Omit<ConsumerOptions, 'producer' | 'logger'>): EventConsumer;
 }
@@ -63,6 +66,7 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
   app.decorate('kafka', {
     client,
     producer,
+    bus: new KafkaEventBus(client, producer, { logger }),
     addConsumer(consumerOptions) {
       const consumer = new EventConsumer(client, { ...consumerOptions, producer, logger });
       consumers.push(consumer);

@@ -1,12 +1,14 @@
 /**
- * Postgres for Parley: writes to the primary, reads to replicas.
+ * Postgres for Parley: writes to the primary, reads to replicas, read-your-writes
+ * through WAL positions.
  *
  * ```ts
- * const db = new PgRouter({ primaryUrl, replicaUrls });
- * await db.write('insert into messages ...', [...]);
- * const { rows } = await db.read('select ...', [...]);           // a replica
- * const mine = await db.read('select ...', [...], 'primary');     // read-your-writes
+ * const db = new PgDatabase({ primaryUrl, replicaUrls });
+ * const { result, position } = await db.transaction((tx) => tx.query('insert ...', [...]));
+ * const rows = await db.read('select ...', [...]);                      // a replica within the lag bound
+ * const mine = await db.read('select ...', [...], { after: position });  // sees that write
  * ```
  */
-export { PgRouter, type PgRouterOptions, type ReadConsistency } from './router.js';
+export { PgRouter, type PgRouterOptions } from './router.js';
+export { PgDatabase } from './pg-database.js';
 export { postgresPlugin } from './plugin.js';

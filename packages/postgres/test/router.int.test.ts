@@ -83,3 +83,61 @@ describe('PgRouter on a real primary and streaming replica', () => {
     );
   });
 });
+
+describe('PgRouter with a lagging replica', () => {
+  it('reads its own write from the primary while the replica has not replayed it', async () => {
+    const { pgPrimaryUrl, pgReplicaUrl } = infraEnv();
+    const lagging = new PgRouter({
+      primaryUrl: pgPrimaryUrl,
+      replicaUrls: [pgReplicaUrl],
+      lagSampleIntervalMs: 100,
+      maxReplicaLagMs: 60_000,
+    });
+    const replica = new PgRouter({ primaryUrl: pgReplicaUrl });
+    try {
+      await replica.primary.query('select pg_wal_replay_pause()');
+      await db.write(`insert into ${table} (id, body) values ($1, $2)`, ['lag1', 'fresh']);
+      const after = await lagging.writePosition();
+      const stale = await lagging.read(`select body from ${table} where id = $1`, ['lag1']);
+      const mine = await lagging.read<{ body: string }>(
+        `select body, pg_is_in_recovery() as r from ${table} where id = $1`,
+        ['lag1'],
+        { after },
+      );
+      expect(stale.rowCount).toBe(0);
+      expect(mine.rows).toEqual([{ body: 'fresh', r: false }]);
+    } finally {
+      await replica.primary.query('select pg_wal_replay_resume()');
+      await replica.close();
+      await lagging.close();
+    }
+  });
+
+  it('stops reading from a replica that falls behind the lag bound', async () => {
+    const { pgPrimaryUrl, pgReplicaUrl } = infraEnv();
+    const bounded = new PgRouter({
+      primaryUrl: pgPrimaryUrl,
+      replicaUrls: [pgReplicaUrl],
+      lagSampleIntervalMs: 50,
+      maxReplicaLagMs: 300,
+    });
+    const replica = new PgRouter({ primaryUrl: pgReplicaUrl });
+    try {
+      await replica.primary.query('select pg_wal_replay_pause()');
+      await db.write(`insert into ${table} (id, body) values ($1, $2)`, ['lag2', 'x']);
+      const routed = await eventually(
+        async () => {
+          const { rows } = await bounded.read<{ r: boolean }>('select pg_is_in_recovery() as r');
+          return rows[0]!.r ? undefined : 'primary';
+        },
+        { what: 'reads to move to the primary', timeoutMs: 5_000 },
+      );
+      expect(routed).toBe('primary');
+      expect(bounded.replicaLag()['replica-1']).toBeGreaterThan(300);
+    } finally {
+      await replica.primary.query('select pg_wal_replay_resume()');
+      await replica.close();
+      await bounded.close();
+    }
+  });
+});

@@ -1,10 +1,12 @@
 /**
- * Redis for Parley: session state, rate limits and caches.
+ * Redis for Parley: session state, rate limits, connection slots and pub/sub,
+ * behind the `Cache` port.
  *
  * ```ts
  * await app.register(redisPlugin, { url: config.redisUrl });
- * await app.redis.set('k', 'v', 'PX', 60_000);
+ * const { allowed, retryAfterMs } = await app.cache.takeTokens(`rl:ip:${ip}`, { capacity: 20, refillPerSecond: 1 });
  * ```
  */
 export { createRedis, checkRedis, type RedisOptions } from './client.js';
+export { RedisCache } from './redis-cache.js';
 export { redisPlugin } from './plugin.js';

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type {} from '@parley/service-kit';
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
-import { checkRedis, createRedis, type RedisOptions } from './client.js';
+import { createRedis, type RedisOptions } from './client.js';
+import { RedisCache } from './redis-cache.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    redis: Redis;
+    cache: RedisCache;
   }
 }
 
@@ -14,12 +14,11 @@ async function redisAdapter(app: FastifyInstance, options: RedisOptions): Promis
   const redis = createRedis(options);
   redis.on('error', (err) => app.log.warn({ err }, 'Redis connection error'));
   await redis.connect();
-  app.decorate('redis', redis);
-  app.readiness.add('redis', () => checkRedis(redis));
-  app.addHook('onClose', async () => {
-    await redis.quit().catch(() => redis.disconnect());
-  });
+  const cache = new RedisCache(redis);
+  app.decorate('cache', cache);
+  app.readiness.add('redis', () => cache.check());
+  app.addHook('onClose', () => cache.close());
 }
 
-/** Connects to Redis while registering, adds a readiness check, quits on close. */
+/** Connects to Redis while registering, decorates `app.cache`, adds a readiness check, quits on close. */
 export const redisPlugin = fp(redisAdapter, { name: 'parley-redis', fastify: '5.x' });

@@ -6,7 +6,7 @@
  * const { kafkaBrokers } = infraEnv(); // throws with the command to run when infra is down
  * ```
  */
-export { infraEnv, uniqueName, eventually, type InfraEnv } from './infra.js';
+export { infraEnv, uniqueName, eventually, expectEventually, type InfraEnv } from './infra.js';
 export {
   startServiceProcess,
   type ServiceProcess,

@@ -84,3 +84,23 @@ export async function eventually<T>(
   }
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
 }
+
+/**
+ * Retries `check` (typically a block of `expect`s) until it stops throwing;
+ * after `timeoutMs` rethrows its last error, so the failure names the assertion.
+ */
+export async function expectEventually(
+  check: () => void | Promise<void>,
+  { timeoutMs = 20_000, intervalMs = 25 } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}

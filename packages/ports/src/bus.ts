@@ -1,0 +1,45 @@
+import type { Envelope, Event, EventRegistry } from '@parley/contracts';
+
+/** What a handler learns about a delivery besides the event. */
+export interface DeliveryContext {
+  partition: number;
+  offset: string;
+  /** 1 on first delivery to the handler, then 2, 3, ... on retries. */
+  attempt: number;
+  /** Aborted when the subscription stops: give up and let the event be redelivered. */
+  signal: AbortSignal;
+}
+
+/** Handles one decoded event. Throwing means "retry, then dead-letter". */
+export type BusHandler = (event: Event, ctx: DeliveryContext) => Promise<void>;
+
+/** Options for {@link EventBus.subscribe}. */
+export interface SubscribeOptions {
+  /** Consumer group: members of one group share the partitions, each group sees every event. */
+  groupId: string;
+  /** Decodes events; types it does not know are skipped and committed. */
+  registry: EventRegistry;
+  handler: BusHandler;
+  /** Start from the oldest event when the group has no committed offset. @default false */
+  fromBeginning?: boolean;
+}
+
+/** A group member; events are handled between `start()` and `stop()`. */
+export interface Subscription {
+  start(): Promise<void>;
+  /** Finishes the event in hand, commits it, and leaves the group. */
+  stop(): Promise<void>;
+  /** Whether the member is running (for readiness). */
+  readonly healthy: boolean;
+}
+
+/**
+ * `conversation-events`: events keyed by conversation, in order per
+ * conversation, delivered at least once to every consumer group, with the
+ * offset committed only after the handler finished.
+ */
+export interface EventBus {
+  /** Resolves once the event is durable (Kafka: acknowledged by all in-sync replicas). */
+  publish(event: Envelope): Promise<void>;
+  subscribe(options: SubscribeOptions): Subscription;
+}

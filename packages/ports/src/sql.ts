@@ -1,0 +1,41 @@
+/**
+ * Where a read may run. `replica` tolerates replication lag; `primary` always
+ * sees the latest data; `{ after }` must see at least the write that returned
+ * that position (read-your-writes), on a replica that has replayed it or else
+ * on the primary.
+ */
+export type ReadConsistency = 'replica' | 'primary' | { after: WritePosition };
+
+/**
+ * An opaque, comparable position in the write log (Postgres: a WAL LSN as a
+ * zero-padded hex string). Adapters without replicas return `'0'`.
+ */
+export type WritePosition = string;
+
+/** A statement runner inside one transaction on the primary. */
+export interface SqlTransaction {
+  query<R extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+}
+
+/**
+ * Postgres as Parley uses it: transactions on the primary, reads routed by
+ * consistency. Implemented by `pg` (with replicas) and by PGlite (embedded).
+ */
+export interface SqlDatabase {
+  /** Runs a read-only statement where `consistency` allows. @default 'replica' */
+  read<R extends object = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+    consistency?: ReadConsistency,
+  ): Promise<R[]>;
+  /**
+   * Runs `fn` in a transaction on the primary, rolling back when it throws;
+   * returns its result and the write position to pass to later reads.
+   */
+  transaction<T>(
+    fn: (tx: SqlTransaction) => Promise<T>,
+  ): Promise<{ result: T; position: WritePosition }>;
+  /** Details for readiness; throws when the primary is unusable. */
+  check(): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}

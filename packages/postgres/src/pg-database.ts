@@ -1,0 +1,50 @@
+import type { ReadConsistency, SqlDatabase, SqlTransaction, WritePosition } from '@parley/ports';
+import { PgRouter, type PgRouterOptions } from './router.js';
+
+/**
+ * The real {@link SqlDatabase}: `pg` pools over a primary and its streaming
+ * replicas, with read-your-writes through WAL positions.
+ */
+export class PgDatabase implements SqlDatabase {
+  readonly router: PgRouter;
+
+  constructor(options: PgRouterOptions | PgRouter) {
+    this.router = options instanceof PgRouter ? options : new PgRouter(options);
+  }
+
+  async read<R extends object = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+    consistency?: ReadConsistency,
+  ): Promise<R[]> {
+    return (await this.router.read<R & Record<string, unknown>>(sql, params, consistency)).rows;
+  }
+
+  async transaction<T>(
+    fn: (tx: SqlTransaction) => Promise<T>,
+  ): Promise<{ result: T; position: WritePosition }> {
+    let position: WritePosition = '0';
+    const result = await this.router.transaction(
+      async (client) => {
+        const value = await fn({
+          query: async <R extends object>(sql: string, params?: unknown[]) =>
+            (await client.query<R & Record<string, unknown>>(sql, params)).rows,
+        });
+        // The position is read after COMMIT (below), on the same connection.
+        return value;
+      },
+      async (client) => {
+        position = await this.router.writePosition(client);
+      },
+    );
+    return { result, position };
+  }
+
+  check(): Promise<Record<string, unknown>> {
+    return this.router.check();
+  }
+
+  close(): Promise<void> {
+    return this.router.close();
+  }
+}

@@ -1,0 +1,9 @@
+import { cacheContract } from '@parley/ports/contract';
+import { infraEnv } from '@parley/testing';
+import { RedisCache, createRedis } from '../src/index.js';
+
+cacheContract('Redis', async () => {
+  const redis = createRedis({ url: infraEnv().redisUrl });
+  await redis.connect();
+  return new RedisCache(redis);
+});
