@@ -18,5 +18,47 @@ export const messageReceivedV1 = {
 
 export type MessageReceivedV1 = z.infer<typeof messageReceivedV1.payload>;
 
+const turnSchema = z.object({
+  role: z.enum(['user', 'assistant', 'agent', 'system']),
+  text: z.string().max(4_000),
+});
+
+/** `reply.requested` v1: the chat service stored a user message the bot should answer. */
+export const replyRequestedV1 = {
+  type: 'reply.requested',
+  version: 1,
+  payload: z.object({
+    /** Sequence number of the user message being answered. */
+    message_seq: z.number().int().positive(),
+    message_id: idSchema,
+    text: z.string().min(1).max(4_000),
+    /** Earlier turns, oldest first, bounded by the chat service. */
+    history: z.array(turnSchema).max(50),
+    channel: z.enum(['web', 'voice']),
+  }),
+} satisfies EventDefinition;
+
+export type ReplyRequestedV1 = z.infer<typeof replyRequestedV1.payload>;
+
+/** `reply.generated` v1: the AI service's answer to one user message. */
+export const replyGeneratedV1 = {
+  type: 'reply.generated',
+  version: 1,
+  payload: z.object({
+    /** The user message answered: one reply per user message (redeliveries are deduplicated). */
+    reply_to_seq: z.number().int().positive(),
+    message_id: idSchema,
+    text: z.string().min(1).max(8_000),
+    /** Which provider answered (`offline`, `openai`, ...). */
+    provider: z.string().max(64),
+  }),
+} satisfies EventDefinition;
+
+export type ReplyGeneratedV1 = z.infer<typeof replyGeneratedV1.payload>;
+
 /** Every event definition Parley knows, all versions. */
-export const allEvents: readonly EventDefinition[] = [messageReceivedV1];
+export const allEvents: readonly EventDefinition[] = [
+  messageReceivedV1,
+  replyRequestedV1,
+  replyGeneratedV1,
+];

@@ -1,6 +1,7 @@
 /**
  * The `conversation-events` contract: the envelope, the event payloads and
- * how versions evolve (VERSIONING.md).
+ * how versions evolve (VERSIONING.md), plus the live updates published to
+ * gateway pods.
  *
  * ```ts
  * import { EventRegistry, allEvents, messageReceivedV1 } from '@parley/contracts';
@@ -17,4 +18,21 @@ export {
   type Event,
 } from './envelope.js';
 export { EventRegistry, type EventDefinition, type DecodeResult } from './registry.js';
-export { messageReceivedV1, allEvents, type MessageReceivedV1 } from './events.js';
+export {
+  messageReceivedV1,
+  replyRequestedV1,
+  replyGeneratedV1,
+  allEvents,
+  type MessageReceivedV1,
+  type ReplyRequestedV1,
+  type ReplyGeneratedV1,
+} from './events.js';
+export {
+  conversationChannel,
+  conversationStateSchema,
+  storedMessageSchema,
+  liveUpdateSchema,
+  type ConversationState,
+  type StoredMessage,
+  type LiveUpdate,
+} from './live.js';

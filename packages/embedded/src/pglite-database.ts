@@ -31,6 +31,9 @@ export class PgliteDatabase implements SqlDatabase {
       fn({
         query: async <R extends object>(sql: string, params: unknown[] = []) =>
           (await tx.query<R>(sql, params)).rows,
+        script: async (sql: string) => {
+          await tx.exec(sql);
+        },
       }),
     );
     return { result, position: '0' };

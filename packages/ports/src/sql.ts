@@ -15,6 +15,8 @@ export type WritePosition = string;
 /** A statement runner inside one transaction on the primary. */
 export interface SqlTransaction {
   query<R extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** Runs several `;`-separated statements without parameters (migrations). */
+  script(sql: string): Promise<void>;
 }
 
 /**

@@ -26,13 +26,16 @@ export class PgDatabase implements SqlDatabase {
     let position: WritePosition = '0';
     const result = await this.router.transaction(
       async (client) => {
-        const value = await fn({
+        const tx: SqlTransaction = {
           query: async <R extends object>(sql: string, params?: unknown[]) =>
             (await client.query<R & Record<string, unknown>>(sql, params)).rows,
-        });
-        // The position is read after COMMIT (below), on the same connection.
-        return value;
+          script: async (sql) => {
+            await client.query(sql);
+          },
+        };
+        return fn(tx);
       },
+      // The position is read once COMMIT succeeded, on the same connection.
       async (client) => {
         position = await this.router.writePosition(client);
       },

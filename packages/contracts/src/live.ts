@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/**
+ * Live updates: what the chat and AI services publish on a conversation's
+ * pub/sub channel for whichever gateway pods hold its sockets. Best effort:
+ * storage is the truth, and a client that misses one resumes from its last
+ * sequence number.
+ */
+
+/** The pub/sub channel of one conversation. */
+export function conversationChannel(tenantId: string, conversationId: string): string {
+  return `parley:conv:${tenantId}:${conversationId}`;
+}
+
+/** A conversation's state as the widget shows it. */
+export const conversationStateSchema = z.object({
+  status: z.enum(['open', 'resolved']),
+  /** Who answers: the AI assistant or a human agent. */
+  handler: z.enum(['bot', 'agent']),
+  /** Whether a handoff to a human is waiting for an agent. */
+  handoff: z.enum(['none', 'waiting']),
+  /** Sequence number of the newest stored message (0 when there is none). */
+  lastSeq: z.number().int().min(0),
+});
+
+export type ConversationState = z.infer<typeof conversationStateSchema>;
+
+/** A stored message as clients see it. */
+export const storedMessageSchema = z.object({
+  seq: z.number().int().positive(),
+  messageId: z.string(),
+  role: z.enum(['user', 'assistant', 'agent', 'system']),
+  text: z.string(),
+  clientMessageId: z.string(),
+  createdAt: z.string(),
+});
+
+export type StoredMessage = z.infer<typeof storedMessageSchema>;
+
+export const liveUpdateSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('message'),
+    message: storedMessageSchema,
+    /** When the user message this answers reached the gateway (end-to-end latency). */
+    answersReceivedAt: z.string().optional(),
+  }),
+  z.object({ kind: z.literal('state'), state: conversationStateSchema }),
+  z.object({
+    kind: z.literal('typing'),
+    role: z.enum(['assistant', 'agent']),
+    active: z.boolean(),
+  }),
+]);
+
+export type LiveUpdate = z.infer<typeof liveUpdateSchema>;

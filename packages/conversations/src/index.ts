@@ -1,0 +1,19 @@
+/**
+ * Tenants, conversations and messages on any `SqlDatabase` (pg or PGlite).
+ *
+ * ```ts
+ * await migrate(db);
+ * const store = new ConversationStore(db);
+ * const { message, created, position } = await store.appendMessage({ ... });
+ * const missed = await store.messagesAfter(tenantId, conversationId, lastSeen, 100, { after: position });
+ * ```
+ */
+export {
+  ConversationStore,
+  type Tenant,
+  type Conversation,
+  type NewMessage,
+  type Appended,
+} from './store.js';
+export { migrate, bundledMigrations, type Migration } from './migrate.js';
+export { StoreError, isStoreError, type StoreErrorCode } from './errors.js';

@@ -1,0 +1,262 @@
+import type { ConversationState, StoredMessage } from '@parley/contracts';
+import type { ReadConsistency, SqlDatabase, SqlTransaction, WritePosition } from '@parley/ports';
+import { StoreError } from './errors.js';
+
+/** A tenant as the gateway needs it. */
+export interface Tenant {
+  id: string;
+  name: string;
+  widgetKey: string;
+  allowedOrigins: string[];
+}
+
+/** A conversation's owner and state. */
+export interface Conversation extends ConversationState {
+  tenantId: string;
+  id: string;
+  visitorId: string;
+  channel: 'web' | 'voice';
+}
+
+/** What {@link ConversationStore.appendMessage} stores. */
+export interface NewMessage {
+  tenantId: string;
+  conversationId: string;
+  visitorId: string;
+  channel: 'web' | 'voice';
+  role: StoredMessage['role'];
+  messageId: string;
+  clientMessageId: string;
+  eventId: string;
+  text: string;
+  receivedAt: Date;
+  replyToSeq?: number;
+}
+
+/** The outcome of an append: `created` is false when the message was already stored. */
+export interface Appended {
+  message: StoredMessage;
+  conversation: Conversation;
+  created: boolean;
+  /** Pass to reads that must see this write. */
+  position: WritePosition;
+  /** When the user message this is or answers reached the gateway. */
+  receivedAt: string;
+}
+
+const MESSAGE_COLUMNS = `seq::integer as seq, id, role, client_message_id, text, received_at, created_at`;
+const CONVERSATION_COLUMNS = `tenant_id, id, visitor_id, channel, status, handler, handoff, last_seq::integer as last_seq`;
+
+interface MessageRow {
+  seq: number;
+  id: string;
+  role: StoredMessage['role'];
+  client_message_id: string;
+  text: string;
+  received_at: Date | string;
+  created_at: Date | string;
+}
+
+interface ConversationRow {
+  tenant_id: string;
+  id: string;
+  visitor_id: string;
+  channel: 'web' | 'voice';
+  status: 'open' | 'resolved';
+  handler: 'bot' | 'agent';
+  handoff: 'none' | 'waiting';
+  last_seq: number;
+}
+
+/**
+ * Tenants, conversations and messages. Every method names the tenant, and
+ * every statement filters by it. Messages get per-conversation sequence
+ * numbers without gaps: the conversation row is locked, its counter
+ * incremented and the message inserted in one transaction.
+ */
+export class ConversationStore {
+  constructor(private readonly db: SqlDatabase) {}
+
+  /** Adds a tenant (or updates its name, key and origins). */
+  async upsertTenant(tenant: Tenant): Promise<void> {
+    await this.db.transaction((tx) =>
+      tx.query(
+        `insert into tenants (id, name, widget_key, allowed_origins) values ($1, $2, $3, $4)
+         on conflict (id) do update set name = $2, widget_key = $3, allowed_origins = $4`,
+        [tenant.id, tenant.name, tenant.widgetKey, tenant.allowedOrigins],
+      ),
+    );
+  }
+
+  /** The tenant whose widget key this is, or null. */
+  async tenantByWidgetKey(widgetKey: string): Promise<Tenant | null> {
+    const [row] = await this.db.read<{
+      id: string;
+      name: string;
+      widget_key: string;
+      allowed_origins: string[];
+    }>('select id, name, widget_key, allowed_origins from tenants where widget_key = $1', [
+      widgetKey,
+    ]);
+    return row
+      ? {
+          id: row.id,
+          name: row.name,
+          widgetKey: row.widget_key,
+          allowedOrigins: row.allowed_origins,
+        }
+      : null;
+  }
+
+  /** One conversation of the tenant, or null. */
+  async conversation(
+    tenantId: string,
+    conversationId: string,
+    consistency: ReadConsistency = 'replica',
+  ): Promise<Conversation | null> {
+    const [row] = await this.db.read<ConversationRow>(
+      `select ${CONVERSATION_COLUMNS} from conversations where tenant_id = $1 and id = $2`,
+      [tenantId, conversationId],
+      consistency,
+    );
+    return row ? toConversation(row) : null;
+  }
+
+  /** Messages with a sequence number above `afterSeq`, oldest first, at most `limit`. */
+  async messagesAfter(
+    tenantId: string,
+    conversationId: string,
+    afterSeq: number,
+    limit: number,
+    consistency: ReadConsistency = 'replica',
+  ): Promise<StoredMessage[]> {
+    const rows = await this.db.read<MessageRow>(
+      `select ${MESSAGE_COLUMNS} from messages
+       where tenant_id = $1 and conversation_id = $2 and seq > $3
+       order by seq limit $4`,
+      [tenantId, conversationId, afterSeq, limit],
+      consistency,
+    );
+    return rows.map(toMessage);
+  }
+
+  /** The newest `limit` messages up to and including `uptoSeq`, oldest first. */
+  async recentMessages(
+    tenantId: string,
+    conversationId: string,
+    uptoSeq: number,
+    limit: number,
+    consistency: ReadConsistency = 'replica',
+  ): Promise<StoredMessage[]> {
+    const rows = await this.db.read<MessageRow>(
+      `select ${MESSAGE_COLUMNS} from messages
+       where tenant_id = $1 and conversation_id = $2 and seq <= $3
+       order by seq desc limit $4`,
+      [tenantId, conversationId, uptoSeq, limit],
+      consistency,
+    );
+    return rows.map(toMessage).reverse();
+  }
+
+  /**
+   * Stores a message with the conversation's next sequence number, creating
+   * the conversation on its first message. Idempotent: a message whose
+   * client message id (or event id) is already stored is returned as it was.
+   * A user message reopens a resolved conversation.
+   */
+  async appendMessage(input: NewMessage): Promise<Appended> {
+    const { result, position } = await this.db.transaction(async (tx) => {
+      await tx.query(
+        `insert into conversations (tenant_id, id, visitor_id, channel) values ($1, $2, $3, $4)
+         on conflict do nothing`,
+        [input.tenantId, input.conversationId, input.visitorId, input.channel],
+      );
+      const [locked] = await tx.query<ConversationRow>(
+        `select ${CONVERSATION_COLUMNS} from conversations where tenant_id = $1 and id = $2 for update`,
+        [input.tenantId, input.conversationId],
+      );
+      if (!locked) throw new StoreError('STORE_ERR_INVALID', 'conversation row vanished');
+      if (input.role === 'user' && locked.visitor_id !== input.visitorId)
+        throw new StoreError(
+          'STORE_ERR_CONVERSATION_OWNER',
+          'The conversation belongs to another visitor',
+        );
+      const existing = await findExisting(tx, input);
+      if (existing) return { ...existing, conversation: toConversation(locked), created: false };
+
+      const [conversation] = await tx.query<ConversationRow>(
+        `update conversations set last_seq = last_seq + 1, updated_at = now()
+           ${input.role === 'user' ? `, status = 'open'` : ''}
+         where tenant_id = $1 and id = $2
+         returning ${CONVERSATION_COLUMNS}`,
+        [input.tenantId, input.conversationId],
+      );
+      const [row] = await tx.query<MessageRow>(
+        `insert into messages (tenant_id, conversation_id, seq, id, role, client_message_id, text,
+                               event_id, reply_to_seq, received_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         returning ${MESSAGE_COLUMNS}`,
+        [
+          input.tenantId,
+          input.conversationId,
+          conversation!.last_seq,
+          input.messageId,
+          input.role,
+          input.clientMessageId,
+          input.text,
+          input.eventId,
+          input.replyToSeq ?? null,
+          input.receivedAt,
+        ],
+      );
+      return {
+        message: toMessage(row!),
+        receivedAt: iso(row!.received_at),
+        conversation: toConversation(conversation!),
+        created: true,
+      };
+    });
+    return { ...result, position };
+  }
+}
+
+async function findExisting(
+  tx: SqlTransaction,
+  input: NewMessage,
+): Promise<{ message: StoredMessage; receivedAt: string } | null> {
+  const [row] = await tx.query<MessageRow>(
+    `select ${MESSAGE_COLUMNS} from messages
+     where (tenant_id = $1 and conversation_id = $2 and client_message_id = $3) or event_id = $4
+     limit 1`,
+    [input.tenantId, input.conversationId, input.clientMessageId, input.eventId],
+  );
+  return row ? { message: toMessage(row), receivedAt: iso(row.received_at) } : null;
+}
+
+function iso(value: Date | string): string {
+  return (value instanceof Date ? value : new Date(value)).toISOString();
+}
+
+function toMessage(row: MessageRow): StoredMessage {
+  return {
+    seq: Number(row.seq),
+    messageId: row.id,
+    role: row.role,
+    clientMessageId: row.client_message_id,
+    text: row.text,
+    createdAt: iso(row.created_at),
+  };
+}
+
+function toConversation(row: ConversationRow): Conversation {
+  return {
+    tenantId: row.tenant_id,
+    id: row.id,
+    visitorId: row.visitor_id,
+    channel: row.channel,
+    status: row.status,
+    handler: row.handler,
+    handoff: row.handoff,
+    lastSeq: Number(row.last_seq),
+  };
+}

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SqlDatabase } from '@parley/ports';
+import {
+  ConversationStore,
+  bundledMigrations,
+  isStoreError,
+  migrate,
+  type NewMessage,
+} from '../src/index.js';
+
+/** The store's behaviour, run against PGlite and against pg with a replica. */
+export function storeContract(name: string, open: () => Promise<SqlDatabase>): void {
+  describe(`ConversationStore on ${name}`, () => {
+    let db: SqlDatabase;
+    let store: ConversationStore;
+    const tenantA = `ta-${randomUUID()}`;
+    const tenantB = `tb-${randomUUID()}`;
+
+    beforeAll(async () => {
+      db = await open();
+      await migrate(db);
+      store = new ConversationStore(db);
+      for (const id of [tenantA, tenantB])
+        await store.upsertTenant({
+          id,
+          name: id,
+          widgetKey: `pk_${id}`,
+          allowedOrigins: ['http://localhost:8080'],
+        });
+    });
+    afterAll(() => db.close());
+
+    const user = (tenantId: string, conversationId: string, n: number): NewMessage => ({
+      tenantId,
+      conversationId,
+      visitorId: 'visitor-1',
+      channel: 'web',
+      role: 'user',
+      messageId: randomUUID(),
+      clientMessageId: `client-${n}`,
+      eventId: randomUUID(),
+      text: `hello ${n}`,
+      receivedAt: new Date(),
+    });
+
+    it('applies each migration once, and refuses a migration changed after it was applied', async () => {
+      expect(await migrate(db)).toEqual([]);
+      const [first, ...rest] = await bundledMigrations();
+      const changed = { ...first!, sql: `${first!.sql}\n-- edited` };
+      const err = await migrate(db, [changed, ...rest]).catch((e: unknown) => e);
+      expect(isStoreError(err, 'STORE_ERR_MIGRATION_CHANGED')).toBe(true);
+    });
+
+    it('finds a tenant by its widget key', async () => {
+      expect(await store.tenantByWidgetKey(`pk_${tenantA}`)).toMatchObject({
+        id: tenantA,
+        allowedOrigins: ['http://localhost:8080'],
+      });
+      expect(await store.tenantByWidgetKey('pk_nobody')).toBeNull();
+    });
+
+    it('numbers concurrent messages without gaps, per conversation', async () => {
+      const [c1, c2] = [randomUUID(), randomUUID()];
+      const appended = await Promise.all(
+        Array.from({ length: 20 }, (_, n) =>
+          store.appendMessage(user(tenantA, n % 2 ? c1 : c2, n)),
+        ),
+      );
+      for (const c of [c1, c2]) {
+        const seqs = appended
+          .filter((a) => a.conversation.id === c)
+          .map((a) => a.message.seq)
+          .sort((x, y) => x - y);
+        expect(seqs).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+        const last = appended.find((a) => a.conversation.id === c && a.message.seq === 10)!;
+        expect(
+          (await store.messagesAfter(tenantA, c, 0, 100, { after: last.position })).map(
+            (m) => m.seq,
+          ),
+        ).toEqual(seqs);
+      }
+    });
+
+    it('stores a resent message once and returns the first copy', async () => {
+      const c = randomUUID();
+      const first = await store.appendMessage(user(tenantA, c, 1));
+      const resend = await store.appendMessage({ ...user(tenantA, c, 1), text: 'changed' });
+      const next = await store.appendMessage(user(tenantA, c, 2));
+      expect(first.created).toBe(true);
+      expect(resend).toMatchObject({ created: false, message: { seq: 1, text: 'hello 1' } });
+      expect(next.message.seq).toBe(2);
+    });
+
+    it('deduplicates a redelivered event by its event id', async () => {
+      const c = randomUUID();
+      const message = user(tenantA, c, 1);
+      await store.appendMessage(message);
+      const again = await store.appendMessage({ ...message, clientMessageId: 'other' });
+      expect(again.created).toBe(false);
+      expect(await store.messagesAfter(tenantA, c, 0, 10, 'primary')).toHaveLength(1);
+    });
+
+    it('keeps tenants apart even when they use the same conversation id', async () => {
+      const c = randomUUID();
+      await store.appendMessage(user(tenantA, c, 1));
+      await store.appendMessage(user(tenantA, c, 2));
+      const b = await store.appendMessage({ ...user(tenantB, c, 1), text: 'tenant b' });
+      expect(b.message.seq).toBe(1);
+      const seenByB = await store.messagesAfter(tenantB, c, 0, 10, 'primary');
+      expect(seenByB.map((m) => m.text)).toEqual(['tenant b']);
+      expect((await store.conversation(tenantB, c, 'primary'))?.lastSeq).toBe(1);
+      expect(await store.conversation(`other-${randomUUID()}`, c, 'primary')).toBeNull();
+    });
+
+    it('refuses a user message from a visitor who does not own the conversation', async () => {
+      const c = randomUUID();
+      await store.appendMessage(user(tenantA, c, 1));
+      const err = await store
+        .appendMessage({ ...user(tenantA, c, 2), visitorId: 'intruder' })
+        .catch((e: unknown) => e);
+      expect(isStoreError(err, 'STORE_ERR_CONVERSATION_OWNER')).toBe(true);
+    });
+
+    it('returns the recent history oldest first, bounded', async () => {
+      const c = randomUUID();
+      for (let n = 1; n <= 5; n++) await store.appendMessage(user(tenantA, c, n));
+      const recent = await store.recentMessages(tenantA, c, 4, 2, 'primary');
+      expect(recent.map((m) => m.seq)).toEqual([3, 4]);
+      const state = await store.conversation(tenantA, c, 'primary');
+      expect(state).toMatchObject({ status: 'open', handler: 'bot', handoff: 'none', lastSeq: 5 });
+    });
+  });
+}
