@@ -43,6 +43,17 @@ export const env = {
     return field(variable, 'a non-empty string', z.string().min(1), options);
   },
 
+  /** A secret (signing key, password): at least `minLength` characters, never echoed. */
+  secret(variable: string, options: { minLength?: number } = {}): Field<string> {
+    const minLength = options.minLength ?? 32;
+    return field(
+      variable,
+      `a secret of at least ${minLength} characters`,
+      z.string().min(minLength),
+      { secret: true },
+    );
+  },
+
   /** An integer in `[min, max]`. */
   int(
     variable: string,

@@ -47,7 +47,8 @@ export const liveUpdateSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('state'), state: conversationStateSchema }),
   z.object({
     kind: z.literal('typing'),
-    role: z.enum(['assistant', 'agent']),
+    /** Visitor typing goes to agents; assistant and agent typing to the widget. */
+    role: z.enum(['visitor', 'assistant', 'agent']),
     active: z.boolean(),
   }),
 ]);

@@ -15,5 +15,6 @@ export {
   type NewMessage,
   type Appended,
 } from './store.js';
+export { SessionCache, type SessionState, type SessionCacheOptions } from './session-cache.js';
 export { migrate, bundledMigrations, type Migration } from './migrate.js';
 export { StoreError, isStoreError, type StoreErrorCode } from './errors.js';

@@ -29,6 +29,7 @@ export interface NewMessage {
   clientMessageId: string;
   eventId: string;
   text: string;
+  /** When the gateway accepted it; for a reply, the answered message's time is kept instead. */
   receivedAt: Date;
   replyToSeq?: number;
 }
@@ -194,7 +195,9 @@ export class ConversationStore {
       const [row] = await tx.query<MessageRow>(
         `insert into messages (tenant_id, conversation_id, seq, id, role, client_message_id, text,
                                event_id, reply_to_seq, received_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                 coalesce((select received_at from messages
+                           where tenant_id = $1 and conversation_id = $2 and seq = $9), $10))
          returning ${MESSAGE_COLUMNS}`,
         [
           input.tenantId,

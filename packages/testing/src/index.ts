@@ -13,3 +13,11 @@ export {
   type StartServiceOptions,
 } from './service-process.js';
 export { serviceProcessSuite, serviceEnv, type ServiceSuiteOptions } from './service-suite.js';
+export {
+  WidgetClient,
+  createSession,
+  openSocket,
+  type Frame,
+  type SessionResponse,
+  type WidgetClientOptions,
+} from './widget-client.js';

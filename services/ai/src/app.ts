@@ -1,14 +1,16 @@
 import type { FastifyInstance } from 'fastify';
+import { Histogram } from 'prom-client';
 import { createApp } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import { redisPlugin } from '@parley/redis';
 import { kafkaPlugin } from '@parley/kafka';
+import { AI_GROUP, createAiWorker } from './ai-worker.js';
 import type { Config } from './config.js';
+import { OfflineProvider } from './domain/offline-provider.js';
 
 /**
- * The ai service. Answers user messages through LLM providers with failover, caching and degradation.
- * Registers its infrastructure adapters (each adds its readiness check and
- * closes on shutdown, in reverse order).
+ * The AI service: answers user messages through a reply provider (the
+ * offline FAQ until the multi-provider router lands).
  */
 export async function buildApp(config: Config, deps: ServiceDeps): Promise<FastifyInstance> {
   const app = createApp({ service: 'ai', logger: deps.logger, metrics: deps.metrics });
@@ -20,5 +22,24 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     replicationFactor: config.kafkaReplicationFactor,
     minInsyncReplicas: config.kafkaMinInsyncReplicas,
   });
+  const duration = new Histogram({
+    name: 'ai_reply_duration_seconds',
+    help: 'Time to produce a reply, by provider',
+    labelNames: ['provider'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [deps.metrics],
+  });
+  const worker = createAiWorker({
+    bus: app.kafka.bus,
+    cache: app.cache,
+    provider: new OfflineProvider(),
+    logger: deps.logger.child({ component: 'ai-worker' }),
+    metrics: { replied: (provider, ms) => duration.observe({ provider }, ms / 1000) },
+  });
+  app.readiness.add(`consumer:${AI_GROUP}`, async () => {
+    if (!worker.healthy) throw new Error('consumer is not running');
+  });
+  app.addHook('onReady', () => worker.start());
+  app.addHook('onClose', () => worker.stop());
   return app;
 }

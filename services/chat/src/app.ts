@@ -1,15 +1,17 @@
 import type { FastifyInstance } from 'fastify';
+import { ConversationStore, SessionCache } from '@parley/conversations';
 import { createApp } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import { postgresPlugin } from '@parley/postgres';
 import { redisPlugin } from '@parley/redis';
 import { kafkaPlugin } from '@parley/kafka';
+import { Counter } from 'prom-client';
+import { CHAT_GROUP, createChatWorker } from './chat-worker.js';
 import type { Config } from './config.js';
 
 /**
- * The chat service. Stores conversations and messages in order and routes replies back to the gateway.
- * Registers its infrastructure adapters (each adds its readiness check and
- * closes on shutdown, in reverse order).
+ * The chat service: stores conversations and messages in order and routes
+ * replies back to the gateway pods. Adapters register first (and close last).
  */
 export async function buildApp(config: Config, deps: ServiceDeps): Promise<FastifyInstance> {
   const app = createApp({ service: 'chat', logger: deps.logger, metrics: deps.metrics });
@@ -26,5 +28,26 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     replicationFactor: config.kafkaReplicationFactor,
     minInsyncReplicas: config.kafkaMinInsyncReplicas,
   });
+
+  const stored = new Counter({
+    name: 'chat_messages_stored_total',
+    help: 'Messages stored, by role',
+    labelNames: ['role'],
+    registers: [deps.metrics],
+  });
+  const worker = createChatWorker({
+    bus: app.kafka.bus,
+    cache: app.cache,
+    store: new ConversationStore(app.db),
+    sessions: new SessionCache(app.cache),
+    logger: deps.logger.child({ component: 'chat-worker' }),
+    historyTurns: config.historyTurns,
+    metrics: { stored: (role) => stored.inc({ role }) },
+  });
+  app.readiness.add(`consumer:${CHAT_GROUP}`, async () => {
+    if (!worker.healthy) throw new Error('consumer is not running');
+  });
+  app.addHook('onReady', () => worker.start());
+  app.addHook('onClose', () => worker.stop());
   return app;
 }

@@ -14,6 +14,7 @@ export const configSpec = {
   ...postgresFields,
   ...redisFields,
   ...kafkaFields,
+  historyTurns: env.int('CHAT_HISTORY_TURNS', { default: 10, min: 0, max: 50 }),
 };
 
 export type Config = ConfigOf<typeof configSpec>;

@@ -1,17 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
+import { postgresPlugin } from '@parley/postgres';
 import { redisPlugin } from '@parley/redis';
 import { kafkaPlugin } from '@parley/kafka';
 import type { Config } from './config.js';
+import { registerGateway } from './gateway.js';
 
 /**
- * The gateway service. Accepts widget sessions over REST and WebSocket and puts user messages on conversation-events.
- * Registers its infrastructure adapters (each adds its readiness check and
- * closes on shutdown, in reverse order).
+ * The gateway service: widget sessions over REST and WebSocket, user messages
+ * onto conversation-events, replies back to whichever pod holds the socket.
  */
 export async function buildApp(config: Config, deps: ServiceDeps): Promise<FastifyInstance> {
   const app = createApp({ service: 'gateway', logger: deps.logger, metrics: deps.metrics });
+  await app.register(postgresPlugin, {
+    primaryUrl: config.pgPrimaryUrl,
+    replicaUrls: config.pgReplicaUrls,
+    maxPoolSize: config.pgPoolMax,
+  });
   await app.register(redisPlugin, { url: config.redisUrl });
   await app.register(kafkaPlugin, {
     brokers: config.kafkaBrokers,
@@ -19,6 +25,14 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     partitions: config.kafkaTopicPartitions,
     replicationFactor: config.kafkaReplicationFactor,
     minInsyncReplicas: config.kafkaMinInsyncReplicas,
+  });
+  await registerGateway(app, {
+    bus: app.kafka.bus,
+    cache: app.cache,
+    db: app.db,
+    settings: config,
+    logger: deps.logger,
+    metrics: deps.metrics,
   });
   return app;
 }

@@ -1,11 +1,56 @@
-import { env, serviceFields, redisFields, kafkaFields, type ConfigOf } from '@parley/config';
+import {
+  env,
+  serviceFields,
+  postgresFields,
+  redisFields,
+  kafkaFields,
+  type ConfigOf,
+} from '@parley/config';
+
+/** The gateway's own settings, shared by the service and the embedded mode. */
+export const gatewayFields = {
+  sessionSecret: env.secret('PARLEY_SESSION_SECRET', { minLength: 32 }),
+  sessionTtlSeconds: env.int('SESSION_TTL_SECONDS', { min: 30, max: 86_400, default: 900 }),
+  visitorTtlDays: env.int('VISITOR_TTL_DAYS', { min: 1, max: 400, default: 30 }),
+  maxPayloadBytes: env.int('WS_MAX_PAYLOAD_BYTES', { min: 256, max: 1_048_576, default: 16_384 }),
+  heartbeatIntervalMs: env.int('WS_HEARTBEAT_INTERVAL_MS', {
+    min: 1_000,
+    max: 120_000,
+    default: 15_000,
+  }),
+  maxConnectionsPerVisitor: env.int('WS_MAX_CONNECTIONS_PER_VISITOR', {
+    min: 1,
+    max: 100,
+    default: 5,
+  }),
+  ipBurst: env.int('RATE_LIMIT_IP_BURST', { min: 1, max: 100_000, default: 30 }),
+  ipPerSecond: env.int('RATE_LIMIT_IP_PER_SECOND', { min: 1, max: 100_000, default: 2 }),
+  tenantBurst: env.int('RATE_LIMIT_TENANT_BURST', { min: 1, max: 1_000_000, default: 1_000 }),
+  tenantPerSecond: env.int('RATE_LIMIT_TENANT_PER_SECOND', {
+    min: 1,
+    max: 1_000_000,
+    default: 200,
+  }),
+  connectionBurst: env.int('RATE_LIMIT_CONNECTION_BURST', { min: 1, max: 10_000, default: 20 }),
+  connectionPerSecond: env.int('RATE_LIMIT_CONNECTION_PER_SECOND', {
+    min: 1,
+    max: 10_000,
+    default: 2,
+  }),
+  trustProxy: env.bool('TRUST_PROXY', { default: false }),
+};
 
 /** Every environment variable the gateway service reads. */
 export const configSpec = {
   ...serviceFields,
   port: env.port('PORT', { default: 8080 }),
+  ...postgresFields,
   ...redisFields,
   ...kafkaFields,
+  ...gatewayFields,
 };
 
 export type Config = ConfigOf<typeof configSpec>;
+
+/** The settings {@link registerGateway} takes. */
+export type GatewaySettings = ConfigOf<typeof gatewayFields>;

@@ -1,0 +1,15 @@
+import { env, serviceFields, type ConfigOf } from '@parley/config';
+import { gatewayFields } from '@parley/gateway/config';
+
+/** Every environment variable the one-process platform reads. */
+export const configSpec = {
+  ...serviceFields,
+  port: env.port('PORT', { default: 8080 }),
+  /** `localhost` listens on both loopback addresses and nowhere else. */
+  host: env.string('HOST', { default: 'localhost' }),
+  ...gatewayFields,
+  dataDir: env.string('PARLEY_DATA_DIR', { default: '.parley/data' }),
+  historyTurns: env.int('CHAT_HISTORY_TURNS', { default: 10, min: 0, max: 50 }),
+};
+
+export type Config = ConfigOf<typeof configSpec>;

@@ -1,0 +1,87 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { createChatWorker } from '@parley/chat/worker';
+import { createAiWorker } from '@parley/ai/worker';
+import { OfflineProvider } from '@parley/ai/offline';
+import { ConversationStore, SessionCache, migrate } from '@parley/conversations';
+import { MemoryBroker, MemoryCacheStore, PgliteDatabase } from '@parley/embedded';
+import { registerGateway, type Gateway } from '@parley/gateway/gateway';
+import { createApp } from '@parley/service-kit';
+import type { ServiceDeps } from '@parley/service-kit/launch';
+import type { Config } from './config.js';
+
+/** The demo tenant every fresh embedded platform has (see public/index.html). */
+export const DEMO_WIDGET_KEY = 'pk_demo';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The embedded platform's parts, for tests and the benchmark. */
+    platform: { gateway: Gateway; broker: MemoryBroker; store: ConversationStore };
+  }
+}
+
+/**
+ * Gateway, chat and AI in one process on the embedded adapters: the
+ * in-process broker, PGlite in `config.dataDir` (`:memory:` keeps nothing)
+ * and the in-memory cache. The same domain code as the services, with
+ * different adapters. The demo tenant is (re)created once the port is known,
+ * allowed on `http://localhost:<port>` and `http://127.0.0.1:<port>`.
+ */
+export async function buildApp(config: Config, deps: ServiceDeps): Promise<FastifyInstance> {
+  const app = createApp({ service: 'parley', logger: deps.logger, metrics: deps.metrics });
+  const db = await PgliteDatabase.open(config.dataDir === ':memory:' ? undefined : config.dataDir);
+  await migrate(db);
+  const broker = new MemoryBroker();
+  const cacheStore = new MemoryCacheStore();
+  const cache = cacheStore.client();
+  const store = new ConversationStore(db);
+
+  app.readiness.add('database', () => db.check());
+  app.readiness.add('cache', () => cache.check());
+  const gateway = await registerGateway(app, {
+    bus: broker.bus(),
+    cache,
+    db,
+    settings: config,
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
+  const workers = [
+    createChatWorker({
+      bus: broker.bus(),
+      cache,
+      store,
+      sessions: new SessionCache(cache),
+      logger: deps.logger.child({ component: 'chat-worker' }),
+      historyTurns: config.historyTurns,
+    }),
+    createAiWorker({
+      bus: broker.bus(),
+      cache,
+      provider: new OfflineProvider(),
+      logger: deps.logger.child({ component: 'ai-worker' }),
+    }),
+  ];
+  app.decorate('platform', { gateway, broker, store });
+
+  app.addHook('onReady', async () => {
+    for (const worker of workers) await worker.start();
+  });
+  app.addHook('onListen', async () => {
+    const { port } = app.server.address() as AddressInfo;
+    await store.upsertTenant({
+      id: 'demo',
+      name: 'Parley demo',
+      widgetKey: DEMO_WIDGET_KEY,
+      allowedOrigins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
+    });
+    app.log.info({ url: `http://localhost:${port}` }, 'Parley is running: open the URL to chat');
+  });
+  app.addHook('onClose', async () => {
+    for (const worker of workers) await worker.stop();
+    await cache.close();
+    cacheStore.close();
+    await db.close();
+  });
+  return app;
+}

@@ -1,0 +1,273 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WidgetClient, createSession, expectEventually, openSocket } from '@parley/testing';
+import { DEMO_WIDGET_KEY } from '../src/index.js';
+import { startPlatform, type Running } from './start.js';
+
+let platform: Running;
+const clients: WidgetClient[] = [];
+beforeAll(async () => {
+  platform = await startPlatform({ WS_MAX_PAYLOAD_BYTES: '1024' });
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await platform.close();
+});
+
+async function connect(extra: Partial<Parameters<typeof WidgetClient.connect>[1]> = {}) {
+  const client = await WidgetClient.connect(platform.baseUrl, {
+    widgetKey: DEMO_WIDGET_KEY,
+    origin: platform.origin,
+    ...extra,
+  });
+  clients.push(client);
+  return client;
+}
+
+describe('chatting through the embedded platform', () => {
+  it('acknowledges a message with its sequence number and answers it from the FAQ', async () => {
+    const client = await connect();
+    client.send({ type: 'resume', afterSeq: 0 });
+    const state = await client.waitFor((f) => f.type === 'state');
+    expect(state).toMatchObject({ status: 'open', handler: 'bot', handoff: 'none', lastSeq: 0 });
+    client.send({ type: 'message', clientMessageId: 'm-1', text: 'What are your opening hours?' });
+    expect(await client.waitFor((f) => f.type === 'ack')).toEqual({
+      type: 'ack',
+      clientMessageId: 'm-1',
+      seq: 1,
+    });
+    const reply = await client.waitFor((f) => f.type === 'message' && f.role === 'assistant');
+    expect(reply).toMatchObject({ seq: 2, clientMessageId: 'reply:1' });
+    expect(reply.text).toMatch(/Monday to Friday/);
+  });
+
+  it('stores a resent message once and answers it once', async () => {
+    const client = await connect();
+    client.send({ type: 'resume', afterSeq: 0 });
+    for (let i = 0; i < 3; i++)
+      client.send({ type: 'message', clientMessageId: 'same', text: 'How do I get a refund?' });
+    await client.waitFor((f) => f.type === 'message' && f.role === 'assistant');
+    client.send({ type: 'message', clientMessageId: 'later', text: 'thanks' });
+    await client.waitFor((f) => f.type === 'message' && f.seq === 4);
+    const stored = await platform.app.platform.store.messagesAfter(
+      'demo',
+      client.session.conversationId,
+      0,
+      100,
+      'primary',
+    );
+    expect(stored.map((m) => [m.seq, m.role, m.clientMessageId])).toEqual([
+      [1, 'user', 'same'],
+      [2, 'assistant', 'reply:1'],
+      [3, 'user', 'later'],
+      [4, 'assistant', 'reply:3'],
+    ]);
+  });
+
+  it('replays what a reconnecting client missed, after the conversation state', async () => {
+    const first = await connect();
+    first.send({ type: 'resume', afterSeq: 0 });
+    first.send({ type: 'message', clientMessageId: 'a', text: 'hello' });
+    await first.waitFor((f) => f.type === 'message' && f.seq === 2);
+    first.ws.terminate();
+
+    const again = await connect({
+      visitorToken: first.session.visitorToken,
+      conversationId: first.session.conversationId,
+    });
+    expect(again.session.conversationId).toBe(first.session.conversationId);
+    again.send({ type: 'resume', afterSeq: 1 });
+    await again.waitFor((f) => f.type === 'message' && f.seq === 2);
+    expect(again.frames.map((f) => [f.type, f.seq ?? f.lastSeq])).toEqual([
+      ['state', 2],
+      ['message', 2],
+    ]);
+  });
+
+  it('delivers replies to every socket of the conversation, each message once', async () => {
+    const one = await connect();
+    const two = await connect({
+      visitorToken: one.session.visitorToken,
+      conversationId: one.session.conversationId,
+    });
+    for (const c of [one, two]) c.send({ type: 'resume', afterSeq: 0 });
+    await two.waitFor((f) => f.type === 'state');
+    one.send({ type: 'message', clientMessageId: 'x', text: 'pricing' });
+    for (const c of [one, two]) {
+      await c.waitFor((f) => f.type === 'message' && f.seq === 2);
+      expect(c.messages().map((m) => m.seq)).toEqual([1, 2]);
+    }
+    expect(two.frames.some((f) => f.type === 'ack')).toBe(false);
+  });
+});
+
+describe('bad input at the gateway', () => {
+  it('refuses session requests with coded errors', async () => {
+    const { baseUrl, origin } = platform;
+    const cases: Array<[Record<string, unknown>, string | undefined, number, string]> = [
+      [{ widgetKey: DEMO_WIDGET_KEY }, undefined, 403, 'GW_ERR_ORIGIN_REQUIRED'],
+      [{ widgetKey: DEMO_WIDGET_KEY }, 'https://evil.example', 403, 'GW_ERR_ORIGIN_FORBIDDEN'],
+      [{ widgetKey: 'pk_nope' }, origin, 401, 'GW_ERR_UNKNOWN_WIDGET_KEY'],
+      [{ widgetKey: DEMO_WIDGET_KEY, extra: 1 }, origin, 400, 'GW_ERR_BAD_REQUEST'],
+      [{ widgetKey: '' }, origin, 400, 'GW_ERR_BAD_REQUEST'],
+      [
+        { widgetKey: DEMO_WIDGET_KEY, visitorToken: 'forged.token.here' },
+        origin,
+        401,
+        'GW_ERR_VISITOR_TOKEN_INVALID',
+      ],
+      [
+        { widgetKey: DEMO_WIDGET_KEY, conversationId: 'bad id!' },
+        origin,
+        400,
+        'GW_ERR_BAD_REQUEST',
+      ],
+    ];
+    for (const [body, from, status, code] of cases) {
+      const res = await createSession(baseUrl, body, from);
+      expect([res.status, res.body.code], JSON.stringify(body)).toEqual([status, code]);
+    }
+  });
+
+  it("refuses to continue another visitor's conversation", async () => {
+    const owner = await connect();
+    owner.send({ type: 'resume', afterSeq: 0 });
+    owner.send({ type: 'message', clientMessageId: 'o', text: 'hi' });
+    await owner.waitFor((f) => f.type === 'ack');
+    const stranger = await createSession(
+      platform.baseUrl,
+      { widgetKey: DEMO_WIDGET_KEY },
+      platform.origin,
+    );
+    const res = await createSession(
+      platform.baseUrl,
+      {
+        widgetKey: DEMO_WIDGET_KEY,
+        visitorToken: stranger.body.visitorToken,
+        conversationId: owner.session.conversationId,
+      },
+      platform.origin,
+    );
+    expect([res.status, res.body.code]).toEqual([403, 'GW_ERR_CONVERSATION_FORBIDDEN']);
+  });
+
+  it('refuses sockets without a valid token, from another origin, or beyond the per-visitor limit', async () => {
+    const { baseUrl, origin } = platform;
+    const session = await createSession(baseUrl, { widgetKey: DEMO_WIDGET_KEY }, origin);
+    const token = session.body.sessionToken!;
+    const path = '/v1/widget/ws';
+    await expect(openSocket(baseUrl, path, undefined, origin)).rejects.toThrow(
+      /refused 401 .*GW_ERR_SESSION_TOKEN_INVALID/,
+    );
+    await expect(openSocket(baseUrl, path, `${token}x`, origin)).rejects.toThrow(/refused 401/);
+    await expect(openSocket(baseUrl, path, token, 'https://evil.example')).rejects.toThrow(
+      /refused 403 .*GW_ERR_ORIGIN_FORBIDDEN/,
+    );
+    await expect(openSocket(baseUrl, '/elsewhere', token, origin)).rejects.toThrow(/refused 404/);
+    const open = await Promise.all(
+      Array.from({ length: 5 }, () => openSocket(baseUrl, path, token, origin)),
+    );
+    await expect(openSocket(baseUrl, path, token, origin)).rejects.toThrow(
+      /refused 429 .*GW_ERR_TOO_MANY_CONNECTIONS/,
+    );
+    open[0]!.close();
+    await expectEventually(async () => {
+      const ws = await openSocket(baseUrl, path, token, origin);
+      open.push(ws);
+    });
+    for (const ws of open) ws.close();
+  });
+
+  it('answers malformed frames with error frames and keeps the connection and its neighbours', async () => {
+    const bad = await connect();
+    const neighbour = await connect();
+    neighbour.send({ type: 'resume', afterSeq: 0 });
+    bad.send({ type: 'message', clientMessageId: 'early', text: 'before resume' });
+    bad.ws.send('not json');
+    bad.send({ type: 'launch-missiles' });
+    bad.send({ type: 'resume', afterSeq: -1 });
+    bad.send({ type: 'resume', afterSeq: 0, extra: true });
+    bad.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    await expectEventually(() =>
+      expect(bad.frames.filter((f) => f.type === 'error')).toHaveLength(6),
+    );
+    expect(bad.frames.map((f) => f.code)).toEqual([
+      'GW_ERR_NOT_RESUMED',
+      'GW_ERR_BAD_FRAME',
+      'GW_ERR_BAD_FRAME',
+      'GW_ERR_BAD_FRAME',
+      'GW_ERR_BAD_FRAME',
+      'GW_ERR_BAD_FRAME',
+    ]);
+    bad.send({ type: 'resume', afterSeq: 0 });
+    bad.send({ type: 'message', clientMessageId: 'blank', text: '   ' });
+    bad.send({ type: 'ping' });
+    await bad.waitFor((f) => f.type === 'pong');
+    expect(bad.frames.filter((f) => f.type === 'error').at(-1)?.message).toMatch(/blank/);
+    neighbour.send({ type: 'message', clientMessageId: 'n', text: 'hi' });
+    await neighbour.waitFor((f) => f.type === 'message' && f.role === 'assistant');
+  });
+
+  it('closes a socket that sends a frame over the size limit with 1009', async () => {
+    const client = await connect();
+    client.send({ type: 'message', clientMessageId: 'big', text: 'x'.repeat(2_000) });
+    expect((await client.waitClosed()).code).toBe(1009);
+  });
+
+  it('rate-limits a connection that floods, saying when to retry', async () => {
+    const client = await connect();
+    client.send({ type: 'resume', afterSeq: 0 });
+    for (let i = 0; i < 30; i++)
+      client.send({ type: 'message', clientMessageId: `f${i}`, text: 'hi' });
+    const limited = await client.waitFor((f) => f.code === 'GW_ERR_RATE_LIMITED');
+    expect(limited.retryAfterMs).toBeGreaterThan(0);
+    expect(limited.clientMessageId).toMatch(/^f\d+$/);
+  });
+
+  it('counts open sessions in the active_sessions metric', async () => {
+    const before = platform.app.platform.gateway.sockets;
+    const client = await connect();
+    const metrics = await (await fetch(`${platform.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^active_sessions\\{[^}]*\\} ${before + 1}$`, 'm'));
+    client.close();
+  });
+});
+
+describe('limits that need their own platform', () => {
+  it('rate-limits session requests per IP', async () => {
+    const strict = await startPlatform({ RATE_LIMIT_IP_BURST: '3', RATE_LIMIT_IP_PER_SECOND: '1' });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++)
+        statuses.push(
+          (await createSession(strict.baseUrl, { widgetKey: DEMO_WIDGET_KEY }, strict.origin))
+            .status,
+        );
+      expect(statuses).toEqual([201, 201, 201, 429, 429]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('terminates a peer that stops answering pings and keeps the ones that answer', async () => {
+    const beat = await startPlatform({ WS_HEARTBEAT_INTERVAL_MS: '1000' });
+    try {
+      const dead = await WidgetClient.connect(beat.baseUrl, {
+        widgetKey: DEMO_WIDGET_KEY,
+        origin: beat.origin,
+        autoPong: false,
+      });
+      const alive = await WidgetClient.connect(beat.baseUrl, {
+        widgetKey: DEMO_WIDGET_KEY,
+        origin: beat.origin,
+      });
+      const closed = await dead.waitClosed(5_000);
+      expect(closed.code).toBe(1006);
+      expect(alive.closed).toBeUndefined();
+      await expectEventually(() => expect(beat.app.platform.gateway.sockets).toBe(1));
+      expect(alive.closed).toBeUndefined();
+      alive.close();
+    } finally {
+      await beat.close();
+    }
+  });
+});

@@ -1,0 +1,46 @@
+import type { Event, ReplyGeneratedV1 } from '@parley/contracts';
+import type { ChatDeps } from '../chat-worker.js';
+import { publishLive, remember } from './message-received.consumer.js';
+
+/**
+ * Stores the AI's answer as the next message of the conversation, once per
+ * user message (`reply:<seq>`), and tells the sockets.
+ */
+export async function onReplyGenerated(
+  deps: ChatDeps,
+  event: Event<ReplyGeneratedV1>,
+): Promise<void> {
+  const { payload } = event;
+  const conversation = await deps.store.conversation(
+    event.tenant_id,
+    event.conversation_id,
+    'primary',
+  );
+  if (!conversation) {
+    deps.logger.warn(
+      { conversationId: event.conversation_id },
+      'Reply for an unknown conversation dropped',
+    );
+    return;
+  }
+  const appended = await deps.store.appendMessage({
+    tenantId: event.tenant_id,
+    conversationId: event.conversation_id,
+    visitorId: conversation.visitorId,
+    channel: conversation.channel,
+    role: 'assistant',
+    messageId: payload.message_id,
+    clientMessageId: `reply:${payload.reply_to_seq}`,
+    eventId: event.event_id,
+    text: payload.text,
+    receivedAt: new Date(event.occurred_at),
+    replyToSeq: payload.reply_to_seq,
+  });
+  if (appended.created) deps.metrics?.stored('assistant');
+  await remember(deps, appended);
+  await publishLive(deps, event.tenant_id, event.conversation_id, {
+    kind: 'message',
+    message: appended.message,
+    answersReceivedAt: appended.receivedAt,
+  });
+}

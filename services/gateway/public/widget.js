@@ -1,0 +1,351 @@
+/*
+ * The Parley chat widget: one script tag, no framework.
+ *
+ *   <script src="https://chat.example.com/widget.js" data-widget-key="pk_..." async></script>
+ *
+ * Optional attributes: data-container="#id" (render inside that element
+ * instead of a floating panel), data-title="Support".
+ *
+ * Protocol: docs/protocol.md. The widget keeps its visitor token, its
+ * conversation, the last sequence number it showed and the messages not yet
+ * acknowledged in localStorage, so a reload, a dropped connection or a
+ * restarted gateway pod loses nothing: it reconnects with exponential backoff
+ * and jitter (at once when the network returns or the page becomes visible),
+ * resumes from its last sequence number, and resends what was not acknowledged
+ * (the server deduplicates by client message id).
+ */
+(() => {
+  'use strict';
+  const script = document.currentScript;
+  if (!script) return;
+  const widgetKey = script.dataset.widgetKey;
+  if (!widgetKey) {
+    console.error('Parley: the script tag needs data-widget-key');
+    return;
+  }
+  const base = new URL(script.src, location.href);
+  const apiBase = base.origin;
+  const wsBase = apiBase.replace(/^http/, 'ws');
+  const storageKey = `parley:${widgetKey}`;
+
+  const BACKOFF_BASE_MS = 500;
+  const BACKOFF_MAX_MS = 15000;
+  const PING_EVERY_MS = 20000;
+  const PONG_TIMEOUT_MS = 10000;
+  const RESEND_AFTER_MS = 10000;
+
+  /** Persistent state: survives reloads. */
+  const saved = load();
+  function load() {
+    try {
+      return JSON.parse(localStorage.getItem(storageKey) || '{}');
+    } catch {
+      return {};
+    }
+  }
+  function save() {
+    try {
+      localStorage.setItem(
+        storageKey,
+        JSON.stringify({
+          visitorToken: state.visitorToken,
+          conversationId: state.conversationId,
+          lastSeq: state.lastSeq,
+          outbox: state.outbox,
+        }),
+      );
+    } catch {
+      /* storage full or disabled: the widget still works for this page view */
+    }
+  }
+
+  const state = {
+    visitorToken: saved.visitorToken || null,
+    conversationId: saved.conversationId || null,
+    lastSeq: 0, // shown in this page view; resumed from 0 so the history renders
+    outbox: Array.isArray(saved.outbox) ? saved.outbox : [],
+    ws: null,
+    attempt: 0,
+    reconnectTimer: null,
+    pingTimer: null,
+    pongTimer: null,
+    connecting: false,
+  };
+
+  // ---- view ----
+  const css = `
+.parley-root{font:14px/1.4 system-ui,sans-serif;color:#1d1d1f;display:flex;flex-direction:column;
+  width:360px;max-width:100%;height:520px;border:1px solid #d0d0d7;border-radius:12px;background:#fff;overflow:hidden}
+.parley-floating{position:fixed;right:20px;bottom:20px;box-shadow:0 8px 30px rgba(0,0,0,.15);z-index:2147483000}
+.parley-header{display:flex;justify-content:space-between;align-items:center;padding:10px 14px;background:#3b5bdb;color:#fff}
+.parley-status{font-size:12px;opacity:.9}
+.parley-status[data-state=online]::before{content:"● ";color:#8ce99a}
+.parley-status[data-state=reconnecting]::before,.parley-status[data-state=connecting]::before{content:"● ";color:#ffd43b}
+.parley-status[data-state=offline]::before{content:"● ";color:#ff8787}
+.parley-log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px}
+.parley-msg{max-width:80%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}
+.parley-user{align-self:flex-end;background:#3b5bdb;color:#fff}
+.parley-user.parley-pending{opacity:.6}
+.parley-assistant,.parley-agent,.parley-system{align-self:flex-start;background:#f1f3f5}
+.parley-typing{padding:0 14px 6px;font-size:12px;color:#868e96;min-height:18px}
+.parley-error{padding:0 14px 6px;font-size:12px;color:#c92a2a;min-height:0}
+.parley-form{display:flex;border-top:1px solid #e9ecef}
+.parley-input{flex:1;border:0;padding:12px;font:inherit;outline:none}
+.parley-send{border:0;background:none;color:#3b5bdb;font-weight:600;padding:0 14px;cursor:pointer}`;
+  const style = document.createElement('style');
+  style.textContent = css;
+  document.head.appendChild(style);
+
+  const root = document.createElement('div');
+  root.className = 'parley-root';
+  root.setAttribute('role', 'region');
+  root.setAttribute('aria-label', 'Chat');
+  root.innerHTML = `
+<div class="parley-header"><strong class="parley-title"></strong><span class="parley-status" aria-live="polite"></span></div>
+<div class="parley-log" aria-live="polite"></div>
+<div class="parley-typing"></div>
+<div class="parley-error" role="alert"></div>
+<form class="parley-form"><input class="parley-input" maxlength="4000" autocomplete="off" placeholder="Type a message…" aria-label="Message"><button class="parley-send" type="submit">Send</button></form>`;
+  root.querySelector('.parley-title').textContent = script.dataset.title || 'Chat with us';
+  const container = script.dataset.container && document.querySelector(script.dataset.container);
+  if (container) container.appendChild(root);
+  else {
+    root.classList.add('parley-floating');
+    document.body.appendChild(root);
+  }
+  const log = root.querySelector('.parley-log');
+  const statusEl = root.querySelector('.parley-status');
+  const typingEl = root.querySelector('.parley-typing');
+  const errorEl = root.querySelector('.parley-error');
+  const form = root.querySelector('.parley-form');
+  const input = root.querySelector('.parley-input');
+  let typingTimer = null;
+
+  function setStatus(s) {
+    statusEl.dataset.state = s;
+    statusEl.textContent = {
+      connecting: 'Connecting…',
+      online: 'Online',
+      reconnecting: 'Reconnecting…',
+      offline: 'Offline',
+    }[s];
+    root.dataset.connection = s;
+  }
+  function showError(text) {
+    errorEl.textContent = text || '';
+  }
+  function bubble(role, text, attrs) {
+    const el = document.createElement('div');
+    el.className = `parley-msg parley-${role}`;
+    el.textContent = text;
+    for (const [k, v] of Object.entries(attrs)) el.dataset[k] = v;
+    log.appendChild(el);
+    log.scrollTop = log.scrollHeight;
+    return el;
+  }
+  function renderPending(item) {
+    if (log.querySelector(`[data-client-message-id="${CSS.escape(item.clientMessageId)}"]`)) return;
+    bubble('user', item.text, { clientMessageId: item.clientMessageId }).classList.add(
+      'parley-pending',
+    );
+  }
+  function renderStored(m) {
+    const existing =
+      m.role === 'user' &&
+      log.querySelector(`[data-client-message-id="${CSS.escape(m.clientMessageId)}"]`);
+    if (existing) {
+      existing.classList.remove('parley-pending');
+      existing.dataset.seq = String(m.seq);
+      return;
+    }
+    bubble(m.role, m.text, { seq: String(m.seq), clientMessageId: m.clientMessageId });
+  }
+  function setTyping(active) {
+    clearTimeout(typingTimer);
+    typingEl.textContent = active ? 'Assistant is typing…' : '';
+    if (active) typingTimer = setTimeout(() => setTyping(false), 15000);
+  }
+
+  // ---- connection ----
+  async function openSession() {
+    const res = await fetch(`${apiBase}/v1/widget/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        widgetKey,
+        ...(state.visitorToken ? { visitorToken: state.visitorToken } : {}),
+        ...(state.conversationId ? { conversationId: state.conversationId } : {}),
+      }),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (res.status === 401 && body.code === 'GW_ERR_VISITOR_TOKEN_INVALID') {
+      state.visitorToken = null;
+      state.conversationId = null;
+      save();
+    }
+    if (!res.ok) throw Object.assign(new Error(body.message || `HTTP ${res.status}`), body);
+    state.visitorToken = body.visitorToken;
+    state.conversationId = body.conversationId;
+    save();
+    return body;
+  }
+
+  async function connect() {
+    if (state.connecting || (state.ws && state.ws.readyState <= 1)) return;
+    state.connecting = true;
+    clearTimeout(state.reconnectTimer);
+    setStatus(state.attempt === 0 ? 'connecting' : 'reconnecting');
+    try {
+      const session = await openSession();
+      const ws = new WebSocket(
+        `${wsBase}${session.websocketPath}?token=${encodeURIComponent(session.sessionToken)}`,
+      );
+      state.ws = ws;
+      ws.onopen = () => {
+        state.attempt = 0;
+        showError('');
+        ws.send(JSON.stringify({ type: 'resume', afterSeq: state.lastSeq }));
+        startHeartbeat(ws);
+      };
+      ws.onmessage = (e) => onFrame(JSON.parse(e.data));
+      ws.onclose = () => {
+        if (state.ws === ws) state.ws = null;
+        state.live = false;
+        stopHeartbeat();
+        scheduleReconnect();
+      };
+      ws.onerror = () => ws.close();
+    } catch (err) {
+      if (
+        err &&
+        err.code &&
+        err.code !== 'GW_ERR_RATE_LIMITED' &&
+        err.code !== 'GW_ERR_VISITOR_TOKEN_INVALID'
+      )
+        showError(err.message);
+      scheduleReconnect(err && err.retryAfterMs);
+    } finally {
+      state.connecting = false;
+    }
+  }
+
+  function scheduleReconnect(minDelayMs) {
+    clearTimeout(state.reconnectTimer);
+    setStatus(navigator.onLine === false ? 'offline' : 'reconnecting');
+    const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** state.attempt);
+    const delay = Math.max(minDelayMs || 0, Math.random() * cap); // full jitter
+    state.attempt = Math.min(state.attempt + 1, 10);
+    state.reconnectTimer = setTimeout(connect, delay);
+  }
+
+  /** Reconnect now if we are not connected (network back, tab visible again). */
+  function reconnectNow() {
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) return;
+    state.attempt = 0;
+    connect();
+  }
+
+  function startHeartbeat(ws) {
+    stopHeartbeat();
+    state.pingTimer = setInterval(() => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      ws.send(JSON.stringify({ type: 'ping' }));
+      clearTimeout(state.pongTimer);
+      state.pongTimer = setTimeout(() => ws.close(), PONG_TIMEOUT_MS); // half-open: give up on it
+    }, PING_EVERY_MS);
+  }
+  function stopHeartbeat() {
+    clearInterval(state.pingTimer);
+    clearTimeout(state.pongTimer);
+  }
+
+  /** The replay is complete: show what is still unsent below the history, and send it. */
+  function goLive() {
+    state.live = true;
+    for (const item of state.outbox) renderPending(item);
+    flushOutbox();
+  }
+
+  function flushOutbox() {
+    const now = Date.now();
+    for (const item of state.outbox) {
+      if (item.sentAt && now - item.sentAt < RESEND_AFTER_MS && item.ws === state.wsGeneration)
+        continue;
+      sendFrame(item);
+    }
+  }
+  function sendFrame(item) {
+    const ws = state.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !state.live) return;
+    item.sentAt = Date.now();
+    item.ws = state.wsGeneration;
+    ws.send(
+      JSON.stringify({ type: 'message', clientMessageId: item.clientMessageId, text: item.text }),
+    );
+  }
+  function settle(clientMessageId) {
+    const before = state.outbox.length;
+    state.outbox = state.outbox.filter((i) => i.clientMessageId !== clientMessageId);
+    if (state.outbox.length !== before) save();
+  }
+
+  function onFrame(frame) {
+    switch (frame.type) {
+      case 'state':
+        state.wsGeneration = (state.wsGeneration || 0) + 1;
+        state.replayTarget = frame.lastSeq;
+        root.dataset.handler = frame.handler;
+        root.dataset.status = frame.status;
+        setStatus('online');
+        if (state.lastSeq >= state.replayTarget) goLive();
+        return;
+      case 'message':
+        if (frame.seq <= state.lastSeq) return; // already shown
+        state.lastSeq = frame.seq;
+        if (frame.role === 'user') settle(frame.clientMessageId);
+        if (frame.role !== 'user') setTyping(false);
+        renderStored(frame);
+        save();
+        if (!state.live && state.lastSeq >= state.replayTarget) goLive();
+        return;
+      case 'ack':
+        settle(frame.clientMessageId);
+        return;
+      case 'typing':
+        setTyping(frame.active);
+        return;
+      case 'pong':
+        clearTimeout(state.pongTimer);
+        return;
+      case 'error':
+        if (frame.code === 'GW_ERR_RATE_LIMITED' || frame.code === 'GW_ERR_UNAVAILABLE') {
+          const item = state.outbox.find((i) => i.clientMessageId === frame.clientMessageId);
+          if (item) setTimeout(() => sendFrame(item), frame.retryAfterMs || 1000);
+        }
+        showError(frame.code === 'GW_ERR_RATE_LIMITED' ? 'Slow down a little…' : frame.message);
+        return;
+    }
+  }
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = '';
+    const item = { clientMessageId: crypto.randomUUID(), text };
+    state.outbox.push(item);
+    save();
+    renderPending(item);
+    sendFrame(item);
+  });
+
+  setInterval(flushOutbox, RESEND_AFTER_MS);
+  window.addEventListener('online', reconnectNow);
+  window.addEventListener('offline', () => setStatus('offline'));
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') reconnectNow();
+  });
+  window.addEventListener('pageshow', reconnectNow);
+
+  connect();
+})();

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import type { ConversationState, StoredMessage } from '@parley/contracts';
+import type { GatewayErrorCode } from './errors.js';
+
+const clientId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+
+/** Frames a widget sends. Unknown fields are rejected: the protocol is strict. */
+export const clientFrameSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('resume'), afterSeq: z.number().int().min(0) }),
+  z.strictObject({
+    type: z.literal('message'),
+    clientMessageId: clientId,
+    text: z
+      .string()
+      .max(4_000)
+      .refine((t) => t.trim().length > 0, 'must not be blank'),
+  }),
+  z.strictObject({ type: z.literal('typing'), active: z.boolean() }),
+  z.strictObject({ type: z.literal('ping') }),
+]);
+
+export type ClientFrame = z.infer<typeof clientFrameSchema>;
+
+/** Frames the gateway sends. */
+export type ServerFrame =
+  | ({ type: 'state'; conversationId: string } & ConversationState)
+  | ({ type: 'message' } & StoredMessage)
+  | { type: 'ack'; clientMessageId: string; seq: number }
+  | { type: 'typing'; role: 'assistant' | 'agent'; active: boolean }
+  | { type: 'pong' }
+  | {
+      type: 'error';
+      code: GatewayErrorCode;
+      message: string;
+      clientMessageId?: string;
+      retryAfterMs?: number;
+    };
+
+/** Parses one text frame; the error names what is wrong without echoing the input. */
+export function parseClientFrame(
+  data: string,
+): { ok: true; frame: ClientFrame } | { ok: false; message: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return { ok: false, message: 'frame is not JSON' };
+  }
+  const parsed = clientFrameSchema.safeParse(json);
+  if (parsed.success) return { ok: true, frame: parsed.data };
+  const issue = parsed.error.issues[0];
+  return {
+    ok: false,
+    message: `invalid frame: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+  };
+}

@@ -1,0 +1,92 @@
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+
+/** Who a session token lets in, and where. */
+export interface SessionClaims {
+  tenantId: string;
+  visitorId: string;
+  conversationId: string;
+  /** The page origin the session was issued to; the socket must come from it. */
+  origin: string;
+}
+
+/** Who a visitor token identifies (kept by the widget across visits). */
+export interface VisitorClaims {
+  tenantId: string;
+  visitorId: string;
+}
+
+const ISSUER = 'parley-gateway';
+
+/**
+ * Signs and verifies the widget's tokens (HS256 JWTs): short-lived session
+ * tokens bound to tenant, visitor, conversation and origin, and long-lived
+ * visitor tokens that let a returning visitor keep their conversation.
+ */
+export class WidgetTokens {
+  private readonly key: Uint8Array;
+
+  constructor(
+    secret: string,
+    private readonly sessionTtlSeconds: number,
+    private readonly visitorTtlSeconds: number,
+  ) {
+    if (secret.length < 32) throw new RangeError('the session secret needs at least 32 characters');
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  async issueSession(claims: SessionClaims): Promise<{ token: string; expiresAt: Date }> {
+    const expiresAt = new Date(Date.now() + this.sessionTtlSeconds * 1000);
+    const token = await new SignJWT({ typ: 'session', c: claims.conversationId, o: claims.origin })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(ISSUER)
+      .setAudience(claims.tenantId)
+      .setSubject(claims.visitorId)
+      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+      .sign(this.key);
+    return { token, expiresAt };
+  }
+
+  async issueVisitor(claims: VisitorClaims): Promise<string> {
+    return new SignJWT({ typ: 'visitor' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(ISSUER)
+      .setAudience(claims.tenantId)
+      .setSubject(claims.visitorId)
+      .setExpirationTime(`${this.visitorTtlSeconds}s`)
+      .sign(this.key);
+  }
+
+  /** The session's claims, or null when the token is malformed, forged or expired. */
+  async verifySession(token: string): Promise<SessionClaims | null> {
+    const payload = await this.verify(token, 'session');
+    if (!payload || typeof payload.c !== 'string' || typeof payload.o !== 'string') return null;
+    return {
+      tenantId: payload.aud as string,
+      visitorId: payload.sub!,
+      conversationId: payload.c,
+      origin: payload.o,
+    };
+  }
+
+  /** The visitor's claims if the token is valid for `tenantId`, else null. */
+  async verifyVisitor(token: string, tenantId: string): Promise<VisitorClaims | null> {
+    const payload = await this.verify(token, 'visitor');
+    if (!payload || payload.aud !== tenantId) return null;
+    return { tenantId, visitorId: payload.sub! };
+  }
+
+  private async verify(token: string, typ: string) {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        issuer: ISSUER,
+        algorithms: ['HS256'],
+      });
+      if (payload.typ !== typ || typeof payload.sub !== 'string' || typeof payload.aud !== 'string')
+        return null;
+      return payload;
+    } catch (err) {
+      if (err instanceof joseErrors.JOSEError) return null;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import type { FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import { EventRegistry, allEvents } from '@parley/contracts';
+import { ConversationStore, SessionCache } from '@parley/conversations';
+import type { Logger } from '@parley/observability';
+import type { Cache, EventBus, SqlDatabase } from '@parley/ports';
+import type { Registry } from 'prom-client';
+import type { GatewaySettings } from './config.js';
+import { WidgetTokens } from './domain/tokens.js';
+import { gatewayMetrics } from './metrics.js';
+import { IpLimiter } from './routes/ip-limiter.js';
+import { sessionsRoute } from './routes/sessions.route.js';
+import { widgetRoute } from './routes/widget.route.js';
+import { ConversationHub } from './ws/conversation-hub.js';
+import { SocketServer } from './ws/socket-server.js';
+
+/** What the gateway runs on: the three ports plus its settings. */
+export interface GatewayOptions {
+  bus: EventBus;
+  cache: Cache;
+  db: SqlDatabase;
+  settings: GatewaySettings;
+  logger: Logger;
+  metrics: Registry;
+}
+
+/** A handle for the embedded mode and tests. */
+export interface Gateway {
+  /** Open sockets on this process. */
+  readonly sockets: number;
+  /** Drops every socket without a close handshake (a cut network, a killed pod). */
+  terminateAll(): void;
+}
+
+/**
+ * Adds the widget endpoints to `app`: the session route, the WebSocket
+ * endpoint, the widget script and demo page. The same code serves the
+ * gateway service and the embedded mode; only the adapters differ.
+ */
+export async function registerGateway(
+  app: FastifyInstance,
+  options: GatewayOptions,
+): Promise<Gateway> {
+  const { settings, logger } = options;
+  const metrics = gatewayMetrics(options.metrics);
+  const store = new ConversationStore(options.db);
+  const tokens = new WidgetTokens(
+    settings.sessionSecret,
+    settings.sessionTtlSeconds,
+    settings.visitorTtlDays * 86_400,
+  );
+  const ipLimiter = new IpLimiter(
+    options.cache,
+    { capacity: settings.ipBurst, refillPerSecond: settings.ipPerSecond },
+    settings.trustProxy,
+  );
+
+  await app.register(async (scope) => {
+    await scope.register(cors, { origin: true, methods: ['POST'], maxAge: 600 });
+    await scope.register(sessionsRoute, {
+      store,
+      tokens,
+      ipLimiter,
+      onRefused: (code) => metrics.refused.inc({ code }),
+    });
+  });
+  await app.register(widgetRoute);
+
+  const sockets = new SocketServer(app, {
+    bus: options.bus,
+    cache: options.cache,
+    store,
+    sessions: new SessionCache(options.cache),
+    registry: new EventRegistry(allEvents),
+    settings,
+    metrics,
+    logger: logger.child({ component: 'ws' }),
+    tokens,
+    ipLimiter,
+    hub: new ConversationHub(options.cache, logger),
+  });
+  sockets.listen();
+  // Sockets close before the adapters (hooks run in reverse order of registration).
+  app.addHook('preClose', () => sockets.close());
+  return {
+    get sockets() {
+      return sockets.size;
+    },
+    terminateAll: () => sockets.terminateAll(),
+  };
+}

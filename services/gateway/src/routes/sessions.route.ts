@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { LRUCache } from 'lru-cache';
+import { z } from 'zod';
+import { idSchema } from '@parley/contracts';
+import type { ConversationStore, Tenant } from '@parley/conversations';
+import { ServiceError } from '@parley/service-kit';
+import { GatewayErrors, type GatewayErrorCode } from '../domain/errors.js';
+import type { WidgetTokens } from '../domain/tokens.js';
+import { WS_PATH } from '../ws/socket-server.js';
+import type { IpLimiter } from './ip-limiter.js';
+
+const bodySchema = z.strictObject({
+  widgetKey: z.string().min(1).max(128),
+  visitorToken: z.string().min(1).max(2_048).optional(),
+  conversationId: idSchema.optional(),
+});
+
+/** Options for {@link sessionsRoute}. */
+export interface SessionsRouteOptions {
+  store: ConversationStore;
+  tokens: WidgetTokens;
+  ipLimiter: IpLimiter;
+  onRefused(code: GatewayErrorCode): void;
+}
+
+function fail(code: GatewayErrorCode, message: string, details?: Record<string, unknown>): never {
+  throw new ServiceError(code, message, GatewayErrors[code], { details });
+}
+
+/**
+ * `POST /v1/widget/sessions`: a tenant's public widget key, called from one of
+ * its allowed origins, gives a short-lived session token for the socket,
+ * bound to tenant, visitor, conversation and origin. A returning visitor
+ * sends their visitor token (and may continue a conversation of theirs).
+ */
+export async function sessionsRoute(app: FastifyInstance, options: SessionsRouteOptions) {
+  const tenants = new LRUCache<string, { tenant: Tenant | null }>({ max: 10_000, ttl: 30_000 });
+  const tenantFor = async (widgetKey: string) => {
+    const hit = tenants.get(widgetKey);
+    if (hit) return hit.tenant;
+    const tenant = await options.store.tenantByWidgetKey(widgetKey);
+    tenants.set(widgetKey, { tenant });
+    return tenant;
+  };
+
+  app.post('/v1/widget/sessions', async (request, reply) => {
+    const refused = (
+      code: GatewayErrorCode,
+      message: string,
+      details?: Record<string, unknown>,
+    ) => {
+      options.onRefused(code);
+      return fail(code, message, details);
+    };
+    const waitMs = await options.ipLimiter.check(request.raw);
+    if (waitMs > 0) {
+      void reply.header('retry-after', Math.ceil(waitMs / 1000));
+      return refused('GW_ERR_RATE_LIMITED', 'too many session requests', { retryAfterMs: waitMs });
+    }
+    const parsed = bodySchema.safeParse(request.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return refused('GW_ERR_BAD_REQUEST', `${issue?.path.join('.') || 'body'}: ${issue?.message}`);
+    }
+    const body = parsed.data;
+    const origin = request.headers.origin;
+    if (!origin) return refused('GW_ERR_ORIGIN_REQUIRED', 'an Origin header is required');
+    const tenant = await tenantFor(body.widgetKey);
+    if (!tenant) return refused('GW_ERR_UNKNOWN_WIDGET_KEY', 'unknown widget key');
+    if (!tenant.allowedOrigins.includes(origin))
+      return refused('GW_ERR_ORIGIN_FORBIDDEN', 'this origin is not allowed for this widget');
+
+    let visitorId: string;
+    if (body.visitorToken) {
+      const visitor = await options.tokens.verifyVisitor(body.visitorToken, tenant.id);
+      if (!visitor)
+        return refused(
+          'GW_ERR_VISITOR_TOKEN_INVALID',
+          'invalid or expired visitor token; start over without it',
+        );
+      visitorId = visitor.visitorId;
+    } else {
+      visitorId = randomUUID();
+    }
+    let conversationId = body.conversationId ?? randomUUID();
+    if (body.conversationId) {
+      const existing = await options.store.conversation(tenant.id, body.conversationId);
+      if (existing && existing.visitorId !== visitorId)
+        return refused(
+          'GW_ERR_CONVERSATION_FORBIDDEN',
+          'this conversation belongs to someone else',
+        );
+      if (!existing && !body.visitorToken) conversationId = randomUUID();
+    }
+    const session = await options.tokens.issueSession({
+      tenantId: tenant.id,
+      visitorId,
+      conversationId,
+      origin,
+    });
+    return reply.code(201).send({
+      sessionToken: session.token,
+      expiresAt: session.expiresAt.toISOString(),
+      visitorToken: await options.tokens.issueVisitor({ tenantId: tenant.id, visitorId }),
+      visitorId,
+      conversationId,
+      websocketPath: WS_PATH,
+    });
+  });
+}

@@ -1,0 +1,278 @@
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import {
+  conversationChannel,
+  messageReceivedV1,
+  type ConversationState,
+  type EventRegistry,
+  type LiveUpdate,
+  type StoredMessage,
+} from '@parley/contracts';
+import type { ConversationStore, SessionCache } from '@parley/conversations';
+import type { Logger } from '@parley/observability';
+import type { Cache, EventBus, ReadConsistency } from '@parley/ports';
+import type { GatewaySettings } from '../config.js';
+import type { GatewayErrorCode } from '../domain/errors.js';
+import { parseClientFrame, type ClientFrame, type ServerFrame } from '../domain/frames.js';
+import { LocalBucket } from '../domain/local-bucket.js';
+import type { SessionClaims } from '../domain/tokens.js';
+import type { GatewayMetrics } from '../metrics.js';
+
+/** What every socket of a gateway shares. */
+export interface SocketDeps {
+  bus: EventBus;
+  cache: Cache;
+  store: ConversationStore;
+  sessions: SessionCache;
+  registry: EventRegistry;
+  settings: GatewaySettings;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+const REPLAY_PAGE = 200;
+const MAX_BUFFERED = 500;
+const MAX_PENDING_ACKS = 100;
+
+/**
+ * One widget connection. Nothing is sent before the client's `resume`; then
+ * the conversation's state, every stored message after the client's last
+ * sequence number, and live updates, each message exactly once and in order
+ * (gaps are filled from storage). User messages go to the bus and are
+ * acknowledged once the chat service stored them.
+ */
+export class ChatSocket {
+  private phase: 'waiting' | 'replaying' | 'live' = 'waiting';
+  private lastSentSeq = 0;
+  private readonly buffer: LiveUpdate[] = [];
+  private overflowed = false;
+  private readonly pendingAcks = new Set<string>();
+  private readonly bucket: LocalBucket;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly claims: SessionClaims,
+    private readonly deps: SocketDeps,
+  ) {
+    this.bucket = new LocalBucket(deps.settings.connectionBurst, deps.settings.connectionPerSecond);
+  }
+
+  /** Called by the hub for every update of this conversation. */
+  readonly onLive = (update: LiveUpdate): void => {
+    if (this.phase !== 'live') {
+      if (this.buffer.length < MAX_BUFFERED) this.buffer.push(update);
+      else this.overflowed = true;
+      return;
+    }
+    void this.deliver(update).catch((err: unknown) => this.fail(err));
+  };
+
+  /** Handles one frame from the client; never throws. */
+  async onFrame(data: Buffer, isBinary: boolean): Promise<void> {
+    if (isBinary) return this.error('GW_ERR_BAD_FRAME', 'binary frames are not supported');
+    const parsed = parseClientFrame(data.toString('utf8'));
+    const cost =
+      parsed.ok && (parsed.frame.type === 'ping' || parsed.frame.type === 'typing') ? 0.2 : 1;
+    const waitMs = this.bucket.take(cost);
+    if (waitMs > 0) {
+      return this.error('GW_ERR_RATE_LIMITED', 'too many frames on this connection', {
+        retryAfterMs: waitMs,
+        clientMessageId:
+          parsed.ok && parsed.frame.type === 'message' ? parsed.frame.clientMessageId : undefined,
+      });
+    }
+    if (!parsed.ok) return this.error('GW_ERR_BAD_FRAME', parsed.message);
+    try {
+      await this.handle(parsed.frame);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private async handle(frame: ClientFrame): Promise<void> {
+    switch (frame.type) {
+      case 'ping':
+        return this.send({ type: 'pong' });
+      case 'resume':
+        return this.resume(frame.afterSeq);
+      case 'typing':
+        if (this.phase === 'waiting') return this.notResumed();
+        await this.deps.cache
+          .publish(
+            conversationChannel(this.claims.tenantId, this.claims.conversationId),
+            JSON.stringify({
+              kind: 'typing',
+              role: 'visitor',
+              active: frame.active,
+            } satisfies LiveUpdate),
+          )
+          .catch(() => undefined);
+        return;
+      case 'message':
+        if (this.phase === 'waiting') return this.notResumed(frame.clientMessageId);
+        return this.accept(frame.clientMessageId, frame.text);
+    }
+  }
+
+  /** Sends the state, replays what the client missed, then goes live (again, on a second resume). */
+  private async resume(afterSeq: number): Promise<void> {
+    this.phase = 'replaying';
+    const { tenantId, conversationId } = this.claims;
+    const cached = await this.deps.sessions.get(tenantId, conversationId);
+    const stored = cached ? null : await this.deps.store.conversation(tenantId, conversationId);
+    const state: ConversationState = cached ??
+      stored ?? { status: 'open', handler: 'bot', handoff: 'none', lastSeq: 0 };
+    this.send({
+      type: 'state',
+      conversationId,
+      status: state.status,
+      handler: state.handler,
+      handoff: state.handoff,
+      lastSeq: state.lastSeq,
+    });
+    this.lastSentSeq = Math.min(afterSeq, state.lastSeq);
+    await this.catchUp(cached ? { after: cached.position } : 'replica');
+    if (this.lastSentSeq < state.lastSeq) await this.catchUp('primary');
+    await this.goLive();
+  }
+
+  private async goLive(): Promise<void> {
+    for (;;) {
+      const pending = this.buffer.splice(0);
+      if (this.overflowed) {
+        this.overflowed = false;
+        await this.catchUp('primary');
+      }
+      for (const update of pending) await this.deliver(update, true);
+      if (this.buffer.length === 0 && !this.overflowed) break;
+    }
+    this.phase = 'live';
+  }
+
+  /** Sends every stored message after the last one sent. */
+  private async catchUp(consistency: ReadConsistency): Promise<void> {
+    for (;;) {
+      const page = await this.deps.store.messagesAfter(
+        this.claims.tenantId,
+        this.claims.conversationId,
+        this.lastSentSeq,
+        REPLAY_PAGE,
+        consistency,
+      );
+      for (const message of page) this.sendMessage(message);
+      if (page.length < REPLAY_PAGE) return;
+    }
+  }
+
+  private async deliver(update: LiveUpdate, draining = false): Promise<void> {
+    switch (update.kind) {
+      case 'typing':
+        if (update.role !== 'visitor')
+          this.send({ type: 'typing', role: update.role, active: update.active });
+        return;
+      case 'state':
+        return this.send({
+          type: 'state',
+          conversationId: this.claims.conversationId,
+          ...update.state,
+        });
+      case 'message': {
+        const { message } = update;
+        if (message.role === 'user' && this.pendingAcks.delete(message.clientMessageId))
+          this.send({ type: 'ack', clientMessageId: message.clientMessageId, seq: message.seq });
+        if (message.seq <= this.lastSentSeq) return;
+        if (message.seq > this.lastSentSeq + 1) {
+          // A live update went missing (pub/sub is best effort): fill the gap from storage.
+          if (!draining) this.phase = 'replaying';
+          await this.catchUp('primary');
+          if (!draining) await this.goLive();
+          if (message.seq <= this.lastSentSeq) return;
+        }
+        this.sendMessage(message);
+        if (update.answersReceivedAt)
+          this.deps.metrics.latency.observe(
+            (Date.now() - Date.parse(update.answersReceivedAt)) / 1000,
+          );
+        return;
+      }
+    }
+  }
+
+  private sendMessage(message: StoredMessage): void {
+    if (message.seq <= this.lastSentSeq) return;
+    this.lastSentSeq = message.seq;
+    this.send({ type: 'message', ...message });
+    this.deps.metrics.messagesOut.inc();
+  }
+
+  /** Puts a user message on the bus; the ack follows once the chat service stored it. */
+  private async accept(clientMessageId: string, text: string): Promise<void> {
+    const { tenantId, conversationId, visitorId } = this.claims;
+    const tenantLimit = await this.deps.cache
+      .takeTokens(`parley:rl:tenant:${tenantId}`, {
+        capacity: this.deps.settings.tenantBurst,
+        refillPerSecond: this.deps.settings.tenantPerSecond,
+      })
+      .catch((err: unknown) => {
+        this.deps.logger.warn({ err }, 'Tenant rate limit unavailable; allowing');
+        return { allowed: true, retryAfterMs: 0 };
+      });
+    if (!tenantLimit.allowed)
+      return this.error('GW_ERR_RATE_LIMITED', 'too many messages for this site right now', {
+        clientMessageId,
+        retryAfterMs: tenantLimit.retryAfterMs,
+      });
+    if (this.pendingAcks.size >= MAX_PENDING_ACKS && !this.pendingAcks.has(clientMessageId))
+      return this.error('GW_ERR_RATE_LIMITED', 'too many messages waiting for acknowledgement', {
+        clientMessageId,
+        retryAfterMs: 1_000,
+      });
+    this.pendingAcks.add(clientMessageId);
+    try {
+      await this.deps.bus.publish(
+        this.deps.registry.create(messageReceivedV1, {
+          conversationId,
+          tenantId,
+          payload: {
+            message_id: randomUUID(),
+            client_message_id: clientMessageId,
+            visitor_id: visitorId,
+            channel: 'web',
+            text,
+          },
+        }),
+      );
+      this.deps.metrics.messagesIn.inc();
+    } catch (err) {
+      this.pendingAcks.delete(clientMessageId);
+      this.deps.logger.error({ err, conversationId }, 'Message not accepted: the bus failed');
+      this.error('GW_ERR_UNAVAILABLE', 'the message could not be accepted; send it again', {
+        clientMessageId,
+        retryAfterMs: 1_000,
+      });
+    }
+  }
+
+  private notResumed(clientMessageId?: string): void {
+    this.error('GW_ERR_NOT_RESUMED', 'send a resume frame first', { clientMessageId });
+  }
+
+  private error(
+    code: GatewayErrorCode,
+    message: string,
+    extra: { clientMessageId?: string; retryAfterMs?: number } = {},
+  ): void {
+    this.send({ type: 'error', code, message, ...extra });
+  }
+
+  /** An unexpected failure: log it, tell the client generically, and close so it resumes elsewhere. */
+  private fail(err: unknown): void {
+    this.deps.logger.error({ err, conversationId: this.claims.conversationId }, 'Socket failed');
+    this.error('GW_ERR_UNAVAILABLE', 'temporary failure; reconnecting');
+    this.ws.close(1011, 'internal error');
+  }
+
+  private send(frame: ServerFrame): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+}

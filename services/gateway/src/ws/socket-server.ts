@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { FastifyInstance } from 'fastify';
+import { GatewayErrors, type GatewayErrorCode } from '../domain/errors.js';
+import type { WidgetTokens } from '../domain/tokens.js';
+import { ChatSocket, type SocketDeps } from './chat-socket.js';
+import type { ConversationHub } from './conversation-hub.js';
+import type { IpLimiter } from '../routes/ip-limiter.js';
+
+/** The WebSocket endpoint's path. */
+export const WS_PATH = '/v1/widget/ws';
+
+interface Tracked {
+  alive: boolean;
+  slotKey: string;
+  connectionId: string;
+}
+
+/**
+ * The widget WebSocket endpoint on the fastify server's `upgrade` event.
+ * Before the handshake it checks the session token, the origin it was issued
+ * to, the per-IP rate limit and the visitor's connection slots, refusing with
+ * a coded HTTP error. Then a ping/pong heartbeat terminates dead peers.
+ */
+export class SocketServer {
+  private readonly wss: WebSocketServer;
+  private readonly tracked = new Map<WebSocket, Tracked>();
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly app: FastifyInstance,
+    private readonly deps: SocketDeps & {
+      tokens: WidgetTokens;
+      hub: ConversationHub;
+      ipLimiter: IpLimiter;
+    },
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: deps.settings.maxPayloadBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+  }
+
+  /** Starts accepting upgrades and the heartbeat. */
+  listen(): void {
+    this.app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      void this.upgrade(req, socket, head).catch((err: unknown) => {
+        this.deps.logger.error({ err }, 'Upgrade failed');
+        refuse(socket, 'GW_ERR_UNAVAILABLE', 'temporary failure');
+      });
+    });
+    const every = this.deps.settings.heartbeatIntervalMs;
+    this.heartbeat = setInterval(() => this.beat(), every);
+    this.heartbeat.unref();
+  }
+
+  /** Open sockets on this process. */
+  get size(): number {
+    return this.tracked.size;
+  }
+
+  /**
+   * Closes every socket (1001 going away: the widget reconnects, to another
+   * pod during a rollout) and stops the heartbeat.
+   */
+  async close(code = 1001, reason = 'server shutting down'): Promise<void> {
+    clearInterval(this.heartbeat);
+    for (const ws of this.tracked.keys()) ws.close(code, reason);
+    const deadline = Date.now() + 2_000;
+    while (this.tracked.size > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const ws of this.tracked.keys()) ws.terminate();
+    this.wss.close();
+  }
+
+  /** Drops every connection without a close handshake, as a crashed pod or cut network would. */
+  terminateAll(): void {
+    for (const ws of this.tracked.keys()) ws.terminate();
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    if (url.pathname !== WS_PATH) return refuse(socket, 'GW_ERR_NOT_FOUND', 'no such endpoint');
+    const limited = await this.deps.ipLimiter.check(req);
+    if (limited)
+      return this.refuse(socket, 'GW_ERR_RATE_LIMITED', 'too many connection attempts', limited);
+    const token = url.searchParams.get('token');
+    const claims = token ? await this.deps.tokens.verifySession(token) : null;
+    if (!claims)
+      return this.refuse(
+        socket,
+        'GW_ERR_SESSION_TOKEN_INVALID',
+        'missing, invalid or expired session token',
+      );
+    const origin = req.headers.origin;
+    if (!origin)
+      return this.refuse(socket, 'GW_ERR_ORIGIN_REQUIRED', 'an Origin header is required');
+    if (origin !== claims.origin)
+      return this.refuse(socket, 'GW_ERR_ORIGIN_FORBIDDEN', 'this origin may not use this session');
+
+    const connectionId = randomUUID();
+    const slotKey = `parley:slots:${claims.tenantId}:${claims.visitorId}`;
+    const slotTtl = this.deps.settings.heartbeatIntervalMs * 3;
+    const { maxConnectionsPerVisitor } = this.deps.settings;
+    const gotSlot = await this.deps.cache
+      .acquireSlot(slotKey, connectionId, maxConnectionsPerVisitor, slotTtl)
+      .catch(() => true); // the cache being down must not lock every visitor out
+    if (!gotSlot)
+      return this.refuse(
+        socket,
+        'GW_ERR_TOO_MANY_CONNECTIONS',
+        `at most ${maxConnectionsPerVisitor} connections per visitor`,
+      );
+
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      void this.open(ws, claims, { alive: true, slotKey, connectionId });
+    });
+  }
+
+  private async open(ws: WebSocket, claims: ChatSocket['claims'], tracked: Tracked): Promise<void> {
+    const chat = new ChatSocket(ws, claims, this.deps);
+    this.tracked.set(ws, tracked);
+    this.deps.metrics.activeSessions.inc();
+    ws.on('error', (err) => this.deps.logger.debug({ err }, 'Socket error'));
+    ws.on('pong', () => (tracked.alive = true));
+    let leave: (() => Promise<void>) | undefined;
+    ws.once('close', () => {
+      this.tracked.delete(ws);
+      this.deps.metrics.activeSessions.dec();
+      void leave?.();
+      void this.deps.cache
+        .releaseSlot(tracked.slotKey, tracked.connectionId)
+        .catch(() => undefined);
+    });
+    // Frames that arrive while joining wait in order behind the join.
+    let queue = this.deps.hub
+      .join(claims.tenantId, claims.conversationId, chat.onLive)
+      .then((l) => {
+        leave = l;
+        if (ws.readyState !== ws.OPEN) void l();
+      });
+    queue.catch((err: unknown) => {
+      this.deps.logger.error({ err }, 'Could not subscribe to the conversation');
+      ws.close(1011, 'temporary failure');
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      queue = queue.then(() => chat.onFrame(data, isBinary)).catch(() => undefined);
+    });
+  }
+
+  private beat(): void {
+    const ttl = this.deps.settings.heartbeatIntervalMs * 3;
+    for (const [ws, tracked] of this.tracked) {
+      if (!tracked.alive) {
+        ws.terminate();
+        continue;
+      }
+      tracked.alive = false;
+      ws.ping();
+      void this.deps.cache
+        .acquireSlot(tracked.slotKey, tracked.connectionId, Number.MAX_SAFE_INTEGER, ttl)
+        .catch(() => undefined);
+    }
+  }
+
+  private refuse(
+    socket: Duplex,
+    code: GatewayErrorCode,
+    message: string,
+    retryAfterMs?: number,
+  ): void {
+    this.deps.metrics.refused.inc({ code });
+    refuse(socket, code, message, retryAfterMs);
+  }
+}
+
+/** Answers a refused upgrade with a coded JSON HTTP error and closes the socket. */
+function refuse(
+  socket: Duplex,
+  code: GatewayErrorCode,
+  message: string,
+  retryAfterMs?: number,
+): void {
+  if (socket.destroyed) return;
+  const status = GatewayErrors[code];
+  const body = JSON.stringify({ code, message, ...(retryAfterMs ? { retryAfterMs } : {}) });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+      'Connection: close\r\nContent-Type: application/json\r\n' +
+      (retryAfterMs ? `Retry-After: ${Math.ceil(retryAfterMs / 1000)}\r\n` : '') +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+};
