@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   {
@@ -26,5 +27,10 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // Plain scripts served to browsers (the widget): no build step, browser globals.
+    files: ['**/public/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: globals.browser },
   },
 );

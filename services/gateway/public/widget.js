@@ -240,19 +240,26 @@
 
   /** Reconnect now if we are not connected (network back, tab visible again). */
   function reconnectNow() {
-    if (state.ws && state.ws.readyState === WebSocket.OPEN) return;
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+      // Still connected (or so it seems): show it, and let a ping prove it.
+      if (state.live) setStatus('online');
+      checkAlive(state.ws);
+      return;
+    }
     state.attempt = 0;
     connect();
   }
 
   function startHeartbeat(ws) {
     stopHeartbeat();
-    state.pingTimer = setInterval(() => {
-      if (ws.readyState !== WebSocket.OPEN) return;
-      ws.send(JSON.stringify({ type: 'ping' }));
-      clearTimeout(state.pongTimer);
-      state.pongTimer = setTimeout(() => ws.close(), PONG_TIMEOUT_MS); // half-open: give up on it
-    }, PING_EVERY_MS);
+    state.pingTimer = setInterval(() => checkAlive(ws), PING_EVERY_MS);
+  }
+  /** Pings; no pong within the timeout means a half-open connection: drop it and reconnect. */
+  function checkAlive(ws) {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    ws.send(JSON.stringify({ type: 'ping' }));
+    clearTimeout(state.pongTimer);
+    state.pongTimer = setTimeout(() => ws.close(), PONG_TIMEOUT_MS);
   }
   function stopHeartbeat() {
     clearInterval(state.pingTimer);
