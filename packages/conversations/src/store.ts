@@ -167,6 +167,8 @@ export class ConversationStore {
    */
   async appendMessage(input: NewMessage): Promise<Appended> {
     const { result, position } = await this.db.transaction(async (tx) => {
+      const [tenant] = await tx.query('select 1 from tenants where id = $1', [input.tenantId]);
+      if (!tenant) throw new StoreError('STORE_ERR_UNKNOWN_TENANT', `No tenant ${input.tenantId}`);
       await tx.query(
         `insert into conversations (tenant_id, id, visitor_id, channel) values ($1, $2, $3, $4)
          on conflict do nothing`,

@@ -122,6 +122,13 @@ export function storeContract(name: string, open: () => Promise<SqlDatabase>): v
       expect(isStoreError(err, 'STORE_ERR_CONVERSATION_OWNER')).toBe(true);
     });
 
+    it('refuses a message for a tenant that does not exist', async () => {
+      const err = await store
+        .appendMessage(user(`ghost-${randomUUID()}`, randomUUID(), 1))
+        .catch((e: unknown) => e);
+      expect(isStoreError(err, 'STORE_ERR_UNKNOWN_TENANT')).toBe(true);
+    });
+
     it('returns the recent history oldest first, bounded', async () => {
       const c = randomUUID();
       for (let n = 1; n <= 5; n++) await store.appendMessage(user(tenantA, c, n));

@@ -1,6 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Envelope } from '@parley/contracts';
-import type { EventBus, SubscribeOptions, Subscription } from '@parley/ports';
+import {
+  isPermanentError,
+  type EventBus,
+  type SubscribeOptions,
+  type Subscription,
+} from '@parley/ports';
 
 /** Options for {@link MemoryBroker}. */
 export interface MemoryBrokerOptions {
@@ -184,6 +189,7 @@ export class MemoryBroker {
       } catch (err) {
         lastError = err;
         if (signal.aborted) return false;
+        if (isPermanentError(err)) break;
         if (attempt < this.opts.maxAttempts)
           await sleep(this.opts.retryBackoffMs * 2 ** (attempt - 1), undefined, { signal }).catch(
             () => undefined,

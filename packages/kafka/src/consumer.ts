@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SpanKind, SpanStatusCode, context } from '@opentelemetry/api';
 import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { CONVERSATION_EVENTS_TOPIC, type Event, type EventRegistry } from '@parley/contracts';
+import { isPermanentError } from '@parley/ports';
 import { KafkaDeliveryError, KafkaStoppingError } from './errors.js';
 import { silentLogger, type KafkaLogger } from './logger.js';
 import type { EventProducer } from './producer.js';
@@ -254,6 +255,7 @@ export class EventConsumer {
           },
           'Handler failed',
         );
+        if (isPermanentError(err)) break;
         if (attempt < this.opts.maxAttempts) {
           const delay = Math.min(
             this.opts.maxRetryBackoffMs,
@@ -268,7 +270,8 @@ export class EventConsumer {
       lastError instanceof Error
         ? `${(lastError as { code?: string }).code ?? lastError.name}: ${lastError.message}`
         : String(lastError);
-    await this.deadLetter(message, partition, 'handler_failed', reason, this.opts.maxAttempts);
+    const kind = isPermanentError(lastError) ? 'permanent' : 'handler_failed';
+    await this.deadLetter(message, partition, kind, reason, this.opts.maxAttempts);
     return 'dead_lettered';
   }
 

@@ -43,3 +43,17 @@ export interface EventBus {
   publish(event: Envelope): Promise<void>;
   subscribe(options: SubscribeOptions): Subscription;
 }
+
+/**
+ * A handler failure that no retry can fix (an event for a tenant that does
+ * not exist): the bus dead-letters the event at once instead of retrying.
+ */
+export class PermanentError extends Error {
+  override readonly name = 'PermanentError';
+  readonly permanent = true;
+}
+
+/** True for a {@link PermanentError}, also across package copies. */
+export function isPermanentError(err: unknown): boolean {
+  return err instanceof Error && (err as { permanent?: unknown }).permanent === true;
+}

@@ -22,6 +22,7 @@ export function serviceEnv(): Record<string, string> {
     PARLEY_KAFKA_TOPIC_PARTITIONS: '24',
     SHUTDOWN_DEADLINE_MS: '10000',
     LOG_LEVEL: 'info',
+    PARLEY_SESSION_SECRET: 'integration-test-secret-0123456789abcdef',
   };
 }
 

@@ -19,6 +19,8 @@ export interface AiDeps {
   provider: ReplyProvider;
   logger: Logger;
   metrics?: { replied(provider: string, durationMs: number): void };
+  /** The consumer group. @default 'ai' */
+  groupId?: string;
 }
 
 /** The AI service's consumer group on `conversation-events`. */
@@ -38,7 +40,7 @@ export function createAiWorker(deps: AiDeps): Subscription {
       .catch(() => undefined);
 
   return deps.bus.subscribe({
-    groupId: AI_GROUP,
+    groupId: deps.groupId ?? AI_GROUP,
     registry,
     fromBeginning: true,
     handler: async (raw, ctx) => {

@@ -4,7 +4,7 @@ import { createApp } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import { redisPlugin } from '@parley/redis';
 import { kafkaPlugin } from '@parley/kafka';
-import { AI_GROUP, createAiWorker } from './ai-worker.js';
+import { createAiWorker } from './ai-worker.js';
 import type { Config } from './config.js';
 import { OfflineProvider } from './domain/offline-provider.js';
 
@@ -35,8 +35,9 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     provider: new OfflineProvider(),
     logger: deps.logger.child({ component: 'ai-worker' }),
     metrics: { replied: (provider, ms) => duration.observe({ provider }, ms / 1000) },
+    groupId: config.consumerGroup,
   });
-  app.readiness.add(`consumer:${AI_GROUP}`, async () => {
+  app.readiness.add(`consumer:${config.consumerGroup}`, async () => {
     if (!worker.healthy) throw new Error('consumer is not running');
   });
   app.addHook('onReady', () => worker.start());

@@ -6,6 +6,7 @@ export const configSpec = {
   port: env.port('PORT', { default: 8082 }),
   ...redisFields,
   ...kafkaFields,
+  consumerGroup: env.string('AI_CONSUMER_GROUP', { default: 'ai' }),
 };
 
 export type Config = ConfigOf<typeof configSpec>;

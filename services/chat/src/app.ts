@@ -6,7 +6,7 @@ import { postgresPlugin } from '@parley/postgres';
 import { redisPlugin } from '@parley/redis';
 import { kafkaPlugin } from '@parley/kafka';
 import { Counter } from 'prom-client';
-import { CHAT_GROUP, createChatWorker } from './chat-worker.js';
+import { createChatWorker } from './chat-worker.js';
 import type { Config } from './config.js';
 
 /**
@@ -42,9 +42,10 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     sessions: new SessionCache(app.cache),
     logger: deps.logger.child({ component: 'chat-worker' }),
     historyTurns: config.historyTurns,
+    groupId: config.consumerGroup,
     metrics: { stored: (role) => stored.inc({ role }) },
   });
-  app.readiness.add(`consumer:${CHAT_GROUP}`, async () => {
+  app.readiness.add(`consumer:${config.consumerGroup}`, async () => {
     if (!worker.healthy) throw new Error('consumer is not running');
   });
   app.addHook('onReady', () => worker.start());

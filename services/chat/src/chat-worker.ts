@@ -6,9 +6,9 @@ import {
   type MessageReceivedV1,
   type ReplyGeneratedV1,
 } from '@parley/contracts';
-import type { ConversationStore, SessionCache } from '@parley/conversations';
+import { isStoreError, type ConversationStore, type SessionCache } from '@parley/conversations';
 import type { Logger } from '@parley/observability';
-import type { Cache, EventBus, Subscription } from '@parley/ports';
+import { PermanentError, type Cache, type EventBus, type Subscription } from '@parley/ports';
 import { onMessageReceived } from './consumers/message-received.consumer.js';
 import { onReplyGenerated } from './consumers/reply-generated.consumer.js';
 
@@ -21,6 +21,8 @@ export interface ChatDeps {
   logger: Logger;
   /** Earlier turns sent with each reply request. @default 10 */
   historyTurns: number;
+  /** The consumer group. @default 'chat' */
+  groupId: string;
   metrics?: { stored(role: 'user' | 'assistant'): void };
 }
 
@@ -33,20 +35,30 @@ export const CHAT_GROUP = 'chat';
  * The same code runs in the service process and in the embedded mode.
  */
 export function createChatWorker(
-  deps: Omit<ChatDeps, 'historyTurns'> & { historyTurns?: number },
+  deps: Omit<ChatDeps, 'historyTurns' | 'groupId'> & { historyTurns?: number; groupId?: string },
 ): Subscription {
-  const full: ChatDeps = { historyTurns: 10, ...deps };
+  const full: ChatDeps = { historyTurns: 10, groupId: CHAT_GROUP, ...deps };
   const registry = new EventRegistry([messageReceivedV1, replyGeneratedV1]);
   return deps.bus.subscribe({
-    groupId: CHAT_GROUP,
+    groupId: full.groupId,
     registry,
     fromBeginning: true,
     handler: async (event: Event) => {
-      switch (event.type) {
-        case messageReceivedV1.type:
-          return onMessageReceived(full, registry, event as Event<MessageReceivedV1>);
-        case replyGeneratedV1.type:
-          return onReplyGenerated(full, event as Event<ReplyGeneratedV1>);
+      try {
+        switch (event.type) {
+          case messageReceivedV1.type:
+            return await onMessageReceived(full, registry, event as Event<MessageReceivedV1>);
+          case replyGeneratedV1.type:
+            return await onReplyGenerated(full, event as Event<ReplyGeneratedV1>);
+        }
+      } catch (err) {
+        // No retry creates a tenant or changes who owns a conversation.
+        if (
+          isStoreError(err, 'STORE_ERR_UNKNOWN_TENANT') ||
+          isStoreError(err, 'STORE_ERR_CONVERSATION_OWNER')
+        )
+          throw new PermanentError(err.message, { cause: err });
+        throw err;
       }
     },
   });

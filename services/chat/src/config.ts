@@ -15,6 +15,7 @@ export const configSpec = {
   ...redisFields,
   ...kafkaFields,
   historyTurns: env.int('CHAT_HISTORY_TURNS', { default: 10, min: 0, max: 50 }),
+  consumerGroup: env.string('CHAT_CONSUMER_GROUP', { default: 'chat' }),
 };
 
 export type Config = ConfigOf<typeof configSpec>;

@@ -3,5 +3,5 @@ import { serviceProcessSuite } from '@parley/testing';
 serviceProcessSuite({
   service: 'gateway',
   entry: new URL('../dist/main.js', import.meta.url).pathname,
-  checks: ['redis', 'kafka'],
+  checks: ['postgres', 'redis', 'kafka'],
 });

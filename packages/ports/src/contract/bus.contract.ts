@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventRegistry, messageReceivedV1, type Event } from '@parley/contracts';
-import type { EventBus, Subscription } from '../bus.js';
+import { PermanentError, type EventBus, type Subscription } from '../bus.js';
 import { expectEventually as eventually } from '@parley/testing';
 
 /** Makes a bus on the shared backend: two calls behave like two processes. */
@@ -113,6 +113,21 @@ export function busContract(name: string, factory: BusFactory): void {
       expect((again.find(ours([conversation]))?.payload as { text: string }).text).toBe(
         'message 1',
       );
+    });
+
+    it('gives up on a permanent failure at once and moves on', async () => {
+      const bus = await open();
+      const conversation = randomUUID();
+      const attempts: string[] = [];
+      await member(bus, `g-${randomUUID()}`, async (e, attempt) => {
+        if (e.conversation_id !== conversation) return;
+        const text = (e.payload as { text: string }).text;
+        attempts.push(`${text}#${attempt}`);
+        if (text === 'message 0') throw new PermanentError('unknown tenant');
+      });
+      await bus.publish(message(conversation, 0));
+      await bus.publish(message(conversation, 1));
+      await eventually(() => expect(attempts).toEqual(['message 0#1', 'message 1#1']));
     });
 
     it('redelivers an event whose member stopped before finishing it', async () => {
