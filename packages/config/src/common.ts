@@ -18,6 +18,8 @@ export const serviceFields = {
 /** Kafka connection variables. */
 export const kafkaFields = {
   kafkaBrokers: env.hostPorts('PARLEY_KAFKA_BROKERS'),
+  /** The events topic; its dead letters go to `<topic>.dlq`. */
+  kafkaTopic: env.string('PARLEY_KAFKA_TOPIC', { default: 'conversation-events' }),
   kafkaTopicPartitions: env.int('PARLEY_KAFKA_TOPIC_PARTITIONS', {
     min: 1,
     max: 1_000,

@@ -11,7 +11,7 @@ export interface SessionState extends ConversationState {
 
 /** Options for {@link SessionCache}. */
 export interface SessionCacheOptions {
-  /** In-process level. @default 60000 */
+  /** In-process level; 0 turns it off (for readers in other processes than the writer). @default 60000 */
   l1TtlMs?: number;
   /** Conversations held in process at most. @default 10000 */
   l1MaxEntries?: number;
@@ -25,28 +25,30 @@ export interface SessionCacheOptions {
  * truth; a miss on both levels means the caller reads it from there.
  */
 export class SessionCache {
-  private readonly l1: LRUCache<string, SessionState>;
+  private readonly l1: LRUCache<string, SessionState> | undefined;
   private readonly l2TtlMs: number;
 
   constructor(
     private readonly cache: Cache,
     options: SessionCacheOptions = {},
   ) {
-    this.l1 = new LRUCache({ max: options.l1MaxEntries ?? 10_000, ttl: options.l1TtlMs ?? 60_000 });
+    const l1TtlMs = options.l1TtlMs ?? 60_000;
+    this.l1 =
+      l1TtlMs > 0 ? new LRUCache({ max: options.l1MaxEntries ?? 10_000, ttl: l1TtlMs }) : undefined;
     this.l2TtlMs = options.l2TtlMs ?? 1_800_000;
   }
 
   /** The cached state, from L1, else L2 (refilling L1), else null. A broken L2 is a miss. */
   async get(tenantId: string, conversationId: string): Promise<SessionState | null> {
     const key = this.key(tenantId, conversationId);
-    const hot = this.l1.get(key);
+    const hot = this.l1?.get(key);
     if (hot) return hot;
     const raw = await this.cache.get(key).catch(() => null);
     if (!raw) return null;
     const parsed = sessionStateSchema.safeParse(safeJson(raw));
     if (!parsed.success) return null;
     const state = parsed.data;
-    this.l1.set(key, state);
+    this.l1?.set(key, state);
     return state;
   }
 
@@ -56,9 +58,9 @@ export class SessionCache {
    */
   async put(tenantId: string, conversationId: string, state: SessionState): Promise<void> {
     const key = this.key(tenantId, conversationId);
-    const current = this.l1.get(key);
+    const current = this.l1?.get(key);
     if (current && current.lastSeq > state.lastSeq) return;
-    this.l1.set(key, state);
+    this.l1?.set(key, state);
     await this.cache.set(key, JSON.stringify(state), this.l2TtlMs);
   }
 

@@ -28,7 +28,9 @@ export interface KafkaHandle {
 export interface KafkaPluginOptions {
   brokers: string[];
   clientId: string;
-  /** Partitions of `conversation-events` when the plugin creates it. @default 24 */
+  /** The events topic (one Kafka cluster may serve several environments). @default 'conversation-events' */
+  topic?: string;
+  /** Partitions of the topic when the plugin creates it. @default 24 */
   partitions?: number;
   /** @default 1 */
   replicationFactor?: number;
@@ -44,7 +46,8 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
     logger,
   });
   const admin: Admin = client.admin();
-  const producer = new EventProducer(client);
+  const eventsTopic = options.topic ?? CONVERSATION_EVENTS_TOPIC;
+  const producer = new EventProducer(client, { topic: eventsTopic });
   const consumers: EventConsumer[] = [];
 
   await admin.connect();
@@ -56,8 +59,8 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
   await ensureTopics(
     admin,
     [
-      { topic: CONVERSATION_EVENTS_TOPIC, ...topic },
-      { topic: `${CONVERSATION_EVENTS_TOPIC}.dlq`, ...topic },
+      { topic: eventsTopic, ...topic },
+      { topic: `${eventsTopic}.dlq`, ...topic },
     ],
     logger,
   );
@@ -66,9 +69,14 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
   app.decorate('kafka', {
     client,
     producer,
-    bus: new KafkaEventBus(client, producer, { logger }),
+    bus: new KafkaEventBus(client, producer, { logger, topic: eventsTopic }),
     addConsumer(consumerOptions) {
-      const consumer = new EventConsumer(client, { ...consumerOptions, producer, logger });
+      const consumer = new EventConsumer(client, {
+        topic: eventsTopic,
+        ...consumerOptions,
+        producer,
+        logger,
+      });
       consumers.push(consumer);
       app.readiness.add(`kafka-consumer:${consumerOptions.groupId}`, async () => {
         if (!consumer.healthy) throw new Error('consumer is not running');

@@ -65,6 +65,7 @@ type Scripted = Redis & {
 export class RedisCache implements Cache {
   private readonly redis: Scripted;
   private subscriber: Redis | undefined;
+  private subscriberReady: Promise<Redis> | undefined;
   private readonly listeners = new Map<string, Set<(message: string) => void>>();
 
   /** Takes ownership of `redis`: {@link close} quits it. */
@@ -141,17 +142,30 @@ export class RedisCache implements Cache {
     ]);
   }
 
-  private async subscriberConnection(): Promise<Redis> {
-    if (!this.subscriber) {
-      // After a reconnect ioredis re-subscribes by itself (autoResubscribe).
-      const subscriber = this.redis.duplicate({ lazyConnect: true, commandTimeout: undefined });
+  /** One subscriber connection, created once: concurrent first callers share it. */
+  private subscriberConnection(): Promise<Redis> {
+    this.subscriberReady ??= (async () => {
+      // After a reconnect ioredis re-subscribes by itself (autoResubscribe). No ready
+      // check: its INFO can race a SUBSCRIBE and kill the connection (redis/ioredis#2037).
+      const subscriber = this.redis.duplicate({
+        lazyConnect: true,
+        commandTimeout: undefined,
+        enableReadyCheck: false,
+      });
       subscriber.on('error', () => undefined);
       subscriber.on('message', (channel: string, message: string) => {
         for (const listener of this.listeners.get(channel) ?? []) listener(message);
       });
+      try {
+        await subscriber.connect();
+      } catch (err) {
+        this.subscriberReady = undefined;
+        subscriber.disconnect();
+        throw err;
+      }
       this.subscriber = subscriber;
-      await subscriber.connect();
-    }
-    return this.subscriber;
+      return subscriber;
+    })();
+    return this.subscriberReady;
   }
 }

@@ -16,7 +16,12 @@ export const DEMO_WIDGET_KEY = 'pk_demo';
 declare module 'fastify' {
   interface FastifyInstance {
     /** The embedded platform's parts, for tests and the benchmark. */
-    platform: { gateway: Gateway; broker: MemoryBroker; store: ConversationStore };
+    platform: {
+      gateway: Gateway;
+      broker: MemoryBroker;
+      store: ConversationStore;
+      sessions: SessionCache;
+    };
   }
 }
 
@@ -62,7 +67,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
       logger: deps.logger.child({ component: 'ai-worker' }),
     }),
   ];
-  app.decorate('platform', { gateway, broker, store });
+  app.decorate('platform', { gateway, broker, store, sessions: new SessionCache(cache) });
 
   app.addHook('onReady', async () => {
     for (const worker of workers) await worker.start();

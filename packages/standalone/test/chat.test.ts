@@ -233,6 +233,41 @@ describe('bad input at the gateway', () => {
 });
 
 describe('limits that need their own platform', () => {
+  it('catches up from storage on the heartbeat when a live update was lost', async () => {
+    const beat = await startPlatform({ WS_HEARTBEAT_INTERVAL_MS: '1000' });
+    try {
+      const client = await WidgetClient.connect(beat.baseUrl, {
+        widgetKey: DEMO_WIDGET_KEY,
+        origin: beat.origin,
+      });
+      client.send({ type: 'resume', afterSeq: 0 });
+      await client.waitFor((f) => f.type === 'state');
+      // Stored and cached, but never published: as if pub/sub dropped the update.
+      const { platform: p } = beat.app;
+      const appended = await p.store.appendMessage({
+        tenantId: 'demo',
+        conversationId: client.session.conversationId,
+        visitorId: 'someone',
+        channel: 'web',
+        role: 'system',
+        messageId: 'sys-1',
+        clientMessageId: 'sys-1',
+        eventId: '9d2b8c55-7b43-4a44-9a36-1b1d2c3e4f50',
+        text: 'A system notice',
+        receivedAt: new Date(),
+      });
+      await p.sessions.put('demo', client.session.conversationId, {
+        ...appended.conversation,
+        position: appended.position,
+      });
+      const notice = await client.waitFor((f) => f.type === 'message', { timeoutMs: 5_000 });
+      expect(notice).toMatchObject({ seq: 1, role: 'system', text: 'A system notice' });
+      client.close();
+    } finally {
+      await beat.close();
+    }
+  });
+
   it('rate-limits session requests per IP', async () => {
     const strict = await startPlatform({ RATE_LIMIT_IP_BURST: '3', RATE_LIMIT_IP_PER_SECOND: '1' });
     try {

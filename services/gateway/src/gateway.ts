@@ -70,7 +70,8 @@ export async function registerGateway(
     bus: options.bus,
     cache: options.cache,
     store,
-    sessions: new SessionCache(options.cache),
+    // Only the chat service writes session state, so this process keeps no L1 copy of it.
+    sessions: new SessionCache(options.cache, { l1TtlMs: 0 }),
     registry: new EventRegistry(allEvents),
     settings,
     metrics,

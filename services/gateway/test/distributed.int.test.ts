@@ -29,8 +29,8 @@ const procs: ServiceProcess[] = [];
 const run = randomUUID().slice(0, 8);
 const env = () => ({
   ...serviceEnv(),
-  CHAT_CONSUMER_GROUP: `chat-${run}`,
-  AI_CONSUMER_GROUP: `ai-${run}`,
+  // A topic of its own: no other test's events, no history to catch up with.
+  PARLEY_KAFKA_TOPIC: `conversation-events-${run}`,
   RATE_LIMIT_IP_BURST: '100000',
   RATE_LIMIT_IP_PER_SECOND: '100000',
   RATE_LIMIT_CONNECTION_BURST: '1000',
@@ -50,6 +50,10 @@ beforeAll(async () => {
   procs.push(chat, ai);
 }, 90_000);
 afterAll(async () => {
+  (await import('node:fs')).writeFileSync(
+    '/tmp/dist-logs.jsonl',
+    procs.flatMap((p, i) => p.logs.map((l) => JSON.stringify({ proc: i, ...l }))).join('\n'),
+  );
   await Promise.all(procs.map((p) => p.stop('SIGTERM')));
   await db?.close();
 });

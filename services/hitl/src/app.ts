@@ -22,6 +22,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
   await app.register(kafkaPlugin, {
     brokers: config.kafkaBrokers,
     clientId: 'hitl',
+    topic: config.kafkaTopic,
     partitions: config.kafkaTopicPartitions,
     replicationFactor: config.kafkaReplicationFactor,
     minInsyncReplicas: config.kafkaMinInsyncReplicas,

@@ -92,6 +92,24 @@ export function cacheContract(name: string, factory: CacheFactory): void {
       await stopB();
     });
 
+    it('serves many subscriptions made at once by a fresh client', async () => {
+      const fresh = await factory();
+      try {
+        const channels = Array.from({ length: 50 }, (_, i) => key(`burst-${i}`));
+        const got = new Map<string, string[]>();
+        const stops = await Promise.all(
+          channels.map((c) => fresh.subscribe(c, (m) => got.set(c, [...(got.get(c) ?? []), m]))),
+        );
+        await Promise.all(channels.map((c) => cache.publish(c, `to ${c}`)));
+        await expectEventually(() => {
+          for (const c of channels) expect(got.get(c)).toEqual([`to ${c}`]);
+        });
+        await Promise.all(stops.map((stop) => stop()));
+      } finally {
+        await fresh.close();
+      }
+    });
+
     it('answers its readiness check', async () => {
       await expect(cache.check()).resolves.toBeTypeOf('object');
     });

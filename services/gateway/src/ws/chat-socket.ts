@@ -46,7 +46,8 @@ export class ChatSocket {
   private lastSentSeq = 0;
   private readonly buffer: LiveUpdate[] = [];
   private overflowed = false;
-  private readonly pendingAcks = new Set<string>();
+  /** Client message ids on the bus but not yet seen stored, with when they were sent. */
+  private readonly pendingAcks = new Map<string, number>();
   private readonly bucket: LocalBucket;
 
   constructor(
@@ -178,8 +179,7 @@ export class ChatSocket {
         });
       case 'message': {
         const { message } = update;
-        if (message.role === 'user' && this.pendingAcks.delete(message.clientMessageId))
-          this.send({ type: 'ack', clientMessageId: message.clientMessageId, seq: message.seq });
+        this.ackIfPending(message);
         if (message.seq <= this.lastSentSeq) return;
         if (message.seq > this.lastSentSeq + 1) {
           // A live update went missing (pub/sub is best effort): fill the gap from storage.
@@ -198,7 +198,30 @@ export class ChatSocket {
     }
   }
 
+  private ackIfPending(message: StoredMessage): void {
+    if (message.role === 'user' && this.pendingAcks.delete(message.clientMessageId))
+      this.send({ type: 'ack', clientMessageId: message.clientMessageId, seq: message.seq });
+  }
+
+  /**
+   * The safety net under best-effort pub/sub, run on every heartbeat: when the
+   * conversation has messages this socket has not been sent, or a message has
+   * waited longer than `staleMs` for its ack, catch up from storage.
+   */
+  async refresh(staleMs: number): Promise<void> {
+    if (this.phase !== 'live') return;
+    const { tenantId, conversationId } = this.claims;
+    const state = await this.deps.sessions.get(tenantId, conversationId);
+    const now = Date.now();
+    const waiting = [...this.pendingAcks.values()].some((sentAt) => now - sentAt > staleMs);
+    if (!waiting && (!state || state.lastSeq <= this.lastSentSeq)) return;
+    this.phase = 'replaying';
+    await this.catchUp(state && !waiting ? { after: state.position } : 'primary');
+    await this.goLive();
+  }
+
   private sendMessage(message: StoredMessage): void {
+    this.ackIfPending(message);
     if (message.seq <= this.lastSentSeq) return;
     this.lastSentSeq = message.seq;
     this.send({ type: 'message', ...message });
@@ -227,7 +250,7 @@ export class ChatSocket {
         clientMessageId,
         retryAfterMs: 1_000,
       });
-    this.pendingAcks.add(clientMessageId);
+    this.pendingAcks.set(clientMessageId, Date.now());
     try {
       await this.deps.bus.publish(
         this.deps.registry.create(messageReceivedV1, {

@@ -13,6 +13,7 @@ import type { IpLimiter } from '../routes/ip-limiter.js';
 export const WS_PATH = '/v1/widget/ws';
 
 interface Tracked {
+  chat: ChatSocket;
   alive: boolean;
   slotKey: string;
   connectionId: string;
@@ -118,12 +119,17 @@ export class SocketServer {
       );
 
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      void this.open(ws, claims, { alive: true, slotKey, connectionId });
+      void this.open(ws, new ChatSocket(ws, claims, this.deps), { slotKey, connectionId });
     });
   }
 
-  private async open(ws: WebSocket, claims: ChatSocket['claims'], tracked: Tracked): Promise<void> {
-    const chat = new ChatSocket(ws, claims, this.deps);
+  private async open(
+    ws: WebSocket,
+    chat: ChatSocket,
+    ids: Pick<Tracked, 'slotKey' | 'connectionId'>,
+  ): Promise<void> {
+    const { claims } = chat;
+    const tracked: Tracked = { chat, alive: true, ...ids };
     this.tracked.set(ws, tracked);
     this.deps.metrics.activeSessions.inc();
     ws.on('error', (err) => this.deps.logger.debug({ err }, 'Socket error'));
@@ -162,6 +168,9 @@ export class SocketServer {
       }
       tracked.alive = false;
       ws.ping();
+      void tracked.chat
+        .refresh(this.deps.settings.heartbeatIntervalMs)
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'Socket refresh failed'));
       void this.deps.cache
         .acquireSlot(tracked.slotKey, tracked.connectionId, Number.MAX_SAFE_INTEGER, ttl)
         .catch(() => undefined);

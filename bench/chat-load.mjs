@@ -1,0 +1,218 @@
+// Chat throughput and latency: N WebSocket widgets each send M messages, one
+// after another, each waiting for the assistant's reply (send -> reply is the
+// end-to-end latency). Measured in the same run against the ceiling, a bare
+// `ws` echo server driven by the same load generator (send -> echo), and
+// reported as a ratio. Then idle-session capacity: how many idle sessions one
+// gateway process holds and its memory per connection.
+//
+//   pnpm --filter @parley/bench chat-load [clients=50] [messages=20] [idle=2000] [--distributed]
+//
+// Embedded mode needs nothing; --distributed also runs gateway, chat and AI as
+// processes on the local infrastructure (`scripts/infra up`). Loopback only,
+// bounded in count (clients <= 500, messages <= 200, idle <= 20000) and time.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { WebSocketServer } from 'ws';
+import { ConversationStore, migrate } from '@parley/conversations';
+import { PgDatabase } from '@parley/postgres';
+import {
+  WidgetClient,
+  infraEnv,
+  serviceEnv,
+  startServiceProcess,
+  openSocket,
+  createSession,
+} from '@parley/testing';
+
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const distributed = process.argv.includes('--distributed');
+const clients = Math.min(Number(args[0] ?? 50), 500);
+const messages = Math.min(Number(args[1] ?? 20), 200);
+const idle = Math.min(Number(args[2] ?? 2_000), 20_000);
+const require = createRequire(import.meta.url);
+const entry = (pkg) => require.resolve(`@parley/${pkg}/main`);
+const BOUND_MS = 300_000;
+setTimeout(() => {
+  console.error(`bench: still running after ${BOUND_MS / 1000} s; giving up`);
+  process.exit(2);
+}, BOUND_MS).unref();
+
+const limits = {
+  RATE_LIMIT_IP_BURST: '1000000',
+  RATE_LIMIT_IP_PER_SECOND: '1000000',
+  RATE_LIMIT_TENANT_BURST: '1000000',
+  RATE_LIMIT_TENANT_PER_SECOND: '1000000',
+  RATE_LIMIT_CONNECTION_BURST: '100000',
+  RATE_LIMIT_CONNECTION_PER_SECOND: '100000',
+  WS_MAX_CONNECTIONS_PER_VISITOR: '100',
+  LOG_LEVEL: 'info',
+  PARLEY_SESSION_SECRET: 'bench-secret-bench-secret-bench-secret-00',
+};
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function report(label, latencies, elapsedMs) {
+  latencies.sort((a, b) => a - b);
+  const result = {
+    label,
+    perSecond: (latencies.length / elapsedMs) * 1000,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+  };
+  console.log(
+    `${label.padEnd(26)} ${String(latencies.length).padStart(6)} msgs  ${result.perSecond.toFixed(0).padStart(6)} msg/s  ` +
+      `p50 ${result.p50.toFixed(1)} ms  p95 ${result.p95.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms`,
+  );
+  return result;
+}
+
+/** The ceiling: a bare ws echo server in a child process, same client loop. */
+async function echoBaseline() {
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { WebSocketServer } from 'ws';
+       const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+       wss.on('listening', () => console.log(wss.address().port));
+       wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d.toString())));`,
+    ],
+    { cwd: new URL('.', import.meta.url), stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(Number(d))));
+  const { WebSocket } = await import('ws');
+  const latencies = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+      await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+      for (let n = 0; n < messages; n++) {
+        const t0 = performance.now();
+        const echoed = new Promise((r) => ws.once('message', r));
+        ws.send(JSON.stringify({ type: 'message', clientMessageId: `m-${n}`, text: 'hello' }));
+        await echoed;
+        latencies.push(performance.now() - t0);
+      }
+      ws.close();
+    }),
+  );
+  const result = report('bare ws echo (ceiling)', latencies, performance.now() - started);
+  child.kill();
+  return result;
+}
+
+/** N widgets chatting through the gateway at `baseUrl`. */
+async function chat(label, baseUrl, widgetKey, origin) {
+  const latencies = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      const client = await WidgetClient.connect(baseUrl, { widgetKey, origin });
+      client.send({ type: 'resume', afterSeq: 0 });
+      for (let n = 0; n < messages; n++) {
+        const from = client.frames.length;
+        const t0 = performance.now();
+        client.send({
+          type: 'message',
+          clientMessageId: `m-${n}`,
+          text: 'What are your opening hours?',
+        });
+        await client.waitFor((f) => f.type === 'message' && f.role === 'assistant', {
+          from,
+          timeoutMs: 30_000,
+        });
+        latencies.push(performance.now() - t0);
+      }
+      client.close();
+    }),
+  );
+  return report(label, latencies, performance.now() - started);
+}
+
+async function rss(baseUrl) {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  return Number(/^process_resident_memory_bytes\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? NaN);
+}
+
+/** Opens `idle` sessions that just sit there, and reports the gateway's memory per connection. */
+async function idleCapacity(label, baseUrl, widgetKey, origin) {
+  const before = await rss(baseUrl);
+  const sockets = [];
+  const started = performance.now();
+  for (let i = 0; i < idle; i += 100) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(100, idle - i) }, async () => {
+        const { body } = await createSession(baseUrl, { widgetKey }, origin);
+        const ws = await openSocket(baseUrl, body.websocketPath, body.sessionToken, origin);
+        ws.send(JSON.stringify({ type: 'resume', afterSeq: 0 }));
+        return ws;
+      }),
+    );
+    sockets.push(...batch);
+  }
+  await new Promise((r) => setTimeout(r, 2_000));
+  global.gc?.();
+  const after = await rss(baseUrl);
+  const perConnection = (after - before) / sockets.length;
+  console.log(
+    `${label.padEnd(26)} ${sockets.length} idle sessions open in ${((performance.now() - started) / 1000).toFixed(1)} s; ` +
+      `RSS ${(before / 2 ** 20).toFixed(0)} -> ${(after / 2 ** 20).toFixed(0)} MiB = ${(perConnection / 1024).toFixed(1)} KiB per connection`,
+  );
+  for (const ws of sockets) ws.terminate();
+}
+
+const ceiling = await echoBaseline();
+
+// Embedded: the whole platform in one child process.
+{
+  const proc = await startServiceProcess(require.resolve('@parley/standalone/main'), {
+    env: { ...limits, PARLEY_DATA_DIR: ':memory:' },
+    startTimeoutMs: 60_000,
+  });
+  await new Promise((r) => setTimeout(r, 500)); // the demo tenant is seeded right after listen
+  const embedded = await chat('embedded platform', proc.baseUrl, 'pk_demo', proc.baseUrl);
+  console.log(
+    `  ratio to ceiling: throughput ${(embedded.perSecond / ceiling.perSecond).toFixed(3)}, p50 latency x${(embedded.p50 / ceiling.p50).toFixed(1)}`,
+  );
+  await idleCapacity('embedded gateway', proc.baseUrl, 'pk_demo', proc.baseUrl);
+  await proc.stop();
+}
+
+if (distributed) {
+  const infra = infraEnv();
+  const db = new PgDatabase({ primaryUrl: infra.pgPrimaryUrl, replicaUrls: [infra.pgReplicaUrl] });
+  await migrate(db);
+  const tenantId = `bench-${randomUUID().slice(0, 8)}`;
+  const origin = 'http://bench.test';
+  await new ConversationStore(db).upsertTenant({
+    id: tenantId,
+    name: tenantId,
+    widgetKey: `pk_${tenantId}`,
+    allowedOrigins: [origin],
+  });
+  await db.close();
+  const env = {
+    ...serviceEnv(),
+    ...limits,
+    PARLEY_KAFKA_TOPIC: `conversation-events-${tenantId}`,
+  };
+  const procs = await Promise.all(
+    ['chat', 'ai', 'gateway'].map((s) =>
+      startServiceProcess(entry(s), { env, startTimeoutMs: 60_000 }),
+    ),
+  );
+  const gateway = procs[2];
+  const result = await chat('distributed (3 processes)', gateway.baseUrl, `pk_${tenantId}`, origin);
+  console.log(
+    `  ratio to ceiling: throughput ${(result.perSecond / ceiling.perSecond).toFixed(3)}, p50 latency x${(result.p50 / ceiling.p50).toFixed(1)}`,
+  );
+  await idleCapacity('distributed gateway', gateway.baseUrl, `pk_${tenantId}`, origin);
+  await Promise.all(procs.map((p) => p.stop()));
+}
+process.exit(0);
