@@ -1,21 +1,32 @@
+import { randomUUID } from 'node:crypto';
 import { busContract } from '@parley/ports/contract';
 import { infraEnv } from '@parley/testing';
-import { CONVERSATION_EVENTS_TOPIC } from '@parley/contracts';
 import { EventProducer, KafkaEventBus, createKafkaClient, ensureTopics } from '../src/index.js';
+
+/** A topic of this run's own: fresh groups read it from the beginning without anyone else's history. */
+const topic = `bus-contract-${randomUUID().slice(0, 8)}`;
+let created: Promise<void> | undefined;
 
 busContract('Kafka', async () => {
   const client = createKafkaClient({ brokers: infraEnv().kafkaBrokers, clientId: 'bus-contract' });
-  const admin = client.admin();
-  await admin.connect();
-  await ensureTopics(admin, [
-    { topic: CONVERSATION_EVENTS_TOPIC, numPartitions: 24 },
-    { topic: `${CONVERSATION_EVENTS_TOPIC}.dlq`, numPartitions: 24 },
-  ]);
-  await admin.disconnect();
-  const producer = new EventProducer(client);
+  created ??= (async () => {
+    const admin = client.admin();
+    await admin.connect();
+    await ensureTopics(admin, [
+      { topic, numPartitions: 12 },
+      { topic: `${topic}.dlq`, numPartitions: 1 },
+    ]);
+    await admin.disconnect();
+  })();
+  await created;
+  const producer = new EventProducer(client, { topic });
   await producer.connect();
   return {
-    bus: new KafkaEventBus(client, producer, { retryBackoffMs: 50, sessionTimeoutMs: 10_000 }),
+    bus: new KafkaEventBus(client, producer, {
+      topic,
+      retryBackoffMs: 50,
+      sessionTimeoutMs: 10_000,
+    }),
     close: () => producer.disconnect(),
   };
 });

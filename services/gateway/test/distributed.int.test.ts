@@ -50,10 +50,6 @@ beforeAll(async () => {
   procs.push(chat, ai);
 }, 90_000);
 afterAll(async () => {
-  (await import('node:fs')).writeFileSync(
-    '/tmp/dist-logs.jsonl',
-    procs.flatMap((p, i) => p.logs.map((l) => JSON.stringify({ proc: i, ...l }))).join('\n'),
-  );
   await Promise.all(procs.map((p) => p.stop('SIGTERM')));
   await db?.close();
 });
