@@ -20,6 +20,12 @@ export const kafkaFields = {
   kafkaBrokers: env.hostPorts('PARLEY_KAFKA_BROKERS'),
   /** The events topic; its dead letters go to `<topic>.dlq`. */
   kafkaTopic: env.string('PARLEY_KAFKA_TOPIC', { default: 'conversation-events' }),
+  /** Partitions one consumer handles at once (order is kept within each). */
+  kafkaConsumerConcurrency: env.int('PARLEY_KAFKA_CONSUMER_CONCURRENCY', {
+    min: 1,
+    max: 100,
+    default: 8,
+  }),
   kafkaTopicPartitions: env.int('PARLEY_KAFKA_TOPIC_PARTITIONS', {
     min: 1,
     max: 1_000,

@@ -30,6 +30,8 @@ export interface KafkaPluginOptions {
   clientId: string;
   /** The events topic (one Kafka cluster may serve several environments). @default 'conversation-events' */
   topic?: string;
+  /** Partitions each consumer of the bus handles at once. @default 8 */
+  consumerConcurrency?: number;
   /** Partitions of the topic when the plugin creates it. @default 24 */
   partitions?: number;
   /** @default 1 */
@@ -69,7 +71,11 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
   app.decorate('kafka', {
     client,
     producer,
-    bus: new KafkaEventBus(client, producer, { logger, topic: eventsTopic }),
+    bus: new KafkaEventBus(client, producer, {
+      logger,
+      topic: eventsTopic,
+      partitionsConsumedConcurrently: options.consumerConcurrency ?? 8,
+    }),
     addConsumer(consumerOptions) {
       const consumer = new EventConsumer(client, {
         topic: eventsTopic,

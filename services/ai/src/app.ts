@@ -19,6 +19,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     brokers: config.kafkaBrokers,
     clientId: 'ai',
     topic: config.kafkaTopic,
+    consumerConcurrency: config.kafkaConsumerConcurrency,
     partitions: config.kafkaTopicPartitions,
     replicationFactor: config.kafkaReplicationFactor,
     minInsyncReplicas: config.kafkaMinInsyncReplicas,

@@ -25,6 +25,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     brokers: config.kafkaBrokers,
     clientId: 'chat',
     topic: config.kafkaTopic,
+    consumerConcurrency: config.kafkaConsumerConcurrency,
     partitions: config.kafkaTopicPartitions,
     replicationFactor: config.kafkaReplicationFactor,
     minInsyncReplicas: config.kafkaMinInsyncReplicas,

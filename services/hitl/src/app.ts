@@ -23,6 +23,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     brokers: config.kafkaBrokers,
     clientId: 'hitl',
     topic: config.kafkaTopic,
+    consumerConcurrency: config.kafkaConsumerConcurrency,
     partitions: config.kafkaTopicPartitions,
     replicationFactor: config.kafkaReplicationFactor,
     minInsyncReplicas: config.kafkaMinInsyncReplicas,

@@ -17,6 +17,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     brokers: config.kafkaBrokers,
     clientId: 'voice',
     topic: config.kafkaTopic,
+    consumerConcurrency: config.kafkaConsumerConcurrency,
     partitions: config.kafkaTopicPartitions,
     replicationFactor: config.kafkaReplicationFactor,
     minInsyncReplicas: config.kafkaMinInsyncReplicas,
