@@ -268,6 +268,34 @@ describe('limits that need their own platform', () => {
     }
   });
 
+  it('rate-limits messages per tenant across connections', async () => {
+    const strict = await startPlatform({
+      RATE_LIMIT_TENANT_BURST: '3',
+      RATE_LIMIT_TENANT_PER_SECOND: '1',
+    });
+    try {
+      const clients = await Promise.all(
+        [0, 1].map(() =>
+          WidgetClient.connect(strict.baseUrl, {
+            widgetKey: DEMO_WIDGET_KEY,
+            origin: strict.origin,
+          }),
+        ),
+      );
+      for (const c of clients) c.send({ type: 'resume', afterSeq: 0 });
+      for (let i = 0; i < 2; i++)
+        for (const c of clients) c.send({ type: 'message', clientMessageId: `t${i}`, text: 'hi' });
+      const limited = await Promise.race(
+        clients.map((c) => c.waitFor((f) => f.code === 'GW_ERR_RATE_LIMITED')),
+      );
+      expect(limited.message).toMatch(/this site/);
+      expect(limited.retryAfterMs).toBeGreaterThan(0);
+      for (const c of clients) c.close();
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('rate-limits session requests per IP', async () => {
     const strict = await startPlatform({ RATE_LIMIT_IP_BURST: '3', RATE_LIMIT_IP_PER_SECOND: '1' });
     try {
