@@ -3,8 +3,10 @@ import { z } from 'zod';
 import { conversationStateSchema, type ConversationState } from '@parley/contracts';
 import type { Cache, WritePosition } from '@parley/ports';
 
-/** A conversation's state plus the write position that produced it. */
+/** A conversation's state, its owner, and the write position that produced it. */
 export interface SessionState extends ConversationState {
+  visitorId: string;
+  channel: 'web' | 'voice';
   /** Reads given `{ after: position }` see every message up to `lastSeq`. */
   position: WritePosition;
 }
@@ -69,7 +71,11 @@ export class SessionCache {
   }
 }
 
-const sessionStateSchema = conversationStateSchema.extend({ position: z.string().max(32) });
+const sessionStateSchema = conversationStateSchema.extend({
+  visitorId: z.string().max(128),
+  channel: z.enum(['web', 'voice']),
+  position: z.string().max(32),
+});
 
 function safeJson(raw: string): unknown {
   try {

@@ -160,6 +160,34 @@ export class ConversationStore {
   }
 
   /**
+   * User messages newer than `since` that the bot should have answered but
+   * has not (oldest first, at most `limit`), across tenants: for recovery
+   * after a process that held requests in memory died.
+   */
+  async unansweredUserMessages(
+    since: Date,
+    limit: number,
+  ): Promise<Array<{ conversation: Conversation; message: StoredMessage }>> {
+    const rows = await this.db.read<MessageRow & { conv: ConversationRow }>(
+      `select m.seq::integer as seq, m.id, m.role, m.client_message_id, m.text, m.received_at,
+              m.created_at,
+              json_build_object('tenant_id', c.tenant_id, 'id', c.id, 'visitor_id', c.visitor_id,
+                'channel', c.channel, 'status', c.status, 'handler', c.handler,
+                'handoff', c.handoff, 'last_seq', c.last_seq) as conv
+       from messages m
+       join conversations c on c.tenant_id = m.tenant_id and c.id = m.conversation_id
+       where m.role = 'user' and c.handler = 'bot' and m.created_at >= $1
+         and not exists (select 1 from messages r
+                         where r.tenant_id = m.tenant_id and r.conversation_id = m.conversation_id
+                           and r.client_message_id = 'reply:' || m.seq)
+       order by m.created_at limit $2`,
+      [since, limit],
+      'primary',
+    );
+    return rows.map((row) => ({ conversation: toConversation(row.conv), message: toMessage(row) }));
+  }
+
+  /**
    * Stores a message with the conversation's next sequence number, creating
    * the conversation on its first message. Idempotent: a message whose
    * client message id (or event id) is already stored is returned as it was.

@@ -129,6 +129,24 @@ export function storeContract(name: string, open: () => Promise<SqlDatabase>): v
       expect(isStoreError(err, 'STORE_ERR_UNKNOWN_TENANT')).toBe(true);
     });
 
+    it('finds user messages the bot has not answered yet', async () => {
+      const c = randomUUID();
+      const since = new Date(Date.now() - 60_000);
+      const first = await store.appendMessage(user(tenantA, c, 1));
+      await store.appendMessage({
+        ...user(tenantA, c, 0),
+        role: 'assistant',
+        clientMessageId: 'reply:1',
+        replyToSeq: 1,
+      });
+      await store.appendMessage(user(tenantA, c, 2));
+      const open = (await store.unansweredUserMessages(since, 1_000)).filter(
+        (u) => u.conversation.id === c,
+      );
+      expect(open.map((u) => [u.conversation.tenantId, u.message.seq])).toEqual([[tenantA, 3]]);
+      expect(first.message.seq).toBe(1);
+    });
+
     it('returns the recent history oldest first, bounded', async () => {
       const c = randomUUID();
       for (let n = 1; n <= 5; n++) await store.appendMessage(user(tenantA, c, n));

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { createChatWorker } from '@parley/chat/worker';
+import { createChatWorker, recoverUnanswered } from '@parley/chat/worker';
 import { createAiWorker } from '@parley/ai/worker';
 import { OfflineProvider } from '@parley/ai/offline';
 import { ConversationStore, SessionCache, migrate } from '@parley/conversations';
@@ -51,15 +51,16 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     logger: deps.logger,
     metrics: deps.metrics,
   });
+  const chatDeps = {
+    bus: broker.bus(),
+    cache,
+    store,
+    sessions: new SessionCache(cache),
+    logger: deps.logger.child({ component: 'chat-worker' }),
+    historyTurns: config.historyTurns,
+  };
   const workers = [
-    createChatWorker({
-      bus: broker.bus(),
-      cache,
-      store,
-      sessions: new SessionCache(cache),
-      logger: deps.logger.child({ component: 'chat-worker' }),
-      historyTurns: config.historyTurns,
-    }),
+    createChatWorker(chatDeps),
     createAiWorker({
       bus: broker.bus(),
       cache,
@@ -71,6 +72,9 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
 
   app.addHook('onReady', async () => {
     for (const worker of workers) await worker.start();
+    // The in-process bus died with the last process: answer what it left unanswered.
+    const recovered = await recoverUnanswered(chatDeps);
+    if (recovered > 0) deps.logger.info({ recovered }, 'Requested replies left unanswered');
   });
   app.addHook('onListen', async () => {
     const { port } = app.server.address() as AddressInfo;

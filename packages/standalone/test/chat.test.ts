@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WidgetClient, createSession, expectEventually, openSocket } from '@parley/testing';
 import { DEMO_WIDGET_KEY } from '../src/index.js';
@@ -229,6 +232,56 @@ describe('bad input at the gateway', () => {
     const metrics = await (await fetch(`${platform.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^active_sessions\\{[^}]*\\} ${before + 1}$`, 'm'));
     client.close();
+  });
+});
+
+describe('restarts of the embedded platform', () => {
+  it('answers, after a restart, a message stored just before the process died', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'parley-restart-'));
+    try {
+      const before = await startPlatform({ PARLEY_DATA_DIR: dataDir });
+      const client = await WidgetClient.connect(before.baseUrl, {
+        widgetKey: DEMO_WIDGET_KEY,
+        origin: before.origin,
+      });
+      const conversationId = client.session.conversationId;
+      client.close();
+      // Stored, but the process "dies" before the reply request leaves the in-process bus.
+      await before.app.platform.store.appendMessage({
+        tenantId: 'demo',
+        conversationId,
+        visitorId: 'v-restart',
+        channel: 'web',
+        role: 'user',
+        messageId: 'restart-1',
+        clientMessageId: 'restart-1',
+        eventId: 'a3c6e2d1-52f4-4b8e-9f10-2b3c4d5e6f70',
+        text: 'How do I get a refund?',
+        receivedAt: new Date(),
+      });
+      await before.close();
+
+      const after = await startPlatform({ PARLEY_DATA_DIR: dataDir });
+      try {
+        await expectEventually(async () => {
+          const stored = await after.app.platform.store.messagesAfter(
+            'demo',
+            conversationId,
+            0,
+            10,
+            'primary',
+          );
+          expect(stored.map((m) => [m.seq, m.clientMessageId])).toEqual([
+            [1, 'restart-1'],
+            [2, 'reply:1'],
+          ]);
+        });
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -9,7 +9,7 @@ import {
 import { isStoreError, type ConversationStore, type SessionCache } from '@parley/conversations';
 import type { Logger } from '@parley/observability';
 import { PermanentError, type Cache, type EventBus, type Subscription } from '@parley/ports';
-import { onMessageReceived } from './consumers/message-received.consumer.js';
+import { onMessageReceived, requestReply } from './consumers/message-received.consumer.js';
 import { onReplyGenerated } from './consumers/reply-generated.consumer.js';
 
 /** What the chat service's handlers work with: ports, not clients. */
@@ -62,4 +62,21 @@ export function createChatWorker(
       }
     },
   });
+}
+
+/**
+ * Requests replies for user messages of the last `withinMs` that have none:
+ * run at start by the embedded mode, whose in-process bus does not survive a
+ * restart (Kafka does, so the service does not need it). Returns how many.
+ */
+export async function recoverUnanswered(
+  deps: Omit<ChatDeps, 'historyTurns' | 'groupId'> & { historyTurns?: number },
+  { withinMs = 3_600_000, limit = 1_000 } = {},
+): Promise<number> {
+  const full: ChatDeps = { historyTurns: 10, groupId: CHAT_GROUP, ...deps };
+  const registry = new EventRegistry([messageReceivedV1, replyGeneratedV1]);
+  const open = await deps.store.unansweredUserMessages(new Date(Date.now() - withinMs), limit);
+  for (const { conversation, message } of open)
+    await requestReply(full, registry, conversation, message, '0');
+  return open.length;
 }

@@ -5,8 +5,10 @@ import {
   type EventRegistry,
   type LiveUpdate,
   type MessageReceivedV1,
+  type StoredMessage,
 } from '@parley/contracts';
-import type { Appended } from '@parley/conversations';
+import type { Appended, Conversation } from '@parley/conversations';
+import type { WritePosition } from '@parley/ports';
 import type { ChatDeps } from '../chat-worker.js';
 
 /**
@@ -43,31 +45,42 @@ export async function onMessageReceived(
   await publishLive(deps, event.tenant_id, event.conversation_id, { kind: 'message', message });
 
   if (conversation.handler !== 'bot') return;
-  const answered = await deps.store.messagesAfter(
-    event.tenant_id,
-    event.conversation_id,
-    message.seq,
-    20,
-    { after: appended.position },
-  );
+  await requestReply(deps, registry, conversation, message, appended.position);
+}
+
+/**
+ * Asks the AI service to answer a stored user message, unless its answer is
+ * already stored. Also used by the embedded mode's recovery after a restart.
+ */
+export async function requestReply(
+  deps: ChatDeps,
+  registry: EventRegistry,
+  conversation: Pick<Conversation, 'tenantId' | 'id' | 'channel'>,
+  message: StoredMessage,
+  position: WritePosition,
+): Promise<void> {
+  const { tenantId, id: conversationId } = conversation;
+  const answered = await deps.store.messagesAfter(tenantId, conversationId, message.seq, 20, {
+    after: position,
+  });
   if (answered.some((m) => m.clientMessageId === `reply:${message.seq}`)) return;
   const history = await deps.store.recentMessages(
-    event.tenant_id,
-    event.conversation_id,
+    tenantId,
+    conversationId,
     message.seq - 1,
     deps.historyTurns,
-    { after: appended.position },
+    { after: position },
   );
   await deps.bus.publish(
     registry.create(replyRequestedV1, {
-      conversationId: event.conversation_id,
-      tenantId: event.tenant_id,
+      conversationId,
+      tenantId,
       payload: {
         message_seq: message.seq,
         message_id: message.messageId,
         text: message.text,
         history: history.map((m) => ({ role: m.role, text: m.text })),
-        channel: payload.channel,
+        channel: conversation.channel,
       },
     }),
   );
@@ -82,6 +95,8 @@ export async function remember(deps: ChatDeps, appended: Appended): Promise<void
       handler: conversation.handler,
       handoff: conversation.handoff,
       lastSeq: conversation.lastSeq,
+      visitorId: conversation.visitorId,
+      channel: conversation.channel,
       position,
     })
     .catch((err: unknown) => deps.logger.warn({ err }, 'Session state not cached'));

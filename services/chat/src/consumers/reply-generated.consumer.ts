@@ -11,11 +11,10 @@ export async function onReplyGenerated(
   event: Event<ReplyGeneratedV1>,
 ): Promise<void> {
   const { payload } = event;
-  const conversation = await deps.store.conversation(
-    event.tenant_id,
-    event.conversation_id,
-    'primary',
-  );
+  // The session cache (L1 here, else L2) knows the owner; the primary is the fallback.
+  const conversation =
+    (await deps.sessions.get(event.tenant_id, event.conversation_id)) ??
+    (await deps.store.conversation(event.tenant_id, event.conversation_id, 'primary'));
   if (!conversation) {
     deps.logger.warn(
       { conversationId: event.conversation_id },
