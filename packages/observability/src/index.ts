@@ -13,6 +13,7 @@ export { redactString, redactValue, redactError, isSensitiveKey, REDACTED } from
 export {
   createMetricsRegistry,
   kafkaConsumerMetrics,
+  resilienceMetrics,
   type MetricsConfig,
   type Registry,
 } from './metrics.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMetricsRegistry, kafkaConsumerMetrics } from './metrics.js';
+import { createMetricsRegistry, kafkaConsumerMetrics, resilienceMetrics } from './metrics.js';
 
 describe('createMetricsRegistry', () => {
   it('exposes process metrics with the service label', async () => {
@@ -23,6 +23,23 @@ describe('createMetricsRegistry', () => {
     );
     expect(text).toContain(
       'kafka_messages_handled_total{group="ai-processing",topic="conversation-events",outcome="ok",service="ai"} 1',
+    );
+  });
+
+  it('records breaker states, retries and rejections through the resilience binding', async () => {
+    const registry = createMetricsRegistry({ service: 'ai', processMetrics: false });
+    const sink = resilienceMetrics(registry);
+    sink.stateChanged('llm:openai', 'open');
+    sink.retried('llm:openai');
+    sink.rejected('llm:openai', 'circuit_open');
+    const text = await registry.metrics();
+    expect(text).toContain('circuit_breaker_state{dependency="llm:openai",service="ai"} 2');
+    expect(text).toContain(
+      'circuit_breaker_transitions_total{dependency="llm:openai",state="open",service="ai"} 1',
+    );
+    expect(text).toContain('resilience_retries_total{dependency="llm:openai",service="ai"} 1');
+    expect(text).toContain(
+      'resilience_rejections_total{dependency="llm:openai",reason="circuit_open",service="ai"} 1',
     );
   });
 });

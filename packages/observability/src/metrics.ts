@@ -53,4 +53,52 @@ export function kafkaConsumerMetrics(registry: Registry) {
   };
 }
 
+const BREAKER_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
+
+/**
+ * Binds `@parley/resilience`'s `ResilienceSink` to Prometheus series:
+ * `circuit_breaker_state` (0 closed, 1 half-open, 2 open),
+ * `circuit_breaker_transitions_total`, `resilience_retries_total` and
+ * `resilience_rejections_total`, each by dependency.
+ */
+export function resilienceMetrics(registry: Registry) {
+  const registers = [registry];
+  const state = new Gauge({
+    name: 'circuit_breaker_state',
+    help: 'Breaker state per dependency: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['dependency'] as const,
+    registers,
+  });
+  const transitions = new Counter({
+    name: 'circuit_breaker_transitions_total',
+    help: 'Breaker transitions per dependency and new state.',
+    labelNames: ['dependency', 'state'] as const,
+    registers,
+  });
+  const retries = new Counter({
+    name: 'resilience_retries_total',
+    help: 'Retries of calls to a dependency.',
+    labelNames: ['dependency'] as const,
+    registers,
+  });
+  const rejections = new Counter({
+    name: 'resilience_rejections_total',
+    help: 'Calls refused without running: circuit_open or bulkhead_full.',
+    labelNames: ['dependency', 'reason'] as const,
+    registers,
+  });
+  return {
+    stateChanged(dependency: string, next: keyof typeof BREAKER_STATE_VALUE): void {
+      state.set({ dependency }, BREAKER_STATE_VALUE[next]);
+      transitions.inc({ dependency, state: next });
+    },
+    retried(dependency: string): void {
+      retries.inc({ dependency });
+    },
+    rejected(dependency: string, reason: string): void {
+      rejections.inc({ dependency, reason });
+    },
+  };
+}
+
 export type { Registry } from 'prom-client';

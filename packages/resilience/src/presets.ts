@@ -1,0 +1,40 @@
+import type { RetryOptions } from './retry.js';
+import type { WindowBreakerOptions } from './window-breaker.js';
+
+/**
+ * Breaker settings per kind of dependency, from the design documents
+ * (shared/seeds 001 and 004): failures within the window, how long it stays
+ * open, half-open probes, successes to close.
+ */
+export const BREAKER_PRESETS = {
+  llm: {
+    failureThreshold: 3,
+    windowMs: 30_000,
+    openMs: 15_000,
+    halfOpenMaxCalls: 2,
+    halfOpenSuccesses: 2,
+  },
+  crm: {
+    failureThreshold: 5,
+    windowMs: 60_000,
+    openMs: 30_000,
+    halfOpenMaxCalls: 3,
+    halfOpenSuccesses: 3,
+  },
+  payment: {
+    failureThreshold: 2,
+    windowMs: 60_000,
+    openMs: 60_000,
+    halfOpenMaxCalls: 1,
+    halfOpenSuccesses: 3,
+  },
+} as const satisfies Record<string, WindowBreakerOptions>;
+
+/** Retry settings per kind of call, from the same documents. Payments are never retried. */
+export const RETRY_PRESETS = {
+  llm: { retries: 3, schedule: { kind: 'exponential', baseMs: 1_000, maxMs: 4_000 } },
+  crmRead: { retries: 2, schedule: { kind: 'linear', stepMs: 500 } },
+  knowledge: { retries: 2, schedule: { kind: 'linear', stepMs: 200 } },
+  email: { retries: 3, schedule: { kind: 'fixed', delaysMs: [1_000, 5_000, 30_000] } },
+  payment: { retries: 0, schedule: { kind: 'fixed', delaysMs: [] } },
+} as const satisfies Record<string, RetryOptions>;
