@@ -21,3 +21,9 @@ export {
   type SessionResponse,
   type WidgetClientOptions,
 } from './widget-client.js';
+export {
+  startFakeLlm,
+  type FakeLlm,
+  type FakeLlmBehaviour,
+  type FakeLlmRequest,
+} from './fake-llm.js';

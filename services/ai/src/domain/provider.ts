@@ -16,10 +16,20 @@ export interface ReplyRequest {
   signal: AbortSignal;
 }
 
+/** Tokens a call used, recorded per tenant. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
 /** A provider's answer. */
 export interface Reply {
   text: string;
+  usage?: TokenUsage;
 }
+
+/** One piece of a streamed answer: text as it arrives, then the usage once known. */
+export type ReplyChunk = { type: 'text'; text: string } | { type: 'usage'; usage: TokenUsage };
 
 /**
  * A source of assistant replies: the offline FAQ here; the LLM providers and
@@ -28,4 +38,24 @@ export interface Reply {
 export interface ReplyProvider {
   readonly name: string;
   reply(request: ReplyRequest): Promise<Reply>;
+}
+
+/**
+ * A provider that can stream. The iterator ends only after the provider said
+ * the answer is complete; a connection that drops midway throws, so a
+ * truncated answer never looks finished.
+ */
+export interface StreamingProvider extends ReplyProvider {
+  stream(request: ReplyRequest): AsyncIterable<ReplyChunk>;
+}
+
+/** Collects a stream into one reply. */
+export async function collect(stream: AsyncIterable<ReplyChunk>): Promise<Reply> {
+  let text = '';
+  let usage: TokenUsage | undefined;
+  for await (const chunk of stream) {
+    if (chunk.type === 'text') text += chunk.text;
+    else usage = chunk.usage;
+  }
+  return { text, ...(usage ? { usage } : {}) };
 }

@@ -1,0 +1,313 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * How the fake answers the next requests:
+ * - `ok`: streams `text` in `chunks` pieces, `chunkDelayMs` apart;
+ * - `status`: answers `status` with the provider's JSON error (and `retryAfterSeconds`);
+ * - `hang`: accepts the request and never answers;
+ * - `drop`: streams the first `dropAfterChunks` pieces, then destroys the socket;
+ * - `slow`: waits `firstTokenDelayMs` before the first piece.
+ */
+export type FakeLlmBehaviour =
+  | { mode: 'ok'; text?: string; chunks?: number; chunkDelayMs?: number }
+  | { mode: 'status'; status: number; retryAfterSeconds?: number }
+  | { mode: 'hang' }
+  | { mode: 'drop'; text?: string; chunks?: number; dropAfterChunks: number }
+  | { mode: 'slow'; firstTokenDelayMs: number; text?: string; chunks?: number };
+
+/** One request the fake received. */
+export interface FakeLlmRequest {
+  provider: 'openai' | 'anthropic' | 'google';
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+}
+
+/** A running fake; point an SDK's base-URL option at `baseUrl` (OpenAI: `${baseUrl}/v1`). */
+export interface FakeLlm {
+  baseUrl: string;
+  requests: FakeLlmRequest[];
+  /** Sets the behaviour for every following request. */
+  behave(behaviour: FakeLlmBehaviour): void;
+  close(): Promise<void>;
+}
+
+const DEFAULT_TEXT = 'Our support team is available Monday to Friday.';
+
+/**
+ * A loopback HTTP server speaking the real wire formats of OpenAI's Chat
+ * Completions (`POST /v1/chat/completions`, SSE with `data: [DONE]`),
+ * Anthropic's Messages (`POST /v1/messages`, SSE events `message_start` …
+ * `message_stop`) and Google's Gemini API (`POST /v1beta/models/{m}:generateContent`
+ * and `:streamGenerateContent?alt=sse`), non-streaming and streaming, with
+ * usage. It can be made slow, rate-limited, failing, hanging or dropping the
+ * connection midway, so the official SDKs can be tested against it.
+ */
+export async function startFakeLlm(): Promise<FakeLlm> {
+  let behaviour: FakeLlmBehaviour = { mode: 'ok' };
+  const requests: FakeLlmRequest[] = [];
+  const open = new Set<ServerResponse>();
+  const server: Server = createServer((req, res) => {
+    open.add(res);
+    res.on('close', () => open.delete(res));
+    void handle(req, res).catch(() => res.destroy());
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await new Promise<string>((resolve) => {
+      let data = '';
+      req.on('data', (c: Buffer) => (data += c.toString()));
+      req.on('end', () => resolve(data));
+    });
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const provider = url.pathname.startsWith('/v1/chat/completions')
+      ? 'openai'
+      : url.pathname.startsWith('/v1/messages')
+        ? 'anthropic'
+        : /\/models\/[^/]+:(stream)?[gG]enerateContent$/.test(url.pathname)
+          ? 'google'
+          : undefined;
+    if (!provider) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      return;
+    }
+    const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    requests.push({ provider, path: url.pathname, headers: req.headers, body });
+    const now = behaviour;
+    if (now.mode === 'hang') return;
+    if (now.mode === 'status') return error(res, provider, now.status, now.retryAfterSeconds);
+
+    const text = now.text ?? DEFAULT_TEXT;
+    const pieces = split(
+      text,
+      now.mode === 'drop' || now.mode === 'ok' || now.mode === 'slow' ? (now.chunks ?? 4) : 4,
+    );
+    const streaming =
+      provider === 'google'
+        ? url.pathname.endsWith(':streamGenerateContent')
+        : body.stream === true;
+    if (now.mode === 'slow') await sleep(now.firstTokenDelayMs);
+    if (!streaming) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(whole(provider, text, body)));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const frames = streamFrames(provider, pieces, body);
+    const dropAt = now.mode === 'drop' ? now.dropAfterChunks : Infinity;
+    let sentPieces = 0;
+    for (const frame of frames) {
+      if (frame.piece) {
+        if (sentPieces >= dropAt) {
+          // Let what was written reach the client, then cut the connection without an end.
+          await sleep(50);
+          res.socket?.destroy();
+          return;
+        }
+        sentPieces++;
+        if (now.mode === 'ok' && now.chunkDelayMs) await sleep(now.chunkDelayMs);
+      }
+      await new Promise<void>((resolve) => res.write(frame.data, () => resolve()));
+    }
+    res.end();
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    requests,
+    behave(next) {
+      behaviour = next;
+    },
+    async close() {
+      for (const res of open) res.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function split(text: string, parts: number): string[] {
+  const size = Math.max(1, Math.ceil(text.length / parts));
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out;
+}
+
+function error(res: ServerResponse, provider: string, status: number, retryAfter?: number): void {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+  const message = status === 429 ? 'Rate limit reached' : 'The server had an error';
+  const body =
+    provider === 'openai'
+      ? {
+          error: {
+            message,
+            type: status === 429 ? 'rate_limit_error' : 'server_error',
+            code: null,
+          },
+        }
+      : provider === 'anthropic'
+        ? {
+            type: 'error',
+            error: { type: status === 429 ? 'rate_limit_error' : 'api_error', message },
+          }
+        : {
+            error: {
+              code: status,
+              message,
+              status: status === 429 ? 'RESOURCE_EXHAUSTED' : 'INTERNAL',
+            },
+          };
+  res.writeHead(status, headers).end(JSON.stringify(body));
+}
+
+const USAGE = { input: 12, output: 9 };
+
+function whole(provider: string, text: string, body: Record<string, unknown>): unknown {
+  const model = String(body.model ?? 'fake-model');
+  if (provider === 'openai')
+    return {
+      id: 'chatcmpl-fake',
+      object: 'chat.completion',
+      created: 0,
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+      usage: {
+        prompt_tokens: USAGE.input,
+        completion_tokens: USAGE.output,
+        total_tokens: USAGE.input + USAGE.output,
+      },
+    };
+  if (provider === 'anthropic')
+    return {
+      id: 'msg_fake',
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: [{ type: 'text', text }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: USAGE.input, output_tokens: USAGE.output },
+    };
+  return {
+    candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP', index: 0 }],
+    usageMetadata: {
+      promptTokenCount: USAGE.input,
+      candidatesTokenCount: USAGE.output,
+      totalTokenCount: USAGE.input + USAGE.output,
+    },
+  };
+}
+
+function streamFrames(
+  provider: string,
+  pieces: string[],
+  body: Record<string, unknown>,
+): Array<{ data: string; piece: boolean }> {
+  const model = String(body.model ?? 'fake-model');
+  const sse = (data: unknown, event?: string) =>
+    `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+  if (provider === 'openai') {
+    const chunk = (delta: unknown, finish: string | null, usage?: unknown) => ({
+      id: 'chatcmpl-fake',
+      object: 'chat.completion.chunk',
+      created: 0,
+      model,
+      choices: usage ? [] : [{ index: 0, delta, finish_reason: finish }],
+      ...(usage ? { usage } : {}),
+    });
+    return [
+      { data: sse(chunk({ role: 'assistant', content: '' }, null)), piece: false },
+      ...pieces.map((p) => ({ data: sse(chunk({ content: p }, null)), piece: true })),
+      { data: sse(chunk({}, 'stop')), piece: false },
+      {
+        data: sse(
+          chunk(null, null, {
+            prompt_tokens: USAGE.input,
+            completion_tokens: USAGE.output,
+            total_tokens: USAGE.input + USAGE.output,
+          }),
+        ),
+        piece: false,
+      },
+      { data: sse('[DONE]'), piece: false },
+    ];
+  }
+  if (provider === 'anthropic') {
+    return [
+      {
+        data: sse(
+          {
+            type: 'message_start',
+            message: {
+              id: 'msg_fake',
+              type: 'message',
+              role: 'assistant',
+              model,
+              content: [],
+              stop_reason: null,
+              stop_sequence: null,
+              usage: { input_tokens: USAGE.input, output_tokens: 1 },
+            },
+          },
+          'message_start',
+        ),
+        piece: false,
+      },
+      {
+        data: sse(
+          { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+          'content_block_start',
+        ),
+        piece: false,
+      },
+      ...pieces.map((p) => ({
+        data: sse(
+          { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p } },
+          'content_block_delta',
+        ),
+        piece: true,
+      })),
+      { data: sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'), piece: false },
+      {
+        data: sse(
+          {
+            type: 'message_delta',
+            delta: { stop_reason: 'end_turn', stop_sequence: null },
+            usage: { output_tokens: USAGE.output },
+          },
+          'message_delta',
+        ),
+        piece: false,
+      },
+      { data: sse({ type: 'message_stop' }, 'message_stop'), piece: false },
+    ];
+  }
+  return pieces.map((p, i) => ({
+    data: sse({
+      candidates: [
+        {
+          content: { role: 'model', parts: [{ text: p }] },
+          index: 0,
+          ...(i === pieces.length - 1 ? { finishReason: 'STOP' } : {}),
+        },
+      ],
+      ...(i === pieces.length - 1
+        ? {
+            usageMetadata: {
+              promptTokenCount: USAGE.input,
+              candidatesTokenCount: USAGE.output,
+              totalTokenCount: USAGE.input + USAGE.output,
+            },
+          }
+        : {}),
+    }),
+    piece: true,
+  }));
+}
