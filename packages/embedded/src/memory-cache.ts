@@ -59,6 +59,21 @@ export class MemoryCache implements Cache {
   constructor(private readonly store: MemoryCacheStore) {}
 
   async get(key: string): Promise<string | null> {
+    return this.read(key);
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    this.write(key, value, ttlMs);
+  }
+
+  /** Atomic like Redis' SET NX: the check and the write happen without yielding. */
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    if (this.read(key) !== null) return false;
+    this.write(key, value, ttlMs);
+    return true;
+  }
+
+  private read(key: string): string | null {
     const entry = this.store.values.get(key);
     if (!entry) return null;
     if (entry.expiresAt <= Date.now()) {
@@ -68,17 +83,11 @@ export class MemoryCache implements Cache {
     return entry.value;
   }
 
-  async set(key: string, value: string, ttlMs: number): Promise<void> {
+  private write(key: string, value: string, ttlMs: number): void {
     const { values, maxEntries } = this.store;
     values.delete(key);
     values.set(key, { value, expiresAt: Date.now() + ttlMs });
     if (values.size > maxEntries) values.delete(values.keys().next().value!);
-  }
-
-  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    if ((await this.get(key)) !== null) return false;
-    await this.set(key, value, ttlMs);
-    return true;
   }
 
   async delete(key: string): Promise<void> {

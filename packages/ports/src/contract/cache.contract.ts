@@ -38,6 +38,16 @@ export function cacheContract(name: string, factory: CacheFactory): void {
       expect(await cache.get(k)).toBeNull();
     });
 
+    it('lets exactly one of many concurrent setIfAbsent calls win', async () => {
+      const k = key('race');
+      const wins = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? other : cache).setIfAbsent(k, `v${i}`, 10_000),
+        ),
+      );
+      expect(wins.filter(Boolean)).toHaveLength(1);
+    });
+
     it('refuses tokens beyond the bucket and says when to retry, then refills', async () => {
       const k = key('bucket');
       const bucket = { capacity: 3, refillPerSecond: 10 };

@@ -26,10 +26,16 @@ export interface TokenUsage {
 export interface Reply {
   text: string;
   usage?: TokenUsage;
+  /** Which provider answered (the router says; a single provider may leave it out). */
+  provider?: string;
 }
 
 /** One piece of a streamed answer: text as it arrives, then the usage once known. */
-export type ReplyChunk = { type: 'text'; text: string } | { type: 'usage'; usage: TokenUsage };
+export type ReplyChunk =
+  | { type: 'text'; text: string }
+  | { type: 'usage'; usage: TokenUsage }
+  /** Which provider the text that follows comes from (the router emits it on each switch). */
+  | { type: 'provider'; name: string };
 
 /**
  * A source of assistant replies: the offline FAQ here; the LLM providers and
@@ -53,9 +59,11 @@ export interface StreamingProvider extends ReplyProvider {
 export async function collect(stream: AsyncIterable<ReplyChunk>): Promise<Reply> {
   let text = '';
   let usage: TokenUsage | undefined;
+  let provider: string | undefined;
   for await (const chunk of stream) {
     if (chunk.type === 'text') text += chunk.text;
-    else usage = chunk.usage;
+    else if (chunk.type === 'usage') usage = chunk.usage;
+    else provider = chunk.name;
   }
-  return { text, ...(usage ? { usage } : {}) };
+  return { text, ...(usage ? { usage } : {}), ...(provider ? { provider } : {}) };
 }

@@ -1,0 +1,202 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { classify } from '@parley/resilience';
+import {
+  collect,
+  type Reply,
+  type ReplyChunk,
+  type ReplyRequest,
+  type StreamingProvider,
+} from '../domain/provider.js';
+import type { ProviderHealth } from './provider-health.js';
+
+/** A provider and its share of the traffic. */
+export interface WeightedProvider {
+  provider: StreamingProvider;
+  weight: number;
+}
+
+/** What the router tells its observer. */
+export type RouterEvent =
+  | { kind: 'failover'; from: string; reason: string; afterText: boolean }
+  | { kind: 'answered'; provider: string; attempts: number };
+
+/** Options for {@link LlmRouter}. */
+export interface LlmRouterOptions {
+  providers: WeightedProvider[];
+  health: ProviderHealth;
+  /** A stream with no text by then is abandoned (a hanging primary is replaced within this). @default 4000 */
+  firstTokenTimeoutMs?: number;
+  /** Longest one provider may take for a whole answer. @default 30000 */
+  generationTimeoutMs?: number;
+  /** When every provider is cooling down, how long to wait for the earliest to return. @default 2000 */
+  maxWaitForRecoveryMs?: number;
+  random?: () => number;
+  onEvent?: (event: RouterEvent) => void;
+}
+
+/** Every provider failed or was unavailable; `partial` is what was already streamed. */
+export class AllProvidersFailedError extends Error {
+  override readonly name = 'AllProvidersFailedError';
+  constructor(
+    readonly partial: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      partial ? 'every provider failed midway through the answer' : 'every provider failed',
+      options,
+    );
+  }
+}
+
+class AttemptTimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+const CONTINUE =
+  'Continue your previous answer exactly where it stopped. Do not repeat anything already written.';
+
+/**
+ * Routes each answer to a healthy provider chosen by weight, and fails over:
+ * a timeout (first token or whole answer), 429, 5xx or network error marks the
+ * provider unhealthy for every replica (see {@link ProviderHealth}) and moves
+ * to the next; a caller error (4xx) moves on without marking. A stream that
+ * fails before its first token is replaced invisibly; one that fails midway is
+ * continued by the next provider from the partial answer. When nobody is left
+ * it throws {@link AllProvidersFailedError}, so a truncated answer never ends
+ * as a clean finish. The router is the only retry loop: the SDKs' are off.
+ */
+export class LlmRouter implements StreamingProvider {
+  readonly name = 'router';
+  private readonly opts: Required<Omit<LlmRouterOptions, 'onEvent'>> &
+    Pick<LlmRouterOptions, 'onEvent'>;
+
+  constructor(options: LlmRouterOptions) {
+    if (options.providers.length === 0)
+      throw new RangeError('the router needs at least one provider');
+    if (options.providers.some((p) => !(p.weight > 0)))
+      throw new RangeError('weights must be positive');
+    this.opts = {
+      firstTokenTimeoutMs: 4_000,
+      generationTimeoutMs: 30_000,
+      maxWaitForRecoveryMs: 2_000,
+      random: Math.random,
+      ...options,
+    };
+  }
+
+  reply(request: ReplyRequest): Promise<Reply> {
+    return collect(this.stream(request));
+  }
+
+  async *stream(request: ReplyRequest): AsyncIterable<ReplyChunk> {
+    const tried = new Set<string>();
+    let partial = '';
+    let lastError: unknown;
+    for (;;) {
+      const next = await this.pick(tried, request.signal);
+      if (!next) break;
+      tried.add(next.name);
+      const attempt = partial ? continuation(request, partial) : request;
+      let gotText = false;
+      try {
+        for await (const chunk of this.attempt(next, attempt)) {
+          if (chunk.type === 'text') {
+            if (!gotText) yield { type: 'provider', name: next.name };
+            gotText = true;
+            partial += chunk.text;
+          }
+          yield chunk;
+        }
+        this.opts.onEvent?.({ kind: 'answered', provider: next.name, attempts: tried.size });
+        return;
+      } catch (err) {
+        if (request.signal.aborted) throw err;
+        lastError = err;
+        const failure = classify(err);
+        if (failure.retryable) await this.opts.health.markUnhealthy(next.name, failure.kind);
+        this.opts.onEvent?.({
+          kind: 'failover',
+          from: next.name,
+          reason: failure.kind,
+          afterText: gotText || partial.length > 0,
+        });
+      }
+    }
+    throw new AllProvidersFailedError(partial, { cause: lastError });
+  }
+
+  /**
+   * A healthy provider not tried yet, by weight; when only cooling-down ones
+   * are left, waits up to `maxWaitForRecoveryMs` for the earliest to return.
+   */
+  private async pick(
+    tried: Set<string>,
+    signal: AbortSignal,
+  ): Promise<StreamingProvider | undefined> {
+    const deadline = Date.now() + this.opts.maxWaitForRecoveryMs;
+    for (;;) {
+      const left = this.opts.providers.filter((p) => !tried.has(p.provider.name));
+      if (left.length === 0) return undefined;
+      const records = await Promise.all(left.map((p) => this.opts.health.get(p.provider.name)));
+      const now = Date.now();
+      const healthy = left.filter((_, i) => records[i]!.unhealthyUntil <= now);
+      if (healthy.length > 0) return weighted(healthy, this.opts.random).provider;
+      const earliest = Math.min(...records.map((r) => r.unhealthyUntil));
+      if (earliest > deadline) return undefined;
+      await sleep(Math.max(10, earliest - now), undefined, { signal });
+    }
+  }
+
+  /** One provider's stream under the first-token and whole-answer time limits. */
+  private async *attempt(
+    provider: StreamingProvider,
+    request: ReplyRequest,
+  ): AsyncIterable<ReplyChunk> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(request.signal.reason);
+    request.signal.addEventListener('abort', onAbort, { once: true });
+    let timedOut: string | undefined;
+    const expire = (what: string) => () => {
+      timedOut = what;
+      controller.abort(new AttemptTimeoutError(what));
+    };
+    const firstToken = setTimeout(expire('no first token in time'), this.opts.firstTokenTimeoutMs);
+    const whole = setTimeout(expire('answer took too long'), this.opts.generationTimeoutMs);
+    try {
+      for await (const chunk of provider.stream({ ...request, signal: controller.signal })) {
+        if (chunk.type === 'text') clearTimeout(firstToken);
+        yield chunk;
+      }
+    } catch (err) {
+      if (timedOut) throw new AttemptTimeoutError(`${provider.name}: ${timedOut}`, { cause: err });
+      throw err;
+    } finally {
+      clearTimeout(firstToken);
+      clearTimeout(whole);
+      request.signal.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+function weighted<T extends { weight: number }>(items: T[], random: () => number): T {
+  const total = items.reduce((sum, i) => sum + i.weight, 0);
+  let r = random() * total;
+  for (const item of items) {
+    r -= item.weight;
+    if (r < 0) return item;
+  }
+  return items[items.length - 1]!;
+}
+
+/** The request that asks the next provider to go on from `partial`. */
+function continuation(request: ReplyRequest, partial: string): ReplyRequest {
+  return {
+    ...request,
+    history: [
+      ...request.history,
+      { role: 'user', text: request.text },
+      { role: 'assistant', text: partial },
+    ],
+    text: CONTINUE,
+  };
+}
