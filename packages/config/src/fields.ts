@@ -43,14 +43,20 @@ export const env = {
     return field(variable, 'a non-empty string', z.string().min(1), options);
   },
 
-  /** A secret (signing key, password): at least `minLength` characters, never echoed. */
-  secret(variable: string, options: { minLength?: number } = {}): Field<string> {
+  /**
+   * A secret (signing key, password, API key): at least `minLength` characters,
+   * never echoed. `optional` makes it default to `''` (feature off).
+   */
+  secret(
+    variable: string,
+    options: { minLength?: number; optional?: boolean } = {},
+  ): Field<string> {
     const minLength = options.minLength ?? 32;
     return field(
       variable,
       `a secret of at least ${minLength} characters`,
       z.string().min(minLength),
-      { secret: true },
+      { secret: true, ...(options.optional ? { default: '' } : {}) },
     );
   },
 

@@ -62,11 +62,11 @@ export function createAiWorker(deps: AiDeps): Subscription {
             reply_to_seq: event.payload.message_seq,
             message_id: randomUUID(),
             text: reply.text,
-            provider: deps.provider.name,
+            provider: reply.provider ?? deps.provider.name,
           },
         }),
       );
-      deps.metrics?.replied(deps.provider.name, performance.now() - started);
+      deps.metrics?.replied(reply.provider ?? deps.provider.name, performance.now() - started);
     },
   });
 }

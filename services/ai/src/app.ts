@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { Histogram } from 'prom-client';
+import { hostname } from 'node:os';
+import { Counter, Histogram } from 'prom-client';
 import { createApp } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import { redisPlugin } from '@parley/redis';
 import { kafkaPlugin } from '@parley/kafka';
 import { createAiWorker } from './ai-worker.js';
 import type { Config } from './config.js';
-import { OfflineProvider } from './domain/offline-provider.js';
+import { buildProviders } from './providers/build-providers.js';
 
 /**
  * The AI service: answers user messages through a reply provider (the
@@ -31,10 +32,20 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [deps.metrics],
   });
+  const failovers = new Counter({
+    name: 'ai_provider_failovers_total',
+    help: 'Answers moved off a provider, by provider and reason',
+    labelNames: ['provider', 'reason'],
+    registers: [deps.metrics],
+  });
+  const { provider, prober, enabled } = buildProviders(config, app.cache, hostname(), (event) => {
+    if (event.kind === 'failover') failovers.inc({ provider: event.from, reason: event.reason });
+  });
+  deps.logger.info({ providers: enabled.length ? enabled : ['offline'] }, 'Reply providers');
   const worker = createAiWorker({
     bus: app.kafka.bus,
     cache: app.cache,
-    provider: new OfflineProvider(),
+    provider,
     logger: deps.logger.child({ component: 'ai-worker' }),
     metrics: { replied: (provider, ms) => duration.observe({ provider }, ms / 1000) },
     groupId: config.consumerGroup,
@@ -42,7 +53,13 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
   app.readiness.add(`consumer:${config.consumerGroup}`, async () => {
     if (!worker.healthy) throw new Error('consumer is not running');
   });
-  app.addHook('onReady', () => worker.start());
-  app.addHook('onClose', () => worker.stop());
+  app.addHook('onReady', async () => {
+    await worker.start();
+    prober?.start();
+  });
+  app.addHook('onClose', async () => {
+    prober?.stop();
+    await worker.stop();
+  });
   return app;
 }

@@ -1,12 +1,44 @@
 import { env, serviceFields, redisFields, kafkaFields, type ConfigOf } from '@parley/config';
 
-/** Every environment variable the ai service reads. */
+const key = (name: string) => env.secret(name, { minLength: 8, optional: true });
+const weight = (name: string, value: number) => env.int(name, { min: 1, max: 100, default: value });
+
+/**
+ * Every environment variable the ai service reads. A provider is on when its
+ * API key is set (keys are secrets: never logged or echoed); `*_BASE_URL`
+ * points its SDK elsewhere (a proxy, or a local server in tests); weights are
+ * percentages (defaults 70 / 20 / 10). With no key the offline FAQ answers.
+ */
 export const configSpec = {
   ...serviceFields,
   port: env.port('PORT', { default: 8082 }),
   ...redisFields,
   ...kafkaFields,
   consumerGroup: env.string('AI_CONSUMER_GROUP', { default: 'ai' }),
+  firstTokenTimeoutMs: env.int('AI_FIRST_TOKEN_TIMEOUT_MS', {
+    min: 100,
+    max: 60_000,
+    default: 4_000,
+  }),
+  generationTimeoutMs: env.int('AI_GENERATION_TIMEOUT_MS', {
+    min: 1_000,
+    max: 300_000,
+    default: 30_000,
+  }),
+  cooldownMs: env.int('AI_PROVIDER_COOLDOWN_MS', { min: 1_000, max: 600_000, default: 30_000 }),
+  probeIntervalMs: env.int('AI_PROBE_INTERVAL_MS', { min: 1_000, max: 600_000, default: 10_000 }),
+  openaiApiKey: key('OPENAI_API_KEY'),
+  openaiModel: env.string('OPENAI_MODEL', { default: 'gpt-4o-mini' }),
+  openaiBaseUrl: env.string('OPENAI_BASE_URL', { default: '' }),
+  openaiWeight: weight('OPENAI_WEIGHT', 70),
+  anthropicApiKey: key('ANTHROPIC_API_KEY'),
+  anthropicModel: env.string('ANTHROPIC_MODEL', { default: 'claude-3-5-haiku-latest' }),
+  anthropicBaseUrl: env.string('ANTHROPIC_BASE_URL', { default: '' }),
+  anthropicWeight: weight('ANTHROPIC_WEIGHT', 20),
+  googleApiKey: key('GOOGLE_API_KEY'),
+  googleModel: env.string('GOOGLE_MODEL', { default: 'gemini-2.0-flash' }),
+  googleBaseUrl: env.string('GOOGLE_BASE_URL', { default: '' }),
+  googleWeight: weight('GOOGLE_WEIGHT', 10),
 };
 
 export type Config = ConfigOf<typeof configSpec>;

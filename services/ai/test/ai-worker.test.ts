@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '@parley/config';
+import {
+  EventRegistry,
+  replyGeneratedV1,
+  replyRequestedV1,
+  type Event,
+  type ReplyGeneratedV1,
+} from '@parley/contracts';
+import { MemoryBroker, MemoryCacheStore } from '@parley/embedded';
+import { createLogger } from '@parley/observability';
+import { expectEventually, startFakeLlm, type FakeLlm } from '@parley/testing';
+import { createAiWorker } from '../src/ai-worker.js';
+import { configSpec } from '../src/config.js';
+import { buildProviders } from '../src/providers/build-providers.js';
+
+let openai: FakeLlm;
+let anthropic: FakeLlm;
+beforeAll(async () => {
+  [openai, anthropic] = await Promise.all([startFakeLlm(), startFakeLlm()]);
+});
+afterAll(() => Promise.all([openai.close(), anthropic.close()]));
+beforeEach(() => {
+  openai.behave({ mode: 'ok', text: 'From OpenAI.' });
+  anthropic.behave({ mode: 'ok', text: 'From Anthropic.' });
+});
+
+/** The AI worker on the in-process bus, configured as the service would be from its environment. */
+async function run(question: string): Promise<ReplyGeneratedV1> {
+  const config = loadConfig(configSpec, {
+    PARLEY_REDIS_URL: 'redis://127.0.0.1:1',
+    PARLEY_KAFKA_BROKERS: '127.0.0.1:1',
+    OPENAI_API_KEY: 'sk-openai-test',
+    OPENAI_BASE_URL: `${openai.baseUrl}/v1`,
+    ANTHROPIC_API_KEY: 'sk-ant-test',
+    ANTHROPIC_BASE_URL: anthropic.baseUrl,
+    OPENAI_WEIGHT: '100',
+    ANTHROPIC_WEIGHT: '1',
+  });
+  const broker = new MemoryBroker();
+  const cache = new MemoryCacheStore().client();
+  const { provider, enabled } = buildProviders(config, cache, 'test');
+  expect(enabled).toEqual(['openai', 'anthropic']);
+  const worker = createAiWorker({
+    bus: broker.bus(),
+    cache,
+    provider,
+    logger: createLogger({ service: 'ai', level: 'silent' }),
+  });
+  const registry = new EventRegistry([replyRequestedV1, replyGeneratedV1]);
+  const replies: Array<Event<ReplyGeneratedV1>> = [];
+  const listener = broker.bus().subscribe({
+    groupId: 'test',
+    registry,
+    fromBeginning: true,
+    handler: async (e) => {
+      if (e.type === replyGeneratedV1.type) replies.push(e as Event<ReplyGeneratedV1>);
+    },
+  });
+  await Promise.all([worker.start(), listener.start()]);
+  try {
+    await broker.bus().publish(
+      registry.create(replyRequestedV1, {
+        conversationId: randomUUID(),
+        tenantId: 't',
+        payload: {
+          message_seq: 1,
+          message_id: randomUUID(),
+          text: question,
+          history: [],
+          channel: 'web',
+        },
+      }),
+    );
+    await expectEventually(() => expect(replies).toHaveLength(1), { timeoutMs: 10_000 });
+    return replies[0]!.payload;
+  } finally {
+    await worker.stop();
+    await listener.stop();
+  }
+}
+
+describe('the AI worker with LLM keys configured', () => {
+  it('answers through the primary provider', async () => {
+    expect(await run('hi')).toMatchObject({
+      reply_to_seq: 1,
+      text: 'From OpenAI.',
+      provider: 'openai',
+    });
+  });
+
+  it('answers from the next provider when the primary fails', async () => {
+    openai.behave({ mode: 'status', status: 503 });
+    expect(await run('hi')).toMatchObject({ text: 'From Anthropic.', provider: 'anthropic' });
+  });
+
+  it('still answers, from the offline FAQ, when every provider fails', async () => {
+    openai.behave({ mode: 'status', status: 500 });
+    anthropic.behave({ mode: 'status', status: 429 });
+    const reply = await run('What are your opening hours?');
+    expect(reply.provider).toBe('offline');
+    expect(reply.text).toMatch(/Monday to Friday/);
+  });
+});
