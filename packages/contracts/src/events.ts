@@ -35,6 +35,8 @@ export const replyRequestedV1 = {
     /** Earlier turns, oldest first, bounded by the chat service. */
     history: z.array(turnSchema).max(50),
     channel: z.enum(['web', 'voice']),
+    /** The tenant's emergency contact, when it set one (added in v1, optional). */
+    emergency_contact: z.string().max(200).optional(),
   }),
 } satisfies EventDefinition;
 
@@ -56,9 +58,27 @@ export const replyGeneratedV1 = {
 
 export type ReplyGeneratedV1 = z.infer<typeof replyGeneratedV1.payload>;
 
+/** `handoff.requested` v1: a conversation needs a human (emergency, the bot gave up, the user asked). */
+export const handoffRequestedV1 = {
+  type: 'handoff.requested',
+  version: 1,
+  payload: z.object({
+    reason: z.enum(['emergency', 'bot_unavailable', 'user_request']),
+    /** The user message that triggered it. */
+    message_seq: z.number().int().positive(),
+    /** Emergency ticket, when the reason is an emergency. */
+    ticket_id: z.string().max(64).optional(),
+    /** Emergency score (seed 004: 40 or more). */
+    score: z.number().int().min(0).optional(),
+  }),
+} satisfies EventDefinition;
+
+export type HandoffRequestedV1 = z.infer<typeof handoffRequestedV1.payload>;
+
 /** Every event definition Parley knows, all versions. */
 export const allEvents: readonly EventDefinition[] = [
   messageReceivedV1,
   replyRequestedV1,
   replyGeneratedV1,
+  handoffRequestedV1,
 ];

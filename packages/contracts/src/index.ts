@@ -22,10 +22,12 @@ export {
   messageReceivedV1,
   replyRequestedV1,
   replyGeneratedV1,
+  handoffRequestedV1,
   allEvents,
   type MessageReceivedV1,
   type ReplyRequestedV1,
   type ReplyGeneratedV1,
+  type HandoffRequestedV1,
 } from './events.js';
 export {
   conversationChannel,

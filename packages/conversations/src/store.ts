@@ -8,6 +8,8 @@ export interface Tenant {
   name: string;
   widgetKey: string;
   allowedOrigins: string[];
+  /** Phone number or address shown to end users in an emergency. */
+  emergencyContact?: string | null;
 }
 
 /** A conversation's owner and state. */
@@ -82,11 +84,28 @@ export class ConversationStore {
   async upsertTenant(tenant: Tenant): Promise<void> {
     await this.db.transaction((tx) =>
       tx.query(
-        `insert into tenants (id, name, widget_key, allowed_origins) values ($1, $2, $3, $4)
-         on conflict (id) do update set name = $2, widget_key = $3, allowed_origins = $4`,
-        [tenant.id, tenant.name, tenant.widgetKey, tenant.allowedOrigins],
+        `insert into tenants (id, name, widget_key, allowed_origins, emergency_contact)
+         values ($1, $2, $3, $4, $5)
+         on conflict (id) do update
+           set name = $2, widget_key = $3, allowed_origins = $4, emergency_contact = $5`,
+        [
+          tenant.id,
+          tenant.name,
+          tenant.widgetKey,
+          tenant.allowedOrigins,
+          tenant.emergencyContact ?? null,
+        ],
       ),
     );
+  }
+
+  /** The tenant's emergency contact, or null when it has none. */
+  async emergencyContact(tenantId: string): Promise<string | null> {
+    const [row] = await this.db.read<{ emergency_contact: string | null }>(
+      'select emergency_contact from tenants where id = $1',
+      [tenantId],
+    );
+    return row?.emergency_contact ?? null;
   }
 
   /** The tenant whose widget key this is, or null. */

@@ -83,6 +83,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
       name: 'Parley demo',
       widgetKey: DEMO_WIDGET_KEY,
       allowedOrigins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
+      emergencyContact: '+1 555 0100 (demo on-call line)',
     });
     app.log.info({ url: `http://localhost:${port}` }, 'Parley is running: open the URL to chat');
   });

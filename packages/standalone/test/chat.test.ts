@@ -43,6 +43,19 @@ describe('chatting through the embedded platform', () => {
     expect(reply.text).toMatch(/Monday to Friday/);
   });
 
+  it('answers an emergency at once with a ticket and the tenant emergency contact', async () => {
+    const client = await connect();
+    client.send({ type: 'resume', afterSeq: 0 });
+    client.send({
+      type: 'message',
+      clientMessageId: 'sos',
+      text: 'EMERGENCY: our website is down!!!',
+    });
+    const reply = await client.waitFor((f) => f.type === 'message' && f.role === 'assistant');
+    expect(reply.text).toMatch(/EMG-\d{8}-[2-9A-Z]{6}/);
+    expect(reply.text).toContain('+1 555 0100');
+  });
+
   it('stores a resent message once and answers it once', async () => {
     const client = await connect();
     client.send({ type: 'resume', afterSeq: 0 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   EventRegistry,
   conversationChannel,
+  handoffRequestedV1,
   replyGeneratedV1,
   replyRequestedV1,
   type Event,
@@ -10,7 +11,8 @@ import {
 } from '@parley/contracts';
 import type { Logger } from '@parley/observability';
 import type { Cache, EventBus, Subscription } from '@parley/ports';
-import type { ReplyProvider } from './domain/provider.js';
+import { EmergencyDetector, emergencyAnswer, emergencyTicketId } from './domain/emergency.js';
+import type { Reply, ReplyProvider } from './domain/provider.js';
 
 /** What the AI worker needs. */
 export interface AiDeps {
@@ -21,6 +23,10 @@ export interface AiDeps {
   metrics?: { replied(provider: string, durationMs: number): void };
   /** The consumer group. @default 'ai' */
   groupId?: string;
+  /** Checked before any model, on every path. @default the seed's rules */
+  emergencies?: EmergencyDetector;
+  /** Shown in an emergency when the tenant set no contact of its own. */
+  defaultEmergencyContact?: string;
 }
 
 /** The AI service's consumer group on `conversation-events`. */
@@ -34,6 +40,8 @@ export const AI_GROUP = 'ai';
  */
 export function createAiWorker(deps: AiDeps): Subscription {
   const registry = new EventRegistry([replyRequestedV1]);
+  const emergencies = deps.emergencies ?? new EmergencyDetector();
+  const defaultContact = deps.defaultEmergencyContact ?? 'our support team by phone';
   const live = (event: Event, update: LiveUpdate) =>
     deps.cache
       .publish(conversationChannel(event.tenant_id, event.conversation_id), JSON.stringify(update))
@@ -47,13 +55,43 @@ export function createAiWorker(deps: AiDeps): Subscription {
       const event = raw as Event<ReplyRequestedV1>;
       const started = performance.now();
       await live(event, { kind: 'typing', role: 'assistant', active: true });
-      const reply = await deps.provider.reply({
-        tenantId: event.tenant_id,
-        conversationId: event.conversation_id,
-        text: event.payload.text,
-        history: event.payload.history,
-        signal: ctx.signal,
-      });
+      // Emergencies bypass every model (and the cache): seed 004's emergency protocol.
+      const alarm = emergencies.score(event.payload.text);
+      let reply: Reply;
+      if (alarm.emergency) {
+        const ticketId = emergencyTicketId();
+        const contact = event.payload.emergency_contact ?? defaultContact;
+        reply = { text: emergencyAnswer(ticketId, contact), provider: 'emergency' };
+        deps.logger.warn(
+          {
+            conversationId: event.conversation_id,
+            ticketId,
+            score: alarm.score,
+            matched: alarm.matched,
+          },
+          'Emergency detected',
+        );
+        await deps.bus.publish(
+          registry.create(handoffRequestedV1, {
+            conversationId: event.conversation_id,
+            tenantId: event.tenant_id,
+            payload: {
+              reason: 'emergency',
+              message_seq: event.payload.message_seq,
+              ticket_id: ticketId,
+              score: alarm.score,
+            },
+          }),
+        );
+      } else {
+        reply = await deps.provider.reply({
+          tenantId: event.tenant_id,
+          conversationId: event.conversation_id,
+          text: event.payload.text,
+          history: event.payload.history,
+          signal: ctx.signal,
+        });
+      }
       await deps.bus.publish(
         registry.create(replyGeneratedV1, {
           conversationId: event.conversation_id,

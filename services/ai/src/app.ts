@@ -49,6 +49,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     logger: deps.logger.child({ component: 'ai-worker' }),
     metrics: { replied: (provider, ms) => duration.observe({ provider }, ms / 1000) },
     groupId: config.consumerGroup,
+    defaultEmergencyContact: config.emergencyContact,
   });
   app.readiness.add(`consumer:${config.consumerGroup}`, async () => {
     if (!worker.healthy) throw new Error('consumer is not running');

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '@parley/config';
 import {
   EventRegistry,
+  handoffRequestedV1,
   replyGeneratedV1,
   replyRequestedV1,
   type Event,
@@ -22,12 +23,18 @@ beforeAll(async () => {
 });
 afterAll(() => Promise.all([openai.close(), anthropic.close()]));
 beforeEach(() => {
+  openai.requests.length = 0;
+  anthropic.requests.length = 0;
   openai.behave({ mode: 'ok', text: 'From OpenAI.' });
   anthropic.behave({ mode: 'ok', text: 'From Anthropic.' });
 });
 
 /** The AI worker on the in-process bus, configured as the service would be from its environment. */
-async function run(question: string): Promise<ReplyGeneratedV1> {
+async function run(
+  question: string,
+  extra: { emergency_contact?: string } = {},
+  seen: Event[] = [],
+): Promise<ReplyGeneratedV1> {
   const config = loadConfig(configSpec, {
     PARLEY_REDIS_URL: 'redis://127.0.0.1:1',
     PARLEY_KAFKA_BROKERS: '127.0.0.1:1',
@@ -48,13 +55,14 @@ async function run(question: string): Promise<ReplyGeneratedV1> {
     provider,
     logger: createLogger({ service: 'ai', level: 'silent' }),
   });
-  const registry = new EventRegistry([replyRequestedV1, replyGeneratedV1]);
+  const registry = new EventRegistry([replyRequestedV1, replyGeneratedV1, handoffRequestedV1]);
   const replies: Array<Event<ReplyGeneratedV1>> = [];
   const listener = broker.bus().subscribe({
     groupId: 'test',
     registry,
     fromBeginning: true,
     handler: async (e) => {
+      seen.push(e);
       if (e.type === replyGeneratedV1.type) replies.push(e as Event<ReplyGeneratedV1>);
     },
   });
@@ -70,6 +78,7 @@ async function run(question: string): Promise<ReplyGeneratedV1> {
           text: question,
           history: [],
           channel: 'web',
+          ...extra,
         },
       }),
     );
@@ -101,5 +110,22 @@ describe('the AI worker with LLM keys configured', () => {
     const reply = await run('What are your opening hours?');
     expect(reply.provider).toBe('offline');
     expect(reply.text).toMatch(/Monday to Friday/);
+  });
+
+  it('answers an emergency without calling any model, with a ticket and the tenant contact, and asks for a human', async () => {
+    const seen: Event[] = [];
+    const reply = await run(
+      'URGENT: our production is down, we got hacked!!!',
+      { emergency_contact: '+1 555 0100' },
+      seen,
+    );
+    expect(reply.provider).toBe('emergency');
+    expect(reply.text).toMatch(/EMG-\d{8}-[2-9A-Z]{6}/);
+    expect(reply.text).toContain('+1 555 0100');
+    expect(openai.requests).toHaveLength(0);
+    expect(anthropic.requests).toHaveLength(0);
+    const handoff = seen.find((e) => e.type === 'handoff.requested');
+    expect(handoff?.payload).toMatchObject({ reason: 'emergency', message_seq: 1 });
+    expect(reply.text).toContain((handoff!.payload as { ticket_id: string }).ticket_id);
   });
 });

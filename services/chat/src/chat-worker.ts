@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import {
   EventRegistry,
   messageReceivedV1,
@@ -23,7 +24,29 @@ export interface ChatDeps {
   historyTurns: number;
   /** The consumer group. @default 'chat' */
   groupId: string;
+  /** The tenant's emergency contact (cached for a minute). */
+  emergencyContact: (tenantId: string) => Promise<string | null>;
   metrics?: { stored(role: 'user' | 'assistant'): void };
+}
+
+/** What callers pass: {@link ChatDeps} with its defaults optional. */
+export type WorkerDeps = Omit<ChatDeps, 'historyTurns' | 'groupId' | 'emergencyContact'> &
+  Partial<Pick<ChatDeps, 'historyTurns' | 'groupId' | 'emergencyContact'>>;
+
+function withDefaults(deps: WorkerDeps): ChatDeps {
+  const contacts = new LRUCache<string, { value: string | null }>({ max: 10_000, ttl: 60_000 });
+  return {
+    historyTurns: 10,
+    groupId: CHAT_GROUP,
+    emergencyContact: async (tenantId) => {
+      const hit = contacts.get(tenantId);
+      if (hit) return hit.value;
+      const value = await deps.store.emergencyContact(tenantId);
+      contacts.set(tenantId, { value });
+      return value;
+    },
+    ...deps,
+  };
 }
 
 /** The chat service's consumer group on `conversation-events`. */
@@ -34,10 +57,8 @@ export const CHAT_GROUP = 'chat';
  * stores user messages and AI replies in order and publishes live updates.
  * The same code runs in the service process and in the embedded mode.
  */
-export function createChatWorker(
-  deps: Omit<ChatDeps, 'historyTurns' | 'groupId'> & { historyTurns?: number; groupId?: string },
-): Subscription {
-  const full: ChatDeps = { historyTurns: 10, groupId: CHAT_GROUP, ...deps };
+export function createChatWorker(deps: WorkerDeps): Subscription {
+  const full = withDefaults(deps);
   const registry = new EventRegistry([messageReceivedV1, replyGeneratedV1]);
   return deps.bus.subscribe({
     groupId: full.groupId,
@@ -70,10 +91,10 @@ export function createChatWorker(
  * restart (Kafka does, so the service does not need it). Returns how many.
  */
 export async function recoverUnanswered(
-  deps: Omit<ChatDeps, 'historyTurns' | 'groupId'> & { historyTurns?: number },
+  deps: WorkerDeps,
   { withinMs = 3_600_000, limit = 1_000 } = {},
 ): Promise<number> {
-  const full: ChatDeps = { historyTurns: 10, groupId: CHAT_GROUP, ...deps };
+  const full = withDefaults(deps);
   const registry = new EventRegistry([messageReceivedV1, replyGeneratedV1]);
   const open = await deps.store.unansweredUserMessages(new Date(Date.now() - withinMs), limit);
   for (const { conversation, message } of open)

@@ -71,6 +71,7 @@ export async function requestReply(
     deps.historyTurns,
     { after: position },
   );
+  const emergencyContact = await deps.emergencyContact(tenantId);
   await deps.bus.publish(
     registry.create(replyRequestedV1, {
       conversationId,
@@ -81,6 +82,7 @@ export async function requestReply(
         text: message.text,
         history: history.map((m) => ({ role: m.role, text: m.text })),
         channel: conversation.channel,
+        ...(emergencyContact ? { emergency_contact: emergencyContact } : {}),
       },
     }),
   );
