@@ -34,6 +34,8 @@ async function run(
   question: string,
   extra: { emergency_contact?: string } = {},
   seen: Event[] = [],
+  cacheStore = new MemoryCacheStore(),
+  history: Array<{ role: 'user' | 'assistant'; text: string }> = [],
 ): Promise<ReplyGeneratedV1> {
   const config = loadConfig(configSpec, {
     PARLEY_REDIS_URL: 'redis://127.0.0.1:1',
@@ -46,7 +48,7 @@ async function run(
     ANTHROPIC_WEIGHT: '1',
   });
   const broker = new MemoryBroker();
-  const cache = new MemoryCacheStore().client();
+  const cache = cacheStore.client();
   const { provider, enabled } = buildProviders(config, cache, 'test');
   expect(enabled).toEqual(['openai', 'anthropic']);
   const worker = createAiWorker({
@@ -76,7 +78,7 @@ async function run(
           message_seq: 1,
           message_id: randomUUID(),
           text: question,
-          history: [],
+          history,
           channel: 'web',
           ...extra,
         },
@@ -127,5 +129,26 @@ describe('the AI worker with LLM keys configured', () => {
     const handoff = seen.find((e) => e.type === 'handoff.requested');
     expect(handoff?.payload).toMatchObject({ reason: 'emergency', message_seq: 1 });
     expect(reply.text).toContain((handoff!.payload as { ticket_id: string }).ticket_id);
+  });
+
+  it('answers the second identical question from the response cache, without a model call', async () => {
+    const shared = new MemoryCacheStore();
+    expect(await run('Do you ship abroad?', {}, [], shared)).toMatchObject({ provider: 'openai' });
+    expect(await run('do you ship abroad', {}, [], shared)).toMatchObject({
+      provider: 'cache',
+      text: 'From OpenAI.',
+    });
+    expect(openai.requests).toHaveLength(1);
+  });
+
+  it('falls back to a cached answer to the same question when every provider fails', async () => {
+    const shared = new MemoryCacheStore();
+    await run('Do you ship abroad?', {}, [], shared);
+    openai.behave({ mode: 'status', status: 500 });
+    anthropic.behave({ mode: 'status', status: 500 });
+    const reply = await run('Do you ship abroad?', {}, [], shared, [
+      { role: 'user', text: 'hello' },
+    ]);
+    expect(reply).toMatchObject({ provider: 'cache', text: 'From OpenAI.' });
   });
 });

@@ -1,6 +1,8 @@
 import type { Cache } from '@parley/ports';
 import { OfflineProvider } from '../domain/offline-provider.js';
-import type { Reply, ReplyProvider, ReplyRequest } from '../domain/provider.js';
+import { AnsweringChain } from '../domain/answering-chain.js';
+import type { ReplyProvider } from '../domain/provider.js';
+import { ResponseCache } from '../domain/response-cache.js';
 import { HealthProber } from '../router/health-prober.js';
 import { LlmRouter, type RouterEvent, type WeightedProvider } from '../router/llm-router.js';
 import { ProviderHealth } from '../router/provider-health.js';
@@ -18,10 +20,9 @@ export interface Providers {
 }
 
 /**
- * Builds the router over the providers whose keys are set, behind a
- * last-resort fallback to the offline FAQ (which apologises when nothing
- * matches), so an end user always gets an answer. Without keys, the offline
- * provider answers alone.
+ * Builds the answering chain: the response cache, the router over the
+ * providers whose keys are set, and the offline FAQ as the last resort, so an
+ * end user always gets an answer. Without keys, the offline provider answers.
  */
 export function buildProviders(
   config: Config,
@@ -59,7 +60,9 @@ export function buildProviders(
       }),
       weight: config.googleWeight,
     });
-  if (weighted.length === 0) return { provider: offline, enabled: [] };
+  const responses = new ResponseCache(cache, { knowledgeVersion: config.knowledgeVersion });
+  if (weighted.length === 0)
+    return { provider: new AnsweringChain({ cache: responses, offline }), enabled: [] };
 
   const health = new ProviderHealth(cache, { cooldownMs: config.cooldownMs });
   const router = new LlmRouter({
@@ -76,29 +79,8 @@ export function buildProviders(
     intervalMs: config.probeIntervalMs,
   });
   return {
-    provider: new FallbackProvider(router, offline),
+    provider: new AnsweringChain({ router, cache: responses, offline }),
     prober,
     enabled: weighted.map((w) => w.provider.name),
   };
-}
-
-/** Answers with `primary`, or with `fallback` when it throws (never an error to the end user). */
-export class FallbackProvider implements ReplyProvider {
-  readonly name: string;
-
-  constructor(
-    private readonly primary: ReplyProvider,
-    private readonly fallback: ReplyProvider,
-  ) {
-    this.name = primary.name;
-  }
-
-  async reply(request: ReplyRequest): Promise<Reply> {
-    try {
-      return await this.primary.reply(request);
-    } catch (err) {
-      if (request.signal.aborted) throw err;
-      return { ...(await this.fallback.reply(request)), provider: this.fallback.name };
-    }
-  }
 }
