@@ -8,6 +8,7 @@ import { kafkaPlugin } from '@parley/kafka';
 import { createAiWorker } from './ai-worker.js';
 import type { Config } from './config.js';
 import { buildProviders } from './providers/build-providers.js';
+import { adminRoutes } from './routes/admin.route.js';
 
 /**
  * The AI service: answers user messages through a reply provider (the
@@ -38,9 +39,14 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     labelNames: ['provider', 'reason'],
     registers: [deps.metrics],
   });
-  const { provider, prober, enabled } = buildProviders(config, app.cache, hostname(), (event) => {
-    if (event.kind === 'failover') failovers.inc({ provider: event.from, reason: event.reason });
-  });
+  const { provider, prober, enabled, health } = buildProviders(
+    config,
+    app.cache,
+    hostname(),
+    (event) => {
+      if (event.kind === 'failover') failovers.inc({ provider: event.from, reason: event.reason });
+    },
+  );
   deps.logger.info({ providers: enabled.length ? enabled : ['offline'] }, 'Reply providers');
   const worker = createAiWorker({
     bus: app.kafka.bus,
@@ -50,6 +56,15 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     metrics: { replied: (provider, ms) => duration.observe({ provider }, ms / 1000) },
     groupId: config.consumerGroup,
     defaultEmergencyContact: config.emergencyContact,
+  });
+  await app.register(adminRoutes, {
+    token: config.adminToken,
+    providers: enabled,
+    ...(health ? { health } : {}),
+    setLogLevel: (level) => {
+      deps.logger.level = level;
+      app.log.level = level;
+    },
   });
   app.readiness.add(`consumer:${config.consumerGroup}`, async () => {
     if (!worker.healthy) throw new Error('consumer is not running');

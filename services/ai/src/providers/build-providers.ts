@@ -17,6 +17,8 @@ export interface Providers {
   prober?: HealthProber;
   /** Names of the LLM providers switched on by their keys. */
   enabled: string[];
+  /** Their shared health (absent without LLM keys). */
+  health?: ProviderHealth;
 }
 
 /**
@@ -81,6 +83,7 @@ export function buildProviders(
   return {
     provider: new AnsweringChain({ router, cache: responses, offline }),
     prober,
+    health,
     enabled: weighted.map((w) => w.provider.name),
   };
 }

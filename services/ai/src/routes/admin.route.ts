@@ -1,0 +1,104 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ServiceError } from '@parley/service-kit';
+import type { HealthRecord, ProviderHealth } from '../router/provider-health.js';
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Options for {@link adminRoutes}. */
+export interface AdminRoutesOptions {
+  /** Operators' bearer token; empty turns the admin API off (every call 404s). */
+  token: string;
+  /** The LLM providers the router uses, by name. */
+  providers: string[];
+  health?: ProviderHealth;
+  /** Changes the process's log level (pino's `level`). */
+  setLogLevel(level: (typeof LEVELS)[number]): void;
+}
+
+function authorized(request: FastifyRequest, token: string): boolean {
+  const header = request.headers.authorization ?? '';
+  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * Operator endpoints, authenticated with a bearer token and audited (every
+ * call, allowed or refused, is logged with `audit: true`, the action and the
+ * caller's address; never the token):
+ * `GET /admin/system-status`, `POST /admin/reset-circuits`,
+ * `POST /admin/force-recovery` (one provider or all), `PUT /admin/log-level/:level`.
+ */
+export async function adminRoutes(
+  app: FastifyInstance,
+  options: AdminRoutesOptions,
+): Promise<void> {
+  app.addHook('onRequest', async (request) => {
+    if (!options.token) throw new ServiceError('AI_ERR_NOT_FOUND', 'Not found', 404);
+    const ok = authorized(request, options.token);
+    request.log.info(
+      {
+        audit: true,
+        action: `${request.method} ${request.routeOptions.url ?? request.url}`,
+        ip: request.ip,
+        allowed: ok,
+      },
+      'Admin call',
+    );
+    if (!ok)
+      throw new ServiceError('AI_ERR_UNAUTHORIZED', 'A valid operator token is required', 401);
+  });
+
+  const records = async () => {
+    const out: Record<string, HealthRecord & { healthy: boolean }> = {};
+    for (const name of options.providers) {
+      const record = (await options.health?.get(name)) ?? { unhealthyUntil: 0, probeSuccesses: 0 };
+      out[name] = { ...record, healthy: record.unhealthyUntil <= Date.now() };
+    }
+    return out;
+  };
+
+  app.get('/admin/system-status', async () => {
+    const providers = await records();
+    const healthy = Object.values(providers).filter((p) => p.healthy).length;
+    return {
+      providers,
+      answering:
+        options.providers.length === 0 ? 'offline-faq' : healthy > 0 ? 'models' : 'fallback',
+    };
+  });
+
+  app.post('/admin/reset-circuits', async () => {
+    for (const name of options.providers) await options.health?.restore(name);
+    return { reset: options.providers };
+  });
+
+  app.post<{ Body: { provider?: string } | undefined }>(
+    '/admin/force-recovery',
+    async (request) => {
+      const wanted = request.body?.provider;
+      if (wanted !== undefined && !options.providers.includes(wanted))
+        throw new ServiceError(
+          'AI_ERR_UNKNOWN_PROVIDER',
+          `No provider named ${JSON.stringify(wanted).slice(0, 40)}`,
+          400,
+        );
+      const targets = wanted ? [wanted] : options.providers;
+      for (const name of targets) await options.health?.restore(name);
+      return { recovered: targets };
+    },
+  );
+
+  app.put<{ Params: { level: string } }>('/admin/log-level/:level', async (request) => {
+    const level = request.params.level as (typeof LEVELS)[number];
+    if (!LEVELS.includes(level))
+      throw new ServiceError(
+        'AI_ERR_BAD_LOG_LEVEL',
+        `level must be one of ${LEVELS.join(', ')}`,
+        400,
+      );
+    options.setLogLevel(level);
+    return { level };
+  });
+}
