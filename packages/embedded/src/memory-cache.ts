@@ -94,6 +94,14 @@ export class MemoryCache implements Cache {
     this.store.values.delete(key);
   }
 
+  async increment(key: string, by: number, ttlMs: number): Promise<number> {
+    const entry = this.read(key) === null ? undefined : this.store.values.get(key);
+    const next = (entry ? Number(entry.value) || 0 : 0) + by;
+    if (entry) entry.value = String(next);
+    else this.write(key, String(next), ttlMs);
+    return next;
+  }
+
   async takeTokens(key: string, bucket: TokenBucket, cost = 1): Promise<TokenResult> {
     const now = Date.now();
     const state = this.store.buckets.get(key) ?? { tokens: bucket.capacity, at: now, expiresAt: 0 };

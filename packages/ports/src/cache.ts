@@ -27,6 +27,8 @@ export interface Cache {
   /** Sets only when the key is absent; true when it was set. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /** Adds `by` to the integer at `key` (0 when absent) and returns the new value; the key expires `ttlMs` after it was created. */
+  increment(key: string, by: number, ttlMs: number): Promise<number>;
   /** Takes `cost` tokens from the bucket at `key` if it holds that many. */
   takeTokens(key: string, bucket: TokenBucket, cost?: number): Promise<TokenResult>;
   /**

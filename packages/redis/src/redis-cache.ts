@@ -91,6 +91,15 @@ export class RedisCache implements Cache {
     await this.redis.del(key);
   }
 
+  async increment(key: string, by: number, ttlMs: number): Promise<number> {
+    const [[, value]] = (await this.redis
+      .multi()
+      .incrby(key, by)
+      .pexpire(key, Math.max(1, Math.round(ttlMs)), 'NX')
+      .exec()) as [[Error | null, number], [Error | null, number]];
+    return Number(value);
+  }
+
   async takeTokens(key: string, bucket: TokenBucket, cost = 1): Promise<TokenResult> {
     const [allowed, remaining, retryAfterMs] = await this.redis.parleyTakeTokens(
       key,

@@ -12,6 +12,7 @@ import {
 import type { Logger } from '@parley/observability';
 import type { Cache, EventBus, Subscription } from '@parley/ports';
 import { EmergencyDetector, emergencyAnswer, emergencyTicketId } from './domain/emergency.js';
+import type { Guardrails } from './domain/guardrails.js';
 import type { Reply, ReplyProvider } from './domain/provider.js';
 
 /** What the AI worker needs. */
@@ -27,6 +28,8 @@ export interface AiDeps {
   emergencies?: EmergencyDetector;
   /** Shown in an emergency when the tenant set no contact of its own. */
   defaultEmergencyContact?: string;
+  /** Injection, budget and leak checks around the provider. */
+  guardrails?: Guardrails;
 }
 
 /** The AI service's consumer group on `conversation-events`. */
@@ -84,13 +87,16 @@ export function createAiWorker(deps: AiDeps): Subscription {
           }),
         );
       } else {
-        reply = await deps.provider.reply({
+        const request = {
           tenantId: event.tenant_id,
           conversationId: event.conversation_id,
           text: event.payload.text,
           history: event.payload.history,
           signal: ctx.signal,
-        });
+        };
+        const refusal = await deps.guardrails?.before(request);
+        reply = refusal ?? (await deps.provider.reply(request));
+        if (!refusal && deps.guardrails) reply = await deps.guardrails.after(request, reply);
       }
       await deps.bus.publish(
         registry.create(replyGeneratedV1, {

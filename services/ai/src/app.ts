@@ -7,7 +7,9 @@ import { redisPlugin } from '@parley/redis';
 import { kafkaPlugin } from '@parley/kafka';
 import { createAiWorker } from './ai-worker.js';
 import type { Config } from './config.js';
+import { Guardrails } from './domain/guardrails.js';
 import { buildProviders } from './providers/build-providers.js';
+import { DEFAULT_SYSTEM_PROMPT } from './providers/llm-options.js';
 import { adminRoutes } from './routes/admin.route.js';
 
 /**
@@ -56,6 +58,11 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     metrics: { replied: (provider, ms) => duration.observe({ provider }, ms / 1000) },
     groupId: config.consumerGroup,
     defaultEmergencyContact: config.emergencyContact,
+    guardrails: new Guardrails({
+      cache: app.cache,
+      systemPrompt: DEFAULT_SYSTEM_PROMPT,
+      dailyTokenBudget: config.dailyTokenBudget,
+    }),
   });
   await app.register(adminRoutes, {
     token: config.adminToken,

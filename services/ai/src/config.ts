@@ -29,6 +29,11 @@ export const configSpec = {
   probeIntervalMs: env.int('AI_PROBE_INTERVAL_MS', { min: 1_000, max: 600_000, default: 10_000 }),
   /** Operators' bearer token for /admin/*; unset turns the admin API off. */
   adminToken: env.secret('PARLEY_ADMIN_TOKEN', { minLength: 24, optional: true }),
+  dailyTokenBudget: env.int('AI_TENANT_DAILY_TOKEN_BUDGET', {
+    min: 0,
+    max: 1_000_000_000,
+    default: 0,
+  }),
   knowledgeVersion: env.string('AI_KNOWLEDGE_VERSION', { default: '1' }),
   emergencyContact: env.string('AI_EMERGENCY_CONTACT', { default: 'our support team by phone' }),
   openaiApiKey: key('OPENAI_API_KEY'),

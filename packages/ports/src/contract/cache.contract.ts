@@ -38,6 +38,17 @@ export function cacheContract(name: string, factory: CacheFactory): void {
       expect(await cache.get(k)).toBeNull();
     });
 
+    it('increments counters atomically, expiring them from creation', async () => {
+      const k = key('counter');
+      const totals = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => (i % 2 ? other : cache).increment(k, 5, 200)),
+      );
+      expect(Math.max(...totals)).toBe(50);
+      expect(new Set(totals).size).toBe(10);
+      await sleep(300);
+      expect(await cache.increment(k, 1, 10_000)).toBe(1);
+    });
+
     it('lets exactly one of many concurrent setIfAbsent calls win', async () => {
       const k = key('race');
       const wins = await Promise.all(
