@@ -42,6 +42,9 @@ export const replyRequestedV1 = {
 
 export type ReplyRequestedV1 = z.infer<typeof replyRequestedV1.payload>;
 
+/** Seed 001's degradation levels, L0 (normal) to L5 (full outage, callback queue). */
+export const degradationLevelSchema = z.enum(['L0', 'L1', 'L2', 'L3', 'L4', 'L5']);
+
 /** `reply.generated` v1: the AI service's answer to one user message. */
 export const replyGeneratedV1 = {
   type: 'reply.generated',
@@ -53,6 +56,8 @@ export const replyGeneratedV1 = {
     text: z.string().min(1).max(8_000),
     /** Which provider answered (`offline`, `openai`, ...). */
     provider: z.string().max(64),
+    /** The AI service's degradation level when it answered (added in v1, optional). */
+    degradation_level: degradationLevelSchema.optional(),
   }),
 } satisfies EventDefinition;
 
@@ -63,7 +68,9 @@ export const handoffRequestedV1 = {
   type: 'handoff.requested',
   version: 1,
   payload: z.object({
-    reason: z.enum(['emergency', 'bot_unavailable', 'user_request']),
+    reason: z.enum(['emergency', 'bot_unavailable', 'user_request', 'degraded']),
+    /** The degradation level, when the reason is `degraded` (L1: sooner; L4: human-only; L5: callback). */
+    degradation_level: degradationLevelSchema.optional(),
     /** The user message that triggered it. */
     message_seq: z.number().int().positive(),
     /** Emergency ticket, when the reason is an emergency. */

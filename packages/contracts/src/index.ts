@@ -23,6 +23,7 @@ export {
   replyRequestedV1,
   replyGeneratedV1,
   handoffRequestedV1,
+  degradationLevelSchema,
   allEvents,
   type MessageReceivedV1,
   type ReplyRequestedV1,

@@ -51,6 +51,21 @@ export const liveUpdateSchema = z.discriminatedUnion('kind', [
     role: z.enum(['visitor', 'assistant', 'agent']),
     active: z.boolean(),
   }),
+  z.object({
+    /** A piece of the assistant's answer as the model writes it; the stored message supersedes it. */
+    kind: z.literal('delta'),
+    /** The user message being answered (the stored answer's clientMessageId is `reply:<replyTo>`). */
+    replyTo: z.number().int().positive(),
+    /** 0, 1, 2, ... per answer, so that a client can tell a missed piece. */
+    index: z.number().int().min(0),
+    text: z.string().max(8_000),
+  }),
+  z.object({
+    /** The streamed answer to `replyTo` broke off: drop its pieces; a complete answer follows. */
+    kind: z.literal('incomplete'),
+    replyTo: z.number().int().positive(),
+    reason: z.string().max(200),
+  }),
 ]);
 
 export type LiveUpdate = z.infer<typeof liveUpdateSchema>;

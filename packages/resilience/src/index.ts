@@ -24,6 +24,7 @@ export {
   WindowBreaker,
   type BreakerState,
   type BreakerSnapshot,
+  type BreakerPermit,
   type WindowBreakerOptions,
 } from './window-breaker.js';
 export { retryPolicy, scheduledDelay, type RetryOptions, type RetrySchedule } from './retry.js';

@@ -79,6 +79,24 @@ describe('WindowBreaker (LLM preset: 3 failures in 30 s, open 15 s, 2 probes, 2 
     expect(breaker.state).toBe('closed');
   });
 
+  it('admits a stream by permit, counts its one reported outcome, and holds a half-open slot until then', () => {
+    const breaker = new WindowBreaker(BREAKER_PRESETS.llm);
+    for (let i = 0; i < 3; i++) {
+      const permit = breaker.admit();
+      permit.failed(boom());
+      permit.failed(boom()); // a second report is ignored
+    }
+    expect(breaker.state).toBe('open');
+    expect(() => breaker.admit()).toThrow(/open/i);
+    vi.advanceTimersByTime(15_000);
+    const probes = [breaker.admit(), breaker.admit()];
+    expect(() => breaker.admit()).toThrow();
+    probes[0]!.succeeded();
+    expect(breaker.state).toBe('half_open');
+    probes[1]!.succeeded();
+    expect(breaker.state).toBe('closed');
+  });
+
   it('closes and forgets on reset', async () => {
     const breaker = new WindowBreaker(BREAKER_PRESETS.llm);
     for (let i = 0; i < 3; i++) await fail(breaker);

@@ -43,6 +43,12 @@ export interface BreakerSnapshot {
   probeSuccesses: number;
 }
 
+/** One admitted call's outcome, reported once. */
+export interface BreakerPermit {
+  succeeded(): void;
+  failed(err: unknown): void;
+}
+
 /**
  * A circuit breaker with the seed's semantics, which cockatiel's own breaker
  * does not have (it lets one probe through and closes on its first success):
@@ -119,6 +125,24 @@ export class WindowBreaker implements IPolicy<IDefaultPolicyContext> {
     fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T,
     signal: AbortSignal = new AbortController().signal,
   ): Promise<T> {
+    const permit = this.admit();
+    try {
+      const value = await fn({ signal });
+      permit.succeeded();
+      return value;
+    } catch (err) {
+      permit.failed(err);
+      throw err;
+    }
+  }
+
+  /**
+   * The same admission as `execute`, for calls that are not one promise (a
+   * stream consumed chunk by chunk): throws `BrokenCircuitError` when the
+   * call may not run, else returns a permit on which the caller reports the
+   * outcome exactly once (later reports are ignored).
+   */
+  admit(): BreakerPermit {
     this.advance();
     const probing = this.current === 'half_open';
     if (this.current === 'open' || (probing && this.probesInFlight >= this.opts.halfOpenMaxCalls)) {
@@ -127,24 +151,31 @@ export class WindowBreaker implements IPolicy<IDefaultPolicyContext> {
     }
     if (probing) this.probesInFlight++;
     const started = performance.now();
-    try {
-      const value = await fn({ signal });
-      this.successEmitter.emit({ duration: performance.now() - started });
-      this.recordSuccess(probing);
-      return value;
-    } catch (err) {
-      const counted = this.opts.isFailure(err);
-      this.failureEmitter.emit({
-        duration: performance.now() - started,
-        handled: counted,
-        reason: { error: err as Error },
-      });
-      if (counted) this.recordFailure(probing);
-      else this.recordSuccess(probing);
-      throw err;
-    } finally {
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
       if (probing) this.probesInFlight--;
-    }
+      return true;
+    };
+    return {
+      succeeded: () => {
+        if (!settle()) return;
+        this.successEmitter.emit({ duration: performance.now() - started });
+        this.recordSuccess(probing);
+      },
+      failed: (err: unknown) => {
+        if (!settle()) return;
+        const counted = this.opts.isFailure(err);
+        this.failureEmitter.emit({
+          duration: performance.now() - started,
+          handled: counted,
+          reason: { error: err as Error },
+        });
+        if (counted) this.recordFailure(probing);
+        else this.recordSuccess(probing);
+      },
+    };
   }
 
   private recordSuccess(probe: boolean): void {

@@ -1,5 +1,6 @@
 import { env, serviceFields, type ConfigOf } from '@parley/config';
 import { gatewayFields } from '@parley/gateway/config';
+import { aiFields } from '@parley/ai/answering';
 
 /** Every environment variable the one-process platform reads. */
 export const configSpec = {
@@ -10,6 +11,8 @@ export const configSpec = {
   ...gatewayFields,
   dataDir: env.string('PARLEY_DATA_DIR', { default: '.parley/data' }),
   historyTurns: env.int('CHAT_HISTORY_TURNS', { default: 10, min: 0, max: 50 }),
+  /** The AI settings: model keys (none: the offline FAQ answers), failover, budgets, degradation. */
+  ...aiFields,
 };
 
 export type Config = ConfigOf<typeof configSpec>;

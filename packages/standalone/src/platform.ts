@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createChatWorker, recoverUnanswered } from '@parley/chat/worker';
 import { createAiWorker } from '@parley/ai/worker';
-import { OfflineProvider } from '@parley/ai/offline';
+import { DEFAULT_SYSTEM_PROMPT, Guardrails, buildProviders } from '@parley/ai/answering';
 import { ConversationStore, SessionCache, migrate } from '@parley/conversations';
 import { MemoryBroker, MemoryCacheStore, PgliteDatabase } from '@parley/embedded';
 import { registerGateway, type Gateway } from '@parley/gateway/gateway';
@@ -59,12 +59,24 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     logger: deps.logger.child({ component: 'chat-worker' }),
     historyTurns: config.historyTurns,
   };
+  // The same answering chain as the AI service: models when keys are set, else the offline FAQ.
+  const ai = buildProviders(config, cache, 'standalone', undefined, (level, previous, reasons) =>
+    deps.logger.warn({ level, previous, reasons }, 'Degradation level changed'),
+  );
+  if (ai.enabled.length) deps.logger.info({ providers: ai.enabled }, 'Reply providers');
   const workers = [
     createChatWorker(chatDeps),
     createAiWorker({
       bus: broker.bus(),
       cache,
-      provider: new OfflineProvider(),
+      provider: ai.provider,
+      level: () => ai.degradation.level,
+      guardrails: new Guardrails({
+        cache,
+        systemPrompt: DEFAULT_SYSTEM_PROMPT,
+        dailyTokenBudget: config.dailyTokenBudget,
+      }),
+      defaultEmergencyContact: config.emergencyContact,
       logger: deps.logger.child({ component: 'ai-worker' }),
     }),
   ];
@@ -72,6 +84,8 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
 
   app.addHook('onReady', async () => {
     for (const worker of workers) await worker.start();
+    ai.prober?.start();
+    ai.degradation.start();
     // The in-process bus died with the last process: answer what it left unanswered.
     const recovered = await recoverUnanswered(chatDeps);
     if (recovered > 0) deps.logger.info({ recovered }, 'Requested replies left unanswered');
@@ -88,6 +102,8 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     app.log.info({ url: `http://localhost:${port}` }, 'Parley is running: open the URL to chat');
   });
   app.addHook('onClose', async () => {
+    ai.degradation.stop();
+    ai.prober?.stop();
     for (const worker of workers) await worker.stop();
     await cache.close();
     cacheStore.close();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startFakeLlm, type FakeLlm } from '@parley/testing';
 import { startPlatform, type Running } from './start.js';
 
 /** Debian's chromium, with the flags the project standardises on. */
@@ -100,5 +101,76 @@ describe('the chat widget in headless Chromium', () => {
     await ask(page, 'pricing');
     await page.waitForSelector('.parley-assistant >> text=free tier');
     await context.close();
+  });
+});
+
+describe('the chat widget streaming a model answer', () => {
+  let llm: FakeLlm;
+  let streaming: Running;
+  beforeAll(async () => {
+    llm = await startFakeLlm();
+    streaming = await startPlatform({
+      OPENAI_API_KEY: 'sk-test-streaming',
+      OPENAI_BASE_URL: `${llm.baseUrl}/v1`,
+    });
+  });
+  afterAll(async () => {
+    await streaming?.close();
+    await llm?.close();
+  });
+
+  it('shows the answer growing as it is written, then the stored answer in its place', async () => {
+    const answer = 'Streaming works: this sentence arrives in eight small pieces.';
+    llm.behave({ mode: 'ok', text: answer, chunks: 8, chunkDelayMs: 150 });
+    const page = await browser.newPage();
+    await page.goto(streaming.baseUrl);
+    await page.waitForSelector('.parley-root[data-connection=online]');
+    await ask(page, 'Tell me about streaming');
+    // A draft bubble with part of the answer, before the whole answer is there.
+    const partial = await page.waitForFunction(
+      (full) => {
+        type Doc = { querySelector(s: string): { textContent: string | null } | null };
+        const draft = (globalThis as unknown as { document: Doc }).document.querySelector(
+          '.parley-draft',
+        );
+        const text = draft?.textContent ?? '';
+        return text.length > 0 && text.length < full.length ? text : null;
+      },
+      answer,
+      { timeout: 10_000 },
+    );
+    expect(answer.startsWith((await partial.jsonValue()) as string)).toBe(true);
+    await page.waitForSelector(`.parley-assistant[data-seq="2"]`);
+    expect(await page.$$('.parley-draft')).toHaveLength(0);
+    expect(await shown(page)).toEqual([
+      [1, 'user', 'Tell me about streaming'],
+      [2, 'assistant', answer],
+    ]);
+    await page.close();
+  });
+
+  it('drops a draft that broke off and shows the complete backup answer instead', async () => {
+    llm.behave({
+      mode: 'drop',
+      text: 'We open at nine and close at',
+      chunks: 6,
+      dropAfterChunks: 3,
+    });
+    const page = await browser.newPage();
+    const frames: string[] = [];
+    page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
+    await page.goto(streaming.baseUrl);
+    await page.waitForSelector('.parley-root[data-connection=online]');
+    await ask(page, 'What are your opening hours?');
+    await page.waitForSelector('.parley-assistant[data-seq="2"]');
+    const kinds = frames.map((f) => (JSON.parse(f) as { type: string }).type);
+    expect(kinds).toContain('delta');
+    expect(kinds.indexOf('incomplete')).toBeGreaterThan(kinds.indexOf('delta'));
+    expect(kinds).not.toContain('error');
+    expect(await page.$$('.parley-draft')).toHaveLength(0);
+    const messages = await shown(page);
+    expect(messages).toHaveLength(2);
+    expect(messages[1]![2]).toMatch(/Monday to Friday/);
+    await page.close();
   });
 });

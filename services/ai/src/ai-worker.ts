@@ -12,8 +12,16 @@ import {
 import type { Logger } from '@parley/observability';
 import type { Cache, EventBus, Subscription } from '@parley/ports';
 import { EmergencyDetector, emergencyAnswer, emergencyTicketId } from './domain/emergency.js';
-import type { Guardrails } from './domain/guardrails.js';
-import type { Reply, ReplyProvider } from './domain/provider.js';
+import { INSTANT_SOURCES } from './domain/answering-chain.js';
+import type { DegradationLevel } from './domain/degradation.js';
+import { SAFE_ANSWERS, type Guardrails } from './domain/guardrails.js';
+import type {
+  Reply,
+  ReplyProvider,
+  ReplyRequest,
+  StreamingProvider,
+  TokenUsage,
+} from './domain/provider.js';
 
 /** What the AI worker needs. */
 export interface AiDeps {
@@ -30,6 +38,8 @@ export interface AiDeps {
   defaultEmergencyContact?: string;
   /** Injection, budget and leak checks around the provider. */
   guardrails?: Guardrails;
+  /** The degradation level, recorded with each answer and its handoff. */
+  level?: () => DegradationLevel;
 }
 
 /** The AI service's consumer group on `conversation-events`. */
@@ -38,8 +48,11 @@ export const AI_GROUP = 'ai';
 /**
  * The AI service without its HTTP shell: answers each `reply.requested` with
  * a `reply.generated` through the provider, showing a typing indicator while
- * it works. A redelivered request may be answered twice; the chat service
- * stores one answer per user message.
+ * it works and streaming a model's answer to the widget as `delta` live
+ * updates (an `incomplete` one when a stream breaks off). An answer that
+ * hands over to a human also produces `handoff.requested`. A redelivered
+ * request may be answered twice; the chat service stores one answer per user
+ * message.
  */
 export function createAiWorker(deps: AiDeps): Subscription {
   const registry = new EventRegistry([replyRequestedV1]);
@@ -49,6 +62,68 @@ export function createAiWorker(deps: AiDeps): Subscription {
     deps.cache
       .publish(conversationChannel(event.tenant_id, event.conversation_id), JSON.stringify(update))
       .catch(() => undefined);
+
+  /**
+   * The provider's answer, streamed to the widget as it is written (answers
+   * that come whole, such as cached ones, are not streamed), with the
+   * guardrails screening the text as it grows so a leak stops the stream.
+   */
+  async function answer(
+    request: ReplyRequest,
+    replyTo: number,
+    publish: (update: LiveUpdate) => Promise<unknown>,
+  ): Promise<Reply> {
+    const provider = deps.provider;
+    if (!isStreaming(provider)) {
+      const reply = await provider.reply(request);
+      return deps.guardrails ? deps.guardrails.after(request, reply) : reply;
+    }
+    let text = '';
+    let source = provider.name;
+    let index = 0;
+    let usage: TokenUsage | undefined;
+    let handoff: Reply['handoff'];
+    for await (const chunk of provider.stream(request)) {
+      switch (chunk.type) {
+        case 'provider':
+          source = chunk.name;
+          break;
+        case 'usage':
+          usage = chunk.usage;
+          break;
+        case 'handoff':
+          handoff = chunk.reason;
+          break;
+        case 'incomplete':
+          if (index > 0)
+            await publish({ kind: 'incomplete', replyTo: replyTo, reason: chunk.reason });
+          text = '';
+          index = 0;
+          break;
+        case 'text':
+          text += chunk.text;
+          if (deps.guardrails?.leaks(text)) {
+            if (index > 0)
+              await publish({ kind: 'incomplete', replyTo: replyTo, reason: 'withheld' });
+            return deps.guardrails.after(request, {
+              text: SAFE_ANSWERS.leak,
+              provider: 'guardrails',
+              ...(usage ? { usage } : {}),
+            });
+          }
+          if (!INSTANT_SOURCES.has(source))
+            await publish({ kind: 'delta', replyTo: replyTo, index: index++, text: chunk.text });
+          break;
+      }
+    }
+    const reply: Reply = {
+      text,
+      provider: source,
+      ...(usage ? { usage } : {}),
+      ...(handoff ? { handoff } : {}),
+    };
+    return deps.guardrails ? deps.guardrails.after(request, reply) : reply;
+  }
 
   return deps.bus.subscribe({
     groupId: deps.groupId ?? AI_GROUP,
@@ -87,7 +162,7 @@ export function createAiWorker(deps: AiDeps): Subscription {
           }),
         );
       } else {
-        const request = {
+        const request: ReplyRequest = {
           tenantId: event.tenant_id,
           conversationId: event.conversation_id,
           text: event.payload.text,
@@ -95,9 +170,23 @@ export function createAiWorker(deps: AiDeps): Subscription {
           signal: ctx.signal,
         };
         const refusal = await deps.guardrails?.before(request);
-        reply = refusal ?? (await deps.provider.reply(request));
-        if (!refusal && deps.guardrails) reply = await deps.guardrails.after(request, reply);
+        reply =
+          refusal ??
+          (await answer(request, event.payload.message_seq, (update) => live(event, update)));
       }
+      const level = deps.level?.();
+      if (reply.handoff)
+        await deps.bus.publish(
+          registry.create(handoffRequestedV1, {
+            conversationId: event.conversation_id,
+            tenantId: event.tenant_id,
+            payload: {
+              reason: reply.handoff,
+              message_seq: event.payload.message_seq,
+              ...(reply.handoff === 'degraded' && level ? { degradation_level: level } : {}),
+            },
+          }),
+        );
       await deps.bus.publish(
         registry.create(replyGeneratedV1, {
           conversationId: event.conversation_id,
@@ -107,10 +196,15 @@ export function createAiWorker(deps: AiDeps): Subscription {
             message_id: randomUUID(),
             text: reply.text,
             provider: reply.provider ?? deps.provider.name,
+            ...(level ? { degradation_level: level } : {}),
           },
         }),
       );
       deps.metrics?.replied(reply.provider ?? deps.provider.name, performance.now() - started);
     },
   });
+}
+
+function isStreaming(provider: ReplyProvider): provider is StreamingProvider {
+  return typeof (provider as Partial<StreamingProvider>).stream === 'function';
 }

@@ -1,20 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import { hostname } from 'node:os';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { createApp } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import { redisPlugin } from '@parley/redis';
 import { kafkaPlugin } from '@parley/kafka';
 import { createAiWorker } from './ai-worker.js';
 import type { Config } from './config.js';
+import { levelNumber } from './domain/degradation.js';
 import { Guardrails } from './domain/guardrails.js';
 import { buildProviders } from './providers/build-providers.js';
 import { DEFAULT_SYSTEM_PROMPT } from './providers/llm-options.js';
 import { adminRoutes } from './routes/admin.route.js';
 
 /**
- * The AI service: answers user messages through a reply provider (the
- * offline FAQ until the multi-provider router lands).
+ * The AI service: answers user messages through the answering chain
+ * (response cache, model router, backup responses), under the guardrails and
+ * the degradation level; operators' admin API behind a bearer token.
  */
 export async function buildApp(config: Config, deps: ServiceDeps): Promise<FastifyInstance> {
   const app = createApp({ service: 'ai', logger: deps.logger, metrics: deps.metrics });
@@ -41,14 +43,36 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     labelNames: ['provider', 'reason'],
     registers: [deps.metrics],
   });
-  const { provider, prober, enabled, health } = buildProviders(
+  const levelGauge = new Gauge({
+    name: 'ai_degradation_level',
+    help: 'Degradation level, 0 (L0, normal) to 5 (L5, full outage: callback queue)',
+    registers: [deps.metrics],
+  });
+  const breakerGauge = new Gauge({
+    name: 'ai_provider_breaker_state',
+    help: "Each provider's circuit on this replica: 0 closed, 1 half-open, 2 open",
+    labelNames: ['provider'],
+    registers: [deps.metrics],
+  });
+  const { provider, prober, enabled, health, degradation, router } = buildProviders(
     config,
     app.cache,
     hostname(),
     (event) => {
       if (event.kind === 'failover') failovers.inc({ provider: event.from, reason: event.reason });
     },
+    (next, previous, reasons) => {
+      levelGauge.set(levelNumber(next));
+      deps.logger.warn({ level: next, previous, reasons }, 'Degradation level changed');
+    },
   );
+  levelGauge.set(0);
+  for (const [name, breaker] of router?.breakers ?? []) {
+    breakerGauge.set({ provider: name }, 0);
+    breaker.onStateChange((state) =>
+      breakerGauge.set({ provider: name }, state === 'closed' ? 0 : state === 'half_open' ? 1 : 2),
+    );
+  }
   deps.logger.info({ providers: enabled.length ? enabled : ['offline'] }, 'Reply providers');
   const worker = createAiWorker({
     bus: app.kafka.bus,
@@ -57,6 +81,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     logger: deps.logger.child({ component: 'ai-worker' }),
     metrics: { replied: (provider, ms) => duration.observe({ provider }, ms / 1000) },
     groupId: config.consumerGroup,
+    level: () => degradation.level,
     defaultEmergencyContact: config.emergencyContact,
     guardrails: new Guardrails({
       cache: app.cache,
@@ -68,6 +93,8 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     token: config.adminToken,
     providers: enabled,
     ...(health ? { health } : {}),
+    ...(router ? { breakers: router.breakers } : {}),
+    degradation: () => degradation.status(),
     setLogLevel: (level) => {
       deps.logger.level = level;
       app.log.level = level;
@@ -76,11 +103,18 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
   app.readiness.add(`consumer:${config.consumerGroup}`, async () => {
     if (!worker.healthy) throw new Error('consumer is not running');
   });
+  // Degraded is still ready (it answers); the level is in the details for operators and probes.
+  app.readiness.add('degradation', async () => {
+    const { level, reasons } = degradation.status();
+    return { level, reasons };
+  });
   app.addHook('onReady', async () => {
     await worker.start();
     prober?.start();
+    degradation.start();
   });
   app.addHook('onClose', async () => {
+    degradation.stop();
     prober?.stop();
     await worker.stop();
   });

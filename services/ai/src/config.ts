@@ -1,19 +1,16 @@
 import { env, serviceFields, redisFields, kafkaFields, type ConfigOf } from '@parley/config';
 
 const key = (name: string) => env.secret(name, { minLength: 8, optional: true });
+const healthUrl = (name: string) => env.url(name, { protocols: ['http:', 'https:'], default: '' });
 const weight = (name: string, value: number) => env.int(name, { min: 1, max: 100, default: value });
 
 /**
- * Every environment variable the ai service reads. A provider is on when its
+ * The AI service's own variables. A provider is on when its
  * API key is set (keys are secrets: never logged or echoed); `*_BASE_URL`
  * points its SDK elsewhere (a proxy, or a local server in tests); weights are
  * percentages (defaults 70 / 20 / 10). With no key the offline FAQ answers.
  */
-export const configSpec = {
-  ...serviceFields,
-  port: env.port('PORT', { default: 8082 }),
-  ...redisFields,
-  ...kafkaFields,
+export const aiFields = {
   consumerGroup: env.string('AI_CONSUMER_GROUP', { default: 'ai' }),
   firstTokenTimeoutMs: env.int('AI_FIRST_TOKEN_TIMEOUT_MS', {
     min: 100,
@@ -34,6 +31,16 @@ export const configSpec = {
     max: 1_000_000_000,
     default: 0,
   }),
+  /** How often the degradation level's dependency checks run. */
+  degradationIntervalMs: env.int('AI_DEGRADATION_INTERVAL_MS', {
+    min: 500,
+    max: 600_000,
+    default: 10_000,
+  }),
+  /** Health URLs (2xx = up) behind degradation L2 (knowledge), L3 (backend) and L5 (humans); unset = not in use. */
+  knowledgeHealthUrl: healthUrl('AI_KNOWLEDGE_HEALTH_URL'),
+  backendHealthUrl: healthUrl('AI_BACKEND_HEALTH_URL'),
+  humansHealthUrl: healthUrl('AI_HUMANS_HEALTH_URL'),
   knowledgeVersion: env.string('AI_KNOWLEDGE_VERSION', { default: '1' }),
   emergencyContact: env.string('AI_EMERGENCY_CONTACT', { default: 'our support team by phone' }),
   openaiApiKey: key('OPENAI_API_KEY'),
@@ -48,6 +55,18 @@ export const configSpec = {
   googleModel: env.string('GOOGLE_MODEL', { default: 'gemini-2.0-flash' }),
   googleBaseUrl: env.string('GOOGLE_BASE_URL', { default: '' }),
   googleWeight: weight('GOOGLE_WEIGHT', 10),
+};
+
+/** The AI settings (also read by the one-process platform, which has no Kafka or Redis). */
+export type AiConfig = ConfigOf<typeof aiFields>;
+
+/** Every environment variable the ai service reads. */
+export const configSpec = {
+  ...serviceFields,
+  port: env.port('PORT', { default: 8082 }),
+  ...redisFields,
+  ...kafkaFields,
+  ...aiFields,
 };
 
 export type Config = ConfigOf<typeof configSpec>;

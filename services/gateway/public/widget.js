@@ -86,6 +86,7 @@
 .parley-msg{max-width:80%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}
 .parley-user{align-self:flex-end;background:#3b5bdb;color:#fff}
 .parley-user.parley-pending{opacity:.6}
+.parley-draft::after{content:'▍';opacity:.5}
 .parley-assistant,.parley-agent,.parley-system{align-self:flex-start;background:#f1f3f5}
 .parley-typing{padding:0 14px 6px;font-size:12px;color:#868e96;min-height:18px}
 .parley-error{padding:0 14px 6px;font-size:12px;color:#c92a2a;min-height:0}
@@ -149,7 +150,31 @@
       'parley-pending',
     );
   }
+  /** Drafts of answers being streamed, by the seq of the message they answer. */
+  const drafts = new Map();
+  function renderDelta(frame) {
+    if (log.querySelector(`[data-client-message-id="reply:${frame.replyTo}"]`)) return; // answered
+    let draft = drafts.get(frame.replyTo);
+    if (!draft) {
+      draft = { el: bubble('assistant', '', { draftFor: String(frame.replyTo) }), next: 0 };
+      draft.el.classList.add('parley-draft');
+      drafts.set(frame.replyTo, draft);
+    }
+    // A missed piece (live updates are best effort): stop drafting; the stored answer follows.
+    if (frame.index !== draft.next) return;
+    draft.next++;
+    draft.el.textContent += frame.text;
+    log.scrollTop = log.scrollHeight;
+  }
+  /** A streamed answer broke off or was superseded: remove its draft. */
+  function dropDraft(replyTo) {
+    const draft = drafts.get(replyTo);
+    if (draft) draft.el.remove();
+    drafts.delete(replyTo);
+  }
   function renderStored(m) {
+    const answers = /^reply:(\d+)$/.exec(m.clientMessageId);
+    if (answers) dropDraft(Number(answers[1]));
     const existing =
       m.role === 'user' &&
       log.querySelector(`[data-client-message-id="${CSS.escape(m.clientMessageId)}"]`);
@@ -320,6 +345,12 @@
         return;
       case 'typing':
         setTyping(frame.active);
+        return;
+      case 'delta':
+        renderDelta(frame);
+        return;
+      case 'incomplete':
+        dropDraft(frame.replyTo);
         return;
       case 'pong':
         clearTimeout(state.pongTimer);

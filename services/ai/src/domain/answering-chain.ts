@@ -1,40 +1,111 @@
-import type { Reply, ReplyProvider, ReplyRequest } from './provider.js';
+import { AllProvidersFailedError } from '../router/llm-router.js';
+import type { DegradationLevel } from './degradation.js';
+import { STATIC_ANSWERS } from './faq.js';
+import type { OfflineProvider } from './offline-provider.js';
+import {
+  collect,
+  type Reply,
+  type ReplyChunk,
+  type ReplyRequest,
+  type StreamingProvider,
+} from './provider.js';
 import type { ResponseCache } from './response-cache.js';
 
+/** What the chain is made of. */
+export interface AnsweringChainParts {
+  /** The model router; absent without LLM keys (the offline FAQ answers). */
+  router?: StreamingProvider;
+  cache: ResponseCache;
+  offline: OfflineProvider;
+  /** The current degradation level. @default always L0 */
+  level?: () => DegradationLevel;
+}
+
+/** Sources whose answer is whole at once (nothing to stream). */
+export const INSTANT_SOURCES: ReadonlySet<string> = new Set([
+  'cache',
+  'template',
+  'static',
+  'offline',
+]);
+
 /**
- * How the AI service answers, so that the end user always gets an answer:
- * a context-free question already answered comes from the response cache;
- * otherwise the model router answers (and its answer is cached); when every
- * provider failed, a cached answer to the same question, else the offline
- * FAQ (which apologises when nothing matches).
+ * How the AI service answers, so that the end user always gets an answer.
+ * At L0, L2 and L3: a context-free question already answered comes from the
+ * response cache; otherwise the model router streams the answer (and it is
+ * cached). When every provider failed, seed 004's backup responses in order:
+ * a cached answer to the same question, a template (an FAQ match), then a
+ * static apology that hands the conversation to a human. A stream that broke
+ * midway is marked `incomplete` before the backup answer follows.
+ *
+ * The level changes that: L1 tries templates before the models and hands over
+ * sooner; L2 switches retrieval off and L3 actions (tools); L4 hands every
+ * question to a human; L5 asks for callback details.
  */
-export class AnsweringChain implements ReplyProvider {
+export class AnsweringChain implements StreamingProvider {
   readonly name = 'chain';
 
-  constructor(
-    private readonly parts: {
-      router?: ReplyProvider;
-      cache: ResponseCache;
-      offline: ReplyProvider;
-    },
-  ) {}
+  constructor(private readonly parts: AnsweringChainParts) {}
 
-  async reply(request: ReplyRequest): Promise<Reply> {
+  reply(request: ReplyRequest): Promise<Reply> {
+    return collect(this.stream(request));
+  }
+
+  async *stream(request: ReplyRequest): AsyncIterable<ReplyChunk> {
     const { router, cache, offline } = this.parts;
-    if (!router) return { ...(await offline.reply(request)), provider: offline.name };
+    const level = this.parts.level?.() ?? 'L0';
+    if (level === 'L4') return yield* staticAnswer(STATIC_ANSWERS.humanOnly, 'degraded');
+    if (level === 'L5') return yield* staticAnswer(STATIC_ANSWERS.callback, 'degraded');
+    if (!router) {
+      yield { type: 'provider', name: offline.name };
+      yield* texts(await offline.reply(request));
+      return;
+    }
+    const asked: ReplyRequest = {
+      ...request,
+      knowledge: (request.knowledge ?? true) && level !== 'L2',
+      actions: (request.actions ?? true) && level !== 'L3',
+    };
     if (request.history.length === 0) {
       const hit = await cache.lookup(request);
-      if (hit) return { ...hit, provider: 'cache' };
+      if (hit) return yield* instant('cache', hit.text);
     }
+    const template = offline.template(request.text);
+    if (level === 'L1' && template) return yield* instant('template', template);
+
+    let text = '';
     try {
-      const answer = await router.reply(request);
-      await cache.store(request, answer);
-      return answer;
+      for await (const chunk of router.stream(asked)) {
+        if (chunk.type === 'text') text += chunk.text;
+        yield chunk;
+      }
     } catch (err) {
       if (request.signal.aborted) throw err;
+      if (err instanceof AllProvidersFailedError && err.partial)
+        yield { type: 'incomplete', reason: 'every provider failed midway through the answer' };
       const cached = await cache.lookup(request);
-      if (cached) return { ...cached, provider: 'cache' };
-      return { ...(await offline.reply(request)), provider: offline.name };
+      if (cached) return yield* instant('cache', cached.text);
+      if (template && level !== 'L1') return yield* instant('template', template);
+      return yield* staticAnswer(
+        level === 'L1' ? STATIC_ANSWERS.escalate : STATIC_ANSWERS.apology,
+        level === 'L1' ? 'degraded' : 'bot_unavailable',
+      );
     }
+    await cache.store(request, { text });
   }
+}
+
+function* instant(source: string, text: string): Iterable<ReplyChunk> {
+  yield { type: 'provider', name: source };
+  yield { type: 'text', text };
+}
+
+function* staticAnswer(text: string, reason: 'degraded' | 'bot_unavailable'): Iterable<ReplyChunk> {
+  yield* instant('static', text);
+  yield { type: 'handoff', reason };
+}
+
+function* texts(reply: Reply): Iterable<ReplyChunk> {
+  yield { type: 'text', text: reply.text };
+  if (reply.usage) yield { type: 'usage', usage: reply.usage };
 }

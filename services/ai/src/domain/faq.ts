@@ -73,3 +73,22 @@ export const DEFAULT_FAQ: readonly FaqEntry[] = [
 /** What the offline provider says when nothing in the FAQ matches. */
 export const FALLBACK_ANSWER =
   'Sorry, I do not know that yet. Could you rephrase it, or ask to talk to a person?';
+
+/**
+ * Backup level 3 (seed 004): static answers when no model, cached answer or
+ * template can answer. Each one comes with a handoff to a human.
+ */
+export const STATIC_ANSWERS = {
+  /** Every model failed and nothing else matched (L0-L3). */
+  apology:
+    'Sorry, I cannot answer that right now. I have passed your question to a member of our team, who will reply here as soon as possible.',
+  /** L1: the models are struggling, so a person takes over sooner. */
+  escalate:
+    'I am not able to answer that reliably at the moment, so I have asked a member of our team to help. They will reply here shortly.',
+  /** L4: human-only mode. */
+  humanOnly:
+    'Our automated assistant is unavailable right now, so a member of our team will answer you here. Thank you for your patience.',
+  /** L5: the callback queue. */
+  callback:
+    'We are having a service disruption and cannot answer live right now. Please leave your phone number or e-mail address here and we will call you back as soon as we can.',
+} as const;

@@ -85,6 +85,11 @@ export class Guardrails {
     return reply;
   }
 
+  /** True when `answer` (possibly partial) repeats the system prompt. */
+  leaks(answer: string): boolean {
+    return leaksSystemPrompt(answer, this.options.systemPrompt);
+  }
+
   /** Tokens the tenant used today. */
   async used(tenantId: string): Promise<number> {
     const raw = await this.options.cache.get(this.usageKey(tenantId)).catch(() => null);

@@ -47,14 +47,19 @@ export class OfflineProvider implements ReplyProvider {
   }
 
   async reply(request: ReplyRequest): Promise<Reply> {
-    const query = tokens(request.text);
-    let best = { score: 0, answer: FALLBACK_ANSWER };
+    return { text: this.template(request.text) ?? FALLBACK_ANSWER };
+  }
+
+  /** The FAQ answer that matches `text` well enough, or null (backup level 2: a template answer). */
+  template(text: string): string | null {
+    const query = tokens(text);
+    let best = { score: 0, answer: '' };
     for (const entry of this.entries) {
       for (const asked of entry.asked) {
         const score = similarity(query, asked);
         if (score > best.score) best = { score, answer: entry.answer };
       }
     }
-    return { text: best.score >= this.threshold ? best.answer : FALLBACK_ANSWER };
+    return best.score >= this.threshold ? best.answer : null;
   }
 }

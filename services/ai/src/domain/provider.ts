@@ -14,6 +14,10 @@ export interface ReplyRequest {
   history: Turn[];
   /** Aborted when the answer is no longer wanted (shutdown, timeout). */
   signal: AbortSignal;
+  /** Whether actions (tools) may run; off at degradation L3 and worse. @default true */
+  actions?: boolean;
+  /** Whether knowledge retrieval may be used; off at degradation L2 and worse. @default true */
+  knowledge?: boolean;
 }
 
 /** Tokens a call used, recorded per tenant. */
@@ -28,14 +32,23 @@ export interface Reply {
   usage?: TokenUsage;
   /** Which provider answered (the router says; a single provider may leave it out). */
   provider?: string;
+  /** A human should take over, and why. */
+  handoff?: HandoffReason;
 }
+
+/** Why an answer hands the conversation to a human. */
+export type HandoffReason = 'bot_unavailable' | 'degraded';
 
 /** One piece of a streamed answer: text as it arrives, then the usage once known. */
 export type ReplyChunk =
   | { type: 'text'; text: string }
   | { type: 'usage'; usage: TokenUsage }
   /** Which provider the text that follows comes from (the router emits it on each switch). */
-  | { type: 'provider'; name: string };
+  | { type: 'provider'; name: string }
+  /** The text so far is abandoned (the stream broke and nobody could continue it); another answer follows. */
+  | { type: 'incomplete'; reason: string }
+  /** The answer hands the conversation to a human. */
+  | { type: 'handoff'; reason: HandoffReason };
 
 /**
  * A source of assistant replies: the offline FAQ here; the LLM providers and
@@ -55,15 +68,23 @@ export interface StreamingProvider extends ReplyProvider {
   stream(request: ReplyRequest): AsyncIterable<ReplyChunk>;
 }
 
-/** Collects a stream into one reply. */
+/** Collects a stream into one reply (text after the last `incomplete`). */
 export async function collect(stream: AsyncIterable<ReplyChunk>): Promise<Reply> {
   let text = '';
   let usage: TokenUsage | undefined;
   let provider: string | undefined;
+  let handoff: HandoffReason | undefined;
   for await (const chunk of stream) {
     if (chunk.type === 'text') text += chunk.text;
     else if (chunk.type === 'usage') usage = chunk.usage;
-    else provider = chunk.name;
+    else if (chunk.type === 'provider') provider = chunk.name;
+    else if (chunk.type === 'incomplete') text = '';
+    else handoff = chunk.reason;
   }
-  return { text, ...(usage ? { usage } : {}), ...(provider ? { provider } : {}) };
+  return {
+    text,
+    ...(usage ? { usage } : {}),
+    ...(provider ? { provider } : {}),
+    ...(handoff ? { handoff } : {}),
+  };
 }

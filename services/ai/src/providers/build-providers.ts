@@ -1,19 +1,29 @@
 import type { Cache } from '@parley/ports';
 import { OfflineProvider } from '../domain/offline-provider.js';
 import { AnsweringChain } from '../domain/answering-chain.js';
-import type { ReplyProvider } from '../domain/provider.js';
+import {
+  DegradationManager,
+  type DegradationChecks,
+  type DegradationLevel,
+  type HealthCheck,
+} from '../domain/degradation.js';
+import type { StreamingProvider } from '../domain/provider.js';
 import { ResponseCache } from '../domain/response-cache.js';
 import { HealthProber } from '../router/health-prober.js';
 import { LlmRouter, type RouterEvent, type WeightedProvider } from '../router/llm-router.js';
 import { ProviderHealth } from '../router/provider-health.js';
-import type { Config } from '../config.js';
+import type { AiConfig } from '../config.js';
 import { AnthropicProvider } from './anthropic-provider.js';
 import { GoogleProvider } from './google-provider.js';
 import { OpenAiProvider } from './openai-provider.js';
 
 /** The AI service's answering chain and its health prober (absent without LLM keys). */
 export interface Providers {
-  provider: ReplyProvider;
+  provider: StreamingProvider;
+  /** The degradation level, from the models' outcomes and the dependency checks. */
+  degradation: DegradationManager;
+  /** The router (absent without LLM keys), for its breakers. */
+  router?: LlmRouter;
   prober?: HealthProber;
   /** Names of the LLM providers switched on by their keys. */
   enabled: string[];
@@ -27,12 +37,69 @@ export interface Providers {
  * end user always gets an answer. Without keys, the offline provider answers.
  */
 export function buildProviders(
-  config: Config,
+  config: AiConfig,
   cache: Cache,
   holder: string,
   onEvent?: (event: RouterEvent) => void,
+  onLevelChange?: (next: DegradationLevel, previous: DegradationLevel, reasons: string[]) => void,
 ): Providers {
+  const weighted = weightedProviders(config);
   const offline = new OfflineProvider();
+  const responses = new ResponseCache(cache, { knowledgeVersion: config.knowledgeVersion });
+  const enabled = weighted.map((w) => w.provider.name);
+  const health = weighted.length
+    ? new ProviderHealth(cache, { cooldownMs: config.cooldownMs })
+    : undefined;
+  const router = health
+    ? new LlmRouter({
+        providers: weighted,
+        health,
+        firstTokenTimeoutMs: config.firstTokenTimeoutMs,
+        generationTimeoutMs: config.generationTimeoutMs,
+        onEvent: (event) => {
+          degradation.record(event.kind === 'answered', event.ms);
+          onEvent?.(event);
+        },
+      })
+    : undefined;
+
+  const checks: DegradationChecks = {};
+  if (config.knowledgeHealthUrl) checks.knowledge = httpCheck(config.knowledgeHealthUrl);
+  if (config.backendHealthUrl) checks.backend = httpCheck(config.backendHealthUrl);
+  if (config.humansHealthUrl) checks.humans = httpCheck(config.humansHealthUrl);
+  const degradation = new DegradationManager({
+    checks,
+    intervalMs: config.degradationIntervalMs,
+    ...(onLevelChange ? { onChange: onLevelChange } : {}),
+    // Models are down when every provider is cooling down (shared) or its circuit is open (here).
+    modelsDown: async () => {
+      if (!router || !health) return false;
+      const now = Date.now();
+      const records = await Promise.all(enabled.map((name) => health.get(name)));
+      return records.every(
+        (r, i) => r.unhealthyUntil > now || router.breakers.get(enabled[i]!)!.state === 'open',
+      );
+    },
+  });
+  const level = () => degradation.level;
+  const provider = new AnsweringChain({
+    ...(router ? { router } : {}),
+    cache: responses,
+    offline,
+    level,
+  });
+  if (!router || !health) return { provider, degradation, enabled };
+  const prober = new HealthProber({
+    providers: weighted.map((w) => w.provider),
+    health,
+    holder,
+    intervalMs: config.probeIntervalMs,
+  });
+  return { provider, degradation, router, prober, health, enabled };
+}
+
+/** The LLM providers whose keys are set, with their weights. */
+function weightedProviders(config: AiConfig): WeightedProvider[] {
   const weighted: WeightedProvider[] = [];
   const base = (url: string) => (url ? { baseUrl: url } : {});
   if (config.openaiApiKey)
@@ -62,28 +129,14 @@ export function buildProviders(
       }),
       weight: config.googleWeight,
     });
-  const responses = new ResponseCache(cache, { knowledgeVersion: config.knowledgeVersion });
-  if (weighted.length === 0)
-    return { provider: new AnsweringChain({ cache: responses, offline }), enabled: [] };
+  return weighted;
+}
 
-  const health = new ProviderHealth(cache, { cooldownMs: config.cooldownMs });
-  const router = new LlmRouter({
-    providers: weighted,
-    health,
-    firstTokenTimeoutMs: config.firstTokenTimeoutMs,
-    generationTimeoutMs: config.generationTimeoutMs,
-    ...(onEvent ? { onEvent } : {}),
-  });
-  const prober = new HealthProber({
-    providers: weighted.map((w) => w.provider),
-    health,
-    holder,
-    intervalMs: config.probeIntervalMs,
-  });
-  return {
-    provider: new AnsweringChain({ router, cache: responses, offline }),
-    prober,
-    health,
-    enabled: weighted.map((w) => w.provider.name),
+/** A dependency is up when its health URL answers 2xx within the check's time. */
+function httpCheck(url: string): HealthCheck {
+  return async () => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    await res.body?.cancel();
+    return res.ok;
   };
 }

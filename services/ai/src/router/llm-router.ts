@@ -1,5 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { classify } from '@parley/resilience';
+import {
+  BREAKER_PRESETS,
+  WindowBreaker,
+  classify,
+  type BreakerPermit,
+  type WindowBreakerOptions,
+} from '@parley/resilience';
 import {
   collect,
   type Reply,
@@ -17,8 +23,8 @@ export interface WeightedProvider {
 
 /** What the router tells its observer. */
 export type RouterEvent =
-  | { kind: 'failover'; from: string; reason: string; afterText: boolean }
-  | { kind: 'answered'; provider: string; attempts: number };
+  | { kind: 'failover'; from: string; reason: string; afterText: boolean; ms: number }
+  | { kind: 'answered'; provider: string; attempts: number; ms: number };
 
 /** Options for {@link LlmRouter}. */
 export interface LlmRouterOptions {
@@ -30,6 +36,12 @@ export interface LlmRouterOptions {
   generationTimeoutMs?: number;
   /** When every provider is cooling down, how long to wait for the earliest to return. @default 2000 */
   maxWaitForRecoveryMs?: number;
+  /**
+   * Each provider's circuit breaker, local to this replica: it keeps failing
+   * providers out even when the shared health in Redis cannot be read.
+   * @default seed 001's LLM preset (3 failures in 30 s, open 15 s, 2 probes, 2 successes)
+   */
+  breaker?: WindowBreakerOptions;
   random?: () => number;
   onEvent?: (event: RouterEvent) => void;
 }
@@ -67,8 +79,10 @@ const CONTINUE =
  */
 export class LlmRouter implements StreamingProvider {
   readonly name = 'router';
-  private readonly opts: Required<Omit<LlmRouterOptions, 'onEvent'>> &
+  private readonly opts: Required<Omit<LlmRouterOptions, 'onEvent' | 'breaker'>> &
     Pick<LlmRouterOptions, 'onEvent'>;
+  /** Each provider's breaker, by name (status pages, metrics, `/admin/reset-circuits`). */
+  readonly breakers: ReadonlyMap<string, WindowBreaker>;
 
   constructor(options: LlmRouterOptions) {
     if (options.providers.length === 0)
@@ -82,6 +96,12 @@ export class LlmRouter implements StreamingProvider {
       random: Math.random,
       ...options,
     };
+    this.breakers = new Map(
+      options.providers.map((p) => [
+        p.provider.name,
+        new WindowBreaker(options.breaker ?? BREAKER_PRESETS.llm),
+      ]),
+    );
   }
 
   reply(request: ReplyRequest): Promise<Reply> {
@@ -98,6 +118,7 @@ export class LlmRouter implements StreamingProvider {
       tried.add(next.name);
       const attempt = partial ? continuation(request, partial) : request;
       let gotText = false;
+      const started = performance.now();
       try {
         for await (const chunk of this.attempt(next, attempt)) {
           if (chunk.type === 'text') {
@@ -107,7 +128,12 @@ export class LlmRouter implements StreamingProvider {
           }
           yield chunk;
         }
-        this.opts.onEvent?.({ kind: 'answered', provider: next.name, attempts: tried.size });
+        this.opts.onEvent?.({
+          kind: 'answered',
+          provider: next.name,
+          attempts: tried.size,
+          ms: performance.now() - started,
+        });
         return;
       } catch (err) {
         if (request.signal.aborted) throw err;
@@ -119,6 +145,7 @@ export class LlmRouter implements StreamingProvider {
           from: next.name,
           reason: failure.kind,
           afterText: gotText || partial.length > 0,
+          ms: performance.now() - started,
         });
       }
     }
@@ -139,9 +166,19 @@ export class LlmRouter implements StreamingProvider {
       if (left.length === 0) return undefined;
       const records = await Promise.all(left.map((p) => this.opts.health.get(p.provider.name)));
       const now = Date.now();
-      const healthy = left.filter((_, i) => records[i]!.unhealthyUntil <= now);
+      const healthy = left.filter(
+        (p, i) =>
+          records[i]!.unhealthyUntil <= now && this.breakers.get(p.provider.name)!.state !== 'open',
+      );
       if (healthy.length > 0) return weighted(healthy, this.opts.random).provider;
-      const earliest = Math.min(...records.map((r) => r.unhealthyUntil));
+      const earliest = Math.min(
+        ...left.map((p, i) =>
+          Math.max(
+            records[i]!.unhealthyUntil,
+            this.breakers.get(p.provider.name)!.snapshot().openUntil ?? 0,
+          ),
+        ),
+      );
       if (earliest > deadline) return undefined;
       await sleep(Math.max(10, earliest - now), undefined, { signal });
     }
@@ -160,6 +197,8 @@ export class LlmRouter implements StreamingProvider {
       timedOut = what;
       controller.abort(new AttemptTimeoutError(what));
     };
+    // Admission first: a half-open breaker with its probes in flight throws here, and the router moves on.
+    const permit: BreakerPermit = this.breakers.get(provider.name)!.admit();
     const firstToken = setTimeout(expire('no first token in time'), this.opts.firstTokenTimeoutMs);
     const whole = setTimeout(expire('answer took too long'), this.opts.generationTimeoutMs);
     try {
@@ -167,10 +206,17 @@ export class LlmRouter implements StreamingProvider {
         if (chunk.type === 'text') clearTimeout(firstToken);
         yield chunk;
       }
+      permit.succeeded();
     } catch (err) {
-      if (timedOut) throw new AttemptTimeoutError(`${provider.name}: ${timedOut}`, { cause: err });
-      throw err;
+      const failure = timedOut
+        ? new AttemptTimeoutError(`${provider.name}: ${timedOut}`, { cause: err })
+        : err;
+      if (request.signal.aborted) permit.succeeded();
+      else permit.failed(failure);
+      throw failure;
     } finally {
+      // A consumer that stopped reading early (guardrails) neither failed nor finished the call.
+      permit.succeeded();
       clearTimeout(firstToken);
       clearTimeout(whole);
       request.signal.removeEventListener('abort', onAbort);

@@ -1,6 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ServiceError } from '@parley/service-kit';
+import type { WindowBreaker, BreakerSnapshot } from '@parley/resilience';
+import type { DegradationStatus } from '../domain/degradation.js';
 import type { HealthRecord, ProviderHealth } from '../router/provider-health.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -12,6 +14,10 @@ export interface AdminRoutesOptions {
   /** The LLM providers the router uses, by name. */
   providers: string[];
   health?: ProviderHealth;
+  /** This replica's breaker per provider. */
+  breakers?: ReadonlyMap<string, WindowBreaker>;
+  /** The degradation level and why. */
+  degradation?: () => DegradationStatus;
   /** Changes the process's log level (pino's `level`). */
   setLogLevel(level: (typeof LEVELS)[number]): void;
 }
@@ -51,10 +57,20 @@ export async function adminRoutes(
   });
 
   const records = async () => {
-    const out: Record<string, HealthRecord & { healthy: boolean }> = {};
+    const out: Record<
+      string,
+      HealthRecord & { healthy: boolean; cooldownUntil: string | null; breaker?: BreakerSnapshot }
+    > = {};
     for (const name of options.providers) {
       const record = (await options.health?.get(name)) ?? { unhealthyUntil: 0, probeSuccesses: 0 };
-      out[name] = { ...record, healthy: record.unhealthyUntil <= Date.now() };
+      const breaker = options.breakers?.get(name)?.snapshot();
+      out[name] = {
+        ...record,
+        healthy: record.unhealthyUntil <= Date.now() && breaker?.state !== 'open',
+        cooldownUntil:
+          record.unhealthyUntil > Date.now() ? new Date(record.unhealthyUntil).toISOString() : null,
+        ...(breaker ? { breaker } : {}),
+      };
     }
     return out;
   };
@@ -64,13 +80,17 @@ export async function adminRoutes(
     const healthy = Object.values(providers).filter((p) => p.healthy).length;
     return {
       providers,
+      ...(options.degradation ? { degradation: options.degradation() } : {}),
       answering:
         options.providers.length === 0 ? 'offline-faq' : healthy > 0 ? 'models' : 'fallback',
     };
   });
 
   app.post('/admin/reset-circuits', async () => {
-    for (const name of options.providers) await options.health?.restore(name);
+    for (const name of options.providers) {
+      await options.health?.restore(name);
+      options.breakers?.get(name)?.reset();
+    }
     return { reset: options.providers };
   });
 
@@ -85,7 +105,10 @@ export async function adminRoutes(
           400,
         );
       const targets = wanted ? [wanted] : options.providers;
-      for (const name of targets) await options.health?.restore(name);
+      for (const name of targets) {
+        await options.health?.restore(name);
+        options.breakers?.get(name)?.reset();
+      }
       return { recovered: targets };
     },
   );

@@ -31,6 +31,10 @@ export type ServerFrame =
   | ({ type: 'message' } & StoredMessage)
   | { type: 'ack'; clientMessageId: string; seq: number }
   | { type: 'typing'; role: 'assistant' | 'agent'; active: boolean }
+  /** A piece of the answer to message `replyTo` as it is written; superseded by the stored answer. */
+  | { type: 'delta'; replyTo: number; index: number; text: string }
+  /** The streamed answer to `replyTo` broke off: drop its pieces; a complete answer follows. */
+  | { type: 'incomplete'; replyTo: number; reason: string }
   | { type: 'pong' }
   | {
       type: 'error';

@@ -171,6 +171,16 @@ export class ChatSocket {
         if (update.role !== 'visitor')
           this.send({ type: 'typing', role: update.role, active: update.active });
         return;
+      case 'delta':
+        // A draft of the answer to a message; the stored answer follows and supersedes it.
+        return this.send({
+          type: 'delta',
+          replyTo: update.replyTo,
+          index: update.index,
+          text: update.text,
+        });
+      case 'incomplete':
+        return this.send({ type: 'incomplete', replyTo: update.replyTo, reason: update.reason });
       case 'state':
         return this.send({
           type: 'state',
