@@ -8,3 +8,6 @@ export { buildProviders, type Providers } from './providers/build-providers.js';
 export { Guardrails } from './domain/guardrails.js';
 export { DEFAULT_SYSTEM_PROMPT } from './providers/llm-options.js';
 export type { DegradationLevel, DegradationStatus } from './domain/degradation.js';
+export { LlmRouter, type WeightedProvider } from './router/llm-router.js';
+export { ProviderHealth } from './router/provider-health.js';
+export { OpenAiProvider } from './providers/openai-provider.js';

@@ -202,3 +202,32 @@ describe('HealthProber', () => {
     expect((await collect(providers()[2]!.stream(ask()))).text).toContain('Monday');
   });
 });
+
+describe('LlmRouter circuit breakers', () => {
+  it("opens a failing provider's circuit after 3 failures and skips it, even when the shared health in Redis is unreachable", async () => {
+    const unreachable = new Proxy(
+      {},
+      { get: () => () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379')) },
+    ) as ConstructorParameters<typeof ProviderHealth>[0];
+    const [o, a] = providers();
+    const events: RouterEvent[] = [];
+    const r = new LlmRouter({
+      providers: [
+        { provider: o!, weight: 0.7 },
+        { provider: a!, weight: 0.3 },
+      ],
+      health: new ProviderHealth(unreachable),
+      random: () => 0,
+      onEvent: (e) => events.push(e),
+    });
+    openai.behave({ mode: 'status', status: 503 });
+    anthropic.behave({ mode: 'ok', text: 'From Anthropic.' });
+    for (let i = 0; i < 3; i++) expect((await r.reply(ask())).provider).toBe('anthropic');
+    expect(r.breakers.get('openai')!.state).toBe('open');
+    expect(r.breakers.get('anthropic')!.state).toBe('closed');
+    const before = openai.requests.length;
+    expect((await r.reply(ask())).provider).toBe('anthropic');
+    expect(openai.requests.length).toBe(before); // not even tried while open
+    expect(events.filter((e) => e.kind === 'failover')).toHaveLength(3);
+  });
+});
