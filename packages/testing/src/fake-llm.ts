@@ -7,14 +7,17 @@ import type { AddressInfo } from 'node:net';
  * - `status`: answers `status` with the provider's JSON error (and `retryAfterSeconds`);
  * - `hang`: accepts the request and never answers;
  * - `drop`: streams the first `dropAfterChunks` pieces, then destroys the socket;
- * - `slow`: waits `firstTokenDelayMs` before the first piece.
+ * - `slow`: waits `firstTokenDelayMs` before the first piece;
+ * - `tool`: calls the tool `name` with `args` (the provider's tool-call stream);
+ *   once the request carries the tool's result, answers `text` followed by that result.
  */
 export type FakeLlmBehaviour =
   | { mode: 'ok'; text?: string; chunks?: number; chunkDelayMs?: number }
   | { mode: 'status'; status: number; retryAfterSeconds?: number }
   | { mode: 'hang' }
   | { mode: 'drop'; text?: string; chunks?: number; dropAfterChunks: number }
-  | { mode: 'slow'; firstTokenDelayMs: number; text?: string; chunks?: number };
+  | { mode: 'slow'; firstTokenDelayMs: number; text?: string; chunks?: number }
+  | { mode: 'tool'; name: string; args: Record<string, unknown>; text?: string };
 
 /** One request the fake received. */
 export interface FakeLlmRequest {
@@ -78,15 +81,26 @@ export async function startFakeLlm(): Promise<FakeLlm> {
     if (now.mode === 'hang') return;
     if (now.mode === 'status') return error(res, provider, now.status, now.retryAfterSeconds);
 
-    const text = now.text ?? DEFAULT_TEXT;
+    const streamed =
+      provider === 'google'
+        ? url.pathname.endsWith(':streamGenerateContent')
+        : body.stream === true;
+    let text = now.text ?? DEFAULT_TEXT;
+    if (now.mode === 'tool') {
+      const result = toolResult(provider, body);
+      if (result === undefined) {
+        if (!streamed) throw new Error('the fake calls tools only in streams');
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        res.end(toolCallFrames(provider, now.name, now.args, body));
+        return;
+      }
+      text = `${now.text ?? 'Here is what I found:'} ${result}`;
+    }
     const pieces = split(
       text,
       now.mode === 'drop' || now.mode === 'ok' || now.mode === 'slow' ? (now.chunks ?? 4) : 4,
     );
-    const streaming =
-      provider === 'google'
-        ? url.pathname.endsWith(':streamGenerateContent')
-        : body.stream === true;
+    const streaming = streamed;
     if (now.mode === 'slow') await sleep(now.firstTokenDelayMs);
     if (!streaming) {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -126,6 +140,141 @@ export async function startFakeLlm(): Promise<FakeLlm> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The result of the last tool call in the request, if it carries one. */
+function toolResult(provider: string, body: Record<string, unknown>): string | undefined {
+  if (provider === 'openai') {
+    const messages = (body.messages ?? []) as Array<{ role: string; content: unknown }>;
+    const last = messages.at(-1);
+    return last?.role === 'tool' ? String(last.content) : undefined;
+  }
+  if (provider === 'anthropic') {
+    const messages = (body.messages ?? []) as Array<{ role: string; content: unknown }>;
+    const last = messages.at(-1);
+    if (last?.role !== 'user' || !Array.isArray(last.content)) return undefined;
+    const block = (last.content as Array<{ type: string; content?: unknown }>).find(
+      (b) => b.type === 'tool_result',
+    );
+    return block ? String(block.content) : undefined;
+  }
+  const contents = (body.contents ?? []) as Array<{ parts?: Array<Record<string, unknown>> }>;
+  const part = contents.at(-1)?.parts?.find((p) => p.functionResponse);
+  if (!part) return undefined;
+  const response = (part.functionResponse as { response?: Record<string, unknown> }).response ?? {};
+  return String(response.output ?? response.error ?? '');
+}
+
+/** A model turn that calls one tool, in the provider's streaming wire format. */
+function toolCallFrames(
+  provider: string,
+  name: string,
+  args: Record<string, unknown>,
+  body: Record<string, unknown>,
+): string {
+  const model = String(body.model ?? 'fake-model');
+  const json = JSON.stringify(args);
+  const halves = [json.slice(0, json.length >> 1), json.slice(json.length >> 1)];
+  const sse = (data: unknown, event?: string) =>
+    `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+  if (provider === 'openai') {
+    const chunk = (delta: unknown, finish: string | null) => ({
+      id: 'chatcmpl-fake',
+      object: 'chat.completion.chunk',
+      created: 0,
+      model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    });
+    return [
+      sse(
+        chunk(
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { index: 0, id: 'call_fake1', type: 'function', function: { name, arguments: '' } },
+            ],
+          },
+          null,
+        ),
+      ),
+      ...halves.map((h) =>
+        sse(chunk({ tool_calls: [{ index: 0, function: { arguments: h } }] }, null)),
+      ),
+      sse(chunk({}, 'tool_calls')),
+      sse({
+        id: 'chatcmpl-fake',
+        object: 'chat.completion.chunk',
+        created: 0,
+        model,
+        choices: [],
+        usage: { prompt_tokens: USAGE.input, completion_tokens: 5, total_tokens: USAGE.input + 5 },
+      }),
+      sse('[DONE]'),
+    ].join('');
+  }
+  if (provider === 'anthropic') {
+    return [
+      sse(
+        {
+          type: 'message_start',
+          message: {
+            id: 'msg_fake_tool',
+            type: 'message',
+            role: 'assistant',
+            model,
+            content: [],
+            stop_reason: null,
+            stop_sequence: null,
+            usage: { input_tokens: USAGE.input, output_tokens: 1 },
+          },
+        },
+        'message_start',
+      ),
+      sse(
+        {
+          type: 'content_block_start',
+          index: 0,
+          content_block: { type: 'tool_use', id: 'toolu_fake1', name, input: {} },
+        },
+        'content_block_start',
+      ),
+      ...halves.map((h) =>
+        sse(
+          {
+            type: 'content_block_delta',
+            index: 0,
+            delta: { type: 'input_json_delta', partial_json: h },
+          },
+          'content_block_delta',
+        ),
+      ),
+      sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'),
+      sse(
+        {
+          type: 'message_delta',
+          delta: { stop_reason: 'tool_use', stop_sequence: null },
+          usage: { output_tokens: 5 },
+        },
+        'message_delta',
+      ),
+      sse({ type: 'message_stop' }, 'message_stop'),
+    ].join('');
+  }
+  return sse({
+    candidates: [
+      {
+        content: { role: 'model', parts: [{ functionCall: { name, args } }] },
+        finishReason: 'STOP',
+        index: 0,
+      },
+    ],
+    usageMetadata: {
+      promptTokenCount: USAGE.input,
+      candidatesTokenCount: 5,
+      totalTokenCount: USAGE.input + 5,
+    },
+  });
 }
 
 function sleep(ms: number): Promise<void> {

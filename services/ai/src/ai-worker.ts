@@ -94,6 +94,9 @@ export function createAiWorker(deps: AiDeps): Subscription {
         case 'handoff':
           handoff = chunk.reason;
           break;
+        case 'tool':
+          deps.logger.debug({ tool: chunk.name, failed: chunk.error }, 'Tool called');
+          break;
         case 'incomplete':
           if (index > 0)
             await publish({ kind: 'incomplete', replyTo: replyTo, reason: chunk.reason });

@@ -196,6 +196,31 @@ describe('the AI worker with LLM keys configured', () => {
   });
 });
 
+describe('the AI worker with tools', () => {
+  it('hands the conversation to a human when the model calls request_human, and does not cache that answer', async () => {
+    openai.behave({
+      mode: 'tool',
+      name: 'request_human',
+      args: { reason: 'the user asked for a person' },
+      text: 'Of course.',
+    });
+    const seen: Event[] = [];
+    const shared = new MemoryCacheStore();
+    const reply = await run('I want to talk to a real person', { seen, cacheStore: shared });
+    expect(reply).toMatchObject({ provider: 'openai' });
+    expect(reply.text).toMatch(/^Of course\. A member of the support team/);
+    expect(seen.find((e) => e.type === 'handoff.requested')?.payload).toMatchObject({
+      reason: 'user_request',
+      message_seq: 1,
+    });
+    openai.behave({ mode: 'ok', text: 'From OpenAI.' });
+    expect(await run('I want to talk to a real person', { cacheStore: shared })).toMatchObject({
+      provider: 'openai',
+      text: 'From OpenAI.',
+    });
+  });
+});
+
 describe('the AI worker streaming answers to the widget', () => {
   it('publishes the answer piece by piece as delta updates before the stored reply', async () => {
     openai.behave({ mode: 'ok', text: 'One two three four five six.', chunks: 6 });

@@ -10,6 +10,8 @@ import {
 import { AnthropicProvider } from '../src/providers/anthropic-provider.js';
 import { GoogleProvider } from '../src/providers/google-provider.js';
 import { OpenAiProvider } from '../src/providers/openai-provider.js';
+import { ToolRegistry, defineTool, requestHumanTool } from '../src/domain/tools.js';
+import { z } from 'zod';
 
 let fake: FakeLlm;
 beforeAll(async () => {
@@ -113,5 +115,137 @@ describe.each(providers)('%s provider on its official SDK', (name, make, keyOf) 
     const started = Date.now();
     await expect(collect(make().stream(request(abort.signal)))).rejects.toBeInstanceOf(Error);
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+/** A lookup tool that records its calls. */
+function orderTool(calls: unknown[]) {
+  return defineTool({
+    name: 'order_status',
+    description: 'The status of an order by its number.',
+    args: z.object({ orderId: z.string().regex(/^\d+$/) }),
+    action: false,
+    run: async ({ orderId }) => {
+      calls.push(orderId);
+      return { content: `Order ${orderId} shipped on Monday.` };
+    },
+  });
+}
+
+describe.each(providers)('%s provider calling tools', (name, make) => {
+  it('calls the tool with the arguments the model streamed, sends the result back and streams the final answer', async () => {
+    const calls: unknown[] = [];
+    const tools = new ToolRegistry([orderTool(calls), requestHumanTool]).toolBox(
+      { tenantId: 't', conversationId: 'c', signal: new AbortController().signal },
+      { actions: true },
+    );
+    fake.behave({ mode: 'tool', name: 'order_status', args: { orderId: '4711' }, text: 'Update:' });
+    const reply = await collect(make().stream({ ...request(), tools }));
+    expect(calls).toEqual(['4711']);
+    expect(reply.text).toBe('Update: Order 4711 shipped on Monday.');
+    expect(fake.requests).toHaveLength(2);
+    const first = JSON.stringify(fake.requests[0]!.body);
+    expect(first).toContain('order_status');
+    expect(first).toContain('request_human');
+    // The second request carries the call and its result in the provider's own format.
+    const second = fake.requests[1]!.body;
+    const marker = { openai: 'tool_call_id', anthropic: 'tool_result', google: 'functionResponse' }[
+      name as 'openai'
+    ];
+    expect(JSON.stringify(second)).toContain(marker);
+    expect(reply.usage!.inputTokens).toBe(24); // both turns counted
+  });
+
+  it('asks for a human through the request_human tool', async () => {
+    const tools = new ToolRegistry().toolBox(
+      { tenantId: 't', conversationId: 'c', signal: new AbortController().signal },
+      { actions: true },
+    );
+    fake.behave({
+      mode: 'tool',
+      name: 'request_human',
+      args: { reason: 'wants a person' },
+      text: 'OK.',
+    });
+    const reply = await collect(make().stream({ ...request(), tools }));
+    expect(reply.handoff).toBe('user_request');
+    expect(reply.text).toMatch(/^OK\. A member of the support team/);
+  });
+
+  it('tells the model about bad arguments instead of running the tool', async () => {
+    const calls: unknown[] = [];
+    const tools = new ToolRegistry([orderTool(calls)]).toolBox(
+      { tenantId: 't', conversationId: 'c', signal: new AbortController().signal },
+      { actions: true },
+    );
+    fake.behave({
+      mode: 'tool',
+      name: 'order_status',
+      args: { orderId: 'DROP TABLE' },
+      text: 'Hmm:',
+    });
+    const reply = await collect(make().stream({ ...request(), tools }));
+    expect(calls).toEqual([]);
+    expect(reply.text).toMatch(/^Hmm: Invalid arguments/);
+  });
+});
+
+describe('ToolRegistry', () => {
+  const context = { tenantId: 't', conversationId: 'c', signal: new AbortController().signal };
+  it('offers action tools only while actions are allowed (below degradation L3)', () => {
+    const refund = defineTool({
+      name: 'issue_refund',
+      description: 'Refund an order.',
+      args: z.object({ orderId: z.string() }),
+      action: true,
+      run: async () => ({ content: 'refunded' }),
+    });
+    const registry = new ToolRegistry([refund, requestHumanTool]);
+    const names = (actions: boolean) =>
+      registry.toolBox(context, { actions })!.definitions.map((d) => d.name);
+    expect(names(true)).toEqual(['issue_refund', 'request_human']);
+    expect(names(false)).toEqual(['request_human']);
+  });
+
+  it('answers unknown tools and invalid JSON with errors the model can read', async () => {
+    const box = new ToolRegistry().toolBox(context, { actions: true })!;
+    expect(await box.run({ id: '1', name: 'rm_rf', arguments: '{}' })).toMatchObject({
+      error: true,
+    });
+    expect(await box.run({ id: '2', name: 'request_human', arguments: '{oops' })).toMatchObject({
+      error: true,
+      content: 'The arguments are not valid JSON',
+    });
+  });
+
+  it('gives the JSON schema of the arguments', () => {
+    const [definition] = new ToolRegistry([requestHumanTool]).toolBox(context, {
+      actions: true,
+    })!.definitions;
+    expect(definition!.parameters).toMatchObject({
+      type: 'object',
+      properties: { reason: { type: 'string', maxLength: 200 } },
+      required: ['reason'],
+    });
+  });
+
+  it('tells the time in a time zone, and refuses an unknown one', async () => {
+    const box = new ToolRegistry().toolBox(
+      { ...context, now: () => new Date('2026-11-26T09:30:00Z') },
+      { actions: true },
+    )!;
+    const paris = await box.run({
+      id: '1',
+      name: 'get_current_time',
+      arguments: '{"timeZone":"Europe/Paris"}',
+    });
+    expect(paris.content).toMatch(/Thursday,? 26 November 2026.*10:30.*Europe\/Paris/);
+    expect(
+      await box.run({
+        id: '2',
+        name: 'get_current_time',
+        arguments: '{"timeZone":"Mars/Olympus"}',
+      }),
+    ).toMatchObject({ error: true });
   });
 });

@@ -65,6 +65,9 @@ beforeAll(async () => {
   const env = {
     ...serviceEnv(),
     PARLEY_KAFKA_TOPIC: `conversation-events-${run}`,
+    // Groups of their own too: a group shared with another test's topic gets its partitions.
+    CHAT_CONSUMER_GROUP: `chat-${run}`,
+    AI_CONSUMER_GROUP: `ai-${run}`,
     RATE_LIMIT_IP_BURST: '100000',
     RATE_LIMIT_IP_PER_SECOND: '100000',
   };
@@ -170,6 +173,12 @@ describe('answers while every model provider keeps failing', () => {
       // The failures really happened, and the answers came from more than one source.
       expect(openai.requests.length + anthropic.requests.length).toBeGreaterThan(CLIENTS);
       expect(frames.some((f) => f.type === 'delta')).toBe(true);
+    } catch (err) {
+      // The AI process's own account of what went wrong (its logs carry no message text).
+      const ai = procs[2]!.logs.slice(-8);
+      throw new Error(`${(err as Error).message}\nai warnings: ${JSON.stringify(ai)}`, {
+        cause: err,
+      });
     } finally {
       clearInterval(ticker);
     }

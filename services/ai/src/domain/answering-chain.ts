@@ -10,6 +10,7 @@ import {
   type StreamingProvider,
 } from './provider.js';
 import type { ResponseCache } from './response-cache.js';
+import type { ToolRegistry } from './tools.js';
 
 /** What the chain is made of. */
 export interface AnsweringChainParts {
@@ -19,6 +20,8 @@ export interface AnsweringChainParts {
   offline: OfflineProvider;
   /** The current degradation level. @default always L0 */
   level?: () => DegradationLevel;
+  /** Tools the models may call (actions only below L3). */
+  tools?: ToolRegistry;
 }
 
 /** Sources whose answer is whole at once (nothing to stream). */
@@ -39,7 +42,7 @@ export const INSTANT_SOURCES: ReadonlySet<string> = new Set([
  * midway is marked `incomplete` before the backup answer follows.
  *
  * The level changes that: L1 tries templates before the models and hands over
- * sooner; L2 switches retrieval off and L3 actions (tools); L4 hands every
+ * sooner; L2 switches retrieval off and L3 action tools; L4 hands every
  * question to a human; L5 asks for callback details.
  */
 export class AnsweringChain implements StreamingProvider {
@@ -61,10 +64,20 @@ export class AnsweringChain implements StreamingProvider {
       yield* texts(await offline.reply(request));
       return;
     }
+    const actions = (request.actions ?? true) && level !== 'L3';
+    const tools = this.parts.tools?.toolBox(
+      {
+        tenantId: request.tenantId,
+        conversationId: request.conversationId,
+        signal: request.signal,
+      },
+      { actions },
+    );
     const asked: ReplyRequest = {
       ...request,
       knowledge: (request.knowledge ?? true) && level !== 'L2',
-      actions: (request.actions ?? true) && level !== 'L3',
+      actions,
+      ...(tools ? { tools } : {}),
     };
     if (request.history.length === 0) {
       const hit = await cache.lookup(request);
@@ -74,9 +87,12 @@ export class AnsweringChain implements StreamingProvider {
     if (level === 'L1' && template) return yield* instant('template', template);
 
     let text = '';
+    let cacheable = true;
     try {
       for await (const chunk of router.stream(asked)) {
         if (chunk.type === 'text') text += chunk.text;
+        // An answer that used a tool or hands over depends on more than the question.
+        if (chunk.type === 'tool' || chunk.type === 'handoff') cacheable = false;
         yield chunk;
       }
     } catch (err) {
@@ -91,7 +107,7 @@ export class AnsweringChain implements StreamingProvider {
         level === 'L1' ? 'degraded' : 'bot_unavailable',
       );
     }
-    await cache.store(request, { text });
+    if (cacheable) await cache.store(request, { text });
   }
 }
 

@@ -1,3 +1,5 @@
+import type { ToolBox } from './tools.js';
+
 /** One earlier turn of the conversation. */
 export interface Turn {
   role: 'user' | 'assistant' | 'agent' | 'system';
@@ -14,8 +16,10 @@ export interface ReplyRequest {
   history: Turn[];
   /** Aborted when the answer is no longer wanted (shutdown, timeout). */
   signal: AbortSignal;
-  /** Whether actions (tools) may run; off at degradation L3 and worse. @default true */
+  /** Whether actions (tools that change backend systems) may run; off at degradation L3 and worse. @default true */
   actions?: boolean;
+  /** The tools the model may call in this answer (providers with tool calling use them). */
+  tools?: ToolBox;
   /** Whether knowledge retrieval may be used; off at degradation L2 and worse. @default true */
   knowledge?: boolean;
 }
@@ -37,7 +41,7 @@ export interface Reply {
 }
 
 /** Why an answer hands the conversation to a human. */
-export type HandoffReason = 'bot_unavailable' | 'degraded';
+export type HandoffReason = 'bot_unavailable' | 'degraded' | 'user_request';
 
 /** One piece of a streamed answer: text as it arrives, then the usage once known. */
 export type ReplyChunk =
@@ -48,7 +52,9 @@ export type ReplyChunk =
   /** The text so far is abandoned (the stream broke and nobody could continue it); another answer follows. */
   | { type: 'incomplete'; reason: string }
   /** The answer hands the conversation to a human. */
-  | { type: 'handoff'; reason: HandoffReason };
+  | { type: 'handoff'; reason: HandoffReason }
+  /** The model called a tool (the answer depends on it, so it is not cached). */
+  | { type: 'tool'; name: string; error: boolean };
 
 /**
  * A source of assistant replies: the offline FAQ here; the LLM providers and
@@ -79,7 +85,7 @@ export async function collect(stream: AsyncIterable<ReplyChunk>): Promise<Reply>
     else if (chunk.type === 'usage') usage = chunk.usage;
     else if (chunk.type === 'provider') provider = chunk.name;
     else if (chunk.type === 'incomplete') text = '';
-    else handoff = chunk.reason;
+    else if (chunk.type === 'handoff') handoff = chunk.reason;
   }
   return {
     text,

@@ -8,6 +8,7 @@ import {
   type HealthCheck,
 } from '../domain/degradation.js';
 import type { StreamingProvider } from '../domain/provider.js';
+import { ToolRegistry } from '../domain/tools.js';
 import { ResponseCache } from '../domain/response-cache.js';
 import { HealthProber } from '../router/health-prober.js';
 import { LlmRouter, type RouterEvent, type WeightedProvider } from '../router/llm-router.js';
@@ -87,6 +88,7 @@ export function buildProviders(
     cache: responses,
     offline,
     level,
+    tools: new ToolRegistry(),
   });
   if (!router || !health) return { provider, degradation, enabled };
   const prober = new HealthProber({
