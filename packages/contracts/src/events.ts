@@ -23,6 +23,34 @@ const turnSchema = z.object({
   text: z.string().max(4_000),
 });
 
+/**
+ * A tenant's own AI settings (stored with the tenant, sent with each reply
+ * request); anything left out uses the AI service's configuration.
+ */
+export const tenantAiSettingsSchema = z
+  .object({
+    /** Model tokens per UTC day; 0 means no limit. */
+    daily_token_budget: z.number().int().min(0).max(1_000_000_000).optional(),
+    /** Share of answers per provider (percent); 0 keeps a provider away from this tenant. */
+    provider_weights: z
+      .object({
+        openai: z.number().int().min(0).max(100).optional(),
+        anthropic: z.number().int().min(0).max(100).optional(),
+        google: z.number().int().min(0).max(100).optional(),
+      })
+      .strict()
+      .optional(),
+    /** A stream with no text by then moves to the next provider. */
+    first_token_timeout_ms: z.number().int().min(100).max(60_000).optional(),
+    /** Longest one provider may take for a whole answer. */
+    generation_timeout_ms: z.number().int().min(1_000).max(300_000).optional(),
+    /** Whether the models may call tools. @default true */
+    tools: z.boolean().optional(),
+  })
+  .strict();
+
+export type TenantAiSettings = z.infer<typeof tenantAiSettingsSchema>;
+
 /** `reply.requested` v1: the chat service stored a user message the bot should answer. */
 export const replyRequestedV1 = {
   type: 'reply.requested',
@@ -37,6 +65,8 @@ export const replyRequestedV1 = {
     channel: z.enum(['web', 'voice']),
     /** The tenant's emergency contact, when it set one (added in v1, optional). */
     emergency_contact: z.string().max(200).optional(),
+    /** The tenant's AI settings, when it set any (added in v1, optional). */
+    ai_settings: tenantAiSettingsSchema.optional(),
   }),
 } satisfies EventDefinition;
 

@@ -24,6 +24,8 @@ export {
   replyGeneratedV1,
   handoffRequestedV1,
   degradationLevelSchema,
+  tenantAiSettingsSchema,
+  type TenantAiSettings,
   allEvents,
   type MessageReceivedV1,
   type ReplyRequestedV1,

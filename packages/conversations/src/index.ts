@@ -11,6 +11,7 @@
 export {
   ConversationStore,
   type Tenant,
+  type ReplySettings,
   type Conversation,
   type NewMessage,
   type Appended,

@@ -1,4 +1,9 @@
-import type { ConversationState, StoredMessage } from '@parley/contracts';
+import {
+  tenantAiSettingsSchema,
+  type ConversationState,
+  type StoredMessage,
+  type TenantAiSettings,
+} from '@parley/contracts';
 import type { ReadConsistency, SqlDatabase, SqlTransaction, WritePosition } from '@parley/ports';
 import { StoreError } from './errors.js';
 
@@ -10,6 +15,14 @@ export interface Tenant {
   allowedOrigins: string[];
   /** Phone number or address shown to end users in an emergency. */
   emergencyContact?: string | null;
+  /** The tenant's own AI settings (validated); absent keeps what is stored, `{}` uses the defaults. */
+  aiSettings?: TenantAiSettings;
+}
+
+/** What the AI is told about a tenant with each reply request. */
+export interface ReplySettings {
+  emergencyContact: string | null;
+  ai: TenantAiSettings;
 }
 
 /** A conversation's owner and state. */
@@ -80,32 +93,49 @@ interface ConversationRow {
 export class ConversationStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  /** Adds a tenant (or updates its name, key and origins). */
+  /**
+   * Adds a tenant (or updates its name, key, origins and contact; its AI
+   * settings too when given). Refuses invalid AI settings (STORE_ERR_INVALID_SETTINGS).
+   */
   async upsertTenant(tenant: Tenant): Promise<void> {
+    let settings: string | null = null;
+    if (tenant.aiSettings !== undefined) {
+      const parsed = tenantAiSettingsSchema.safeParse(tenant.aiSettings);
+      if (!parsed.success)
+        throw new StoreError(
+          'STORE_ERR_INVALID_SETTINGS',
+          `invalid AI settings: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+        );
+      settings = JSON.stringify(parsed.data);
+    }
     await this.db.transaction((tx) =>
       tx.query(
-        `insert into tenants (id, name, widget_key, allowed_origins, emergency_contact)
-         values ($1, $2, $3, $4, $5)
+        `insert into tenants (id, name, widget_key, allowed_origins, emergency_contact, ai_settings)
+         values ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'::jsonb))
          on conflict (id) do update
-           set name = $2, widget_key = $3, allowed_origins = $4, emergency_contact = $5`,
+           set name = $2, widget_key = $3, allowed_origins = $4, emergency_contact = $5,
+               ai_settings = coalesce($6::jsonb, tenants.ai_settings)`,
         [
           tenant.id,
           tenant.name,
           tenant.widgetKey,
           tenant.allowedOrigins,
           tenant.emergencyContact ?? null,
+          settings,
         ],
       ),
     );
   }
 
-  /** The tenant's emergency contact, or null when it has none. */
-  async emergencyContact(tenantId: string): Promise<string | null> {
-    const [row] = await this.db.read<{ emergency_contact: string | null }>(
-      'select emergency_contact from tenants where id = $1',
+  /** The tenant's emergency contact and AI settings (defaults when it has none, or is unknown). */
+  async replySettings(tenantId: string): Promise<ReplySettings> {
+    const [row] = await this.db.read<{ emergency_contact: string | null; ai_settings: unknown }>(
+      'select emergency_contact, ai_settings from tenants where id = $1',
       [tenantId],
     );
-    return row?.emergency_contact ?? null;
+    // Stored settings were validated on write; a row edited by hand that no longer parses is ignored.
+    const ai = tenantAiSettingsSchema.safeParse(row?.ai_settings ?? {});
+    return { emergencyContact: row?.emergency_contact ?? null, ai: ai.success ? ai.data : {} };
   }
 
   /** The tenant whose widget key this is, or null. */

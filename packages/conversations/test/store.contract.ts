@@ -52,6 +52,30 @@ export function storeContract(name: string, open: () => Promise<SqlDatabase>): v
       expect(isStoreError(err, 'STORE_ERR_MIGRATION_CHANGED')).toBe(true);
     });
 
+    it("keeps a tenant's own AI settings, validated, and only for that tenant", async () => {
+      const id = `tai-${randomUUID()}`;
+      const base = { id, name: id, widgetKey: `pk_${id}`, allowedOrigins: [] };
+      await store.upsertTenant({
+        ...base,
+        emergencyContact: '+1 555 0199',
+        aiSettings: { daily_token_budget: 5_000, provider_weights: { openai: 0, anthropic: 100 } },
+      });
+      expect(await store.replySettings(id)).toEqual({
+        emergencyContact: '+1 555 0199',
+        ai: { daily_token_budget: 5_000, provider_weights: { openai: 0, anthropic: 100 } },
+      });
+      // An update that does not mention the settings keeps them.
+      await store.upsertTenant({ ...base, name: 'renamed' });
+      expect((await store.replySettings(id)).ai).toMatchObject({ daily_token_budget: 5_000 });
+      expect(await store.replySettings(tenantA)).toEqual({ emergencyContact: null, ai: {} });
+      expect(await store.replySettings('nobody')).toEqual({ emergencyContact: null, ai: {} });
+      const bad = await store
+        .upsertTenant({ ...base, aiSettings: { daily_token_budget: -1, mystery: true } as never })
+        .catch((e: unknown) => e);
+      expect(isStoreError(bad, 'STORE_ERR_INVALID_SETTINGS')).toBe(true);
+      expect((bad as Error).message).toMatch(/daily_token_budget/);
+    });
+
     it('finds a tenant by its widget key', async () => {
       expect(await store.tenantByWidgetKey(`pk_${tenantA}`)).toMatchObject({
         id: tenantA,

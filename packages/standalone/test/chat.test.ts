@@ -2,6 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  EventRegistry,
+  replyRequestedV1,
+  type Event,
+  type ReplyRequestedV1,
+} from '@parley/contracts';
 import { WidgetClient, createSession, expectEventually, openSocket } from '@parley/testing';
 import { DEMO_WIDGET_KEY } from '../src/index.js';
 import { startPlatform, type Running } from './start.js';
@@ -54,6 +60,39 @@ describe('chatting through the embedded platform', () => {
     const reply = await client.waitFor((f) => f.type === 'message' && f.role === 'assistant');
     expect(reply.text).toMatch(/EMG-\d{8}-[2-9A-Z]{6}/);
     expect(reply.text).toContain('+1 555 0100');
+  });
+
+  it("sends the tenant's own AI settings with each reply request", async () => {
+    const { store, broker } = platform.app.platform;
+    await store.upsertTenant({
+      id: 'tenant-ai',
+      name: 'Tenant with AI settings',
+      widgetKey: 'pk_tenant_ai',
+      allowedOrigins: [platform.origin],
+      aiSettings: { daily_token_budget: 100, tools: false },
+    });
+    const requested: Array<Event<ReplyRequestedV1>> = [];
+    const listener = broker.bus().subscribe({
+      groupId: 'test-ai-settings',
+      registry: new EventRegistry([replyRequestedV1]),
+      fromBeginning: true,
+      handler: async (e) => void requested.push(e as Event<ReplyRequestedV1>),
+    });
+    await listener.start();
+    try {
+      const client = await connect({ widgetKey: 'pk_tenant_ai' });
+      client.send({ type: 'resume', afterSeq: 0 });
+      client.send({ type: 'message', clientMessageId: 'q', text: 'hello' });
+      await client.waitFor((f) => f.type === 'message' && f.role === 'assistant');
+      const mine = requested.filter((e) => e.tenant_id === 'tenant-ai');
+      expect(mine).toHaveLength(1);
+      expect(mine[0]!.payload.ai_settings).toEqual({ daily_token_budget: 100, tools: false });
+      expect(
+        requested.filter((e) => e.tenant_id === 'demo').every((e) => !e.payload.ai_settings),
+      ).toBe(true);
+    } finally {
+      await listener.stop();
+    }
   });
 
   it('stores a resent message once and answers it once', async () => {

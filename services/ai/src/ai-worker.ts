@@ -171,6 +171,7 @@ export function createAiWorker(deps: AiDeps): Subscription {
           text: event.payload.text,
           history: event.payload.history,
           signal: ctx.signal,
+          ...(event.payload.ai_settings ? { settings: event.payload.ai_settings } : {}),
         };
         const refusal = await deps.guardrails?.before(request);
         reply =

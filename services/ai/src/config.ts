@@ -2,6 +2,8 @@ import { env, serviceFields, redisFields, kafkaFields, type ConfigOf } from '@pa
 
 const key = (name: string) => env.secret(name, { minLength: 8, optional: true });
 const healthUrl = (name: string) => env.url(name, { protocols: ['http:', 'https:'], default: '' });
+/** A provider's own time limit; 0 uses the AI_* one. */
+const limit = (name: string, max: number) => env.int(name, { min: 0, max, default: 0 });
 const weight = (name: string, value: number) => env.int(name, { min: 1, max: 100, default: value });
 
 /**
@@ -46,14 +48,20 @@ export const aiFields = {
   openaiApiKey: key('OPENAI_API_KEY'),
   openaiModel: env.string('OPENAI_MODEL', { default: 'gpt-4o-mini' }),
   openaiBaseUrl: env.string('OPENAI_BASE_URL', { default: '' }),
+  openaiFirstTokenTimeoutMs: limit('OPENAI_FIRST_TOKEN_TIMEOUT_MS', 60_000),
+  openaiGenerationTimeoutMs: limit('OPENAI_GENERATION_TIMEOUT_MS', 300_000),
   openaiWeight: weight('OPENAI_WEIGHT', 70),
   anthropicApiKey: key('ANTHROPIC_API_KEY'),
   anthropicModel: env.string('ANTHROPIC_MODEL', { default: 'claude-3-5-haiku-latest' }),
   anthropicBaseUrl: env.string('ANTHROPIC_BASE_URL', { default: '' }),
+  anthropicFirstTokenTimeoutMs: limit('ANTHROPIC_FIRST_TOKEN_TIMEOUT_MS', 60_000),
+  anthropicGenerationTimeoutMs: limit('ANTHROPIC_GENERATION_TIMEOUT_MS', 300_000),
   anthropicWeight: weight('ANTHROPIC_WEIGHT', 20),
   googleApiKey: key('GOOGLE_API_KEY'),
   googleModel: env.string('GOOGLE_MODEL', { default: 'gemini-2.0-flash' }),
   googleBaseUrl: env.string('GOOGLE_BASE_URL', { default: '' }),
+  googleFirstTokenTimeoutMs: limit('GOOGLE_FIRST_TOKEN_TIMEOUT_MS', 60_000),
+  googleGenerationTimeoutMs: limit('GOOGLE_GENERATION_TIMEOUT_MS', 300_000),
   googleWeight: weight('GOOGLE_WEIGHT', 10),
 };
 

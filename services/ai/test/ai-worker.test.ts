@@ -8,6 +8,7 @@ import {
   conversationChannel,
   liveUpdateSchema,
   type LiveUpdate,
+  type TenantAiSettings,
   handoffRequestedV1,
   replyGeneratedV1,
   replyRequestedV1,
@@ -21,7 +22,7 @@ import { createAiWorker } from '../src/ai-worker.js';
 import { configSpec } from '../src/config.js';
 import type { DegradationManager } from '../src/domain/degradation.js';
 import { STATIC_ANSWERS } from '../src/domain/faq.js';
-import { Guardrails } from '../src/domain/guardrails.js';
+import { Guardrails, SAFE_ANSWERS } from '../src/domain/guardrails.js';
 import { buildProviders } from '../src/providers/build-providers.js';
 import { DEFAULT_SYSTEM_PROMPT } from '../src/providers/llm-options.js';
 
@@ -39,7 +40,7 @@ beforeEach(() => {
 });
 
 interface RunOptions {
-  extra?: { emergency_contact?: string };
+  extra?: { emergency_contact?: string; ai_settings?: TenantAiSettings };
   seen?: Event[];
   cacheStore?: MemoryCacheStore;
   history?: Array<{ role: 'user' | 'assistant'; text: string }>;
@@ -218,6 +219,26 @@ describe('the AI worker with tools', () => {
       provider: 'openai',
       text: 'From OpenAI.',
     });
+  });
+});
+
+describe("the AI worker with a tenant's own settings", () => {
+  it("refuses with a clear message once the tenant's own daily budget is used up", async () => {
+    const shared = new MemoryCacheStore();
+    const budget = { ai_settings: { daily_token_budget: 10 } };
+    expect(await run('hi', { cacheStore: shared, extra: budget })).toMatchObject({
+      provider: 'openai',
+    });
+    const refused = await run('and another thing', { cacheStore: shared, extra: budget });
+    expect(refused).toMatchObject({ provider: 'budget', text: SAFE_ANSWERS.budget });
+    expect(openai.requests).toHaveLength(1);
+  });
+
+  it('offers no tools to the model when the tenant switched them off', async () => {
+    await run('hi', { extra: { ai_settings: { tools: false } } });
+    expect(openai.requests[0]!.body.tools).toBeUndefined();
+    await run('hi');
+    expect(JSON.stringify(openai.requests[1]!.body.tools)).toContain('request_human');
   });
 });
 

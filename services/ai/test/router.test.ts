@@ -231,3 +231,38 @@ describe('LlmRouter circuit breakers', () => {
     expect(events.filter((e) => e.kind === 'failover')).toHaveLength(3);
   });
 });
+
+describe('LlmRouter with per-tenant and per-provider settings', () => {
+  it("follows a tenant's own weights, keeping a provider weighted 0 away from it", async () => {
+    const { router: r } = router();
+    for (let i = 0; i < 5; i++) {
+      const reply = await r.reply({
+        ...ask(),
+        settings: { provider_weights: { openai: 0, anthropic: 0, google: 100 } },
+      });
+      expect(reply.provider).toBe('google');
+    }
+    expect(openai.requests).toHaveLength(0);
+  });
+
+  it("applies the tenant's first-token limit over the provider's, and the provider's over the router's", async () => {
+    openai.behave({ mode: 'slow', firstTokenDelayMs: 400 });
+    const [o, a] = providers();
+    const health = new ProviderHealth(new MemoryCacheStore().client());
+    const r = new LlmRouter({
+      providers: [
+        { provider: o!, weight: 0.7, firstTokenTimeoutMs: 200 },
+        { provider: a!, weight: 0.3 },
+      ],
+      health,
+      random: () => 0,
+    });
+    // The provider's own 200 ms limit moves a 400 ms first token to the next provider...
+    expect((await r.reply(ask())).provider).toBe('anthropic');
+    await health.restore('openai');
+    // ...and a tenant allowing 2 s waits for it.
+    expect(
+      (await r.reply({ ...ask(), settings: { first_token_timeout_ms: 2_000 } })).provider,
+    ).toBe('openai');
+  });
+});

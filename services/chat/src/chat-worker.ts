@@ -7,7 +7,12 @@ import {
   type MessageReceivedV1,
   type ReplyGeneratedV1,
 } from '@parley/contracts';
-import { isStoreError, type ConversationStore, type SessionCache } from '@parley/conversations';
+import {
+  isStoreError,
+  type ConversationStore,
+  type ReplySettings,
+  type SessionCache,
+} from '@parley/conversations';
 import type { Logger } from '@parley/observability';
 import { PermanentError, type Cache, type EventBus, type Subscription } from '@parley/ports';
 import { onMessageReceived, requestReply } from './consumers/message-received.consumer.js';
@@ -24,25 +29,25 @@ export interface ChatDeps {
   historyTurns: number;
   /** The consumer group. @default 'chat' */
   groupId: string;
-  /** The tenant's emergency contact (cached for a minute). */
-  emergencyContact: (tenantId: string) => Promise<string | null>;
+  /** The tenant's emergency contact and AI settings (cached for a minute). */
+  replySettings: (tenantId: string) => Promise<ReplySettings>;
   metrics?: { stored(role: 'user' | 'assistant'): void };
 }
 
 /** What callers pass: {@link ChatDeps} with its defaults optional. */
-export type WorkerDeps = Omit<ChatDeps, 'historyTurns' | 'groupId' | 'emergencyContact'> &
-  Partial<Pick<ChatDeps, 'historyTurns' | 'groupId' | 'emergencyContact'>>;
+export type WorkerDeps = Omit<ChatDeps, 'historyTurns' | 'groupId' | 'replySettings'> &
+  Partial<Pick<ChatDeps, 'historyTurns' | 'groupId' | 'replySettings'>>;
 
 function withDefaults(deps: WorkerDeps): ChatDeps {
-  const contacts = new LRUCache<string, { value: string | null }>({ max: 10_000, ttl: 60_000 });
+  const tenants = new LRUCache<string, ReplySettings>({ max: 10_000, ttl: 60_000 });
   return {
     historyTurns: 10,
     groupId: CHAT_GROUP,
-    emergencyContact: async (tenantId) => {
-      const hit = contacts.get(tenantId);
-      if (hit) return hit.value;
-      const value = await deps.store.emergencyContact(tenantId);
-      contacts.set(tenantId, { value });
+    replySettings: async (tenantId) => {
+      const hit = tenants.get(tenantId);
+      if (hit) return hit;
+      const value = await deps.store.replySettings(tenantId);
+      tenants.set(tenantId, value);
       return value;
     },
     ...deps,

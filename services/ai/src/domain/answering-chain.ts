@@ -65,14 +65,17 @@ export class AnsweringChain implements StreamingProvider {
       return;
     }
     const actions = (request.actions ?? true) && level !== 'L3';
-    const tools = this.parts.tools?.toolBox(
-      {
-        tenantId: request.tenantId,
-        conversationId: request.conversationId,
-        signal: request.signal,
-      },
-      { actions },
-    );
+    const tools =
+      request.settings?.tools === false
+        ? undefined
+        : this.parts.tools?.toolBox(
+            {
+              tenantId: request.tenantId,
+              conversationId: request.conversationId,
+              signal: request.signal,
+            },
+            { actions },
+          );
     const asked: ReplyRequest = {
       ...request,
       knowledge: (request.knowledge ?? true) && level !== 'L2',

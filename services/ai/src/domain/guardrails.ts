@@ -66,7 +66,7 @@ export class Guardrails {
   async before(request: ReplyRequest): Promise<Reply | null> {
     if (looksLikeInjection(request.text))
       return { text: SAFE_ANSWERS.injection, provider: 'guardrails' };
-    const budget = this.options.dailyTokenBudget ?? 0;
+    const budget = request.settings?.daily_token_budget ?? this.options.dailyTokenBudget ?? 0;
     if (budget > 0 && (await this.used(request.tenantId)) >= budget)
       return { text: SAFE_ANSWERS.budget, provider: 'budget' };
     return null;

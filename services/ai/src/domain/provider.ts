@@ -1,3 +1,4 @@
+import type { TenantAiSettings } from '@parley/contracts';
 import type { ToolBox } from './tools.js';
 
 /** One earlier turn of the conversation. */
@@ -20,6 +21,8 @@ export interface ReplyRequest {
   actions?: boolean;
   /** The tools the model may call in this answer (providers with tool calling use them). */
   tools?: ToolBox;
+  /** The tenant's own settings (budget, provider weights, time limits, tools) over the defaults. */
+  settings?: TenantAiSettings;
   /** Whether knowledge retrieval may be used; off at degradation L2 and worse. @default true */
   knowledge?: boolean;
 }

@@ -112,6 +112,7 @@ function weightedProviders(config: AiConfig): WeightedProvider[] {
         ...base(config.openaiBaseUrl),
       }),
       weight: config.openaiWeight,
+      ...limits(config.openaiFirstTokenTimeoutMs, config.openaiGenerationTimeoutMs),
     });
   if (config.anthropicApiKey)
     weighted.push({
@@ -121,6 +122,7 @@ function weightedProviders(config: AiConfig): WeightedProvider[] {
         ...base(config.anthropicBaseUrl),
       }),
       weight: config.anthropicWeight,
+      ...limits(config.anthropicFirstTokenTimeoutMs, config.anthropicGenerationTimeoutMs),
     });
   if (config.googleApiKey)
     weighted.push({
@@ -130,8 +132,17 @@ function weightedProviders(config: AiConfig): WeightedProvider[] {
         ...base(config.googleBaseUrl),
       }),
       weight: config.googleWeight,
+      ...limits(config.googleFirstTokenTimeoutMs, config.googleGenerationTimeoutMs),
     });
   return weighted;
+}
+
+/** A provider's own time limits, where set (0: the router's). */
+function limits(firstTokenTimeoutMs: number, generationTimeoutMs: number) {
+  return {
+    ...(firstTokenTimeoutMs ? { firstTokenTimeoutMs } : {}),
+    ...(generationTimeoutMs ? { generationTimeoutMs } : {}),
+  };
 }
 
 /** A dependency is up when its health URL answers 2xx within the check's time. */

@@ -15,10 +15,12 @@ import {
 } from '../domain/provider.js';
 import type { ProviderHealth } from './provider-health.js';
 
-/** A provider and its share of the traffic. */
+/** A provider, its share of the traffic, and its own time limits (over the router's). */
 export interface WeightedProvider {
   provider: StreamingProvider;
   weight: number;
+  firstTokenTimeoutMs?: number;
+  generationTimeoutMs?: number;
 }
 
 /** What the router tells its observer. */
@@ -113,14 +115,15 @@ export class LlmRouter implements StreamingProvider {
     let partial = '';
     let lastError: unknown;
     for (;;) {
-      const next = await this.pick(tried, request.signal);
-      if (!next) break;
+      const chosen = await this.pick(tried, request);
+      if (!chosen) break;
+      const next = chosen.provider;
       tried.add(next.name);
       const attempt = partial ? continuation(request, partial) : request;
       let gotText = false;
       const started = performance.now();
       try {
-        for await (const chunk of this.attempt(next, attempt)) {
+        for await (const chunk of this.attempt(chosen, attempt)) {
           if (chunk.type === 'text') {
             if (!gotText) yield { type: 'provider', name: next.name };
             gotText = true;
@@ -158,11 +161,16 @@ export class LlmRouter implements StreamingProvider {
    */
   private async pick(
     tried: Set<string>,
-    signal: AbortSignal,
-  ): Promise<StreamingProvider | undefined> {
+    request: ReplyRequest,
+  ): Promise<WeightedProvider | undefined> {
     const deadline = Date.now() + this.opts.maxWaitForRecoveryMs;
+    // A tenant's own weights replace the configured ones; 0 keeps a provider away from it.
+    const tenantWeights = (request.settings?.provider_weights ?? {}) as Record<string, number>;
+    const candidates = this.opts.providers
+      .map((p) => ({ ...p, weight: tenantWeights[p.provider.name] ?? p.weight }))
+      .filter((p) => p.weight > 0);
     for (;;) {
-      const left = this.opts.providers.filter((p) => !tried.has(p.provider.name));
+      const left = candidates.filter((p) => !tried.has(p.provider.name));
       if (left.length === 0) return undefined;
       const records = await Promise.all(left.map((p) => this.opts.health.get(p.provider.name)));
       const now = Date.now();
@@ -170,7 +178,7 @@ export class LlmRouter implements StreamingProvider {
         (p, i) =>
           records[i]!.unhealthyUntil <= now && this.breakers.get(p.provider.name)!.state !== 'open',
       );
-      if (healthy.length > 0) return weighted(healthy, this.opts.random).provider;
+      if (healthy.length > 0) return weighted(healthy, this.opts.random);
       const earliest = Math.min(
         ...left.map((p, i) =>
           Math.max(
@@ -180,15 +188,27 @@ export class LlmRouter implements StreamingProvider {
         ),
       );
       if (earliest > deadline) return undefined;
-      await sleep(Math.max(10, earliest - now), undefined, { signal });
+      await sleep(Math.max(10, earliest - now), undefined, { signal: request.signal });
     }
   }
 
-  /** One provider's stream under the first-token and whole-answer time limits. */
+  /**
+   * One provider's stream under the first-token and whole-answer time limits
+   * (the tenant's, else the provider's, else the router's).
+   */
   private async *attempt(
-    provider: StreamingProvider,
+    chosen: WeightedProvider,
     request: ReplyRequest,
   ): AsyncIterable<ReplyChunk> {
+    const { provider } = chosen;
+    const firstTokenMs =
+      request.settings?.first_token_timeout_ms ??
+      chosen.firstTokenTimeoutMs ??
+      this.opts.firstTokenTimeoutMs;
+    const generationMs =
+      request.settings?.generation_timeout_ms ??
+      chosen.generationTimeoutMs ??
+      this.opts.generationTimeoutMs;
     const controller = new AbortController();
     const onAbort = () => controller.abort(request.signal.reason);
     request.signal.addEventListener('abort', onAbort, { once: true });
@@ -199,8 +219,8 @@ export class LlmRouter implements StreamingProvider {
     };
     // Admission first: a half-open breaker with its probes in flight throws here, and the router moves on.
     const permit: BreakerPermit = this.breakers.get(provider.name)!.admit();
-    const firstToken = setTimeout(expire('no first token in time'), this.opts.firstTokenTimeoutMs);
-    const whole = setTimeout(expire('answer took too long'), this.opts.generationTimeoutMs);
+    const firstToken = setTimeout(expire('no first token in time'), firstTokenMs);
+    const whole = setTimeout(expire('answer took too long'), generationMs);
     try {
       for await (const chunk of provider.stream({ ...request, signal: controller.signal })) {
         if (chunk.type === 'text') clearTimeout(firstToken);

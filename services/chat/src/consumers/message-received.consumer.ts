@@ -71,7 +71,7 @@ export async function requestReply(
     deps.historyTurns,
     { after: position },
   );
-  const emergencyContact = await deps.emergencyContact(tenantId);
+  const tenant = await deps.replySettings(tenantId);
   await deps.bus.publish(
     registry.create(replyRequestedV1, {
       conversationId,
@@ -82,7 +82,8 @@ export async function requestReply(
         text: message.text,
         history: history.map((m) => ({ role: m.role, text: m.text })),
         channel: conversation.channel,
-        ...(emergencyContact ? { emergency_contact: emergencyContact } : {}),
+        ...(tenant.emergencyContact ? { emergency_contact: tenant.emergencyContact } : {}),
+        ...(Object.keys(tenant.ai).length ? { ai_settings: tenant.ai } : {}),
       },
     }),
   );
