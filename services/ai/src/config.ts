@@ -24,6 +24,7 @@ export const aiFields = {
     max: 300_000,
     default: 30_000,
   }),
+  intentTimeoutMs: env.int('AI_INTENT_TIMEOUT_MS', { min: 100, max: 60_000, default: 5_000 }),
   cooldownMs: env.int('AI_PROVIDER_COOLDOWN_MS', { min: 1_000, max: 600_000, default: 30_000 }),
   probeIntervalMs: env.int('AI_PROBE_INTERVAL_MS', { min: 1_000, max: 600_000, default: 10_000 }),
   /** Operators' bearer token for /admin/*; unset turns the admin API off. */

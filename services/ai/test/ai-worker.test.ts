@@ -207,7 +207,11 @@ describe('the AI worker with tools', () => {
     });
     const seen: Event[] = [];
     const shared = new MemoryCacheStore();
-    const reply = await run('I want to talk to a real person', { seen, cacheStore: shared });
+    // No word the intent rule looks for: the model itself decides to call the tool.
+    const reply = await run('This loop is going nowhere, get me out of here', {
+      seen,
+      cacheStore: shared,
+    });
     expect(reply).toMatchObject({ provider: 'openai' });
     expect(reply.text).toMatch(/^Of course\. A member of the support team/);
     expect(seen.find((e) => e.type === 'handoff.requested')?.payload).toMatchObject({
@@ -215,7 +219,9 @@ describe('the AI worker with tools', () => {
       message_seq: 1,
     });
     openai.behave({ mode: 'ok', text: 'From OpenAI.' });
-    expect(await run('I want to talk to a real person', { cacheStore: shared })).toMatchObject({
+    expect(
+      await run('This loop is going nowhere, get me out of here', { cacheStore: shared }),
+    ).toMatchObject({
       provider: 'openai',
       text: 'From OpenAI.',
     });
@@ -239,6 +245,41 @@ describe("the AI worker with a tenant's own settings", () => {
     expect(openai.requests[0]!.body.tools).toBeUndefined();
     await run('hi');
     expect(JSON.stringify(openai.requests[1]!.body.tools)).toContain('request_human');
+  });
+});
+
+describe('the AI worker when the user asks for a person', () => {
+  it('asks a model whether the message wants a human (a short intent call) and hands over without generating', async () => {
+    openai.behave({ mode: 'ok', text: 'yes' });
+    const seen: Event[] = [];
+    const reply = await run('Can I speak to a real person please?', { seen });
+    expect(reply).toMatchObject({ provider: 'intent', text: STATIC_ANSWERS.handover });
+    expect(seen.find((e) => e.type === 'handoff.requested')?.payload).toMatchObject({
+      reason: 'user_request',
+    });
+    expect(openai.requests).toHaveLength(1);
+    expect(JSON.stringify(openai.requests[0]!.body)).toContain('Reply with exactly one word');
+  });
+
+  it('answers normally when the model says a mention of an agent is no request for one', async () => {
+    openai.behave({ mode: 'ok', text: 'no' });
+    const reply = await run('My antivirus agent crashed after the update');
+    expect(reply.provider).toBe('openai');
+    expect(openai.requests).toHaveLength(2); // the intent call, then the answer
+  });
+
+  it('lets the rule decide when the intent call runs past its own time limit', async () => {
+    openai.behave({ mode: 'hang' });
+    anthropic.behave({ mode: 'hang' });
+    const started = Date.now();
+    const reply = await run('I want to talk to a human', { env: { AI_INTENT_TIMEOUT_MS: '300' } });
+    expect(reply).toMatchObject({ provider: 'intent', text: STATIC_ANSWERS.handover });
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+
+  it('never calls a model for messages that mention no one', async () => {
+    await run('What are your opening hours?');
+    expect(openai.requests).toHaveLength(1); // the answer only
   });
 });
 

@@ -11,6 +11,7 @@ import {
 } from './provider.js';
 import type { ResponseCache } from './response-cache.js';
 import type { ToolRegistry } from './tools.js';
+import type { IntentClassifier } from './intent.js';
 
 /** What the chain is made of. */
 export interface AnsweringChainParts {
@@ -22,6 +23,8 @@ export interface AnsweringChainParts {
   level?: () => DegradationLevel;
   /** Tools the models may call (actions only below L3). */
   tools?: ToolRegistry;
+  /** Tells when the user asks for a person (then nobody else answers). */
+  intents?: IntentClassifier;
 }
 
 /** Sources whose answer is whole at once (nothing to stream). */
@@ -30,6 +33,7 @@ export const INSTANT_SOURCES: ReadonlySet<string> = new Set([
   'template',
   'static',
   'offline',
+  'intent',
 ]);
 
 /**
@@ -41,6 +45,7 @@ export const INSTANT_SOURCES: ReadonlySet<string> = new Set([
  * static apology that hands the conversation to a human. A stream that broke
  * midway is marked `incomplete` before the backup answer follows.
  *
+ * A user who asks for a person is handed over first (see {@link IntentClassifier}).
  * The level changes that: L1 tries templates before the models and hands over
  * sooner; L2 switches retrieval off and L3 action tools; L4 hands every
  * question to a human; L5 asks for callback details.
@@ -59,6 +64,8 @@ export class AnsweringChain implements StreamingProvider {
     const level = this.parts.level?.() ?? 'L0';
     if (level === 'L4') return yield* staticAnswer(STATIC_ANSWERS.humanOnly, 'degraded');
     if (level === 'L5') return yield* staticAnswer(STATIC_ANSWERS.callback, 'degraded');
+    if (this.parts.intents && (await this.parts.intents.humanRequested(request)).asked)
+      return yield* handover();
     if (!router) {
       yield { type: 'provider', name: offline.name };
       yield* texts(await offline.reply(request));
@@ -122,6 +129,11 @@ function* instant(source: string, text: string): Iterable<ReplyChunk> {
 function* staticAnswer(text: string, reason: 'degraded' | 'bot_unavailable'): Iterable<ReplyChunk> {
   yield* instant('static', text);
   yield { type: 'handoff', reason };
+}
+
+function* handover(): Iterable<ReplyChunk> {
+  yield* instant('intent', STATIC_ANSWERS.handover);
+  yield { type: 'handoff', reason: 'user_request' };
 }
 
 function* texts(reply: Reply): Iterable<ReplyChunk> {

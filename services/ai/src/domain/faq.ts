@@ -85,6 +85,9 @@ export const STATIC_ANSWERS = {
   /** L1: the models are struggling, so a person takes over sooner. */
   escalate:
     'I am not able to answer that reliably at the moment, so I have asked a member of our team to help. They will reply here shortly.',
+  /** The user asked for a person. */
+  handover:
+    'Of course. I have asked a member of our team to join this conversation; they will reply here as soon as they can.',
   /** L4: human-only mode. */
   humanOnly:
     'Our automated assistant is unavailable right now, so a member of our team will answer you here. Thank you for your patience.',

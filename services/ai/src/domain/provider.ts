@@ -23,6 +23,8 @@ export interface ReplyRequest {
   tools?: ToolBox;
   /** The tenant's own settings (budget, provider weights, time limits, tools) over the defaults. */
   settings?: TenantAiSettings;
+  /** What the call is for: an answer, or a short intent classification (its own time limit). @default 'answer' */
+  purpose?: 'answer' | 'intent';
   /** Whether knowledge retrieval may be used; off at degradation L2 and worse. @default true */
   knowledge?: boolean;
 }

@@ -8,6 +8,7 @@ import {
   type HealthCheck,
 } from '../domain/degradation.js';
 import type { StreamingProvider } from '../domain/provider.js';
+import { IntentClassifier } from '../domain/intent.js';
 import { ToolRegistry } from '../domain/tools.js';
 import { ResponseCache } from '../domain/response-cache.js';
 import { HealthProber } from '../router/health-prober.js';
@@ -57,6 +58,7 @@ export function buildProviders(
         health,
         firstTokenTimeoutMs: config.firstTokenTimeoutMs,
         generationTimeoutMs: config.generationTimeoutMs,
+        intentTimeoutMs: config.intentTimeoutMs,
         onEvent: (event) => {
           degradation.record(event.kind === 'answered', event.ms);
           onEvent?.(event);
@@ -89,6 +91,10 @@ export function buildProviders(
     offline,
     level,
     tools: new ToolRegistry(),
+    intents: new IntentClassifier({
+      ...(router ? { router } : {}),
+      timeoutMs: config.intentTimeoutMs,
+    }),
   });
   if (!router || !health) return { provider, degradation, enabled };
   const prober = new HealthProber({

@@ -36,6 +36,8 @@ export interface LlmRouterOptions {
   firstTokenTimeoutMs?: number;
   /** Longest one provider may take for a whole answer. @default 30000 */
   generationTimeoutMs?: number;
+  /** Longest an intent classification (`purpose: 'intent'`) may take on one provider. @default 5000 */
+  intentTimeoutMs?: number;
   /** When every provider is cooling down, how long to wait for the earliest to return. @default 2000 */
   maxWaitForRecoveryMs?: number;
   /**
@@ -94,6 +96,7 @@ export class LlmRouter implements StreamingProvider {
     this.opts = {
       firstTokenTimeoutMs: 4_000,
       generationTimeoutMs: 30_000,
+      intentTimeoutMs: 5_000,
       maxWaitForRecoveryMs: 2_000,
       random: Math.random,
       ...options,
@@ -206,9 +209,11 @@ export class LlmRouter implements StreamingProvider {
       chosen.firstTokenTimeoutMs ??
       this.opts.firstTokenTimeoutMs;
     const generationMs =
-      request.settings?.generation_timeout_ms ??
-      chosen.generationTimeoutMs ??
-      this.opts.generationTimeoutMs;
+      request.purpose === 'intent'
+        ? this.opts.intentTimeoutMs
+        : (request.settings?.generation_timeout_ms ??
+          chosen.generationTimeoutMs ??
+          this.opts.generationTimeoutMs);
     const controller = new AbortController();
     const onAbort = () => controller.abort(request.signal.reason);
     request.signal.addEventListener('abort', onAbort, { once: true });
