@@ -60,9 +60,10 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     historyTurns: config.historyTurns,
   };
   // The same answering chain as the AI service: models when keys are set, else the offline FAQ.
-  const ai = buildProviders(config, cache, 'standalone', undefined, (level, previous, reasons) =>
-    deps.logger.warn({ level, previous, reasons }, 'Degradation level changed'),
-  );
+  const ai = buildProviders(config, cache, 'standalone', {
+    onLevelChange: (level, previous, reasons) =>
+      deps.logger.warn({ level, previous, reasons }, 'Degradation level changed'),
+  });
   if (ai.enabled.length) deps.logger.info({ providers: ai.enabled }, 'Reply providers');
   const workers = [
     createChatWorker(chatDeps),

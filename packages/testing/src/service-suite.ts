@@ -9,6 +9,10 @@ export interface ServiceSuiteOptions {
   entry: string;
   /** Readiness checks `/readyz` must report as up. */
   checks: string[];
+  /** Details some checks must report (matched, not equal). */
+  details?: Record<string, Record<string, unknown>>;
+  /** Metric names `/metrics` must expose besides the process ones. */
+  metrics?: string[];
 }
 
 /** The environment a service needs to reach the real test infrastructure. */
@@ -32,7 +36,13 @@ export function serviceEnv(): Record<string, string> {
  * metrics, exits cleanly within its deadline on SIGTERM, and refuses to boot
  * on a bad variable, naming it.
  */
-export function serviceProcessSuite({ service, entry, checks }: ServiceSuiteOptions): void {
+export function serviceProcessSuite({
+  service,
+  entry,
+  checks,
+  details = {},
+  metrics: metricNames = [],
+}: ServiceSuiteOptions): void {
   describe(`${service} process`, () => {
     it('answers /healthz, /readyz with its dependencies, and /metrics, then shuts down cleanly on SIGTERM', async () => {
       const proc = await startServiceProcess(entry, { env: serviceEnv() });
@@ -43,14 +53,17 @@ export function serviceProcessSuite({ service, entry, checks }: ServiceSuiteOpti
         const ready = await fetch(`${proc.baseUrl}/readyz`);
         const report = (await ready.json()) as {
           status: string;
-          checks: Record<string, { status: string }>;
+          checks: Record<string, { status: string; details?: Record<string, unknown> }>;
         };
         expect(report.status).toBe('ready');
         expect(ready.status).toBe(200);
         for (const check of checks) expect(report.checks[check]?.status, check).toBe('up');
+        for (const [check, wanted] of Object.entries(details))
+          expect(report.checks[check]?.details, check).toMatchObject(wanted);
 
         const metrics = await (await fetch(`${proc.baseUrl}/metrics`)).text();
         expect(metrics).toContain(`process_resident_memory_bytes{service="${service}"`);
+        for (const name of metricNames) expect(metrics, name).toContain(`\n${name}{`);
       } finally {
         const { code, elapsedMs } = await proc.stop('SIGTERM');
         expect(code).toBe(0);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { hostname } from 'node:os';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import { resilienceMetrics } from '@parley/observability';
 import { createApp } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import { redisPlugin } from '@parley/redis';
@@ -48,32 +49,28 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     help: 'Degradation level, 0 (L0, normal) to 5 (L5, full outage: callback queue)',
     registers: [deps.metrics],
   });
-  const breakerGauge = new Gauge({
-    name: 'ai_provider_breaker_state',
-    help: "Each provider's circuit on this replica: 0 closed, 1 half-open, 2 open",
-    labelNames: ['provider'],
-    registers: [deps.metrics],
-  });
   const { provider, prober, enabled, health, degradation, router } = buildProviders(
     config,
     app.cache,
     hostname(),
-    (event) => {
-      if (event.kind === 'failover') failovers.inc({ provider: event.from, reason: event.reason });
-    },
-    (next, previous, reasons) => {
-      levelGauge.set(levelNumber(next));
-      deps.logger.warn({ level: next, previous, reasons }, 'Degradation level changed');
+    {
+      onEvent: (event) => {
+        if (event.kind === 'failover')
+          failovers.inc({ provider: event.from, reason: event.reason });
+      },
+      onLevelChange: (next, previous, reasons) => {
+        levelGauge.set(levelNumber(next));
+        deps.logger.warn({ level: next, previous, reasons }, 'Degradation level changed');
+      },
     },
   );
   levelGauge.set(0);
+  // Each provider's breaker on this replica, as the shared resilience metrics (dependency `llm:<name>`).
+  const resilience = resilienceMetrics(deps.metrics);
   for (const [name, breaker] of router?.breakers ?? []) {
-    breakerGauge.set({ provider: name }, 0);
-    breaker.onStateChange((state) =>
-      breakerGauge.set({ provider: name }, state === 'closed' ? 0 : state === 'half_open' ? 1 : 2),
-    );
+    breaker.onStateChange((state) => resilience.stateChanged(`llm:${name}`, state));
+    breaker.onReject(() => resilience.rejected(`llm:${name}`, 'circuit_open'));
   }
-  deps.logger.info({ providers: enabled.length ? enabled : ['offline'] }, 'Reply providers');
   const worker = createAiWorker({
     bus: app.kafka.bus,
     cache: app.cache,

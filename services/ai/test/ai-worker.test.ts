@@ -67,7 +67,10 @@ async function run(question: string, options: RunOptions = {}): Promise<ReplyGen
   });
   const broker = new MemoryBroker();
   const cache = cacheStore.client();
-  const { provider, enabled, degradation } = buildProviders(config, cache, 'test');
+  // The router's choice always lands on the primary (OpenAI); failover tests make it fail.
+  const { provider, enabled, degradation } = buildProviders(config, cache, 'test', {
+    random: () => 0,
+  });
   expect(enabled).toEqual(['openai', 'anthropic']);
   await options.before?.(degradation);
   const worker = createAiWorker({

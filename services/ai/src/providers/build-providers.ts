@@ -33,6 +33,14 @@ export interface Providers {
   health?: ProviderHealth;
 }
 
+/** What the host observes, and (tests) the router's random choice. */
+export interface BuildHooks {
+  onEvent?: (event: RouterEvent) => void;
+  onLevelChange?: (next: DegradationLevel, previous: DegradationLevel, reasons: string[]) => void;
+  /** The router's weighted choice. @default Math.random */
+  random?: () => number;
+}
+
 /**
  * Builds the answering chain: the response cache, the router over the
  * providers whose keys are set, and the offline FAQ as the last resort, so an
@@ -42,9 +50,9 @@ export function buildProviders(
   config: AiConfig,
   cache: Cache,
   holder: string,
-  onEvent?: (event: RouterEvent) => void,
-  onLevelChange?: (next: DegradationLevel, previous: DegradationLevel, reasons: string[]) => void,
+  hooks: BuildHooks = {},
 ): Providers {
+  const { onEvent, onLevelChange } = hooks;
   const weighted = weightedProviders(config);
   const offline = new OfflineProvider();
   const responses = new ResponseCache(cache, { knowledgeVersion: config.knowledgeVersion });
@@ -59,6 +67,7 @@ export function buildProviders(
         firstTokenTimeoutMs: config.firstTokenTimeoutMs,
         generationTimeoutMs: config.generationTimeoutMs,
         intentTimeoutMs: config.intentTimeoutMs,
+        ...(hooks.random ? { random: hooks.random } : {}),
         onEvent: (event) => {
           degradation.record(event.kind === 'answered', event.ms);
           onEvent?.(event);

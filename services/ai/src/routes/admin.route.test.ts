@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { MemoryCacheStore } from '@parley/embedded';
 import { createLogger, createMetricsRegistry } from '@parley/observability';
 import { createApp } from '@parley/service-kit';
+import { BREAKER_PRESETS, WindowBreaker } from '@parley/resilience';
+import { DegradationManager } from '../domain/degradation.js';
 import { ProviderHealth } from '../router/provider-health.js';
 import { adminRoutes } from './admin.route.js';
 
@@ -20,6 +22,11 @@ async function build(token = TOKEN) {
     destination: { write: (l: string) => void lines.push(l) },
   });
   const health = new ProviderHealth(new MemoryCacheStore().client());
+  const breakers = new Map([
+    ['openai', new WindowBreaker(BREAKER_PRESETS.llm)],
+    ['anthropic', new WindowBreaker(BREAKER_PRESETS.llm)],
+  ]);
+  const degradation = new DegradationManager();
   let level = 'info';
   app = createApp({
     service: 'ai',
@@ -30,14 +37,45 @@ async function build(token = TOKEN) {
     token,
     providers: ['openai', 'anthropic'],
     health,
+    breakers,
+    degradation: () => degradation.status(),
     setLogLevel: (l) => void (level = l),
   });
   await app.ready();
   const auth = { authorization: `Bearer ${TOKEN}` };
-  return { app, health, lines, auth, level: () => level };
+  return { app, health, breakers, degradation, lines, auth, level: () => level };
 }
 
 describe('admin endpoints', () => {
+  it("shows each provider's breaker, cooldown expiry and failure count, and the degradation level; reset closes the breakers", async () => {
+    const { app, breakers, degradation, auth } = await build();
+    for (let i = 0; i < 3; i++)
+      breakers
+        .get('openai')!
+        .admit()
+        .failed(Object.assign(new Error('x'), { status: 503 }));
+    breakers
+      .get('anthropic')!
+      .admit()
+      .failed(Object.assign(new Error('x'), { status: 503 }));
+    degradation.record(false, 100);
+    const status = (
+      await app.inject({ method: 'GET', url: '/admin/system-status', headers: auth })
+    ).json();
+    expect(status.providers.openai).toMatchObject({
+      healthy: false,
+      breaker: { state: 'open', openUntil: expect.any(Number) },
+    });
+    expect(status.providers.anthropic).toMatchObject({
+      healthy: true,
+      cooldownUntil: null,
+      breaker: { state: 'closed', recentFailures: 1 },
+    });
+    expect(status.degradation).toMatchObject({ level: 'L1', models: { failures: 1 } });
+    await app.inject({ method: 'POST', url: '/admin/reset-circuits', headers: auth });
+    expect(breakers.get('openai')!.state).toBe('closed');
+  });
+
   it('refuses calls without the operator token, and audits every call without logging the token', async () => {
     const { app, lines, auth } = await build();
     const refused = await app.inject({ method: 'GET', url: '/admin/system-status' });
