@@ -112,10 +112,57 @@ export const handoffRequestedV1 = {
 
 export type HandoffRequestedV1 = z.infer<typeof handoffRequestedV1.payload>;
 
+/** `handoff.accepted` v1: a human agent took the conversation over (the bot is muted). */
+export const handoffAcceptedV1 = {
+  type: 'handoff.accepted',
+  version: 1,
+  payload: z.object({
+    handoff_id: idSchema,
+    agent_id: idSchema,
+    /** Shown to the end user ("Alex joined"). */
+    agent_name: z.string().min(1).max(100),
+  }),
+} satisfies EventDefinition;
+
+export type HandoffAcceptedV1 = z.infer<typeof handoffAcceptedV1.payload>;
+
+/** `handoff.closed` v1: the agent closed the handoff; the bot answers again. */
+export const handoffClosedV1 = {
+  type: 'handoff.closed',
+  version: 1,
+  payload: z.object({
+    handoff_id: idSchema,
+    agent_id: idSchema.optional(),
+    /** `resolved`: the agent closed it; `returned`: put back to the bot without an agent. */
+    outcome: z.enum(['resolved', 'returned']),
+  }),
+} satisfies EventDefinition;
+
+export type HandoffClosedV1 = z.infer<typeof handoffClosedV1.payload>;
+
+/** `agent.replied` v1: a human agent's message to the end user (any agent reply takes ownership). */
+export const agentRepliedV1 = {
+  type: 'agent.replied',
+  version: 1,
+  payload: z.object({
+    message_id: idSchema,
+    /** The agent console's own id for the message: resends are idempotent. */
+    client_message_id: idSchema,
+    agent_id: idSchema,
+    agent_name: z.string().min(1).max(100),
+    text: z.string().min(1).max(4_000),
+  }),
+} satisfies EventDefinition;
+
+export type AgentRepliedV1 = z.infer<typeof agentRepliedV1.payload>;
+
 /** Every event definition Parley knows, all versions. */
 export const allEvents: readonly EventDefinition[] = [
   messageReceivedV1,
   replyRequestedV1,
   replyGeneratedV1,
   handoffRequestedV1,
+  handoffAcceptedV1,
+  handoffClosedV1,
+  agentRepliedV1,
 ];

@@ -23,6 +23,9 @@ export {
   replyRequestedV1,
   replyGeneratedV1,
   handoffRequestedV1,
+  handoffAcceptedV1,
+  handoffClosedV1,
+  agentRepliedV1,
   degradationLevelSchema,
   tenantAiSettingsSchema,
   type TenantAiSettings,
@@ -31,6 +34,9 @@ export {
   type ReplyRequestedV1,
   type ReplyGeneratedV1,
   type HandoffRequestedV1,
+  type HandoffAcceptedV1,
+  type HandoffClosedV1,
+  type AgentRepliedV1,
 } from './events.js';
 export {
   conversationChannel,

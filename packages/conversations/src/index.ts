@@ -12,6 +12,7 @@ export {
   ConversationStore,
   type Tenant,
   type ReplySettings,
+  type StatePatch,
   type Conversation,
   type NewMessage,
   type Appended,

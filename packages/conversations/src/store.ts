@@ -47,6 +47,20 @@ export interface NewMessage {
   /** When the gateway accepted it; for a reply, the answered message's time is kept instead. */
   receivedAt: Date;
   replyToSeq?: number;
+  /** A change of who holds the conversation, made with the message (handoffs, agent replies). */
+  state?: StatePatch;
+  /**
+   * Store only while this side holds the conversation (checked under the row
+   * lock); otherwise STORE_ERR_NOT_HANDLER. The bot's answers pass 'bot', so
+   * a muted bot never speaks over an agent.
+   */
+  requireHandler?: 'bot' | 'agent';
+}
+
+/** Who holds a conversation, and whether a handoff waits. */
+export interface StatePatch {
+  handler?: 'bot' | 'agent';
+  handoff?: 'none' | 'waiting';
 }
 
 /** The outcome of an append: `created` is false when the message was already stored. */
@@ -237,6 +251,28 @@ export class ConversationStore {
   }
 
   /**
+   * Changes who holds an existing conversation, or whether a handoff waits,
+   * without a message. Null when the tenant has no such conversation.
+   */
+  async setState(
+    tenantId: string,
+    conversationId: string,
+    patch: StatePatch,
+  ): Promise<{ conversation: Conversation; position: WritePosition } | null> {
+    const { result, position } = await this.db.transaction(async (tx) => {
+      const [row] = await tx.query<ConversationRow>(
+        `update conversations
+            set handler = coalesce($3, handler), handoff = coalesce($4, handoff), updated_at = now()
+          where tenant_id = $1 and id = $2
+          returning ${CONVERSATION_COLUMNS}`,
+        [tenantId, conversationId, patch.handler ?? null, patch.handoff ?? null],
+      );
+      return row ? toConversation(row) : null;
+    });
+    return result ? { conversation: result, position } : null;
+  }
+
+  /**
    * Stores a message with the conversation's next sequence number, creating
    * the conversation on its first message. Idempotent: a message whose
    * client message id (or event id) is already stored is returned as it was.
@@ -263,13 +299,24 @@ export class ConversationStore {
         );
       const existing = await findExisting(tx, input);
       if (existing) return { ...existing, conversation: toConversation(locked), created: false };
+      if (input.requireHandler && locked.handler !== input.requireHandler)
+        throw new StoreError(
+          'STORE_ERR_NOT_HANDLER',
+          `The conversation is held by the ${locked.handler}, not the ${input.requireHandler}`,
+        );
 
       const [conversation] = await tx.query<ConversationRow>(
-        `update conversations set last_seq = last_seq + 1, updated_at = now()
+        `update conversations set last_seq = last_seq + 1, updated_at = now(),
+                handler = coalesce($3, handler), handoff = coalesce($4, handoff)
            ${input.role === 'user' ? `, status = 'open'` : ''}
          where tenant_id = $1 and id = $2
          returning ${CONVERSATION_COLUMNS}`,
-        [input.tenantId, input.conversationId],
+        [
+          input.tenantId,
+          input.conversationId,
+          input.state?.handler ?? null,
+          input.state?.handoff ?? null,
+        ],
       );
       const [row] = await tx.query<MessageRow>(
         `insert into messages (tenant_id, conversation_id, seq, id, role, client_message_id, text,

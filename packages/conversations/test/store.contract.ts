@@ -76,6 +76,39 @@ export function storeContract(name: string, open: () => Promise<SqlDatabase>): v
       expect((bad as Error).message).toMatch(/daily_token_budget/);
     });
 
+    it('hands a conversation to an agent and back, and refuses a bot message while an agent holds it', async () => {
+      const conversationId = randomUUID();
+      await store.appendMessage(user(tenantA, conversationId, 1));
+      const waiting = await store.setState(tenantA, conversationId, { handoff: 'waiting' });
+      expect(waiting!.conversation).toMatchObject({ handler: 'bot', handoff: 'waiting' });
+      expect(await store.setState(tenantB, conversationId, { handoff: 'waiting' })).toBeNull();
+      const joined = await store.appendMessage({
+        ...user(tenantA, conversationId, 2),
+        role: 'agent',
+        clientMessageId: 'agent:1',
+        state: { handler: 'agent', handoff: 'none' },
+      });
+      expect(joined.conversation).toMatchObject({ handler: 'agent', handoff: 'none', lastSeq: 2 });
+      const muted = await store
+        .appendMessage({
+          ...user(tenantA, conversationId, 3),
+          role: 'assistant',
+          clientMessageId: 'reply:1',
+          requireHandler: 'bot',
+        })
+        .catch((e: unknown) => e);
+      expect(isStoreError(muted, 'STORE_ERR_NOT_HANDLER')).toBe(true);
+      const back = await store.setState(tenantA, conversationId, { handler: 'bot' });
+      expect(back!.conversation).toMatchObject({ handler: 'bot', lastSeq: 2 });
+      const answered = await store.appendMessage({
+        ...user(tenantA, conversationId, 4),
+        role: 'assistant',
+        clientMessageId: 'reply:1',
+        requireHandler: 'bot',
+      });
+      expect(answered.message.seq).toBe(3);
+    });
+
     it('finds a tenant by its widget key', async () => {
       expect(await store.tenantByWidgetKey(`pk_${tenantA}`)).toMatchObject({
         id: tenantA,

@@ -7,5 +7,5 @@
  * await app.listen({ port: 8080 });
  * ```
  */
-export { buildApp, DEMO_WIDGET_KEY } from './platform.js';
+export { buildApp, DEMO_WIDGET_KEY, DEMO_AGENT } from './platform.js';
 export { configSpec, type Config } from './config.js';

@@ -6,15 +6,15 @@ import { launch } from '@parley/service-kit/launch';
 import { configSpec } from './config.js';
 
 /**
- * The session-signing secret: PARLEY_SESSION_SECRET when set, else one made
- * on first start and kept (mode 0600) beside the data, so visitors keep their
- * conversations across restarts.
+ * A signing secret: the variable when set, else one made on first start and
+ * kept (mode 0600) beside the data, so visitors keep their conversations and
+ * agents their sign-in across restarts.
  */
-function sessionSecret(env: NodeJS.ProcessEnv): string {
-  if (env.PARLEY_SESSION_SECRET) return env.PARLEY_SESSION_SECRET;
+function keptSecret(env: NodeJS.ProcessEnv, variable: string, fileName: string): string {
+  if (env[variable]) return env[variable];
   const dataDir = env.PARLEY_DATA_DIR || '.parley/data';
   if (dataDir === ':memory:') return randomBytes(32).toString('base64url');
-  const file = join(dataDir, '..', 'session-secret');
+  const file = join(dataDir, '..', fileName);
   try {
     return readFileSync(file, 'utf8').trim();
   } catch {
@@ -29,7 +29,11 @@ process.exit(
   await launch({
     service: 'parley',
     spec: configSpec,
-    env: { ...process.env, PARLEY_SESSION_SECRET: sessionSecret(process.env) },
+    env: {
+      ...process.env,
+      PARLEY_SESSION_SECRET: keptSecret(process.env, 'PARLEY_SESSION_SECRET', 'session-secret'),
+      PARLEY_AGENT_SECRET: keptSecret(process.env, 'PARLEY_AGENT_SECRET', 'agent-secret'),
+    },
     app: () => import('./platform.js'),
   }),
 );

@@ -6,12 +6,22 @@ import { DEFAULT_SYSTEM_PROMPT, Guardrails, buildProviders } from '@parley/ai/an
 import { ConversationStore, SessionCache, migrate } from '@parley/conversations';
 import { MemoryBroker, MemoryCacheStore, PgliteDatabase } from '@parley/embedded';
 import { registerGateway, type Gateway } from '@parley/gateway/gateway';
+import { registerHitl, type Hitl } from '@parley/hitl/hitl';
 import { createApp } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import type { Config } from './config.js';
 
 /** The demo tenant every fresh embedded platform has (see public/index.html). */
 export const DEMO_WIDGET_KEY = 'pk_demo';
+
+/** The demo agent every fresh embedded platform has (embedded mode only). */
+export const DEMO_AGENT = {
+  tenantId: 'demo',
+  id: 'demo-agent',
+  email: 'agent@parley.demo',
+  name: 'Dana',
+  defaultPassword: 'parley-demo',
+} as const;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -21,6 +31,7 @@ declare module 'fastify' {
       broker: MemoryBroker;
       store: ConversationStore;
       sessions: SessionCache;
+      hitl: Hitl;
     };
   }
 }
@@ -81,7 +92,16 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
       logger: deps.logger.child({ component: 'ai-worker' }),
     }),
   ];
-  app.decorate('platform', { gateway, broker, store, sessions: new SessionCache(cache) });
+  const hitl = await registerHitl(app, {
+    bus: broker.bus(),
+    cache,
+    db,
+    conversations: store,
+    agentSecret: config.agentSecret,
+    logger: deps.logger,
+  });
+  workers.push(hitl.worker);
+  app.decorate('platform', { gateway, broker, store, sessions: new SessionCache(cache), hitl });
 
   app.addHook('onReady', async () => {
     for (const worker of workers) await worker.start();
@@ -99,6 +119,13 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
       widgetKey: DEMO_WIDGET_KEY,
       allowedOrigins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
       emergencyContact: '+1 555 0100 (demo on-call line)',
+    });
+    await hitl.handoffs.upsertAgent({
+      tenantId: DEMO_AGENT.tenantId,
+      id: DEMO_AGENT.id,
+      email: DEMO_AGENT.email,
+      name: DEMO_AGENT.name,
+      password: config.demoAgentPassword || DEMO_AGENT.defaultPassword,
     });
     app.log.info({ url: `http://localhost:${port}` }, 'Parley is running: open the URL to chat');
   });

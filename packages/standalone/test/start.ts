@@ -19,6 +19,7 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<R
     HOST: '127.0.0.1',
     PARLEY_DATA_DIR: ':memory:',
     PARLEY_SESSION_SECRET: 'test-secret-test-secret-test-secret-0123',
+    PARLEY_AGENT_SECRET: 'test-agent-secret-test-agent-secret-0123',
     RATE_LIMIT_IP_BURST: '10000',
     RATE_LIMIT_IP_PER_SECOND: '1000',
     ...env,

@@ -27,6 +27,7 @@ export function serviceEnv(): Record<string, string> {
     SHUTDOWN_DEADLINE_MS: '10000',
     LOG_LEVEL: 'info',
     PARLEY_SESSION_SECRET: 'integration-test-secret-0123456789abcdef',
+    PARLEY_AGENT_SECRET: 'integration-agent-secret-0123456789abcdef',
   };
 }
 

@@ -1,9 +1,17 @@
 import { LRUCache } from 'lru-cache';
 import {
   EventRegistry,
+  agentRepliedV1,
+  handoffAcceptedV1,
+  handoffClosedV1,
+  handoffRequestedV1,
   messageReceivedV1,
   replyGeneratedV1,
+  type AgentRepliedV1,
   type Event,
+  type HandoffAcceptedV1,
+  type HandoffClosedV1,
+  type HandoffRequestedV1,
   type MessageReceivedV1,
   type ReplyGeneratedV1,
 } from '@parley/contracts';
@@ -17,6 +25,12 @@ import type { Logger } from '@parley/observability';
 import { PermanentError, type Cache, type EventBus, type Subscription } from '@parley/ports';
 import { onMessageReceived, requestReply } from './consumers/message-received.consumer.js';
 import { onReplyGenerated } from './consumers/reply-generated.consumer.js';
+import {
+  onAgentReplied,
+  onHandoffAccepted,
+  onHandoffClosed,
+  onHandoffRequested,
+} from './consumers/handoff.consumer.js';
 
 /** What the chat service's handlers work with: ports, not clients. */
 export interface ChatDeps {
@@ -31,7 +45,7 @@ export interface ChatDeps {
   groupId: string;
   /** The tenant's emergency contact and AI settings (cached for a minute). */
   replySettings: (tenantId: string) => Promise<ReplySettings>;
-  metrics?: { stored(role: 'user' | 'assistant'): void };
+  metrics?: { stored(role: 'user' | 'assistant' | 'agent' | 'system'): void };
 }
 
 /** What callers pass: {@link ChatDeps} with its defaults optional. */
@@ -59,12 +73,20 @@ export const CHAT_GROUP = 'chat';
 
 /**
  * The chat service without its HTTP shell: one consumer-group member that
- * stores user messages and AI replies in order and publishes live updates.
+ * stores user messages, AI replies and agent messages in order, applies
+ * handoffs (who holds the conversation), and publishes live updates.
  * The same code runs in the service process and in the embedded mode.
  */
 export function createChatWorker(deps: WorkerDeps): Subscription {
   const full = withDefaults(deps);
-  const registry = new EventRegistry([messageReceivedV1, replyGeneratedV1]);
+  const registry = new EventRegistry([
+    messageReceivedV1,
+    replyGeneratedV1,
+    handoffRequestedV1,
+    handoffAcceptedV1,
+    handoffClosedV1,
+    agentRepliedV1,
+  ]);
   return deps.bus.subscribe({
     groupId: full.groupId,
     registry,
@@ -76,6 +98,14 @@ export function createChatWorker(deps: WorkerDeps): Subscription {
             return await onMessageReceived(full, registry, event as Event<MessageReceivedV1>);
           case replyGeneratedV1.type:
             return await onReplyGenerated(full, event as Event<ReplyGeneratedV1>);
+          case handoffRequestedV1.type:
+            return await onHandoffRequested(full, event as Event<HandoffRequestedV1>);
+          case handoffAcceptedV1.type:
+            return await onHandoffAccepted(full, event as Event<HandoffAcceptedV1>);
+          case handoffClosedV1.type:
+            return await onHandoffClosed(full, event as Event<HandoffClosedV1>);
+          case agentRepliedV1.type:
+            return await onAgentReplied(full, event as Event<AgentRepliedV1>);
         }
       } catch (err) {
         // No retry creates a tenant or changes who owns a conversation.

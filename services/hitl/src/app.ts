@@ -4,10 +4,13 @@ import type { ServiceDeps } from '@parley/service-kit/launch';
 import { postgresPlugin } from '@parley/postgres';
 import { redisPlugin } from '@parley/redis';
 import { kafkaPlugin } from '@parley/kafka';
+import { ConversationStore } from '@parley/conversations';
 import type { Config } from './config.js';
+import { registerHitl } from './hitl.js';
 
 /**
- * The hitl service. Hands conversations to human agents: queues, assignment, the agent console.
+ * The hitl service: hands conversations to human agents (the handoff queue,
+ * accept, agent replies, close) through the agents' API.
  * Registers its infrastructure adapters (each adds its readiness check and
  * closes on shutdown, in reverse order).
  */
@@ -28,5 +31,19 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     replicationFactor: config.kafkaReplicationFactor,
     minInsyncReplicas: config.kafkaMinInsyncReplicas,
   });
+  const { worker } = await registerHitl(app, {
+    bus: app.kafka.bus,
+    cache: app.cache,
+    db: app.db,
+    conversations: new ConversationStore(app.db),
+    agentSecret: config.agentSecret,
+    logger: deps.logger,
+    groupId: config.consumerGroup,
+  });
+  app.readiness.add(`consumer:${config.consumerGroup}`, async () => {
+    if (!worker.healthy) throw new Error('consumer is not running');
+  });
+  app.addHook('onReady', () => worker.start());
+  app.addHook('onClose', () => worker.stop());
   return app;
 }

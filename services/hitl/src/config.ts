@@ -14,6 +14,9 @@ export const configSpec = {
   ...postgresFields,
   ...redisFields,
   ...kafkaFields,
+  consumerGroup: env.string('HITL_CONSUMER_GROUP', { default: 'hitl' }),
+  /** Signs agents' bearer tokens (at least 32 characters; a secret). */
+  agentSecret: env.secret('PARLEY_AGENT_SECRET', { minLength: 32 }),
 };
 
 export type Config = ConfigOf<typeof configSpec>;

@@ -90,7 +90,10 @@ export async function requestReply(
 }
 
 /** Writes the conversation's state through both cache levels; a cache failure is only logged. */
-export async function remember(deps: ChatDeps, appended: Appended): Promise<void> {
+export async function remember(
+  deps: ChatDeps,
+  appended: Pick<Appended, 'conversation' | 'position'>,
+): Promise<void> {
   const { conversation, position } = appended;
   await deps.sessions
     .put(conversation.tenantId, conversation.id, {

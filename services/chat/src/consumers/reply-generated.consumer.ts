@@ -1,10 +1,12 @@
 import type { Event, ReplyGeneratedV1 } from '@parley/contracts';
+import { isStoreError, type Appended } from '@parley/conversations';
 import type { ChatDeps } from '../chat-worker.js';
 import { publishLive, remember } from './message-received.consumer.js';
 
 /**
  * Stores the AI's answer as the next message of the conversation, once per
- * user message (`reply:<seq>`), and tells the sockets.
+ * user message (`reply:<seq>`), and tells the sockets; dropped when an agent
+ * holds the conversation by then.
  */
 export async function onReplyGenerated(
   deps: ChatDeps,
@@ -22,19 +24,31 @@ export async function onReplyGenerated(
     );
     return;
   }
-  const appended = await deps.store.appendMessage({
-    tenantId: event.tenant_id,
-    conversationId: event.conversation_id,
-    visitorId: conversation.visitorId,
-    channel: conversation.channel,
-    role: 'assistant',
-    messageId: payload.message_id,
-    clientMessageId: `reply:${payload.reply_to_seq}`,
-    eventId: event.event_id,
-    text: payload.text,
-    receivedAt: new Date(event.occurred_at),
-    replyToSeq: payload.reply_to_seq,
-  });
+  let appended: Appended;
+  try {
+    appended = await deps.store.appendMessage({
+      tenantId: event.tenant_id,
+      conversationId: event.conversation_id,
+      visitorId: conversation.visitorId,
+      channel: conversation.channel,
+      role: 'assistant',
+      messageId: payload.message_id,
+      clientMessageId: `reply:${payload.reply_to_seq}`,
+      eventId: event.event_id,
+      text: payload.text,
+      receivedAt: new Date(event.occurred_at),
+      replyToSeq: payload.reply_to_seq,
+      // The bot checks who holds the conversation before every send: never over an agent.
+      requireHandler: 'bot',
+    });
+  } catch (err) {
+    if (!isStoreError(err, 'STORE_ERR_NOT_HANDLER')) throw err;
+    deps.logger.info(
+      { conversationId: event.conversation_id },
+      'Bot reply dropped: an agent holds the conversation',
+    );
+    return;
+  }
   if (appended.created) deps.metrics?.stored('assistant');
   await remember(deps, appended);
   await publishLive(deps, event.tenant_id, event.conversation_id, {

@@ -1,0 +1,222 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WidgetClient, type Frame } from '@parley/testing';
+import { DEMO_AGENT, DEMO_WIDGET_KEY } from '../src/index.js';
+import { startPlatform, type Running } from './start.js';
+
+let platform: Running;
+beforeAll(async () => {
+  platform = await startPlatform();
+  const { hitl, store } = platform.app.platform;
+  // A second agent of the demo tenant, and a tenant of its own with its own agent.
+  await hitl.handoffs.upsertAgent({
+    tenantId: 'demo',
+    id: 'sam',
+    email: 'sam@parley.demo',
+    name: 'Sam',
+    password: 'sam-password',
+  });
+  await store.upsertTenant({
+    id: 'other',
+    name: 'Other tenant',
+    widgetKey: 'pk_other',
+    allowedOrigins: [platform.origin],
+  });
+  await hitl.handoffs.upsertAgent({
+    tenantId: 'other',
+    id: 'olga',
+    email: 'olga@other.test',
+    name: 'Olga',
+    password: 'olga-password',
+  });
+});
+afterAll(() => platform?.close());
+
+/** What the agent API answers (the fields these tests read). */
+interface Body {
+  code?: string;
+  token?: string;
+  queued?: Array<{ id: string; conversationId: string; [k: string]: unknown }>;
+  handoff?: Record<string, unknown>;
+  messages?: Frame[];
+}
+
+async function api(
+  path: string,
+  init: { method?: string; token?: string; body?: unknown } = {},
+): Promise<{ status: number; body: Body }> {
+  const res = await fetch(`${platform.baseUrl}${path}`, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+    },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  return { status: res.status, body: (await res.json()) as Body };
+}
+
+async function signIn(tenantId: string, email: string, password: string): Promise<string> {
+  const { status, body } = await api('/v1/agent/sessions', {
+    body: { tenantId, email, password },
+  });
+  expect(status).toBe(201);
+  return body.token!;
+}
+
+const lastState = (client: WidgetClient) => client.frames.filter((f) => f.type === 'state').at(-1);
+
+describe('a human agent taking over a conversation (embedded)', () => {
+  it('queues the handoff when the user asks for a person, lets exactly one agent accept, and mutes the bot until the agent closes', async () => {
+    const visitor = await WidgetClient.connect(platform.baseUrl, {
+      widgetKey: DEMO_WIDGET_KEY,
+      origin: platform.origin,
+    });
+    visitor.send({ type: 'resume', afterSeq: 0 });
+    visitor.send({ type: 'message', clientMessageId: 'm1', text: 'I want to talk to a human' });
+    await visitor.waitFor((f) => f.type === 'message' && f.clientMessageId === 'reply:1');
+    await visitor.waitFor((f) => f.type === 'state' && f.handoff === 'waiting');
+    const conversationId = visitor.session.conversationId;
+
+    const dana = await signIn('demo', DEMO_AGENT.email, DEMO_AGENT.defaultPassword);
+    const sam = await signIn('demo', 'SAM@parley.demo', 'sam-password');
+    let queued: NonNullable<Body['queued']> = [];
+    for (let i = 0; i < 50 && queued.length === 0; i++) {
+      queued = (await api('/v1/agent/queue', { token: dana })).body.queued!.filter(
+        (h) => h.conversationId === conversationId,
+      );
+      if (!queued.length) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(queued).toEqual([
+      expect.objectContaining({ reason: 'user_request', status: 'queued', position: 1 }),
+    ]);
+    const handoffId = queued[0]!.id;
+
+    // Two agents accept at the same moment: exactly one wins.
+    const race = await Promise.all([
+      api(`/v1/agent/handoffs/${handoffId}/accept`, { method: 'POST', token: dana, body: {} }),
+      api(`/v1/agent/handoffs/${handoffId}/accept`, { method: 'POST', token: sam, body: {} }),
+    ]);
+    expect(race.map((r) => r.status).sort()).toEqual([200, 409]);
+    const loser = race.find((r) => r.status === 409)!;
+    expect(loser.body.code).toBe('HITL_ERR_TAKEN');
+    const winner = race[0]!.status === 200 ? dana : sam;
+    const winnerName = winner === dana ? 'Dana' : 'Sam';
+    await visitor.waitFor((f) => f.type === 'state' && f.handler === 'agent');
+    await visitor.waitFor((f) => f.type === 'message' && f.role === 'system');
+    expect(visitor.frames.find((f) => f.type === 'message' && f.role === 'system')!.text).toBe(
+      `${winnerName} joined the conversation.`,
+    );
+
+    // The agent sees the whole transcript, the bot's part and the reason included.
+    const read = await api(`/v1/agent/conversations/${conversationId}`, { token: winner });
+    expect(read.status).toBe(200);
+    expect(read.body.handoff).toMatchObject({ reason: 'user_request', status: 'assigned' });
+    expect(read.body.messages!.map((m) => m.role)).toEqual(['user', 'assistant', 'system']);
+
+    // Agent → widget, at once.
+    const sent = await api(`/v1/agent/conversations/${conversationId}/messages`, {
+      token: winner,
+      body: { clientMessageId: 'a1', text: 'Hi, I am here to help.' },
+    });
+    expect(sent.status).toBe(202);
+    await visitor.waitFor((f) => f.type === 'message' && f.role === 'agent');
+    // The other agent cannot speak in a conversation it does not hold.
+    const intruder = await api(`/v1/agent/conversations/${conversationId}/messages`, {
+      token: winner === dana ? sam : dana,
+      body: { clientMessageId: 'x', text: 'me too' },
+    });
+    expect(intruder).toMatchObject({ status: 409, body: { code: 'HITL_ERR_NOT_YOURS' } });
+
+    // The visitor writes; the bot stays quiet while the agent holds the conversation.
+    visitor.send({ type: 'message', clientMessageId: 'm2', text: 'What are your opening hours?' });
+    await visitor.waitFor((f) => f.type === 'ack' && f.clientMessageId === 'm2');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(
+      visitor.frames.some(
+        (f) => f.type === 'message' && f.role === 'assistant' && Number(f.seq) > 4,
+      ),
+    ).toBe(false);
+
+    // Close: the bot answers again.
+    const beforeClose = visitor.frames.length;
+    const closed = await api(`/v1/agent/handoffs/${handoffId}/close`, {
+      method: 'POST',
+      token: winner,
+      body: {},
+    });
+    expect(closed.status).toBe(200);
+    await visitor.waitFor((f) => f.type === 'state' && f.handler === 'bot', { from: beforeClose });
+    expect(lastState(visitor)).toMatchObject({ handler: 'bot', handoff: 'none' });
+    expect(visitor.frames.slice(beforeClose).find((f) => f.role === 'system')?.text).toMatch(
+      /left the conversation/,
+    );
+    visitor.send({ type: 'message', clientMessageId: 'm3', text: 'What are your opening hours?' });
+    const answer = await visitor.waitFor(
+      (f) => f.type === 'message' && f.role === 'assistant' && f.clientMessageId !== 'reply:1',
+    );
+    expect(answer.text).toMatch(/Monday to Friday/);
+    visitor.close();
+  });
+
+  it("keeps every agent to their own tenant's queue and conversations", async () => {
+    const visitor = await WidgetClient.connect(platform.baseUrl, {
+      widgetKey: DEMO_WIDGET_KEY,
+      origin: platform.origin,
+    });
+    visitor.send({ type: 'resume', afterSeq: 0 });
+    visitor.send({ type: 'message', clientMessageId: 'h', text: 'agent please' });
+    await visitor.waitFor((f) => f.type === 'state' && f.handoff === 'waiting');
+    const conversationId = visitor.session.conversationId;
+    const { handoffs } = platform.app.platform.hitl;
+    const open = await handoffs.openFor('demo', conversationId);
+    expect(open?.status).toBe('queued');
+
+    const olga = await signIn('other', 'olga@other.test', 'olga-password');
+    const queue = await api('/v1/agent/queue', { token: olga });
+    expect(queue.body.queued).toEqual([]);
+    expect((await api(`/v1/agent/conversations/${conversationId}`, { token: olga })).status).toBe(
+      404,
+    );
+    expect(
+      (
+        await api(`/v1/agent/handoffs/${open!.id}/accept`, {
+          method: 'POST',
+          token: olga,
+          body: {},
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await api(`/v1/agent/conversations/${conversationId}/messages`, {
+          token: olga,
+          body: { clientMessageId: 'o', text: 'hello from another tenant' },
+        })
+      ).status,
+    ).toBe(404);
+    visitor.close();
+  });
+
+  it('refuses wrong passwords, missing or forged tokens, and malformed bodies with coded errors', async () => {
+    const wrong = await api('/v1/agent/sessions', {
+      body: { tenantId: 'demo', email: DEMO_AGENT.email, password: 'nope' },
+    });
+    expect(wrong).toMatchObject({ status: 401, body: { code: 'HITL_ERR_BAD_CREDENTIALS' } });
+    const unknown = await api('/v1/agent/sessions', {
+      body: { tenantId: 'demo', email: 'nobody@parley.demo', password: 'whatever' },
+    });
+    expect(unknown.status).toBe(401);
+    expect((await api('/v1/agent/queue')).body.code).toBe('HITL_ERR_UNAUTHORIZED');
+    expect((await api('/v1/agent/queue', { token: 'eyJhbGciOiJub25lIn0.e30.' })).status).toBe(401);
+    const token = await signIn('demo', DEMO_AGENT.email, DEMO_AGENT.defaultPassword);
+    const blank = await api('/v1/agent/conversations/c/messages', {
+      token,
+      body: { clientMessageId: 'b', text: '   ' },
+    });
+    expect(blank).toMatchObject({ status: 400, body: { code: 'HITL_ERR_INVALID' } });
+    const extra = await api('/v1/agent/sessions', {
+      body: { tenantId: 'demo', email: DEMO_AGENT.email, password: 'x', admin: true },
+    });
+    expect(extra.status).toBe(400);
+  });
+});

@@ -1,0 +1,292 @@
+import type { ReadConsistency, SqlDatabase } from '@parley/ports';
+import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.js';
+
+/** A human agent (never with the password hash). */
+export interface Agent {
+  tenantId: string;
+  id: string;
+  email: string;
+  name: string;
+  maxConcurrent: number;
+}
+
+/** One handoff of a conversation to humans. */
+export interface Handoff {
+  tenantId: string;
+  id: string;
+  conversationId: string;
+  reason: string;
+  queue: string;
+  priority: number;
+  status: 'queued' | 'assigned' | 'closed';
+  agentId: string | null;
+  requestedAt: string;
+  assignedAt: string | null;
+  closedAt: string | null;
+}
+
+/** A waiting handoff and its place in its queue (1 = next). */
+export interface QueuedHandoff extends Handoff {
+  position: number;
+}
+
+interface HandoffRow {
+  tenant_id: string;
+  id: string;
+  conversation_id: string;
+  reason: string;
+  queue: string;
+  priority: number;
+  status: Handoff['status'];
+  agent_id: string | null;
+  requested_at: Date | string;
+  assigned_at: Date | string | null;
+  closed_at: Date | string | null;
+}
+
+const COLUMNS = `tenant_id, id, conversation_id, reason, queue, priority, status, agent_id,
+                 requested_at, assigned_at, closed_at`;
+
+/** Why an accept or reply was refused. */
+export type HandoffRefusal = 'not_found' | 'taken' | 'closed' | 'not_yours';
+
+/**
+ * The handoff queue and the agents, in Postgres (the hitl service's tables).
+ * Every statement names the tenant. State changes are single conditional
+ * updates, so two agents accepting at once: exactly one row changes.
+ */
+export class HandoffStore {
+  constructor(private readonly db: SqlDatabase) {}
+
+  /** Adds an agent (or replaces its name, password and capacity). */
+  async upsertAgent(
+    agent: Omit<Agent, 'maxConcurrent'> & { password: string; maxConcurrent?: number },
+  ): Promise<Agent> {
+    const hash = await hashPassword(agent.password);
+    await this.db.transaction((tx) =>
+      tx.query(
+        `insert into agents (tenant_id, id, email, name, password_hash, max_concurrent)
+         values ($1, $2, lower($3), $4, $5, $6)
+         on conflict (tenant_id, id) do update
+           set email = lower($3), name = $4, password_hash = $5, max_concurrent = $6`,
+        [agent.tenantId, agent.id, agent.email, agent.name, hash, agent.maxConcurrent ?? 3],
+      ),
+    );
+    return { ...agent, email: agent.email.toLowerCase(), maxConcurrent: agent.maxConcurrent ?? 3 };
+  }
+
+  /** The agent whose e-mail and password these are, or null (same work either way). */
+  async authenticate(tenantId: string, email: string, password: string): Promise<Agent | null> {
+    const [row] = await this.db.read<{
+      id: string;
+      email: string;
+      name: string;
+      password_hash: string;
+      max_concurrent: number;
+    }>(
+      `select id, email, name, password_hash, max_concurrent from agents
+        where tenant_id = $1 and email = lower($2)`,
+      [tenantId, email],
+      'primary',
+    );
+    const ok = await verifyPassword(password, row?.password_hash ?? (await DUMMY_HASH));
+    if (!row || !ok) return null;
+    return {
+      tenantId,
+      id: row.id,
+      email: row.email,
+      name: row.name,
+      maxConcurrent: row.max_concurrent,
+    };
+  }
+
+  async agent(tenantId: string, agentId: string): Promise<Agent | null> {
+    const [row] = await this.db.read<{
+      id: string;
+      email: string;
+      name: string;
+      max_concurrent: number;
+    }>('select id, email, name, max_concurrent from agents where tenant_id = $1 and id = $2', [
+      tenantId,
+      agentId,
+    ]);
+    return row
+      ? {
+          tenantId,
+          id: row.id,
+          email: row.email,
+          name: row.name,
+          maxConcurrent: row.max_concurrent,
+        }
+      : null;
+  }
+
+  /**
+   * Queues a handoff for a conversation, once per `handoff.requested` event;
+   * while one is open for the conversation, that one is returned instead.
+   */
+  async enqueue(input: {
+    tenantId: string;
+    id: string;
+    conversationId: string;
+    reason: string;
+    eventId: string;
+    requestedAt: Date;
+    queue?: string;
+    priority?: number;
+  }): Promise<{ handoff: Handoff; created: boolean }> {
+    const { result } = await this.db.transaction(async (tx) => {
+      const [inserted] = await tx.query<HandoffRow>(
+        `insert into handoffs (tenant_id, id, conversation_id, reason, queue, priority, event_id, requested_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)
+         on conflict do nothing
+         returning ${COLUMNS}`,
+        [
+          input.tenantId,
+          input.id,
+          input.conversationId,
+          input.reason,
+          input.queue ?? 'general',
+          input.priority ?? 0,
+          input.eventId,
+          input.requestedAt,
+        ],
+      );
+      if (inserted) return { handoff: toHandoff(inserted), created: true };
+      const [open] = await tx.query<HandoffRow>(
+        `select ${COLUMNS} from handoffs
+          where tenant_id = $1 and (event_id = $2 or (conversation_id = $3 and status <> 'closed'))
+          order by requested_at desc limit 1`,
+        [input.tenantId, input.eventId, input.conversationId],
+      );
+      return { handoff: toHandoff(open!), created: false };
+    });
+    return result;
+  }
+
+  /** The tenant's waiting handoffs, next first (priority, then oldest), with positions. */
+  async queued(
+    tenantId: string,
+    consistency: ReadConsistency = 'primary',
+  ): Promise<QueuedHandoff[]> {
+    const rows = await this.db.read<HandoffRow>(
+      `select ${COLUMNS} from handoffs where tenant_id = $1 and status = 'queued'
+        order by priority desc, requested_at, id limit 500`,
+      [tenantId],
+      consistency,
+    );
+    const seen = new Map<string, number>();
+    return rows.map((row) => {
+      const position = (seen.get(row.queue) ?? 0) + 1;
+      seen.set(row.queue, position);
+      return { ...toHandoff(row), position };
+    });
+  }
+
+  /** The handoffs an agent holds now. */
+  async assignedTo(tenantId: string, agentId: string): Promise<Handoff[]> {
+    const rows = await this.db.read<HandoffRow>(
+      `select ${COLUMNS} from handoffs where tenant_id = $1 and agent_id = $2 and status = 'assigned'
+        order by assigned_at`,
+      [tenantId, agentId],
+      'primary',
+    );
+    return rows.map(toHandoff);
+  }
+
+  async handoff(tenantId: string, id: string): Promise<Handoff | null> {
+    const [row] = await this.db.read<HandoffRow>(
+      `select ${COLUMNS} from handoffs where tenant_id = $1 and id = $2`,
+      [tenantId, id],
+      'primary',
+    );
+    return row ? toHandoff(row) : null;
+  }
+
+  /** The conversation's open handoff, if any. */
+  async openFor(tenantId: string, conversationId: string): Promise<Handoff | null> {
+    const [row] = await this.db.read<HandoffRow>(
+      `select ${COLUMNS} from handoffs
+        where tenant_id = $1 and conversation_id = $2 and status <> 'closed'`,
+      [tenantId, conversationId],
+      'primary',
+    );
+    return row ? toHandoff(row) : null;
+  }
+
+  /**
+   * Gives a waiting handoff to the agent: one conditional update, so of two
+   * agents accepting at once exactly one wins. Accepting again is a no-op.
+   */
+  async accept(
+    tenantId: string,
+    id: string,
+    agentId: string,
+  ): Promise<{ handoff: Handoff; changed: boolean } | HandoffRefusal> {
+    const { result } = await this.db.transaction(async (tx) => {
+      const [row] = await tx.query<HandoffRow>(
+        `update handoffs set status = 'assigned', agent_id = $3, assigned_at = now()
+          where tenant_id = $1 and id = $2 and status = 'queued'
+          returning ${COLUMNS}`,
+        [tenantId, id, agentId],
+      );
+      if (row) return { handoff: toHandoff(row), changed: true };
+      const [now] = await tx.query<HandoffRow>(
+        `select ${COLUMNS} from handoffs where tenant_id = $1 and id = $2`,
+        [tenantId, id],
+      );
+      if (!now) return 'not_found' as const;
+      if (now.status === 'closed') return 'closed' as const;
+      if (now.agent_id === agentId) return { handoff: toHandoff(now), changed: false };
+      return 'taken' as const;
+    });
+    return result;
+  }
+
+  /** Closes a handoff the agent holds (or, `returned`, one still waiting). */
+  async close(
+    tenantId: string,
+    id: string,
+    agentId: string,
+  ): Promise<{ handoff: Handoff; changed: boolean } | HandoffRefusal> {
+    const { result } = await this.db.transaction(async (tx) => {
+      const [row] = await tx.query<HandoffRow>(
+        `update handoffs set status = 'closed', closed_at = now(),
+                agent_id = coalesce(agent_id, $3)
+          where tenant_id = $1 and id = $2 and status <> 'closed'
+            and (agent_id = $3 or status = 'queued')
+          returning ${COLUMNS}`,
+        [tenantId, id, agentId],
+      );
+      if (row) return { handoff: toHandoff(row), changed: true };
+      const [now] = await tx.query<HandoffRow>(
+        `select ${COLUMNS} from handoffs where tenant_id = $1 and id = $2`,
+        [tenantId, id],
+      );
+      if (!now) return 'not_found' as const;
+      if (now.status === 'closed') return { handoff: toHandoff(now), changed: false };
+      return 'not_yours' as const;
+    });
+    return result;
+  }
+}
+
+function iso(value: Date | string | null): string | null {
+  return value === null ? null : (value instanceof Date ? value : new Date(value)).toISOString();
+}
+
+function toHandoff(row: HandoffRow): Handoff {
+  return {
+    tenantId: row.tenant_id,
+    id: row.id,
+    conversationId: row.conversation_id,
+    reason: row.reason,
+    queue: row.queue,
+    priority: Number(row.priority),
+    status: row.status,
+    agentId: row.agent_id,
+    requestedAt: iso(row.requested_at)!,
+    assignedAt: iso(row.assigned_at),
+    closedAt: iso(row.closed_at),
+  };
+}

@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  EventRegistry,
+  agentRepliedV1,
+  handoffAcceptedV1,
+  handoffClosedV1,
+} from '@parley/contracts';
+import type { ConversationStore } from '@parley/conversations';
+import type { Cache, EventBus } from '@parley/ports';
+import { ServiceError } from '@parley/service-kit';
+import { z } from 'zod';
+import type { AgentClaims, AgentTokens } from '../domain/agent-tokens.js';
+import type { HandoffRefusal, HandoffStore } from '../domain/handoff-store.js';
+import { agentsChannel } from '../consumers/handoff-requested.consumer.js';
+
+/** What the agent API needs. */
+export interface AgentRoutesOptions {
+  bus: EventBus;
+  cache: Cache;
+  handoffs: HandoffStore;
+  conversations: ConversationStore;
+  tokens: AgentTokens;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    agent?: AgentClaims;
+  }
+}
+
+const loginBody = z
+  .object({
+    tenantId: z.string().min(1).max(128),
+    email: z.string().email().max(254),
+    password: z.string().min(1).max(256),
+  })
+  .strict();
+const replyBody = z
+  .object({
+    clientMessageId: z.string().min(1).max(128),
+    text: z
+      .string()
+      .max(4_000)
+      .refine((t) => t.trim().length > 0, 'must not be blank'),
+  })
+  .strict();
+const idParam = z.object({ id: z.string().min(1).max(128) });
+
+const REFUSALS: Record<HandoffRefusal, [string, string, number]> = {
+  not_found: ['HITL_ERR_NOT_FOUND', 'No such handoff', 404],
+  taken: ['HITL_ERR_TAKEN', 'Another agent accepted this handoff first', 409],
+  closed: ['HITL_ERR_CLOSED', 'The handoff is closed', 409],
+  not_yours: ['HITL_ERR_NOT_YOURS', 'Another agent holds this handoff', 409],
+};
+
+function refuse(refusal: HandoffRefusal): never {
+  const [code, message, status] = REFUSALS[refusal];
+  throw new ServiceError(code, message, status);
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success)
+    throw new ServiceError(
+      'HITL_ERR_INVALID',
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+      400,
+    );
+  return parsed.data;
+}
+
+/**
+ * The agents' REST API (the console uses it): sign in, the tenant's queue,
+ * accept, read a conversation, reply, close. Every call but sign-in needs an
+ * agent's bearer token and sees only that agent's tenant; every action is
+ * audited (`audit: true`, never message text or passwords).
+ */
+export async function agentRoutes(
+  app: FastifyInstance,
+  options: AgentRoutesOptions,
+): Promise<void> {
+  const { bus, cache, handoffs, conversations, tokens } = options;
+  const registry = new EventRegistry([handoffAcceptedV1, handoffClosedV1, agentRepliedV1]);
+  const audit = (request: FastifyRequest, action: string, fields: Record<string, unknown> = {}) =>
+    request.log.info(
+      {
+        audit: true,
+        action,
+        agentId: request.agent?.agentId,
+        tenantId: request.agent?.tenantId,
+        ...fields,
+      },
+      'Agent action',
+    );
+  const queueChanged = (tenantId: string) =>
+    cache
+      .publish(agentsChannel(tenantId), JSON.stringify({ kind: 'queue' }))
+      .catch(() => undefined);
+
+  app.post('/v1/agent/sessions', async (request, reply) => {
+    const body = parse(loginBody, request.body);
+    const agent = await handoffs.authenticate(body.tenantId, body.email, body.password);
+    request.log.info(
+      {
+        audit: true,
+        action: 'sign-in',
+        tenantId: body.tenantId,
+        allowed: agent !== null,
+        ip: request.ip,
+      },
+      'Agent action',
+    );
+    if (!agent) throw new ServiceError('HITL_ERR_BAD_CREDENTIALS', 'Wrong e-mail or password', 401);
+    const { token, expiresAt } = await tokens.issue({
+      tenantId: agent.tenantId,
+      agentId: agent.id,
+      name: agent.name,
+    });
+    return reply.code(201).send({ token, expiresAt: expiresAt.toISOString(), agent });
+  });
+
+  // Everything below needs an agent's token.
+  await app.register(async (scoped) => {
+    scoped.addHook('onRequest', async (request) => {
+      const header = request.headers.authorization ?? '';
+      const claims = header.startsWith('Bearer ') ? await tokens.verify(header.slice(7)) : null;
+      if (!claims)
+        throw new ServiceError('HITL_ERR_UNAUTHORIZED', 'A valid agent token is required', 401);
+      request.agent = claims;
+    });
+
+    scoped.get('/v1/agent/queue', async (request) => {
+      const { tenantId, agentId } = request.agent!;
+      const [queued, mine] = await Promise.all([
+        handoffs.queued(tenantId),
+        handoffs.assignedTo(tenantId, agentId),
+      ]);
+      return { queued, mine };
+    });
+
+    scoped.post('/v1/agent/handoffs/:id/accept', async (request) => {
+      const { id } = parse(idParam, request.params);
+      const { tenantId, agentId, name } = request.agent!;
+      const outcome = await handoffs.accept(tenantId, id, agentId);
+      audit(request, 'accept', {
+        handoffId: id,
+        outcome: typeof outcome === 'string' ? outcome : 'ok',
+      });
+      if (typeof outcome === 'string') refuse(outcome);
+      if (outcome.changed) {
+        await bus.publish(
+          registry.create(handoffAcceptedV1, {
+            conversationId: outcome.handoff.conversationId,
+            tenantId,
+            payload: { handoff_id: id, agent_id: agentId, agent_name: name },
+          }),
+        );
+        await queueChanged(tenantId);
+      }
+      return { handoff: outcome.handoff };
+    });
+
+    scoped.post('/v1/agent/handoffs/:id/close', async (request) => {
+      const { id } = parse(idParam, request.params);
+      const { tenantId, agentId } = request.agent!;
+      const outcome = await handoffs.close(tenantId, id, agentId);
+      audit(request, 'close', {
+        handoffId: id,
+        outcome: typeof outcome === 'string' ? outcome : 'ok',
+      });
+      if (typeof outcome === 'string') refuse(outcome);
+      if (outcome.changed) {
+        await bus.publish(
+          registry.create(handoffClosedV1, {
+            conversationId: outcome.handoff.conversationId,
+            tenantId,
+            payload: { handoff_id: id, agent_id: agentId, outcome: 'resolved' },
+          }),
+        );
+        await queueChanged(tenantId);
+      }
+      return { handoff: outcome.handoff };
+    });
+
+    scoped.get('/v1/agent/conversations/:id', async (request) => {
+      const { id } = parse(idParam, request.params);
+      const { tenantId } = request.agent!;
+      const conversation = await conversations.conversation(tenantId, id, 'primary');
+      if (!conversation) throw new ServiceError('HITL_ERR_NOT_FOUND', 'No such conversation', 404);
+      const [messages, handoff] = await Promise.all([
+        conversations.messagesAfter(tenantId, id, 0, 500, 'primary'),
+        handoffs.openFor(tenantId, id),
+      ]);
+      audit(request, 'read', { conversationId: id });
+      return {
+        conversation: {
+          id,
+          status: conversation.status,
+          handler: conversation.handler,
+          handoff: conversation.handoff,
+          channel: conversation.channel,
+        },
+        handoff,
+        messages,
+      };
+    });
+
+    scoped.post('/v1/agent/conversations/:id/messages', async (request, reply) => {
+      const { id } = parse(idParam, request.params);
+      const body = parse(replyBody, request.body);
+      const { tenantId, agentId, name } = request.agent!;
+      const conversation = await conversations.conversation(tenantId, id, 'primary');
+      if (!conversation) throw new ServiceError('HITL_ERR_NOT_FOUND', 'No such conversation', 404);
+      // Any agent's reply takes the conversation: a waiting handoff is accepted by it;
+      // one another agent holds is not taken away.
+      const open = await handoffs.openFor(tenantId, id);
+      if (open?.status === 'assigned' && open.agentId !== agentId) refuse('not_yours');
+      if (open?.status === 'queued') {
+        const outcome = await handoffs.accept(tenantId, open.id, agentId);
+        if (typeof outcome === 'string') refuse(outcome);
+        if (outcome.changed)
+          await bus.publish(
+            registry.create(handoffAcceptedV1, {
+              conversationId: id,
+              tenantId,
+              payload: { handoff_id: open.id, agent_id: agentId, agent_name: name },
+            }),
+          );
+        await queueChanged(tenantId);
+      }
+      const messageId = randomUUID();
+      await bus.publish(
+        registry.create(agentRepliedV1, {
+          conversationId: id,
+          tenantId,
+          payload: {
+            message_id: messageId,
+            client_message_id: body.clientMessageId,
+            agent_id: agentId,
+            agent_name: name,
+            text: body.text,
+          },
+        }),
+      );
+      audit(request, 'reply', { conversationId: id, messageId });
+      return reply.code(202).send({ messageId, clientMessageId: body.clientMessageId });
+    });
+  });
+}
