@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startFakeLlm, type FakeLlm } from '@parley/testing';
+import { DEMO_AGENT } from '../src/index.js';
 import { startPlatform, type Running } from './start.js';
 
 /** Debian's chromium, with the flags the project standardises on. */
@@ -172,5 +173,72 @@ describe('the chat widget streaming a model answer', () => {
     expect(messages).toHaveLength(2);
     expect(messages[1]![2]).toMatch(/Monday to Friday/);
     await page.close();
+  });
+});
+
+describe('an agent taking over in the console while the visitor watches the widget', () => {
+  it('brings the handoff to the console, shows hostile text as text, and carries messages both ways until close', async () => {
+    const visitor = await browser.newPage();
+    await visitor.goto(platform.baseUrl);
+    await visitor.waitForSelector('.parley-root[data-connection=online]');
+    const console = await browser.newPage();
+    await console.goto(`${platform.baseUrl}/console/`);
+    await console.fill('input[name=email]', DEMO_AGENT.email);
+    await console.fill('input[name=password]', DEMO_AGENT.defaultPassword);
+    await console.press('input[name=password]', 'Enter');
+    await console.waitForSelector('#live >> text=live');
+
+    const hostile = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
+    await ask(visitor, hostile);
+    await ask(visitor, 'I want to talk to a human');
+    await visitor.waitForSelector('.parley-handoff >> text=Waiting for a member of our team');
+    // The queue updates live in the console; the agent opens the conversation from the keyboard.
+    const waiting = await console.waitForSelector('#queue li', { timeout: 10_000 });
+    expect(await waiting.textContent()).toMatch(/user request/);
+    await waiting.focus();
+    await console.keyboard.press('Enter');
+    await console.waitForSelector('#transcript li.user');
+    expect(
+      await console.$$eval('#transcript li.user', (els) => els.map((e) => e.textContent)),
+    ).toContain(hostile);
+    expect(await console.$$('#transcript img, #transcript script')).toHaveLength(0);
+    expect(await console.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
+    await console.click('#accept');
+    await visitor.waitForSelector('.parley-system >> text=Dana joined the conversation.');
+    await visitor.waitForSelector(
+      '.parley-handoff >> text=You are chatting with a member of our team.',
+    );
+
+    // Agent → visitor, using a canned response, sent with Enter.
+    await console.selectOption('#canned', { index: 4 });
+    await console.press('#text', 'Enter');
+    await visitor.waitForSelector(
+      '.parley-agent >> text=Is there anything else I can help you with?',
+    );
+    // Visitor → agent, live in the console; the bot stays quiet.
+    await ask(visitor, 'Yes, my invoice is wrong');
+    await console.waitForSelector('#transcript li.user >> text=Yes, my invoice is wrong');
+    await console.waitForTimeout(300);
+    const assistantsBefore = (await shown(visitor)).filter(
+      ([, role]) => role === 'assistant',
+    ).length;
+
+    // Close (Ctrl+Enter): the assistant answers again.
+    await console.focus('#text');
+    await console.keyboard.press('Control+Enter');
+    await visitor.waitForSelector('.parley-system >> text=The agent has left the conversation.');
+    await ask(visitor, 'What are your opening hours?');
+    await visitor.waitForFunction(
+      (before) =>
+        (
+          globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }
+        ).document.querySelectorAll('.parley-assistant').length > before,
+      assistantsBefore,
+    );
+    const messages = await shown(visitor);
+    expect(messages.at(-1)![2]).toMatch(/Monday to Friday/);
+    expect(new Set(messages.map(([seq]) => seq)).size).toBe(messages.length);
+    await visitor.close();
+    await console.close();
   });
 });

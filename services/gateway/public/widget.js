@@ -87,6 +87,8 @@
 .parley-user{align-self:flex-end;background:#3b5bdb;color:#fff}
 .parley-user.parley-pending{opacity:.6}
 .parley-draft::after{content:'▍';opacity:.5}
+.parley-handoff{font-size:12px;color:#5c6370;padding:0 12px}.parley-handoff:empty{display:none}
+.parley-system{font-style:italic;background:none;color:#5c6370}
 .parley-assistant,.parley-agent,.parley-system{align-self:flex-start;background:#f1f3f5}
 .parley-typing{padding:0 14px 6px;font-size:12px;color:#868e96;min-height:18px}
 .parley-error{padding:0 14px 6px;font-size:12px;color:#c92a2a;min-height:0}
@@ -103,6 +105,7 @@
   root.setAttribute('aria-label', 'Chat');
   root.innerHTML = `
 <div class="parley-header"><strong class="parley-title"></strong><span class="parley-status" aria-live="polite"></span></div>
+<div class="parley-handoff" aria-live="polite"></div>
 <div class="parley-log" aria-live="polite"></div>
 <div class="parley-typing"></div>
 <div class="parley-error" role="alert"></div>
@@ -116,6 +119,7 @@
   }
   const log = root.querySelector('.parley-log');
   const statusEl = root.querySelector('.parley-status');
+  const handoffEl = root.querySelector('.parley-handoff');
   const typingEl = root.querySelector('.parley-typing');
   const errorEl = root.querySelector('.parley-error');
   const form = root.querySelector('.parley-form');
@@ -185,6 +189,15 @@
     }
     bubble(m.role, m.text, { seq: String(m.seq), clientMessageId: m.clientMessageId });
   }
+  /** Tells the visitor when a person is on the way, or there. */
+  function showHandoff(frame) {
+    handoffEl.textContent =
+      frame.handler === 'agent'
+        ? 'You are chatting with a member of our team.'
+        : frame.handoff === 'waiting'
+          ? 'Waiting for a member of our team to join…'
+          : '';
+  }
   function setTyping(active) {
     clearTimeout(typingTimer);
     typingEl.textContent = active ? 'Assistant is typing…' : '';
@@ -229,6 +242,7 @@
       ws.onopen = () => {
         state.attempt = 0;
         showError('');
+        state.resuming = true; // the next state frame answers this resume
         ws.send(JSON.stringify({ type: 'resume', afterSeq: state.lastSeq }));
         startHeartbeat(ws);
       };
@@ -324,10 +338,13 @@
   function onFrame(frame) {
     switch (frame.type) {
       case 'state':
-        state.wsGeneration = (state.wsGeneration || 0) + 1;
-        state.replayTarget = frame.lastSeq;
         root.dataset.handler = frame.handler;
         root.dataset.status = frame.status;
+        showHandoff(frame);
+        if (!state.resuming) return; // a live change of state: nothing to replay
+        state.resuming = false;
+        state.wsGeneration = (state.wsGeneration || 0) + 1;
+        state.replayTarget = frame.lastSeq;
         setStatus('online');
         if (state.lastSeq >= state.replayTarget) goLive();
         return;

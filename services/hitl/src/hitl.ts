@@ -1,4 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
 import type { ConversationStore } from '@parley/conversations';
 import type { Logger } from '@parley/observability';
 import type { Cache, EventBus, SqlDatabase, Subscription } from '@parley/ports';
@@ -32,6 +34,20 @@ export interface Hitl {
 export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promise<Hitl> {
   const handoffs = new HandoffStore(deps.db);
   const tokens = new AgentTokens(deps.agentSecret);
+  // The agent console: static files under /console/ (the API below serves its data).
+  await app.register(fastifyStatic, {
+    root: fileURLToPath(new URL('../public/', import.meta.url)),
+    prefix: '/console/',
+    index: ['index.html'],
+    decorateReply: false,
+    serveDotFiles: false,
+    maxAge: 60_000,
+    // Defence in depth against XSS: only the console's own files run.
+    setHeaders: (res) => {
+      res.setHeader('content-security-policy', "default-src 'self'; frame-ancestors 'none'");
+      res.setHeader('x-content-type-options', 'nosniff');
+    },
+  });
   await app.register(agentRoutes, {
     bus: deps.bus,
     cache: deps.cache,

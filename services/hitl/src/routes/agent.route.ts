@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   EventRegistry,
+  conversationChannel,
   agentRepliedV1,
   handoffAcceptedV1,
   handoffClosedV1,
@@ -118,6 +120,65 @@ export async function agentRoutes(
       name: agent.name,
     });
     return reply.code(201).send({ token, expiresAt: expiresAt.toISOString(), agent });
+  });
+
+  /**
+   * `GET /v1/agent/events?token=…[&conversation=…]`: server-sent events for the
+   * console (EventSource cannot send headers, hence the token in the query):
+   * `queue` whenever the tenant's queue changes, and the live updates of the
+   * conversation the agent has open (`message`, `state`, `typing`).
+   */
+  // Open streams would hold the server open: end them when it closes.
+  const streams = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const stream of streams) stream.end();
+  });
+  app.get('/v1/agent/events', async (request, reply) => {
+    const query = parse(
+      z.object({
+        token: z.string().max(4_096),
+        conversation: z.string().min(1).max(128).optional(),
+      }),
+      request.query,
+    );
+    const claims = await tokens.verify(query.token);
+    if (!claims)
+      throw new ServiceError('HITL_ERR_UNAUTHORIZED', 'A valid agent token is required', 401);
+    if (
+      query.conversation &&
+      !(await conversations.conversation(claims.tenantId, query.conversation, 'primary'))
+    )
+      throw new ServiceError('HITL_ERR_NOT_FOUND', 'No such conversation', 404);
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    const send = (event: string, data: string) => raw.write(`event: ${event}\ndata: ${data}\n\n`);
+    const unsubscribers = [
+      await cache.subscribe(agentsChannel(claims.tenantId), () => send('queue', '{}')),
+    ];
+    if (query.conversation)
+      unsubscribers.push(
+        await cache.subscribe(conversationChannel(claims.tenantId, query.conversation), (data) =>
+          send('conversation', data),
+        ),
+      );
+    send('ready', '{}');
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+    heartbeat.unref();
+    const stop = () => {
+      clearInterval(heartbeat);
+      for (const unsubscribe of unsubscribers) void unsubscribe().catch(() => undefined);
+    };
+    streams.add(raw);
+    raw.on('close', () => {
+      streams.delete(raw);
+      stop();
+    });
   });
 
   // Everything below needs an agent's token.

@@ -1,0 +1,248 @@
+/*
+ * The Parley agent console: plain DOM, no framework. Every piece of text from
+ * users, agents or the server is set with textContent, never as HTML.
+ */
+(() => {
+  'use strict';
+  const $ = (id) => document.getElementById(id);
+  const state = {
+    token: sessionStorage.getItem('parley.agent.token'),
+    agent: JSON.parse(sessionStorage.getItem('parley.agent') || 'null'),
+    queued: [],
+    mine: [],
+    open: null, // conversation id shown on the right
+    detail: null,
+    events: null,
+  };
+
+  async function api(path, { method = 'GET', body } = {}) {
+    const res = await fetch(path, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(state.token ? { authorization: `Bearer ${state.token}` } : {}),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const data = await res.json().catch(() => ({}));
+    if (res.status === 401 && path !== '/v1/agent/sessions') signOut();
+    if (!res.ok) throw Object.assign(new Error(data.message || `HTTP ${res.status}`), data);
+    return data;
+  }
+
+  // ---- sign-in ----
+  $('sign-in').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    $('sign-in-error').textContent = '';
+    try {
+      const data = await api('/v1/agent/sessions', {
+        method: 'POST',
+        body: {
+          tenantId: form.get('tenantId'),
+          email: form.get('email'),
+          password: form.get('password'),
+        },
+      });
+      state.token = data.token;
+      state.agent = data.agent;
+      sessionStorage.setItem('parley.agent.token', data.token);
+      sessionStorage.setItem('parley.agent', JSON.stringify(data.agent));
+      start();
+    } catch (err) {
+      $('sign-in-error').textContent = err.message;
+    }
+  });
+  $('sign-out').addEventListener('click', signOut);
+  function signOut() {
+    sessionStorage.removeItem('parley.agent.token');
+    sessionStorage.removeItem('parley.agent');
+    state.token = null;
+    state.events?.close();
+    $('desk').hidden = true;
+    $('sign-in').hidden = false;
+  }
+
+  function start() {
+    $('sign-in').hidden = true;
+    $('desk').hidden = false;
+    $('agent-name').textContent = state.agent.name;
+    listen();
+    refreshQueue();
+  }
+
+  // ---- live updates (server-sent events) ----
+  function listen() {
+    state.events?.close();
+    const query = new URLSearchParams({ token: state.token });
+    if (state.open) query.set('conversation', state.open);
+    const events = new EventSource(`/v1/agent/events?${query}`);
+    state.events = events;
+    events.addEventListener('ready', () => ($('live').textContent = 'live'));
+    events.addEventListener('queue', () => refreshQueue());
+    events.addEventListener('conversation', (e) => {
+      const update = JSON.parse(e.data);
+      if (update.kind === 'message' || update.kind === 'state') refreshDetail();
+    });
+    events.onerror = () => ($('live').textContent = 'reconnecting…');
+  }
+
+  // ---- queues ----
+  async function refreshQueue() {
+    try {
+      const data = await api('/v1/agent/queue');
+      state.queued = data.queued;
+      state.mine = data.mine;
+      renderLists();
+    } catch (err) {
+      $('error').textContent = err.message;
+    }
+  }
+  function item(handoff, mine) {
+    const li = document.createElement('li');
+    li.tabIndex = 0;
+    li.dataset.conversationId = handoff.conversationId;
+    li.dataset.handoffId = handoff.id;
+    li.className = `reason-${handoff.reason}`;
+    li.setAttribute('aria-selected', String(handoff.conversationId === state.open));
+    const title = document.createElement('div');
+    title.textContent = mine ? 'Your conversation' : `#${handoff.position} waiting`;
+    const reason = document.createElement('div');
+    reason.className = 'reason';
+    reason.textContent = `${handoff.reason.replace('_', ' ')} · since ${new Date(handoff.requestedAt).toLocaleTimeString()}`;
+    li.append(title, reason);
+    li.addEventListener('click', () => openConversation(handoff.conversationId));
+    li.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') openConversation(handoff.conversationId);
+      if (e.key === 'ArrowDown') li.nextElementSibling?.focus();
+      if (e.key === 'ArrowUp') li.previousElementSibling?.focus();
+    });
+    return li;
+  }
+  function renderLists() {
+    $('mine').replaceChildren(...state.mine.map((h) => item(h, true)));
+    $('queue').replaceChildren(...state.queued.map((h) => item(h, false)));
+    $('waiting-count').textContent = `(${state.queued.length})`;
+  }
+
+  // ---- one conversation ----
+  async function openConversation(conversationId) {
+    state.open = conversationId;
+    listen();
+    renderLists();
+    await refreshDetail();
+    $('text').focus();
+  }
+  async function refreshDetail() {
+    if (!state.open) return;
+    try {
+      state.detail = await api(`/v1/agent/conversations/${encodeURIComponent(state.open)}`);
+      renderDetail();
+    } catch (err) {
+      $('error').textContent = err.message;
+    }
+  }
+  function renderDetail() {
+    const { conversation, handoff, messages } = state.detail;
+    $('empty').hidden = true;
+    $('detail').hidden = false;
+    $('reason').textContent = handoff
+      ? `Reason: ${handoff.reason.replace('_', ' ')}`
+      : 'No open handoff';
+    const mine = handoff && handoff.status === 'assigned' && handoff.agentId === state.agent.id;
+    $('holder').textContent =
+      conversation.handler === 'agent'
+        ? mine
+          ? 'You hold this conversation'
+          : 'Held by another agent'
+        : 'The assistant holds this conversation';
+    $('accept').hidden = !(handoff && handoff.status === 'queued');
+    $('close').hidden = !mine;
+    $('reply').hidden = !(mine || (handoff && handoff.status === 'queued'));
+    const list = $('transcript');
+    list.replaceChildren(
+      ...messages.map((m) => {
+        const li = document.createElement('li');
+        li.className = m.role;
+        li.dataset.seq = String(m.seq);
+        li.textContent = m.text; // never innerHTML
+        li.title = `${m.role} · ${new Date(m.createdAt).toLocaleString()}`;
+        return li;
+      }),
+    );
+    list.scrollTop = list.scrollHeight;
+  }
+
+  $('accept').addEventListener('click', accept);
+  async function accept() {
+    const handoff = state.detail?.handoff;
+    if (!handoff) return;
+    $('error').textContent = '';
+    try {
+      await api(`/v1/agent/handoffs/${encodeURIComponent(handoff.id)}/accept`, {
+        method: 'POST',
+        body: {},
+      });
+      await Promise.all([refreshDetail(), refreshQueue()]);
+    } catch (err) {
+      $('error').textContent =
+        err.code === 'HITL_ERR_TAKEN' ? 'Another agent accepted it first.' : err.message;
+      await refreshQueue();
+    }
+  }
+  $('close').addEventListener('click', closeHandoff);
+  async function closeHandoff() {
+    const handoff = state.detail?.handoff;
+    if (!handoff) return;
+    try {
+      await api(`/v1/agent/handoffs/${encodeURIComponent(handoff.id)}/close`, {
+        method: 'POST',
+        body: {},
+      });
+      await Promise.all([refreshDetail(), refreshQueue()]);
+    } catch (err) {
+      $('error').textContent = err.message;
+    }
+  }
+
+  $('canned').addEventListener('change', (e) => {
+    if (e.target.value) $('text').value = e.target.value;
+    e.target.value = '';
+    $('text').focus();
+  });
+  $('text').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      closeHandoff();
+    } else if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      $('reply').requestSubmit();
+    }
+  });
+  document.addEventListener('keydown', (e) => {
+    if (
+      e.key === 'a' &&
+      document.activeElement?.tagName !== 'TEXTAREA' &&
+      document.activeElement?.tagName !== 'INPUT' &&
+      !$('accept').hidden
+    )
+      accept();
+  });
+  $('reply').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const text = $('text').value;
+    if (!text.trim() || !state.open) return;
+    $('error').textContent = '';
+    try {
+      await api(`/v1/agent/conversations/${encodeURIComponent(state.open)}/messages`, {
+        method: 'POST',
+        body: { clientMessageId: crypto.randomUUID(), text },
+      });
+      $('text').value = '';
+    } catch (err) {
+      $('error').textContent = err.message;
+    }
+  });
+
+  if (state.token && state.agent) start();
+})();
