@@ -18,3 +18,4 @@ export {
   type CheckResult,
 } from './readiness.js';
 export { ServiceError, isServiceError } from './errors.js';
+export { superviseWorker, type Worker, type SuperviseOptions } from './worker.js';

@@ -17,17 +17,23 @@ export interface ServiceProcess {
 export interface StartServiceOptions {
   /** Extra environment (merged over a minimal base: PATH, HOME). */
   env: Record<string, string>;
-  /** How long to wait for the listen log line. @default 20000 */
+  /** How long to wait for the listen log line, and then for readiness. @default 20000 */
   startTimeoutMs?: number;
+  /**
+   * Also wait until `/readyz` answers 200 (workers join their consumer groups
+   * after the server listens). @default true
+   */
+  waitReady?: boolean;
 }
 
 /**
  * Starts `node <entry>` with `PORT=0` and resolves once the service logs the
- * address it listens on (fastify's `Server listening at ...` line).
+ * address it listens on (fastify's `Server listening at ...` line) and, unless
+ * `waitReady` is false, `/readyz` answers 200.
  */
 export async function startServiceProcess(
   entry: string,
-  { env, startTimeoutMs = 20_000 }: StartServiceOptions,
+  { env, startTimeoutMs = 20_000, waitReady = true }: StartServiceOptions,
 ): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [entry], {
     env: {
@@ -76,6 +82,21 @@ export async function startServiceProcess(
       }
     });
   });
+
+  if (waitReady) {
+    const deadline = Date.now() + startTimeoutMs;
+    let last = '';
+    for (;;) {
+      const res = await fetch(`${baseUrl}/readyz`).catch((err: Error) => err);
+      if (!(res instanceof Error) && res.status === 200) break;
+      last = res instanceof Error ? res.message : await res.text();
+      if (Date.now() > deadline || child.exitCode !== null) {
+        child.kill('SIGKILL');
+        throw new Error(`${entry} was not ready within ${startTimeoutMs} ms: ${last}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 
   return {
     baseUrl,

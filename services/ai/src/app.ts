@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { hostname } from 'node:os';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { resilienceMetrics } from '@parley/observability';
-import { createApp } from '@parley/service-kit';
+import { createApp, superviseWorker } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import { redisPlugin } from '@parley/redis';
 import { kafkaPlugin } from '@parley/kafka';
@@ -97,23 +97,19 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
       app.log.level = level;
     },
   });
-  app.readiness.add(`consumer:${config.consumerGroup}`, async () => {
-    if (!worker.healthy) throw new Error('consumer is not running');
-  });
+  superviseWorker(app, worker, { name: `consumer:${config.consumerGroup}` });
   // Degraded is still ready (it answers); the level is in the details for operators and probes.
   app.readiness.add('degradation', async () => {
     const { level, reasons } = degradation.status();
     return { level, reasons };
   });
   app.addHook('onReady', async () => {
-    await worker.start();
     prober?.start();
     degradation.start();
   });
   app.addHook('onClose', async () => {
     degradation.stop();
     prober?.stop();
-    await worker.stop();
   });
   return app;
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ConversationStore, SessionCache } from '@parley/conversations';
-import { createApp } from '@parley/service-kit';
+import { createApp, superviseWorker } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import { postgresPlugin } from '@parley/postgres';
 import { redisPlugin } from '@parley/redis';
@@ -47,10 +47,6 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     groupId: config.consumerGroup,
     metrics: { stored: (role) => stored.inc({ role }) },
   });
-  app.readiness.add(`consumer:${config.consumerGroup}`, async () => {
-    if (!worker.healthy) throw new Error('consumer is not running');
-  });
-  app.addHook('onReady', () => worker.start());
-  app.addHook('onClose', () => worker.stop());
+  superviseWorker(app, worker, { name: `consumer:${config.consumerGroup}` });
   return app;
 }

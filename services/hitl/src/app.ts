@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { createApp } from '@parley/service-kit';
+import { createApp, superviseWorker } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import { postgresPlugin } from '@parley/postgres';
 import { redisPlugin } from '@parley/redis';
@@ -40,10 +40,6 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     logger: deps.logger,
     groupId: config.consumerGroup,
   });
-  app.readiness.add(`consumer:${config.consumerGroup}`, async () => {
-    if (!worker.healthy) throw new Error('consumer is not running');
-  });
-  app.addHook('onReady', () => worker.start());
-  app.addHook('onClose', () => worker.stop());
+  superviseWorker(app, worker, { name: `consumer:${config.consumerGroup}` });
   return app;
 }
