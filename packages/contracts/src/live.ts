@@ -61,6 +61,12 @@ export const liveUpdateSchema = z.discriminatedUnion('kind', [
     text: z.string().max(8_000),
   }),
   z.object({
+    /** Where the conversation waits for a human: 1 = next; the wait estimate is null when unknown. */
+    kind: z.literal('queue'),
+    position: z.number().int().positive(),
+    estimatedWaitSeconds: z.number().int().min(0).nullable(),
+  }),
+  z.object({
     /** The streamed answer to `replyTo` broke off: drop its pieces; a complete answer follows. */
     kind: z.literal('incomplete'),
     replyTo: z.number().int().positive(),

@@ -99,6 +99,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     conversations: store,
     agentSecret: config.agentSecret,
     logger: deps.logger,
+    metrics: deps.metrics,
   });
   workers.push(hitl.worker);
   app.decorate('platform', { gateway, broker, store, sessions: new SessionCache(cache), hitl });

@@ -75,6 +75,11 @@ describe('a human agent taking over a conversation (embedded)', () => {
     visitor.send({ type: 'message', clientMessageId: 'm1', text: 'I want to talk to a human' });
     await visitor.waitFor((f) => f.type === 'message' && f.clientMessageId === 'reply:1');
     await visitor.waitFor((f) => f.type === 'state' && f.handoff === 'waiting');
+    // The visitor learns their place in the queue (no wait history yet: no estimate).
+    expect(await visitor.waitFor((f) => f.type === 'queue')).toMatchObject({
+      position: 1,
+      estimatedWaitSeconds: null,
+    });
     const conversationId = visitor.session.conversationId;
 
     const dana = await signIn('demo', DEMO_AGENT.email, DEMO_AGENT.defaultPassword);
@@ -166,6 +171,10 @@ describe('a human agent taking over a conversation (embedded)', () => {
     visitor.send({ type: 'resume', afterSeq: 0 });
     visitor.send({ type: 'message', clientMessageId: 'h', text: 'agent please' });
     await visitor.waitFor((f) => f.type === 'state' && f.handoff === 'waiting');
+    // By now the tenant has a wait history (the first test's accept): an estimate comes with the position.
+    const queued = await visitor.waitFor((f) => f.type === 'queue');
+    expect(queued.position).toBe(1);
+    expect(typeof queued.estimatedWaitSeconds).toBe('number');
     const conversationId = visitor.session.conversationId;
     const { handoffs } = platform.app.platform.hitl;
     const open = await handoffs.openFor('demo', conversationId);

@@ -369,6 +369,14 @@
       case 'incomplete':
         dropDraft(frame.replyTo);
         return;
+      case 'queue':
+        if (root.dataset.handler === 'agent') return;
+        handoffEl.textContent =
+          `Waiting for a member of our team: you are number ${frame.position} in the queue` +
+          (frame.estimatedWaitSeconds === null
+            ? '.'
+            : ` (about ${Math.max(1, Math.round(frame.estimatedWaitSeconds / 60))} min).`);
+        return;
       case 'pong':
         clearTimeout(state.pongTimer);
         return;

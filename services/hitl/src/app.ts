@@ -39,6 +39,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     agentSecret: config.agentSecret,
     logger: deps.logger,
     groupId: config.consumerGroup,
+    metrics: deps.metrics,
   });
   superviseWorker(app, worker, { name: `consumer:${config.consumerGroup}` });
   return app;

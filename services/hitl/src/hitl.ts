@@ -5,7 +5,9 @@ import type { ConversationStore } from '@parley/conversations';
 import type { Logger } from '@parley/observability';
 import type { Cache, EventBus, SqlDatabase, Subscription } from '@parley/ports';
 import { createHandoffWorker } from './consumers/handoff-requested.consumer.js';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { AgentTokens } from './domain/agent-tokens.js';
+import { QueueAnnouncer } from './domain/queue-announcer.js';
 import { HandoffStore } from './domain/handoff-store.js';
 import { agentRoutes } from './routes/agent.route.js';
 
@@ -19,6 +21,8 @@ export interface HitlDeps {
   agentSecret: string;
   logger: Logger;
   groupId?: string;
+  /** Where the queue metrics go (the hitl HPA scales on `hitl_queue_size`). */
+  metrics?: Registry;
 }
 
 /** The registered parts, for hosts and tests. */
@@ -34,6 +38,8 @@ export interface Hitl {
 export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promise<Hitl> {
   const handoffs = new HandoffStore(deps.db);
   const tokens = new AgentTokens(deps.agentSecret);
+  const announcer = new QueueAnnouncer(handoffs, deps.cache);
+  const metrics = deps.metrics ? hitlMetrics(deps.metrics, handoffs) : undefined;
   // The agent console: static files under /console/ (the API below serves its data).
   await app.register(fastifyStatic, {
     root: fileURLToPath(new URL('../public/', import.meta.url)),
@@ -54,11 +60,13 @@ export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promis
     handoffs,
     conversations: deps.conversations,
     tokens,
+    announcer,
+    ...(metrics ? { metrics } : {}),
   });
   const worker = createHandoffWorker({
     bus: deps.bus,
-    cache: deps.cache,
     handoffs,
+    announcer,
     logger: deps.logger.child({ component: 'handoff-worker' }),
     ...(deps.groupId ? { groupId: deps.groupId } : {}),
   });
@@ -71,3 +79,63 @@ export {
   type Handoff,
   type QueuedHandoff,
 } from './domain/handoff-store.js';
+
+/**
+ * The handoff metrics: queue size and oldest wait per queue, read from
+ * Postgres at each scrape (so every replica reports the same truth), time
+ * to accept, and handoffs handled per agent.
+ */
+function hitlMetrics(registry: Registry, handoffs: HandoffStore) {
+  // One query per scrape fills both gauges (prom-client collects them concurrently).
+  type Sizes = Awaited<ReturnType<HandoffStore['queueSizes']>> | null;
+  let snapshot = { at: 0, queues: Promise.resolve<Sizes>(null) };
+  const queues = (): Promise<Sizes> => {
+    if (Date.now() - snapshot.at > 1_000)
+      snapshot = { at: Date.now(), queues: handoffs.queueSizes().catch(() => null) };
+    return snapshot.queues;
+  };
+  const perQueue = (
+    name: string,
+    help: string,
+    value: (q: { size: number; oldestSeconds: number }) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['queue'],
+      registers: [registry],
+      async collect() {
+        const current = await queues();
+        if (!current) return; // the database did not answer: keep the last values rather than report 0
+        this.reset();
+        this.set({ queue: 'general' }, 0);
+        for (const q of current) this.set({ queue: q.queue }, value(q));
+      },
+    });
+  perQueue(
+    'hitl_queue_size',
+    'Handoffs waiting for an agent, per queue (the hitl HPA metric)',
+    (q) => q.size,
+  );
+  perQueue(
+    'hitl_queue_oldest_wait_seconds',
+    'How long the oldest waiting handoff has waited, per queue',
+    (q) => q.oldestSeconds,
+  );
+  const toAccept = new Histogram({
+    name: 'hitl_time_to_accept_seconds',
+    help: 'From handoff request to an agent accepting it',
+    buckets: [5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [registry],
+  });
+  const handled = new Counter({
+    name: 'hitl_handoffs_handled_total',
+    help: 'Handoffs closed, per agent',
+    labelNames: ['agent'],
+    registers: [registry],
+  });
+  return {
+    accepted: (waitSeconds: number) => toAccept.observe(Math.max(0, waitSeconds)),
+    closed: (agentId: string) => handled.inc({ agent: agentId }),
+  };
+}

@@ -35,6 +35,8 @@ export type ServerFrame =
   | { type: 'delta'; replyTo: number; index: number; text: string }
   /** The streamed answer to `replyTo` broke off: drop its pieces; a complete answer follows. */
   | { type: 'incomplete'; replyTo: number; reason: string }
+  /** The visitor's place in the queue for a human, and the estimated wait (null: unknown). */
+  | { type: 'queue'; position: number; estimatedWaitSeconds: number | null }
   | { type: 'pong' }
   | {
       type: 'error';

@@ -181,6 +181,12 @@ export class ChatSocket {
         });
       case 'incomplete':
         return this.send({ type: 'incomplete', replyTo: update.replyTo, reason: update.reason });
+      case 'queue':
+        return this.send({
+          type: 'queue',
+          position: update.position,
+          estimatedWaitSeconds: update.estimatedWaitSeconds,
+        });
       case 'state':
         return this.send({
           type: 'state',

@@ -6,16 +6,12 @@ import {
   type HandoffRequestedV1,
 } from '@parley/contracts';
 import type { Logger } from '@parley/observability';
-import type { Cache, EventBus, Subscription } from '@parley/ports';
+import type { EventBus, Subscription } from '@parley/ports';
 import type { HandoffStore } from '../domain/handoff-store.js';
+import type { QueueAnnouncer } from '../domain/queue-announcer.js';
 
 /** The hitl service's consumer group on `conversation-events`. */
 export const HITL_GROUP = 'hitl';
-
-/** The pub/sub channel agents' consoles of one tenant listen on. */
-export function agentsChannel(tenantId: string): string {
-  return `parley:hitl:${tenantId}`;
-}
 
 /** Emergencies go first, then the bot's failures, then the rest. */
 const PRIORITY: Record<HandoffRequestedV1['reason'], number> = {
@@ -27,12 +23,13 @@ const PRIORITY: Record<HandoffRequestedV1['reason'], number> = {
 
 /**
  * Queues each `handoff.requested` (once per event; a conversation has at most
- * one open handoff) and tells the tenant's consoles that the queue changed.
+ * one open handoff) and announces the change to the tenant's consoles and
+ * waiting visitors.
  */
 export function createHandoffWorker(deps: {
   bus: EventBus;
-  cache: Cache;
   handoffs: HandoffStore;
+  announcer: QueueAnnouncer;
   logger: Logger;
   groupId?: string;
 }): Subscription {
@@ -57,9 +54,7 @@ export function createHandoffWorker(deps: {
         { handoffId: handoff.id, conversationId: handoff.conversationId, reason: handoff.reason },
         'Handoff queued',
       );
-      await deps.cache
-        .publish(agentsChannel(event.tenant_id), JSON.stringify({ kind: 'queue' }))
-        .catch(() => undefined);
+      await deps.announcer.changed(event.tenant_id);
     },
   });
 }

@@ -183,6 +183,40 @@ export class HandoffStore {
     });
   }
 
+  /** The median wait (seconds) of the tenant's last 20 accepted handoffs of the day, or null. */
+  async recentWaitSeconds(tenantId: string): Promise<number | null> {
+    const [row] = await this.db.read<{ median: number | string | null }>(
+      `select percentile_cont(0.5) within group (order by wait) as median from (
+         select extract(epoch from (assigned_at - requested_at)) as wait from handoffs
+          where tenant_id = $1 and assigned_at is not null and assigned_at > now() - interval '1 day'
+          order by assigned_at desc limit 20) recent`,
+      [tenantId],
+      'primary',
+    );
+    return row?.median === null || row?.median === undefined
+      ? null
+      : Math.round(Number(row.median));
+  }
+
+  /** Waiting handoffs and the oldest wait (seconds) per queue, across tenants (metrics). */
+  async queueSizes(): Promise<Array<{ queue: string; size: number; oldestSeconds: number }>> {
+    const rows = await this.db.read<{
+      queue: string;
+      size: number | string;
+      oldest: number | string;
+    }>(
+      `select queue, count(*) as size, extract(epoch from (now() - min(requested_at))) as oldest
+         from handoffs where status = 'queued' group by queue`,
+      [],
+      'primary',
+    );
+    return rows.map((r) => ({
+      queue: r.queue,
+      size: Number(r.size),
+      oldestSeconds: Number(r.oldest),
+    }));
+  }
+
   /** The handoffs an agent holds now. */
   async assignedTo(tenantId: string, agentId: string): Promise<Handoff[]> {
     const rows = await this.db.read<HandoffRow>(

@@ -14,7 +14,7 @@ import { ServiceError } from '@parley/service-kit';
 import { z } from 'zod';
 import type { AgentClaims, AgentTokens } from '../domain/agent-tokens.js';
 import type { HandoffRefusal, HandoffStore } from '../domain/handoff-store.js';
-import { agentsChannel } from '../consumers/handoff-requested.consumer.js';
+import { agentsChannel, type QueueAnnouncer } from '../domain/queue-announcer.js';
 
 /** What the agent API needs. */
 export interface AgentRoutesOptions {
@@ -23,6 +23,9 @@ export interface AgentRoutesOptions {
   handoffs: HandoffStore;
   conversations: ConversationStore;
   tokens: AgentTokens;
+  announcer: QueueAnnouncer;
+  /** Observed when an agent accepts, and counted when one closes. */
+  metrics?: { accepted(waitSeconds: number): void; closed(agentId: string): void };
 }
 
 declare module 'fastify' {
@@ -96,9 +99,15 @@ export async function agentRoutes(
       'Agent action',
     );
   const queueChanged = (tenantId: string) =>
-    cache
-      .publish(agentsChannel(tenantId), JSON.stringify({ kind: 'queue' }))
-      .catch(() => undefined);
+    options.announcer
+      .changed(tenantId)
+      .catch((err: unknown) => app.log.warn({ err }, 'Queue not announced'));
+  const accepted = (handoff: { requestedAt: string; assignedAt: string | null }) =>
+    options.metrics?.accepted(
+      (Date.parse(handoff.assignedAt ?? new Date().toISOString()) -
+        Date.parse(handoff.requestedAt)) /
+        1000,
+    );
 
   app.post('/v1/agent/sessions', async (request, reply) => {
     const body = parse(loginBody, request.body);
@@ -210,6 +219,7 @@ export async function agentRoutes(
       });
       if (typeof outcome === 'string') refuse(outcome);
       if (outcome.changed) {
+        accepted(outcome.handoff);
         await bus.publish(
           registry.create(handoffAcceptedV1, {
             conversationId: outcome.handoff.conversationId,
@@ -232,6 +242,7 @@ export async function agentRoutes(
       });
       if (typeof outcome === 'string') refuse(outcome);
       if (outcome.changed) {
+        options.metrics?.closed(agentId);
         await bus.publish(
           registry.create(handoffClosedV1, {
             conversationId: outcome.handoff.conversationId,
@@ -280,6 +291,7 @@ export async function agentRoutes(
       if (open?.status === 'queued') {
         const outcome = await handoffs.accept(tenantId, open.id, agentId);
         if (typeof outcome === 'string') refuse(outcome);
+        if (outcome.changed) accepted(outcome.handoff);
         if (outcome.changed)
           await bus.publish(
             registry.create(handoffAcceptedV1, {
