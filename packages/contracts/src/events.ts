@@ -140,6 +140,41 @@ export const handoffClosedV1 = {
 
 export type HandoffClosedV1 = z.infer<typeof handoffClosedV1.payload>;
 
+/** `handoff.transferred` v1: a held handoff moved to another agent, or back to a queue. */
+export const handoffTransferredV1 = {
+  type: 'handoff.transferred',
+  version: 1,
+  payload: z.object({
+    handoff_id: idSchema,
+    from_agent_id: idSchema,
+    /** `agent`: `agent_id`/`agent_name` now hold it; `queue`: it waits in `queue` again. */
+    to: z.enum(['agent', 'queue']),
+    agent_id: idSchema.optional(),
+    agent_name: z.string().min(1).max(100).optional(),
+    queue: z.string().min(1).max(64).optional(),
+    /** `transfer`: an agent moved it; `no_reply`: its agent did not reply in time. */
+    reason: z.enum(['transfer', 'no_reply']),
+  }),
+} satisfies EventDefinition;
+
+export type HandoffTransferredV1 = z.infer<typeof handoffTransferredV1.payload>;
+
+/** `handoff.escalated` v1: for supervisors; a handoff waited too long, or its agent did not reply. */
+export const handoffEscalatedV1 = {
+  type: 'handoff.escalated',
+  version: 1,
+  payload: z.object({
+    handoff_id: idSchema,
+    kind: z.enum(['sla_breached', 'no_agent_reply']),
+    /** How long it had waited (sla_breached) or been held without a reply (no_agent_reply). */
+    waited_seconds: z.number().int().min(0),
+    agent_id: idSchema.optional(),
+    priority: z.number().int(),
+  }),
+} satisfies EventDefinition;
+
+export type HandoffEscalatedV1 = z.infer<typeof handoffEscalatedV1.payload>;
+
 /** `agent.replied` v1: a human agent's message to the end user (any agent reply takes ownership). */
 export const agentRepliedV1 = {
   type: 'agent.replied',
@@ -164,5 +199,7 @@ export const allEvents: readonly EventDefinition[] = [
   handoffRequestedV1,
   handoffAcceptedV1,
   handoffClosedV1,
+  handoffTransferredV1,
+  handoffEscalatedV1,
   agentRepliedV1,
 ];

@@ -25,6 +25,8 @@ export {
   handoffRequestedV1,
   handoffAcceptedV1,
   handoffClosedV1,
+  handoffTransferredV1,
+  handoffEscalatedV1,
   agentRepliedV1,
   degradationLevelSchema,
   tenantAiSettingsSchema,
@@ -36,6 +38,8 @@ export {
   type HandoffRequestedV1,
   type HandoffAcceptedV1,
   type HandoffClosedV1,
+  type HandoffTransferredV1,
+  type HandoffEscalatedV1,
   type AgentRepliedV1,
 } from './events.js';
 export {

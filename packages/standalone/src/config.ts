@@ -1,6 +1,7 @@
 import { env, serviceFields, type ConfigOf } from '@parley/config';
 import { gatewayFields } from '@parley/gateway/config';
 import { aiFields } from '@parley/ai/answering';
+import { hitlFields } from '@parley/hitl/hitl';
 
 /** Every environment variable the one-process platform reads. */
 export const configSpec = {
@@ -11,8 +12,8 @@ export const configSpec = {
   ...gatewayFields,
   dataDir: env.string('PARLEY_DATA_DIR', { default: '.parley/data' }),
   historyTurns: env.int('CHAT_HISTORY_TURNS', { default: 10, min: 0, max: 50 }),
-  /** Signs agents' bearer tokens (main.ts makes and keeps one when unset). */
-  agentSecret: env.secret('PARLEY_AGENT_SECRET', { minLength: 32 }),
+  /** Handoffs: agents' token secret (main.ts makes and keeps one when unset) and timers. */
+  ...hitlFields,
   /** The seeded demo agent's password (embedded mode only; see the README). */
   demoAgentPassword: env.secret('PARLEY_DEMO_AGENT_PASSWORD', { minLength: 8, optional: true }),
   /** The AI settings: model keys (none: the offline FAQ answers), failover, budgets, degradation. */

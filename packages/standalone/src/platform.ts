@@ -97,7 +97,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     cache,
     db,
     conversations: store,
-    agentSecret: config.agentSecret,
+    settings: config,
     logger: deps.logger,
     metrics: deps.metrics,
   });

@@ -5,6 +5,7 @@ import {
   handoffAcceptedV1,
   handoffClosedV1,
   handoffRequestedV1,
+  handoffTransferredV1,
   messageReceivedV1,
   replyGeneratedV1,
   type AgentRepliedV1,
@@ -12,6 +13,7 @@ import {
   type HandoffAcceptedV1,
   type HandoffClosedV1,
   type HandoffRequestedV1,
+  type HandoffTransferredV1,
   type MessageReceivedV1,
   type ReplyGeneratedV1,
 } from '@parley/contracts';
@@ -30,6 +32,7 @@ import {
   onHandoffAccepted,
   onHandoffClosed,
   onHandoffRequested,
+  onHandoffTransferred,
 } from './consumers/handoff.consumer.js';
 
 /** What the chat service's handlers work with: ports, not clients. */
@@ -85,6 +88,7 @@ export function createChatWorker(deps: WorkerDeps): Subscription {
     handoffRequestedV1,
     handoffAcceptedV1,
     handoffClosedV1,
+    handoffTransferredV1,
     agentRepliedV1,
   ]);
   return deps.bus.subscribe({
@@ -104,6 +108,8 @@ export function createChatWorker(deps: WorkerDeps): Subscription {
             return await onHandoffAccepted(full, event as Event<HandoffAcceptedV1>);
           case handoffClosedV1.type:
             return await onHandoffClosed(full, event as Event<HandoffClosedV1>);
+          case handoffTransferredV1.type:
+            return await onHandoffTransferred(full, event as Event<HandoffTransferredV1>);
           case agentRepliedV1.type:
             return await onAgentReplied(full, event as Event<AgentRepliedV1>);
         }

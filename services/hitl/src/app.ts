@@ -36,7 +36,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     cache: app.cache,
     db: app.db,
     conversations: new ConversationStore(app.db),
-    agentSecret: config.agentSecret,
+    settings: config,
     logger: deps.logger,
     groupId: config.consumerGroup,
     metrics: deps.metrics,

@@ -7,6 +7,24 @@ import {
   type ConfigOf,
 } from '@parley/config';
 
+/** The handoff settings (also read by the one-process platform). */
+export const hitlFields = {
+  /** Signs agents' bearer tokens (at least 32 characters; a secret). */
+  agentSecret: env.secret('PARLEY_AGENT_SECRET', { minLength: 32 }),
+  /** An assigned conversation without an agent reply by then goes back to the queue. */
+  agentReplyTimeoutMs: env.int('HITL_AGENT_REPLY_TIMEOUT_MS', {
+    min: 1_000,
+    max: 3_600_000,
+    default: 120_000,
+  }),
+  /** A handoff waiting longer is escalated (priority bump, supervisor event). */
+  slaMs: env.int('HITL_SLA_MS', { min: 1_000, max: 86_400_000, default: 300_000 }),
+  /** How often those timers are checked. */
+  sweepIntervalMs: env.int('HITL_SWEEP_INTERVAL_MS', { min: 200, max: 60_000, default: 5_000 }),
+};
+
+export type HitlConfig = ConfigOf<typeof hitlFields>;
+
 /** Every environment variable the hitl service reads. */
 export const configSpec = {
   ...serviceFields,
@@ -15,8 +33,7 @@ export const configSpec = {
   ...redisFields,
   ...kafkaFields,
   consumerGroup: env.string('HITL_CONSUMER_GROUP', { default: 'hitl' }),
-  /** Signs agents' bearer tokens (at least 32 characters; a secret). */
-  agentSecret: env.secret('PARLEY_AGENT_SECRET', { minLength: 32 }),
+  ...hitlFields,
 };
 
 export type Config = ConfigOf<typeof configSpec>;

@@ -8,6 +8,8 @@ import { createHandoffWorker } from './consumers/handoff-requested.consumer.js';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { AgentTokens } from './domain/agent-tokens.js';
 import { QueueAnnouncer } from './domain/queue-announcer.js';
+import { HandoffSweeper } from './domain/sweeper.js';
+import type { HitlConfig } from './config.js';
 import { HandoffStore } from './domain/handoff-store.js';
 import { agentRoutes } from './routes/agent.route.js';
 
@@ -17,8 +19,8 @@ export interface HitlDeps {
   cache: Cache;
   db: SqlDatabase;
   conversations: ConversationStore;
-  /** Signs agents' tokens (at least 32 characters). */
-  agentSecret: string;
+  /** Signs agents' tokens (at least 32 characters) and the handoff timers. */
+  settings: HitlConfig;
   logger: Logger;
   groupId?: string;
   /** Where the queue metrics go (the hitl HPA scales on `hitl_queue_size`). */
@@ -29,6 +31,8 @@ export interface HitlDeps {
 export interface Hitl {
   handoffs: HandoffStore;
   worker: Subscription;
+  /** The handoff timers (started and stopped with the app). */
+  sweeper: HandoffSweeper;
 }
 
 /**
@@ -37,7 +41,7 @@ export interface Hitl {
  */
 export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promise<Hitl> {
   const handoffs = new HandoffStore(deps.db);
-  const tokens = new AgentTokens(deps.agentSecret);
+  const tokens = new AgentTokens(deps.settings.agentSecret);
   const announcer = new QueueAnnouncer(handoffs, deps.cache);
   const metrics = deps.metrics ? hitlMetrics(deps.metrics, handoffs) : undefined;
   // The agent console: static files under /console/ (the API below serves its data).
@@ -70,9 +74,21 @@ export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promis
     logger: deps.logger.child({ component: 'handoff-worker' }),
     ...(deps.groupId ? { groupId: deps.groupId } : {}),
   });
-  return { handoffs, worker };
+  const sweeper = new HandoffSweeper({
+    handoffs,
+    bus: deps.bus,
+    announcer,
+    logger: deps.logger.child({ component: 'handoff-timers' }),
+    agentReplyTimeoutMs: deps.settings.agentReplyTimeoutMs,
+    slaMs: deps.settings.slaMs,
+    intervalMs: deps.settings.sweepIntervalMs,
+  });
+  app.addHook('onReady', async () => sweeper.start());
+  app.addHook('onClose', async () => sweeper.stop());
+  return { handoffs, worker, sweeper };
 }
 
+export { hitlFields, type HitlConfig } from './config.js';
 export {
   HandoffStore,
   type Agent,

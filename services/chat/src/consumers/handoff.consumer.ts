@@ -4,6 +4,7 @@ import type {
   HandoffAcceptedV1,
   HandoffClosedV1,
   HandoffRequestedV1,
+  HandoffTransferredV1,
 } from '@parley/contracts';
 import type { Appended, Conversation, StatePatch } from '@parley/conversations';
 import type { WritePosition } from '@parley/ports';
@@ -53,6 +54,23 @@ export async function onHandoffClosed(
         ? 'The agent has left the conversation. The assistant will answer from here.'
         : 'The assistant will answer from here.',
     state: { handler: 'bot', handoff: 'none' },
+  });
+}
+
+export async function onHandoffTransferred(
+  deps: ChatDeps,
+  event: Event<HandoffTransferredV1>,
+): Promise<void> {
+  const { payload } = event;
+  const toAgent = payload.to === 'agent' && payload.agent_name;
+  await appendAndTell(deps, event, {
+    role: 'system',
+    clientMessageId: `handoff:${payload.handoff_id}:transfer:${event.event_id}`,
+    text: toAgent
+      ? `${payload.agent_name} joined the conversation.`
+      : 'You are being transferred: the next available member of our team will reply here.',
+    // Back in the queue, the assistant answers meanwhile, as for any waiting handoff.
+    state: toAgent ? { handler: 'agent', handoff: 'none' } : { handler: 'bot', handoff: 'waiting' },
   });
 }
 

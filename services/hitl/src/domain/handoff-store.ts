@@ -277,6 +277,102 @@ export class HandoffStore {
     return result;
   }
 
+  /** Notes that the holding agent replied (stops the no-reply timer). */
+  async agentReplied(tenantId: string, id: string, agentId: string): Promise<void> {
+    await this.db.transaction((tx) =>
+      tx.query(
+        `update handoffs set last_agent_reply_at = now()
+          where tenant_id = $1 and id = $2 and agent_id = $3 and status = 'assigned'`,
+        [tenantId, id, agentId],
+      ),
+    );
+  }
+
+  /**
+   * Moves a handoff the agent holds to another agent of the tenant, or back
+   * to a queue (keeping its place: the request time stays).
+   */
+  async transfer(
+    tenantId: string,
+    id: string,
+    fromAgentId: string,
+    to: { agentId: string } | { queue: string },
+  ): Promise<Handoff | HandoffRefusal> {
+    const { result } = await this.db.transaction(async (tx) => {
+      if ('agentId' in to) {
+        const [target] = await tx.query('select 1 from agents where tenant_id = $1 and id = $2', [
+          tenantId,
+          to.agentId,
+        ]);
+        if (!target) return 'not_found' as const;
+      }
+      const [row] = await tx.query<HandoffRow>(
+        'agentId' in to
+          ? `update handoffs set agent_id = $4, assigned_at = now(), last_agent_reply_at = null
+              where tenant_id = $1 and id = $2 and status = 'assigned' and agent_id = $3
+              returning ${COLUMNS}`
+          : `update handoffs set status = 'queued', agent_id = null, assigned_at = null,
+                    last_agent_reply_at = null, queue = $4
+              where tenant_id = $1 and id = $2 and status = 'assigned' and agent_id = $3
+              returning ${COLUMNS}`,
+        [tenantId, id, fromAgentId, 'agentId' in to ? to.agentId : to.queue],
+      );
+      if (row) return toHandoff(row);
+      const [now] = await tx.query<HandoffRow>(
+        `select ${COLUMNS} from handoffs where tenant_id = $1 and id = $2`,
+        [tenantId, id],
+      );
+      if (!now) return 'not_found' as const;
+      if (now.status === 'closed') return 'closed' as const;
+      return 'not_yours' as const;
+    });
+    return result;
+  }
+
+  /**
+   * Puts back in the queue every assignment whose agent has not replied
+   * within `timeoutMs` (across tenants; each row changes once, so replicas
+   * can sweep at the same time). Returns them with the agent they had.
+   */
+  async requeueUnanswered(
+    timeoutMs: number,
+  ): Promise<Array<Handoff & { previousAgentId: string }>> {
+    const { result } = await this.db.transaction((tx) =>
+      tx.query<HandoffRow & { previous_agent_id: string }>(
+        `update handoffs h set status = 'queued', agent_id = null, assigned_at = null,
+                priority = h.priority + 20
+           from (select tenant_id, id, agent_id from handoffs
+                  where status = 'assigned' and last_agent_reply_at is null
+                    and assigned_at < now() - ($1::double precision * interval '1 millisecond')
+                  for update skip locked limit 100) old
+          where h.tenant_id = old.tenant_id and h.id = old.id
+          returning ${COLUMNS.replace(/(\w+)/g, 'h.$1')}, old.agent_id as previous_agent_id`,
+        [timeoutMs],
+      ),
+    );
+    return result.map((row) => ({ ...toHandoff(row), previousAgentId: row.previous_agent_id }));
+  }
+
+  /**
+   * Escalates, once, every handoff that has waited longer than `slaMs`:
+   * its priority goes up by `bump` so it moves ahead. Returns them.
+   */
+  async escalateOverdue(slaMs: number, bump = 50): Promise<Handoff[]> {
+    const { result } = await this.db.transaction((tx) =>
+      tx.query<HandoffRow>(
+        `update handoffs set escalated_at = now(), priority = priority + $2
+          where (tenant_id, id) in (
+            select tenant_id, id from handoffs
+             where status = 'queued' and escalated_at is null
+               and requested_at < now() - ($1::double precision * interval '1 millisecond')
+             for update skip locked limit 100)
+          returning ${COLUMNS}`,
+        [slaMs, bump],
+      ),
+    );
+    return result.map(toHandoff);
+  }
+
   /** Closes a handoff the agent holds (or, `returned`, one still waiting). */
   async close(
     tenantId: string,

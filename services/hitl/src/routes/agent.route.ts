@@ -7,6 +7,7 @@ import {
   agentRepliedV1,
   handoffAcceptedV1,
   handoffClosedV1,
+  handoffTransferredV1,
 } from '@parley/contracts';
 import type { ConversationStore } from '@parley/conversations';
 import type { Cache, EventBus } from '@parley/ports';
@@ -51,6 +52,10 @@ const replyBody = z
   })
   .strict();
 const idParam = z.object({ id: z.string().min(1).max(128) });
+const transferBody = z.union([
+  z.object({ toAgentId: z.string().min(1).max(128) }).strict(),
+  z.object({ toQueue: z.string().regex(/^[a-z0-9_-]{1,64}$/) }).strict(),
+]);
 
 const REFUSALS: Record<HandoffRefusal, [string, string, number]> = {
   not_found: ['HITL_ERR_NOT_FOUND', 'No such handoff', 404],
@@ -86,7 +91,12 @@ export async function agentRoutes(
   options: AgentRoutesOptions,
 ): Promise<void> {
   const { bus, cache, handoffs, conversations, tokens } = options;
-  const registry = new EventRegistry([handoffAcceptedV1, handoffClosedV1, agentRepliedV1]);
+  const registry = new EventRegistry([
+    handoffAcceptedV1,
+    handoffClosedV1,
+    handoffTransferredV1,
+    agentRepliedV1,
+  ]);
   const audit = (request: FastifyRequest, action: string, fields: Record<string, unknown> = {}) =>
     request.log.info(
       {
@@ -255,6 +265,37 @@ export async function agentRoutes(
       return { handoff: outcome.handoff };
     });
 
+    scoped.post('/v1/agent/handoffs/:id/transfer', async (request) => {
+      const { id } = parse(idParam, request.params);
+      const body = parse(transferBody, request.body);
+      const { tenantId, agentId } = request.agent!;
+      const target = 'toAgentId' in body ? { agentId: body.toAgentId } : { queue: body.toQueue };
+      const outcome = await handoffs.transfer(tenantId, id, agentId, target);
+      audit(request, 'transfer', {
+        handoffId: id,
+        to: 'toAgentId' in body ? `agent:${body.toAgentId}` : `queue:${body.toQueue}`,
+        outcome: typeof outcome === 'string' ? outcome : 'ok',
+      });
+      if (typeof outcome === 'string') refuse(outcome);
+      const to = 'toAgentId' in body ? await handoffs.agent(tenantId, body.toAgentId) : undefined;
+      await bus.publish(
+        registry.create(handoffTransferredV1, {
+          conversationId: outcome.conversationId,
+          tenantId,
+          payload: {
+            handoff_id: id,
+            from_agent_id: agentId,
+            reason: 'transfer',
+            ...(to
+              ? { to: 'agent' as const, agent_id: to.id, agent_name: to.name }
+              : { to: 'queue' as const, queue: outcome.queue }),
+          },
+        }),
+      );
+      await queueChanged(tenantId);
+      return { handoff: outcome };
+    });
+
     scoped.get('/v1/agent/conversations/:id', async (request) => {
       const { id } = parse(idParam, request.params);
       const { tenantId } = request.agent!;
@@ -316,6 +357,9 @@ export async function agentRoutes(
           },
         }),
       );
+      const held = await handoffs.openFor(tenantId, id);
+      if (held?.status === 'assigned' && held.agentId === agentId)
+        await handoffs.agentReplied(tenantId, held.id, agentId);
       audit(request, 'reply', { conversationId: id, messageId });
       return reply.code(202).send({ messageId, clientMessageId: body.clientMessageId });
     });

@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  EventRegistry,
+  handoffEscalatedV1,
+  type Event,
+  type HandoffEscalatedV1,
+} from '@parley/contracts';
+import { WidgetClient, expectEventually } from '@parley/testing';
+import { DEMO_AGENT, DEMO_WIDGET_KEY } from '../src/index.js';
+import { startPlatform, type Running } from './start.js';
+
+/** Handoff timers and transfers, with timers short enough to watch. */
+let platform: Running;
+const escalations: Array<Event<HandoffEscalatedV1>> = [];
+beforeAll(async () => {
+  platform = await startPlatform({
+    HITL_AGENT_REPLY_TIMEOUT_MS: '1000',
+    HITL_SLA_MS: '1000',
+    HITL_SWEEP_INTERVAL_MS: '200',
+  });
+  await platform.app.platform.hitl.handoffs.upsertAgent({
+    tenantId: 'demo',
+    id: 'sam',
+    email: 'sam@parley.demo',
+    name: 'Sam',
+    password: 'sam-password',
+  });
+  const supervisor = platform.app.platform.broker.bus().subscribe({
+    groupId: 'supervisor',
+    registry: new EventRegistry([handoffEscalatedV1]),
+    fromBeginning: true,
+    handler: async (e) => void escalations.push(e as Event<HandoffEscalatedV1>),
+  });
+  await supervisor.start();
+});
+afterAll(() => platform?.close());
+
+async function call(path: string, token: string, body?: unknown) {
+  const res = await fetch(`${platform.baseUrl}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function signIn(email: string, password: string): Promise<string> {
+  const res = await fetch(`${platform.baseUrl}/v1/agent/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tenantId: 'demo', email, password }),
+  });
+  return ((await res.json()) as { token: string }).token;
+}
+
+async function waitingVisitor(): Promise<{ visitor: WidgetClient; handoffId: string }> {
+  const visitor = await WidgetClient.connect(platform.baseUrl, {
+    widgetKey: DEMO_WIDGET_KEY,
+    origin: platform.origin,
+  });
+  visitor.send({ type: 'resume', afterSeq: 0 });
+  visitor.send({ type: 'message', clientMessageId: 'h', text: 'I want to talk to a human' });
+  await visitor.waitFor((f) => f.type === 'state' && f.handoff === 'waiting');
+  const { handoffs } = platform.app.platform.hitl;
+  let open = await handoffs.openFor('demo', visitor.session.conversationId);
+  for (let i = 0; i < 50 && !open; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    open = await handoffs.openFor('demo', visitor.session.conversationId);
+  }
+  return { visitor, handoffId: open!.id };
+}
+
+describe('handoff timers and transfers (embedded)', () => {
+  it('escalates a handoff that waits past its SLA once, moving it ahead, with a supervisor event', async () => {
+    const { visitor, handoffId } = await waitingVisitor();
+    await expectEventually(
+      () =>
+        expect(escalations.find((e) => e.payload.handoff_id === handoffId)?.payload).toMatchObject({
+          kind: 'sla_breached',
+          priority: 50,
+        }),
+      { timeoutMs: 5_000 },
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    expect(escalations.filter((e) => e.payload.handoff_id === handoffId)).toHaveLength(1);
+    visitor.close();
+  });
+
+  it('puts an accepted conversation back in the queue when its agent does not reply in time, and tells the visitor', async () => {
+    const { visitor, handoffId } = await waitingVisitor();
+    const dana = await signIn(DEMO_AGENT.email, DEMO_AGENT.defaultPassword);
+    expect((await call(`/v1/agent/handoffs/${handoffId}/accept`, dana, {})).status).toBe(200);
+    await visitor.waitFor((f) => f.type === 'state' && f.handler === 'agent');
+    const before = visitor.frames.length;
+    await visitor.waitFor((f) => f.type === 'message' && /being transferred/.test(String(f.text)), {
+      from: before,
+      timeoutMs: 5_000,
+    });
+    await visitor.waitFor((f) => f.type === 'state' && f.handoff === 'waiting', { from: before });
+    const handoff = await platform.app.platform.hitl.handoffs.handoff('demo', handoffId);
+    expect(handoff).toMatchObject({ status: 'queued', agentId: null });
+    expect(
+      escalations.find(
+        (e) => e.payload.handoff_id === handoffId && e.payload.kind === 'no_agent_reply',
+      )?.payload,
+    ).toMatchObject({ agent_id: 'demo-agent' });
+    visitor.close();
+  });
+
+  it('transfers a held conversation to another agent, or back to a named queue', async () => {
+    const { visitor, handoffId } = await waitingVisitor();
+    const dana = await signIn(DEMO_AGENT.email, DEMO_AGENT.defaultPassword);
+    const sam = await signIn('sam@parley.demo', 'sam-password');
+    await call(`/v1/agent/handoffs/${handoffId}/accept`, dana, {});
+    // Reply at once, so the no-reply timer leaves it alone.
+    await call(`/v1/agent/conversations/${visitor.session.conversationId}/messages`, dana, {
+      clientMessageId: 'd1',
+      text: 'Let me get my colleague.',
+    });
+    const toSam = await call(`/v1/agent/handoffs/${handoffId}/transfer`, dana, {
+      toAgentId: 'sam',
+    });
+    expect(toSam.status).toBe(200);
+    await visitor.waitFor((f) => f.type === 'message' && f.text === 'Sam joined the conversation.');
+    // Dana no longer holds it; Sam does.
+    expect(
+      (
+        await call(`/v1/agent/conversations/${visitor.session.conversationId}/messages`, dana, {
+          clientMessageId: 'd2',
+          text: 'still me?',
+        })
+      ).status,
+    ).toBe(409);
+    await call(`/v1/agent/conversations/${visitor.session.conversationId}/messages`, sam, {
+      clientMessageId: 's1',
+      text: 'Sam here.',
+    });
+    await visitor.waitFor((f) => f.type === 'message' && f.text === 'Sam here.');
+    const toQueue = await call(`/v1/agent/handoffs/${handoffId}/transfer`, sam, {
+      toQueue: 'billing',
+    });
+    expect(toQueue.body.handoff).toMatchObject({
+      status: 'queued',
+      queue: 'billing',
+      agentId: null,
+    });
+    // An unknown agent, and a handoff Sam no longer holds.
+    expect(
+      (await call(`/v1/agent/handoffs/${handoffId}/transfer`, sam, { toAgentId: 'nobody' })).status,
+    ).toBe(404);
+    expect(
+      (await call(`/v1/agent/handoffs/${handoffId}/transfer`, sam, { toAgentId: 'demo-agent' }))
+        .body.code,
+    ).toBe('HITL_ERR_NOT_YOURS');
+    expect(
+      (await call(`/v1/agent/handoffs/${handoffId}/transfer`, sam, { toQueue: 'Bad Queue!' }))
+        .status,
+    ).toBe(400);
+    visitor.close();
+  });
+});

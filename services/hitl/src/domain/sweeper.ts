@@ -1,0 +1,111 @@
+import { EventRegistry, handoffEscalatedV1, handoffTransferredV1 } from '@parley/contracts';
+import type { Logger } from '@parley/observability';
+import type { EventBus } from '@parley/ports';
+import type { HandoffStore } from './handoff-store.js';
+import type { QueueAnnouncer } from './queue-announcer.js';
+
+/** Options for {@link HandoffSweeper}. */
+export interface SweeperOptions {
+  handoffs: HandoffStore;
+  bus: EventBus;
+  announcer: QueueAnnouncer;
+  logger: Logger;
+  /** An assignment without an agent reply by then goes back to the queue. @default 120000 */
+  agentReplyTimeoutMs?: number;
+  /** A handoff waiting longer is escalated (priority bump, supervisor event). @default 300000 */
+  slaMs?: number;
+  /** How often the timers are checked. @default 5000 */
+  intervalMs?: number;
+}
+
+/**
+ * The handoff timers, checked every few seconds against Postgres (so a
+ * restart loses none, and replicas sweeping together change each row once):
+ * an assigned conversation whose agent has not replied in time goes back to
+ * the queue, ahead of others, with a `handoff.transferred` (reason
+ * `no_reply`) and a `handoff.escalated` for supervisors; a handoff waiting
+ * past the SLA is bumped once and escalated.
+ */
+export class HandoffSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly registry = new EventRegistry([handoffTransferredV1, handoffEscalatedV1]);
+
+  constructor(private readonly opts: SweeperOptions) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (!this.running) this.running = this.sweep().finally(() => (this.running = undefined));
+    }, this.opts.intervalMs ?? 5_000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One pass over both timers. */
+  async sweep(): Promise<void> {
+    const { handoffs, bus, announcer } = this.opts;
+    const tenants = new Set<string>();
+    try {
+      for (const h of await handoffs.requeueUnanswered(this.opts.agentReplyTimeoutMs ?? 120_000)) {
+        tenants.add(h.tenantId);
+        const common = { conversationId: h.conversationId, tenantId: h.tenantId };
+        await bus.publish(
+          this.registry.create(handoffTransferredV1, {
+            ...common,
+            payload: {
+              handoff_id: h.id,
+              from_agent_id: h.previousAgentId,
+              to: 'queue',
+              queue: h.queue,
+              reason: 'no_reply',
+            },
+          }),
+        );
+        await bus.publish(
+          this.registry.create(handoffEscalatedV1, {
+            ...common,
+            payload: {
+              handoff_id: h.id,
+              kind: 'no_agent_reply',
+              waited_seconds: Math.round((this.opts.agentReplyTimeoutMs ?? 120_000) / 1000),
+              agent_id: h.previousAgentId,
+              priority: h.priority,
+            },
+          }),
+        );
+        this.opts.logger.warn(
+          { handoffId: h.id, agentId: h.previousAgentId },
+          'No agent reply: requeued',
+        );
+      }
+      for (const h of await handoffs.escalateOverdue(this.opts.slaMs ?? 300_000)) {
+        tenants.add(h.tenantId);
+        await bus.publish(
+          this.registry.create(handoffEscalatedV1, {
+            conversationId: h.conversationId,
+            tenantId: h.tenantId,
+            payload: {
+              handoff_id: h.id,
+              kind: 'sla_breached',
+              waited_seconds: Math.max(
+                0,
+                Math.round((Date.now() - Date.parse(h.requestedAt)) / 1000),
+              ),
+              priority: h.priority,
+            },
+          }),
+        );
+        this.opts.logger.warn({ handoffId: h.id }, 'Handoff past its SLA: escalated');
+      }
+      for (const tenantId of tenants) await announcer.changed(tenantId);
+    } catch (err) {
+      this.opts.logger.error({ err }, 'Handoff timers not checked');
+    }
+  }
+}
