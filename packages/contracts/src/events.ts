@@ -175,6 +175,27 @@ export const handoffEscalatedV1 = {
 
 export type HandoffEscalatedV1 = z.infer<typeof handoffEscalatedV1.payload>;
 
+/** `callback.requested` v1: a visitor who could not reach a person asks to be called back. */
+export const callbackRequestedV1 = {
+  type: 'callback.requested',
+  version: 1,
+  payload: z.discriminatedUnion('contact_kind', [
+    z.object({
+      contact_kind: z.literal('phone'),
+      /** Digits with an optional leading +, spaces and dashes removed (7 to 15 digits). */
+      contact: z.string().regex(/^\+?[0-9]{7,15}$/),
+      note: z.string().max(500).optional(),
+    }),
+    z.object({
+      contact_kind: z.literal('email'),
+      contact: z.string().email().max(254),
+      note: z.string().max(500).optional(),
+    }),
+  ]),
+} satisfies EventDefinition;
+
+export type CallbackRequestedV1 = z.infer<typeof callbackRequestedV1.payload>;
+
 /** `agent.replied` v1: a human agent's message to the end user (any agent reply takes ownership). */
 export const agentRepliedV1 = {
   type: 'agent.replied',
@@ -201,5 +222,6 @@ export const allEvents: readonly EventDefinition[] = [
   handoffClosedV1,
   handoffTransferredV1,
   handoffEscalatedV1,
+  callbackRequestedV1,
   agentRepliedV1,
 ];

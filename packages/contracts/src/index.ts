@@ -27,6 +27,7 @@ export {
   handoffClosedV1,
   handoffTransferredV1,
   handoffEscalatedV1,
+  callbackRequestedV1,
   agentRepliedV1,
   degradationLevelSchema,
   tenantAiSettingsSchema,
@@ -40,6 +41,7 @@ export {
   type HandoffClosedV1,
   type HandoffTransferredV1,
   type HandoffEscalatedV1,
+  type CallbackRequestedV1,
   type AgentRepliedV1,
 } from './events.js';
 export {

@@ -61,6 +61,15 @@ export const liveUpdateSchema = z.discriminatedUnion('kind', [
     text: z.string().max(8_000),
   }),
   z.object({
+    /** No person can take over now: the widget offers to leave a phone number or e-mail. */
+    kind: z.literal('callback_offer'),
+  }),
+  z.object({
+    /** The visitor's callback request is on record. */
+    kind: z.literal('callback_saved'),
+    ticketId: z.string().max(64),
+  }),
+  z.object({
     /** Where the conversation waits for a human: 1 = next; the wait estimate is null when unknown. */
     kind: z.literal('queue'),
     position: z.number().int().positive(),

@@ -89,6 +89,8 @@
 .parley-draft::after{content:'▍';opacity:.5}
 .parley-handoff{font-size:12px;color:#5c6370;padding:0 12px}.parley-handoff:empty{display:none}
 .parley-system{font-style:italic;background:none;color:#5c6370}
+.parley-callback{display:grid;gap:6px;padding:8px 12px;font-size:13px;border-top:1px solid #e9ecef}.parley-callback[hidden]{display:none}
+.parley-callback input{display:block;width:100%;margin-top:4px;padding:6px;border:1px solid #ced4da;border-radius:6px;box-sizing:border-box}
 .parley-assistant,.parley-agent,.parley-system{align-self:flex-start;background:#f1f3f5}
 .parley-typing{padding:0 14px 6px;font-size:12px;color:#868e96;min-height:18px}
 .parley-error{padding:0 14px 6px;font-size:12px;color:#c92a2a;min-height:0}
@@ -106,6 +108,7 @@
   root.innerHTML = `
 <div class="parley-header"><strong class="parley-title"></strong><span class="parley-status" aria-live="polite"></span></div>
 <div class="parley-handoff" aria-live="polite"></div>
+<form class="parley-callback" hidden><label>No one from our team is available right now. Leave your phone number or e-mail and we will get back to you.<input class="parley-callback-contact" maxlength="254" autocomplete="tel" placeholder="Phone number or e-mail"></label><button type="submit">Call me back</button></form>
 <div class="parley-log" aria-live="polite"></div>
 <div class="parley-typing"></div>
 <div class="parley-error" role="alert"></div>
@@ -120,6 +123,19 @@
   const log = root.querySelector('.parley-log');
   const statusEl = root.querySelector('.parley-status');
   const handoffEl = root.querySelector('.parley-handoff');
+  const callbackForm = root.querySelector('.parley-callback');
+  callbackForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const contact = callbackForm.querySelector('input').value.trim();
+    if (!contact || !state.ws || state.ws.readyState !== WebSocket.OPEN) return;
+    state.ws.send(
+      JSON.stringify(
+        contact.includes('@')
+          ? { type: 'callback', email: contact }
+          : { type: 'callback', phone: contact },
+      ),
+    );
+  });
   const typingEl = root.querySelector('.parley-typing');
   const errorEl = root.querySelector('.parley-error');
   const form = root.querySelector('.parley-form');
@@ -368,6 +384,13 @@
         return;
       case 'incomplete':
         dropDraft(frame.replyTo);
+        return;
+      case 'callback_offer':
+        callbackForm.hidden = false;
+        return;
+      case 'callback_saved':
+        callbackForm.hidden = true;
+        handoffEl.textContent = `Thank you: we will get back to you (ticket ${frame.ticketId}).`;
         return;
       case 'queue':
         if (root.dataset.handler === 'agent') return;

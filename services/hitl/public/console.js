@@ -90,9 +90,13 @@
   // ---- queues ----
   async function refreshQueue() {
     try {
-      const data = await api('/v1/agent/queue');
+      const [data, callbacks] = await Promise.all([
+        api('/v1/agent/queue'),
+        api('/v1/agent/callbacks'),
+      ]);
       state.queued = data.queued;
       state.mine = data.mine;
+      state.callbacks = callbacks.callbacks;
       renderLists();
     } catch (err) {
       $('error').textContent = err.message;
@@ -123,6 +127,33 @@
     $('mine').replaceChildren(...state.mine.map((h) => item(h, true)));
     $('queue').replaceChildren(...state.queued.map((h) => item(h, false)));
     $('waiting-count').textContent = `(${state.queued.length})`;
+    const open = (state.callbacks || []).filter((c) => c.status === 'open');
+    $('callback-count').textContent = `(${open.length})`;
+    $('callbacks').replaceChildren(
+      ...open.map((c) => {
+        const li = document.createElement('li');
+        li.tabIndex = 0;
+        const who = document.createElement('div');
+        who.textContent = `${c.id} · ${c.contactKind === 'phone' ? '☎' : '✉'} ${c.contact}`;
+        const when = document.createElement('div');
+        when.className = 'reason';
+        when.textContent = `since ${new Date(c.createdAt).toLocaleString()}${c.note ? ` · ${c.note}` : ''}`;
+        const done = document.createElement('button');
+        done.type = 'button';
+        done.textContent = 'Done';
+        done.addEventListener('click', async (e) => {
+          e.stopPropagation();
+          await api(`/v1/agent/callbacks/${encodeURIComponent(c.id)}/done`, {
+            method: 'POST',
+            body: {},
+          });
+          refreshQueue();
+        });
+        li.append(who, when, done);
+        li.addEventListener('click', () => openConversation(c.conversationId));
+        return li;
+      }),
+    );
   }
 
   // ---- one conversation ----

@@ -69,6 +69,7 @@ export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promis
   });
   const worker = createHandoffWorker({
     bus: deps.bus,
+    cache: deps.cache,
     handoffs,
     announcer,
     logger: deps.logger.child({ component: 'handoff-worker' }),

@@ -21,6 +21,18 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('typing'), active: z.boolean() }),
   z.strictObject({ type: z.literal('ping') }),
+  z.strictObject({
+    /** Leave a phone number or an e-mail address to be called back (after a `callback_offer`). */
+    type: z.literal('callback'),
+    phone: z
+      .string()
+      .max(32)
+      .transform((p) => p.replace(/[\s().-]/g, ''))
+      .pipe(z.string().regex(/^\+?[0-9]{7,15}$/, 'a phone number of 7 to 15 digits'))
+      .optional(),
+    email: z.string().email().max(254).optional(),
+    note: z.string().max(500).optional(),
+  }),
 ]);
 
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
@@ -37,6 +49,10 @@ export type ServerFrame =
   | { type: 'incomplete'; replyTo: number; reason: string }
   /** The visitor's place in the queue for a human, and the estimated wait (null: unknown). */
   | { type: 'queue'; position: number; estimatedWaitSeconds: number | null }
+  /** No person can take over now: offer to leave a phone number or e-mail for a callback. */
+  | { type: 'callback_offer' }
+  /** The callback request is on record (`ticketId` for the visitor's reference). */
+  | { type: 'callback_saved'; ticketId: string }
   | { type: 'pong' }
   | {
       type: 'error';

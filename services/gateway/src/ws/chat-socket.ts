@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import {
   conversationChannel,
+  callbackRequestedV1,
   messageReceivedV1,
   type ConversationState,
   type EventRegistry,
@@ -112,6 +113,9 @@ export class ChatSocket {
       case 'message':
         if (this.phase === 'waiting') return this.notResumed(frame.clientMessageId);
         return this.accept(frame.clientMessageId, frame.text);
+      case 'callback':
+        if (this.phase === 'waiting') return this.notResumed();
+        return this.requestCallback(frame);
     }
   }
 
@@ -181,6 +185,10 @@ export class ChatSocket {
         });
       case 'incomplete':
         return this.send({ type: 'incomplete', replyTo: update.replyTo, reason: update.reason });
+      case 'callback_offer':
+        return this.send({ type: 'callback_offer' });
+      case 'callback_saved':
+        return this.send({ type: 'callback_saved', ticketId: update.ticketId });
       case 'queue':
         return this.send({
           type: 'queue',
@@ -287,6 +295,30 @@ export class ChatSocket {
       this.deps.logger.error({ err, conversationId }, 'Message not accepted: the bus failed');
       this.error('GW_ERR_UNAVAILABLE', 'the message could not be accepted; send it again', {
         clientMessageId,
+        retryAfterMs: 1_000,
+      });
+    }
+  }
+
+  /** Puts a callback request on the bus for the hitl service (which confirms with `callback_saved`). */
+  private async requestCallback(frame: Extract<ClientFrame, { type: 'callback' }>): Promise<void> {
+    if (!frame.phone === !frame.email)
+      return this.error('GW_ERR_BAD_FRAME', 'callback: give either a phone number or an e-mail');
+    const { tenantId, conversationId } = this.claims;
+    const note = frame.note?.trim() ? { note: frame.note.trim() } : {};
+    try {
+      await this.deps.bus.publish(
+        this.deps.registry.create(callbackRequestedV1, {
+          conversationId,
+          tenantId,
+          payload: frame.phone
+            ? { contact_kind: 'phone', contact: frame.phone, ...note }
+            : { contact_kind: 'email', contact: frame.email!, ...note },
+        }),
+      );
+    } catch (err) {
+      this.deps.logger.error({ err, conversationId }, 'Callback not accepted: the bus failed');
+      this.error('GW_ERR_UNAVAILABLE', 'the callback request could not be sent; try again', {
         retryAfterMs: 1_000,
       });
     }

@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import {
   EventRegistry,
+  callbackRequestedV1,
+  conversationChannel,
   handoffRequestedV1,
+  type CallbackRequestedV1,
   type Event,
   type HandoffRequestedV1,
+  type LiveUpdate,
 } from '@parley/contracts';
 import type { Logger } from '@parley/observability';
-import type { EventBus, Subscription } from '@parley/ports';
+import type { Cache, EventBus, Subscription } from '@parley/ports';
 import type { HandoffStore } from '../domain/handoff-store.js';
 import type { QueueAnnouncer } from '../domain/queue-announcer.js';
 
@@ -28,17 +32,42 @@ const PRIORITY: Record<HandoffRequestedV1['reason'], number> = {
  */
 export function createHandoffWorker(deps: {
   bus: EventBus;
+  cache: Cache;
   handoffs: HandoffStore;
   announcer: QueueAnnouncer;
   logger: Logger;
   groupId?: string;
 }): Subscription {
-  const registry = new EventRegistry([handoffRequestedV1]);
+  const registry = new EventRegistry([handoffRequestedV1, callbackRequestedV1]);
+  const live = (tenantId: string, conversationId: string, update: LiveUpdate) =>
+    deps.cache
+      .publish(conversationChannel(tenantId, conversationId), JSON.stringify(update))
+      .catch(() => undefined);
   return deps.bus.subscribe({
     groupId: deps.groupId ?? HITL_GROUP,
     registry,
     fromBeginning: true,
     handler: async (raw) => {
+      if (raw.type === callbackRequestedV1.type) {
+        const event = raw as Event<CallbackRequestedV1>;
+        const { callback, created } = await deps.handoffs.saveCallback({
+          tenantId: event.tenant_id,
+          id: `CB-${randomUUID().slice(0, 8).toUpperCase()}`,
+          conversationId: event.conversation_id,
+          contactKind: event.payload.contact_kind,
+          contact: event.payload.contact,
+          ...(event.payload.note ? { note: event.payload.note } : {}),
+          eventId: event.event_id,
+        });
+        // Never the contact itself in the logs: it is personal data.
+        if (created) deps.logger.info({ ticketId: callback.id }, 'Callback requested');
+        await live(event.tenant_id, event.conversation_id, {
+          kind: 'callback_saved',
+          ticketId: callback.id,
+        });
+        await deps.announcer.changed(event.tenant_id);
+        return;
+      }
       const event = raw as Event<HandoffRequestedV1>;
       const { handoff, created } = await deps.handoffs.enqueue({
         tenantId: event.tenant_id,
@@ -55,6 +84,10 @@ export function createHandoffWorker(deps: {
         'Handoff queued',
       );
       await deps.announcer.changed(event.tenant_id);
+      // Nobody to take over now (no console connected, or a full outage): offer a callback.
+      const fullOutage = event.payload.degradation_level === 'L5';
+      if (fullOutage || (await deps.handoffs.agentsOnline(event.tenant_id)) === 0)
+        await live(event.tenant_id, event.conversation_id, { kind: 'callback_offer' });
     },
   });
 }

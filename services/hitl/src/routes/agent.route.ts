@@ -187,7 +187,14 @@ export async function agentRoutes(
         ),
       );
     send('ready', '{}');
-    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+    // A connected console is a present agent (callbacks are offered when none is).
+    const present = () =>
+      handoffs.touchAgent(claims.tenantId, claims.agentId).catch(() => undefined);
+    await present();
+    const heartbeat = setInterval(() => {
+      raw.write(': keep-alive\n\n');
+      void present();
+    }, 15_000);
     heartbeat.unref();
     const stop = () => {
       clearInterval(heartbeat);
@@ -294,6 +301,22 @@ export async function agentRoutes(
       );
       await queueChanged(tenantId);
       return { handoff: outcome };
+    });
+
+    scoped.get('/v1/agent/callbacks', async (request) => {
+      const { tenantId } = request.agent!;
+      audit(request, 'list-callbacks');
+      return { callbacks: await handoffs.callbacks(tenantId) };
+    });
+
+    scoped.post('/v1/agent/callbacks/:id/done', async (request) => {
+      const { id } = parse(idParam, request.params);
+      const { tenantId, agentId } = request.agent!;
+      const callback = await handoffs.completeCallback(tenantId, id, agentId);
+      audit(request, 'callback-done', { callbackId: id, found: callback !== null });
+      if (!callback) throw new ServiceError('HITL_ERR_NOT_FOUND', 'No such callback', 404);
+      await queueChanged(tenantId);
+      return { callback };
     });
 
     scoped.get('/v1/agent/conversations/:id', async (request) => {
