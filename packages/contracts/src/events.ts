@@ -46,6 +46,10 @@ export const tenantAiSettingsSchema = z
     generation_timeout_ms: z.number().int().min(1_000).max(300_000).optional(),
     /** Whether the models may call tools. @default true */
     tools: z.boolean().optional(),
+    /** Words or phrases that send a conversation to a person at once (case-insensitive). */
+    handoff_keywords: z.array(z.string().trim().min(2).max(100)).max(50).optional(),
+    /** After an agent closes a handoff, the assistant asks the visitor to rate the help. */
+    satisfaction_question: z.boolean().optional(),
   })
   .strict();
 
@@ -98,7 +102,7 @@ export const handoffRequestedV1 = {
   type: 'handoff.requested',
   version: 1,
   payload: z.object({
-    reason: z.enum(['emergency', 'bot_unavailable', 'user_request', 'degraded']),
+    reason: z.enum(['emergency', 'bot_unavailable', 'user_request', 'degraded', 'tenant_rule']),
     /** The degradation level, when the reason is `degraded` (L1: sooner; L4: human-only; L5: callback). */
     degradation_level: degradationLevelSchema.optional(),
     /** The user message that triggered it. */

@@ -163,6 +163,58 @@ describe('a human agent taking over a conversation (embedded)', () => {
     visitor.close();
   });
 
+  it("follows the tenant's rules: its keywords hand over at once, and the assistant asks for a rating after close", async () => {
+    const { store, hitl } = platform.app.platform;
+    await store.upsertTenant({
+      id: 'rules',
+      name: 'Tenant with rules',
+      widgetKey: 'pk_rules',
+      allowedOrigins: [platform.origin],
+      aiSettings: { handoff_keywords: ['Cancel my contract'], satisfaction_question: true },
+    });
+    await hitl.handoffs.upsertAgent({
+      tenantId: 'rules',
+      id: 'rita',
+      email: 'rita@rules.test',
+      name: 'Rita',
+      password: 'rita-password',
+    });
+    const visitor = await WidgetClient.connect(platform.baseUrl, {
+      widgetKey: 'pk_rules',
+      origin: platform.origin,
+    });
+    visitor.send({ type: 'resume', afterSeq: 0 });
+    visitor.send({
+      type: 'message',
+      clientMessageId: 'k',
+      text: 'please cancel my contract today',
+    });
+    await visitor.waitFor((f) => f.type === 'state' && f.handoff === 'waiting');
+    const conversationId = visitor.session.conversationId;
+    const rita = await signIn('rules', 'rita@rules.test', 'rita-password');
+    let handoff = await hitl.handoffs.openFor('rules', conversationId);
+    for (let i = 0; i < 50 && !handoff; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      handoff = await hitl.handoffs.openFor('rules', conversationId);
+    }
+    expect(handoff?.reason).toBe('tenant_rule');
+    const read = await api(`/v1/agent/conversations/${conversationId}`, { token: rita });
+    expect((read.body as { summary?: string }).summary).toMatch(
+      /Handed over because one of the tenant's handoff rules matched\. 1 message from the visitor, 2 in all\. First: “please cancel my contract today”/,
+    );
+    await api(`/v1/agent/handoffs/${handoff!.id}/accept`, {
+      method: 'POST',
+      token: rita,
+      body: {},
+    });
+    await api(`/v1/agent/handoffs/${handoff!.id}/close`, { method: 'POST', token: rita, body: {} });
+    const survey = await visitor.waitFor(
+      (f) => f.type === 'message' && f.role === 'assistant' && /rate the help/.test(String(f.text)),
+    );
+    expect(survey.clientMessageId).toBe(`handoff:${handoff!.id}:survey`);
+    visitor.close();
+  });
+
   it("keeps every agent to their own tenant's queue and conversations", async () => {
     const visitor = await WidgetClient.connect(platform.baseUrl, {
       widgetKey: DEMO_WIDGET_KEY,

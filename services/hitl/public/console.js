@@ -174,7 +174,8 @@
     }
   }
   function renderDetail() {
-    const { conversation, handoff, messages } = state.detail;
+    const { conversation, handoff, messages, summary } = state.detail;
+    $('summary').textContent = summary;
     $('empty').hidden = true;
     $('detail').hidden = false;
     $('reason').textContent = handoff

@@ -64,8 +64,12 @@ export class AnsweringChain implements StreamingProvider {
     const level = this.parts.level?.() ?? 'L0';
     if (level === 'L4') return yield* staticAnswer(STATIC_ANSWERS.humanOnly, 'degraded');
     if (level === 'L5') return yield* staticAnswer(STATIC_ANSWERS.callback, 'degraded');
+    // The tenant's own rules first: its keywords go straight to a person.
+    const lowered = request.text.toLowerCase();
+    if (request.settings?.handoff_keywords?.some((k) => lowered.includes(k.toLowerCase())))
+      return yield* handover('tenant_rule');
     if (this.parts.intents && (await this.parts.intents.humanRequested(request)).asked)
-      return yield* handover();
+      return yield* handover('user_request');
     if (!router) {
       yield { type: 'provider', name: offline.name };
       yield* texts(await offline.reply(request));
@@ -131,9 +135,9 @@ function* staticAnswer(text: string, reason: 'degraded' | 'bot_unavailable'): It
   yield { type: 'handoff', reason };
 }
 
-function* handover(): Iterable<ReplyChunk> {
+function* handover(reason: 'user_request' | 'tenant_rule'): Iterable<ReplyChunk> {
   yield* instant('intent', STATIC_ANSWERS.handover);
-  yield { type: 'handoff', reason: 'user_request' };
+  yield { type: 'handoff', reason };
 }
 
 function* texts(reply: Reply): Iterable<ReplyChunk> {

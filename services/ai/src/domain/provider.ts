@@ -46,7 +46,7 @@ export interface Reply {
 }
 
 /** Why an answer hands the conversation to a human. */
-export type HandoffReason = 'bot_unavailable' | 'degraded' | 'user_request';
+export type HandoffReason = 'bot_unavailable' | 'degraded' | 'user_request' | 'tenant_rule';
 
 /** One piece of a streamed answer: text as it arrives, then the usage once known. */
 export type ReplyChunk =

@@ -42,6 +42,10 @@ export async function onHandoffAccepted(
   });
 }
 
+/** What the assistant asks after an agent closed, for tenants that want it. */
+export const SATISFACTION_QUESTION =
+  'Thank you for chatting with us. How would you rate the help you got, from 1 (poor) to 5 (excellent)?';
+
 export async function onHandoffClosed(
   deps: ChatDeps,
   event: Event<HandoffClosedV1>,
@@ -54,6 +58,18 @@ export async function onHandoffClosed(
         ? 'The agent has left the conversation. The assistant will answer from here.'
         : 'The assistant will answer from here.',
     state: { handler: 'bot', handoff: 'none' },
+  });
+  // The bot resumes, and continues the flow the tenant chose: a satisfaction question.
+  if (event.payload.outcome !== 'resolved') return;
+  const settings = await deps.replySettings(event.tenant_id);
+  if (!settings.ai.satisfaction_question) return;
+  await appendAndTell(deps, event, {
+    role: 'assistant',
+    messageId: `${event.event_id}:survey`,
+    clientMessageId: `handoff:${event.payload.handoff_id}:survey`,
+    eventId: `${event.event_id}:survey`,
+    text: SATISFACTION_QUESTION,
+    state: {},
   });
 }
 
@@ -88,8 +104,10 @@ async function appendAndTell(
   deps: ChatDeps,
   event: Event,
   message: {
-    role: 'system' | 'agent';
+    role: 'system' | 'agent' | 'assistant';
     messageId?: string;
+    /** Defaults to the event's id (one message per event). */
+    eventId?: string;
     clientMessageId: string;
     text: string;
     state: StatePatch;
@@ -116,12 +134,12 @@ async function appendAndTell(
     role: message.role,
     messageId: message.messageId ?? event.event_id,
     clientMessageId: message.clientMessageId,
-    eventId: event.event_id,
+    eventId: message.eventId ?? event.event_id,
     text: message.text,
     receivedAt: new Date(event.occurred_at),
     state: message.state,
   });
-  if (appended.created) deps.metrics?.stored(message.role === 'agent' ? 'agent' : 'system');
+  if (appended.created) deps.metrics?.stored(message.role);
   await remember(deps, appended);
   await publishLive(deps, event.tenant_id, event.conversation_id, {
     kind: 'message',

@@ -23,6 +23,7 @@ const PRIORITY: Record<HandoffRequestedV1['reason'], number> = {
   bot_unavailable: 10,
   degraded: 10,
   user_request: 0,
+  tenant_rule: 0,
 };
 
 /**

@@ -330,6 +330,7 @@ export async function agentRoutes(
       ]);
       audit(request, 'read', { conversationId: id });
       return {
+        summary: summarize(messages, handoff?.reason),
         conversation: {
           id,
           status: conversation.status,
@@ -387,4 +388,28 @@ export async function agentRoutes(
       return reply.code(202).send({ messageId, clientMessageId: body.clientMessageId });
     });
   });
+}
+
+const REASONS: Record<string, string> = {
+  user_request: 'the visitor asked for a person',
+  emergency: 'an emergency was detected',
+  bot_unavailable: 'the assistant could not answer',
+  degraded: 'the platform is degraded',
+  tenant_rule: "one of the tenant's handoff rules matched",
+};
+
+/** A short summary for the agent: why, how long, what the visitor asked first and last. */
+export function summarize(
+  messages: Array<{ role: string; text: string }>,
+  reason: string | undefined,
+): string {
+  const clip = (t: string) => (t.length > 160 ? `${t.slice(0, 157)}…` : t);
+  const fromVisitor = messages.filter((m) => m.role === 'user');
+  const parts = [
+    reason ? `Handed over because ${REASONS[reason] ?? reason}.` : 'No open handoff.',
+    `${fromVisitor.length} message${fromVisitor.length === 1 ? '' : 's'} from the visitor, ${messages.length} in all.`,
+  ];
+  if (fromVisitor[0]) parts.push(`First: “${clip(fromVisitor[0].text)}”.`);
+  if (fromVisitor.length > 1) parts.push(`Latest: “${clip(fromVisitor.at(-1)!.text)}”.`);
+  return parts.join(' ');
 }
