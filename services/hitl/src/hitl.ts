@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { AgentTokens } from './domain/agent-tokens.js';
 import { QueueAnnouncer } from './domain/queue-announcer.js';
 import { HandoffSweeper } from './domain/sweeper.js';
+import { Dispatcher } from './domain/dispatcher.js';
 import type { HitlConfig } from './config.js';
 import { HandoffStore } from './domain/handoff-store.js';
 import { agentRoutes } from './routes/agent.route.js';
@@ -44,6 +45,13 @@ export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promis
   const tokens = new AgentTokens(deps.settings.agentSecret);
   const announcer = new QueueAnnouncer(handoffs, deps.cache);
   const metrics = deps.metrics ? hitlMetrics(deps.metrics, handoffs) : undefined;
+  const dispatcher = new Dispatcher({
+    handoffs,
+    bus: deps.bus,
+    announcer,
+    logger: deps.logger.child({ component: 'dispatcher' }),
+    ...(metrics ? { onAssigned: metrics.accepted } : {}),
+  });
   // The agent console: static files under /console/ (the API below serves its data).
   await app.register(fastifyStatic, {
     root: fileURLToPath(new URL('../public/', import.meta.url)),
@@ -65,6 +73,7 @@ export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promis
     conversations: deps.conversations,
     tokens,
     announcer,
+    dispatcher,
     ...(metrics ? { metrics } : {}),
   });
   const worker = createHandoffWorker({
@@ -72,6 +81,7 @@ export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promis
     cache: deps.cache,
     handoffs,
     announcer,
+    dispatcher,
     logger: deps.logger.child({ component: 'handoff-worker' }),
     ...(deps.groupId ? { groupId: deps.groupId } : {}),
   });
@@ -79,6 +89,7 @@ export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promis
     handoffs,
     bus: deps.bus,
     announcer,
+    dispatcher,
     logger: deps.logger.child({ component: 'handoff-timers' }),
     agentReplyTimeoutMs: deps.settings.agentReplyTimeoutMs,
     slaMs: deps.settings.slaMs,

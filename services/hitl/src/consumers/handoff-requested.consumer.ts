@@ -13,6 +13,7 @@ import type { Logger } from '@parley/observability';
 import type { Cache, EventBus, Subscription } from '@parley/ports';
 import type { HandoffStore } from '../domain/handoff-store.js';
 import type { QueueAnnouncer } from '../domain/queue-announcer.js';
+import type { Dispatcher } from '../domain/dispatcher.js';
 
 /** The hitl service's consumer group on `conversation-events`. */
 export const HITL_GROUP = 'hitl';
@@ -36,6 +37,7 @@ export function createHandoffWorker(deps: {
   cache: Cache;
   handoffs: HandoffStore;
   announcer: QueueAnnouncer;
+  dispatcher: Dispatcher;
   logger: Logger;
   groupId?: string;
 }): Subscription {
@@ -85,6 +87,7 @@ export function createHandoffWorker(deps: {
         'Handoff queued',
       );
       await deps.announcer.changed(event.tenant_id);
+      if ((await deps.dispatcher.dispatch(event.tenant_id)) > 0) return;
       // Nobody to take over now (no console connected, or a full outage): offer a callback.
       const fullOutage = event.payload.degradation_level === 'L5';
       if (fullOutage || (await deps.handoffs.agentsOnline(event.tenant_id)) === 0)

@@ -60,6 +60,10 @@ export interface Callback {
   doneBy: string | null;
 }
 
+/** How a tenant's waiting handoffs reach agents. */
+export const ASSIGNMENT_STRATEGIES = ['pooled', 'round_robin', 'least_busy', 'skills'] as const;
+export type AssignmentStrategy = (typeof ASSIGNMENT_STRATEGIES)[number];
+
 /** Why an accept or reply was refused. */
 export type HandoffRefusal = 'not_found' | 'taken' | 'closed' | 'not_yours';
 
@@ -73,16 +77,29 @@ export class HandoffStore {
 
   /** Adds an agent (or replaces its name, password and capacity). */
   async upsertAgent(
-    agent: Omit<Agent, 'maxConcurrent'> & { password: string; maxConcurrent?: number },
+    agent: Omit<Agent, 'maxConcurrent'> & {
+      password: string;
+      maxConcurrent?: number;
+      /** Queue names this agent takes besides `general` (skills-based assignment). */
+      skills?: string[];
+    },
   ): Promise<Agent> {
     const hash = await hashPassword(agent.password);
     await this.db.transaction((tx) =>
       tx.query(
-        `insert into agents (tenant_id, id, email, name, password_hash, max_concurrent)
-         values ($1, $2, lower($3), $4, $5, $6)
+        `insert into agents (tenant_id, id, email, name, password_hash, max_concurrent, skills)
+         values ($1, $2, lower($3), $4, $5, $6, $7)
          on conflict (tenant_id, id) do update
-           set email = lower($3), name = $4, password_hash = $5, max_concurrent = $6`,
-        [agent.tenantId, agent.id, agent.email, agent.name, hash, agent.maxConcurrent ?? 3],
+           set email = lower($3), name = $4, password_hash = $5, max_concurrent = $6, skills = $7`,
+        [
+          agent.tenantId,
+          agent.id,
+          agent.email,
+          agent.name,
+          hash,
+          agent.maxConcurrent ?? 3,
+          agent.skills ?? [],
+        ],
       ),
     );
     return { ...agent, email: agent.email.toLowerCase(), maxConcurrent: agent.maxConcurrent ?? 3 };
@@ -194,6 +211,119 @@ export class HandoffStore {
       seen.set(row.queue, position);
       return { ...toHandoff(row), position };
     });
+  }
+
+  /** The tenant's assignment strategy ('pooled' unless it chose another). */
+  async strategy(tenantId: string): Promise<AssignmentStrategy> {
+    const [row] = await this.db.read<{ assignment: string | null }>(
+      `select hitl_settings->>'assignment' as assignment from tenants where id = $1`,
+      [tenantId],
+      'primary',
+    );
+    const value = row?.assignment as AssignmentStrategy | null | undefined;
+    return value && ASSIGNMENT_STRATEGIES.includes(value) ? value : 'pooled';
+  }
+
+  async setStrategy(tenantId: string, strategy: AssignmentStrategy): Promise<void> {
+    await this.db.transaction((tx) =>
+      tx.query(
+        `update tenants set hitl_settings = hitl_settings || jsonb_build_object('assignment', $2::text)
+          where id = $1`,
+        [tenantId, strategy],
+      ),
+    );
+  }
+
+  /**
+   * Gives the next waiting handoff (highest priority, then oldest) to a
+   * present agent with free capacity, chosen by the strategy: `least_busy`
+   * (fewest conversations held), `round_robin` (longest since their last
+   * assignment), `skills` (the queue is `general` or one of the agent's
+   * skills; then least busy). One transaction with row locks, so dispatchers
+   * running at once never over-fill an agent or assign twice. Null when
+   * nothing or nobody is free.
+   */
+  async dispatchNext(
+    tenantId: string,
+    strategy: Exclude<AssignmentStrategy, 'pooled'>,
+    presentWithinMs = 45_000,
+  ): Promise<{ handoff: Handoff; agent: Agent } | null> {
+    const { result } = await this.db.transaction(async (tx) => {
+      const agents = await tx.query<{
+        id: string;
+        email: string;
+        name: string;
+        max_concurrent: number;
+        skills: string[];
+        held: number | string;
+        last_assigned_at: Date | string | null;
+      }>(
+        `select a.id, a.email, a.name, a.max_concurrent, a.skills, a.last_assigned_at,
+                (select count(*) from handoffs h
+                  where h.tenant_id = a.tenant_id and h.agent_id = a.id and h.status = 'assigned') as held
+           from agents a
+          where a.tenant_id = $1
+            and a.last_seen_at > now() - ($2::double precision * interval '1 millisecond')
+          order by a.id
+          for update of a`,
+        [tenantId, presentWithinMs],
+      );
+      const free = agents.filter((a) => Number(a.held) < a.max_concurrent);
+      if (free.length === 0) return null;
+      const waiting = await tx.query<HandoffRow>(
+        `select ${COLUMNS} from handoffs where tenant_id = $1 and status = 'queued'
+          order by priority desc, requested_at, id
+          for update skip locked limit 50`,
+        [tenantId],
+      );
+      for (const row of waiting) {
+        const eligible =
+          strategy === 'skills'
+            ? free.filter((a) => row.queue === 'general' || a.skills.includes(row.queue))
+            : free;
+        if (eligible.length === 0) continue;
+        const time = (v: Date | string | null) => (v === null ? 0 : new Date(v).getTime());
+        const chosen = [...eligible].sort((x, y) =>
+          strategy === 'round_robin'
+            ? time(x.last_assigned_at) - time(y.last_assigned_at) || x.id.localeCompare(y.id)
+            : Number(x.held) - Number(y.held) ||
+              time(x.last_assigned_at) - time(y.last_assigned_at) ||
+              x.id.localeCompare(y.id),
+        )[0]!;
+        const [assigned] = await tx.query<HandoffRow>(
+          `update handoffs set status = 'assigned', agent_id = $3, assigned_at = now()
+            where tenant_id = $1 and id = $2 and status = 'queued'
+            returning ${COLUMNS}`,
+          [tenantId, row.id, chosen.id],
+        );
+        await tx.query(
+          'update agents set last_assigned_at = clock_timestamp() where tenant_id = $1 and id = $2',
+          [tenantId, chosen.id],
+        );
+        return {
+          handoff: toHandoff(assigned!),
+          agent: {
+            tenantId,
+            id: chosen.id,
+            email: chosen.email,
+            name: chosen.name,
+            maxConcurrent: chosen.max_concurrent,
+          },
+        };
+      }
+      return null;
+    });
+    return result;
+  }
+
+  /** Tenants with waiting handoffs (for the dispatcher's sweep). */
+  async tenantsWaiting(): Promise<string[]> {
+    const rows = await this.db.read<{ tenant_id: string }>(
+      `select distinct tenant_id from handoffs where status = 'queued' limit 1000`,
+      [],
+      'primary',
+    );
+    return rows.map((r) => r.tenant_id);
   }
 
   /** Marks the agent as present (its console is connected). */

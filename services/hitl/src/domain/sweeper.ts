@@ -3,12 +3,14 @@ import type { Logger } from '@parley/observability';
 import type { EventBus } from '@parley/ports';
 import type { HandoffStore } from './handoff-store.js';
 import type { QueueAnnouncer } from './queue-announcer.js';
+import type { Dispatcher } from './dispatcher.js';
 
 /** Options for {@link HandoffSweeper}. */
 export interface SweeperOptions {
   handoffs: HandoffStore;
   bus: EventBus;
   announcer: QueueAnnouncer;
+  dispatcher?: Dispatcher;
   logger: Logger;
   /** An assignment without an agent reply by then goes back to the queue. @default 120000 */
   agentReplyTimeoutMs?: number;
@@ -104,6 +106,10 @@ export class HandoffSweeper {
         this.opts.logger.warn({ handoffId: h.id }, 'Handoff past its SLA: escalated');
       }
       for (const tenantId of tenants) await announcer.changed(tenantId);
+      // Capacity may have freed up anywhere (agents came online, conversations closed).
+      if (this.opts.dispatcher)
+        for (const tenantId of await handoffs.tenantsWaiting())
+          await this.opts.dispatcher.dispatch(tenantId);
     } catch (err) {
       this.opts.logger.error({ err }, 'Handoff timers not checked');
     }

@@ -16,6 +16,7 @@ import { z } from 'zod';
 import type { AgentClaims, AgentTokens } from '../domain/agent-tokens.js';
 import type { HandoffRefusal, HandoffStore } from '../domain/handoff-store.js';
 import { agentsChannel, type QueueAnnouncer } from '../domain/queue-announcer.js';
+import type { Dispatcher } from '../domain/dispatcher.js';
 
 /** What the agent API needs. */
 export interface AgentRoutesOptions {
@@ -25,6 +26,7 @@ export interface AgentRoutesOptions {
   conversations: ConversationStore;
   tokens: AgentTokens;
   announcer: QueueAnnouncer;
+  dispatcher: Dispatcher;
   /** Observed when an agent accepts, and counted when one closes. */
   metrics?: { accepted(waitSeconds: number): void; closed(agentId: string): void };
 }
@@ -108,10 +110,15 @@ export async function agentRoutes(
       },
       'Agent action',
     );
-  const queueChanged = (tenantId: string) =>
-    options.announcer
+  // Every change of queue or capacity: tell consoles and visitors, then dispatch what can be.
+  const queueChanged = async (tenantId: string) => {
+    await options.announcer
       .changed(tenantId)
       .catch((err: unknown) => app.log.warn({ err }, 'Queue not announced'));
+    await options.dispatcher
+      .dispatch(tenantId)
+      .catch((err: unknown) => app.log.warn({ err }, 'Dispatch failed'));
+  };
   const accepted = (handoff: { requestedAt: string; assignedAt: string | null }) =>
     options.metrics?.accepted(
       (Date.parse(handoff.assignedAt ?? new Date().toISOString()) -
@@ -191,6 +198,7 @@ export async function agentRoutes(
     const present = () =>
       handoffs.touchAgent(claims.tenantId, claims.agentId).catch(() => undefined);
     await present();
+    void queueChanged(claims.tenantId); // a newly present agent may take waiting handoffs
     const heartbeat = setInterval(() => {
       raw.write(': keep-alive\n\n');
       void present();

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WidgetClient } from '@parley/testing';
+import { startPlatform, type Running } from './start.js';
+
+/** Capacity-aware dispatch: present agents with free capacity get the oldest waiting conversation. */
+let platform: Running;
+const ORIGIN = () => platform.origin;
+beforeAll(async () => {
+  platform = await startPlatform();
+  const { store, hitl } = platform.app.platform;
+  await store.upsertTenant({
+    id: 'dispatch',
+    name: 'Dispatching tenant',
+    widgetKey: 'pk_dispatch',
+    allowedOrigins: [ORIGIN()],
+  });
+  await hitl.handoffs.setStrategy('dispatch', 'skills');
+  for (const [id, skills] of [
+    ['amy', []],
+    ['bob', ['billing']],
+  ] as const) {
+    await hitl.handoffs.upsertAgent({
+      tenantId: 'dispatch',
+      id,
+      email: `${id}@dispatch.test`,
+      name: id === 'amy' ? 'Amy' : 'Bob',
+      password: `${id}-password`,
+      maxConcurrent: 1,
+      skills: [...skills],
+    });
+    await hitl.handoffs.touchAgent('dispatch', id);
+  }
+});
+afterAll(() => platform?.close());
+
+async function askForHuman(): Promise<WidgetClient> {
+  const visitor = await WidgetClient.connect(platform.baseUrl, {
+    widgetKey: 'pk_dispatch',
+    origin: ORIGIN(),
+  });
+  visitor.send({ type: 'resume', afterSeq: 0 });
+  visitor.send({ type: 'message', clientMessageId: 'h', text: 'I want to talk to a human' });
+  await visitor.waitFor((f) => f.type === 'message' && f.clientMessageId === 'reply:1');
+  return visitor;
+}
+
+const joined = (v: WidgetClient) =>
+  v.waitFor((f) => f.type === 'message' && f.role === 'system' && /joined/.test(String(f.text)), {
+    timeoutMs: 5_000,
+  });
+
+describe('capacity-aware dispatch (embedded)', () => {
+  it('gives waiting conversations to present agents up to their capacity, oldest first, and routes a queue to the agents with that skill', async () => {
+    const { handoffs } = platform.app.platform.hitl;
+    const first = await askForHuman();
+    const second = await askForHuman();
+    const names = [(await joined(first)).text, (await joined(second)).text].sort();
+    expect(names).toEqual(['Amy joined the conversation.', 'Bob joined the conversation.']);
+
+    // Both agents are full: the third waits, first in line.
+    const third = await askForHuman();
+    expect(await third.waitFor((f) => f.type === 'queue')).toMatchObject({ position: 1 });
+    expect(third.frames.some((f) => f.role === 'system')).toBe(false);
+
+    // Amy's conversation closes: her freed capacity goes to the oldest waiting one.
+    const amysOpen = (await handoffs.assignedTo('dispatch', 'amy'))[0]!;
+    const token = await signIn('amy');
+    await post(`/v1/agent/handoffs/${amysOpen.id}/close`, token);
+    expect((await joined(third)).text).toBe('Amy joined the conversation.');
+
+    // A conversation moved to the billing queue waits for Bob, the only one with that skill.
+    const thirdHandoff = (await handoffs.openFor('dispatch', third.session.conversationId))!;
+    await post(`/v1/agent/handoffs/${thirdHandoff.id}/transfer`, token, { toQueue: 'billing' });
+    const moved = await handoffs.handoff('dispatch', thirdHandoff.id);
+    expect(moved).toMatchObject({ status: 'queued', queue: 'billing' });
+    const bobsOpen = (await handoffs.assignedTo('dispatch', 'bob'))[0]!;
+    await post(`/v1/agent/handoffs/${bobsOpen.id}/close`, await signIn('bob'));
+    for (let i = 0; i < 50; i++) {
+      if ((await handoffs.handoff('dispatch', thirdHandoff.id))?.agentId === 'bob') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await handoffs.handoff('dispatch', thirdHandoff.id)).toMatchObject({
+      status: 'assigned',
+      agentId: 'bob',
+    });
+    for (const v of [first, second, third]) v.close();
+  });
+});
+
+async function signIn(id: string): Promise<string> {
+  const res = await fetch(`${platform.baseUrl}/v1/agent/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      tenantId: 'dispatch',
+      email: `${id}@dispatch.test`,
+      password: `${id}-password`,
+    }),
+  });
+  return ((await res.json()) as { token: string }).token;
+}
+
+async function post(path: string, token: string, body: unknown = {}): Promise<void> {
+  const res = await fetch(`${platform.baseUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(res.status).toBe(200);
+}
