@@ -62,6 +62,15 @@ describe('capacity-aware dispatch (embedded)', () => {
     expect(await third.waitFor((f) => f.type === 'queue')).toMatchObject({ position: 1 });
     expect(third.frames.some((f) => f.role === 'system')).toBe(false);
 
+    // Agents see each other's presence and load (the console's transfer list).
+    const roster = await fetch(`${platform.baseUrl}/v1/agent/agents`, {
+      headers: { authorization: `Bearer ${await signIn('bob')}` },
+    });
+    expect(((await roster.json()) as { agents: unknown[] }).agents).toEqual([
+      expect.objectContaining({ id: 'amy', present: true, held: 1, maxConcurrent: 1 }),
+      expect.objectContaining({ id: 'bob', present: true, held: 1, skills: ['billing'] }),
+    ]);
+
     // Amy's conversation closes: her freed capacity goes to the oldest waiting one.
     const amysOpen = (await handoffs.assignedTo('dispatch', 'amy'))[0]!;
     const token = await signIn('amy');

@@ -190,6 +190,8 @@
         : 'The assistant holds this conversation';
     $('accept').hidden = !(handoff && handoff.status === 'queued');
     $('close').hidden = !mine;
+    $('transfer').hidden = !mine;
+    if (mine) fillTransferTargets();
     $('reply').hidden = !(mine || (handoff && handoff.status === 'queued'));
     const list = $('transcript');
     list.replaceChildren(
@@ -236,6 +238,41 @@
       $('error').textContent = err.message;
     }
   }
+
+  /** Other agents (present ones marked) and the queues, as transfer targets. */
+  async function fillTransferTargets() {
+    const { agents } = await api('/v1/agent/agents');
+    const options = [new Option('Transfer to…', '')];
+    for (const a of agents)
+      if (a.id !== state.agent.id)
+        options.push(
+          new Option(
+            `${a.name}${a.present ? ' (online)' : ''} · ${a.held}/${a.maxConcurrent}`,
+            `agent:${a.id}`,
+          ),
+        );
+    for (const q of ['general', 'billing', 'technical'])
+      options.push(new Option(`Queue: ${q}`, `queue:${q}`));
+    $('transfer').replaceChildren(...options);
+  }
+  $('transfer').addEventListener('change', async (e) => {
+    const value = e.target.value;
+    const handoff = state.detail?.handoff;
+    if (!value || !handoff) return;
+    const [kind, target] = [
+      value.slice(0, value.indexOf(':')),
+      value.slice(value.indexOf(':') + 1),
+    ];
+    try {
+      await api(`/v1/agent/handoffs/${encodeURIComponent(handoff.id)}/transfer`, {
+        method: 'POST',
+        body: kind === 'agent' ? { toAgentId: target } : { toQueue: target },
+      });
+      await Promise.all([refreshDetail(), refreshQueue()]);
+    } catch (err) {
+      $('error').textContent = err.message;
+    }
+  });
 
   $('canned').addEventListener('change', (e) => {
     if (e.target.value) $('text').value = e.target.value;

@@ -40,13 +40,20 @@ export class Dispatcher {
           Date.parse(handoff.requestedAt)) /
           1000,
       );
-      await bus.publish(
-        this.registry.create(handoffAcceptedV1, {
-          conversationId: handoff.conversationId,
-          tenantId,
-          payload: { handoff_id: handoff.id, agent_id: agent.id, agent_name: agent.name },
-        }),
-      );
+      try {
+        await bus.publish(
+          this.registry.create(handoffAcceptedV1, {
+            conversationId: handoff.conversationId,
+            tenantId,
+            payload: { handoff_id: handoff.id, agent_id: agent.id, agent_name: agent.name },
+          }),
+        );
+      } catch (err) {
+        // Never stuck: back in the queue; the next sweep dispatches it again.
+        await handoffs.requeue(tenantId, handoff.id);
+        logger.error({ err, handoffId: handoff.id }, 'Dispatch not announced: requeued');
+        break;
+      }
       logger.info({ handoffId: handoff.id, agentId: agent.id, strategy }, 'Handoff dispatched');
     }
     if (assigned > 0) await announcer.changed(tenantId);

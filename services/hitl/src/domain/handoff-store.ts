@@ -326,6 +326,51 @@ export class HandoffStore {
     return rows.map((r) => r.tenant_id);
   }
 
+  /** The tenant's agents, with whether each is present now and how many conversations each holds. */
+  async agents(
+    tenantId: string,
+    presentWithinMs = 45_000,
+  ): Promise<Array<Agent & { present: boolean; held: number; skills: string[] }>> {
+    const rows = await this.db.read<{
+      id: string;
+      email: string;
+      name: string;
+      max_concurrent: number;
+      skills: string[];
+      present: boolean;
+      held: number | string;
+    }>(
+      `select a.id, a.email, a.name, a.max_concurrent, a.skills,
+              coalesce(a.last_seen_at > now() - ($2::double precision * interval '1 millisecond'), false) as present,
+              (select count(*) from handoffs h
+                where h.tenant_id = a.tenant_id and h.agent_id = a.id and h.status = 'assigned') as held
+         from agents a where a.tenant_id = $1 order by a.name, a.id limit 500`,
+      [tenantId, presentWithinMs],
+      'primary',
+    );
+    return rows.map((r) => ({
+      tenantId,
+      id: r.id,
+      email: r.email,
+      name: r.name,
+      maxConcurrent: r.max_concurrent,
+      skills: r.skills,
+      present: r.present,
+      held: Number(r.held),
+    }));
+  }
+
+  /** Puts an assigned handoff back in the queue (an assignment whose announcement failed). */
+  async requeue(tenantId: string, id: string): Promise<void> {
+    await this.db.transaction((tx) =>
+      tx.query(
+        `update handoffs set status = 'queued', agent_id = null, assigned_at = null
+          where tenant_id = $1 and id = $2 and status = 'assigned'`,
+        [tenantId, id],
+      ),
+    );
+  }
+
   /** Marks the agent as present (its console is connected). */
   async touchAgent(tenantId: string, agentId: string): Promise<void> {
     await this.db.transaction((tx) =>

@@ -244,14 +244,26 @@ export async function agentRoutes(
       });
       if (typeof outcome === 'string') refuse(outcome);
       if (outcome.changed) {
+        try {
+          await bus.publish(
+            registry.create(handoffAcceptedV1, {
+              conversationId: outcome.handoff.conversationId,
+              tenantId,
+              payload: { handoff_id: id, agent_id: agentId, agent_name: name },
+            }),
+          );
+        } catch (err) {
+          // Never stuck: without the announcement the visitor would not see the agent, so the
+          // conversation goes back to the queue and the agent is asked to try again.
+          await handoffs.requeue(tenantId, id);
+          request.log.error({ err, handoffId: id }, 'Accept not announced: requeued');
+          throw new ServiceError(
+            'HITL_ERR_UNAVAILABLE',
+            'Could not accept right now; try again',
+            503,
+          );
+        }
         accepted(outcome.handoff);
-        await bus.publish(
-          registry.create(handoffAcceptedV1, {
-            conversationId: outcome.handoff.conversationId,
-            tenantId,
-            payload: { handoff_id: id, agent_id: agentId, agent_name: name },
-          }),
-        );
         await queueChanged(tenantId);
       }
       return { handoff: outcome.handoff };
@@ -309,6 +321,11 @@ export async function agentRoutes(
       );
       await queueChanged(tenantId);
       return { handoff: outcome };
+    });
+
+    scoped.get('/v1/agent/agents', async (request) => {
+      const { tenantId } = request.agent!;
+      return { agents: await handoffs.agents(tenantId) };
     });
 
     scoped.get('/v1/agent/callbacks', async (request) => {
