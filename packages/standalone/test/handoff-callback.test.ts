@@ -109,3 +109,31 @@ describe('the callback queue (embedded)', () => {
     visitor.close();
   });
 });
+
+describe('the assistant failing repeatedly (embedded, no model keys)', () => {
+  it('hands over to a person when the FAQ could not answer twice in a row', async () => {
+    const visitor = await WidgetClient.connect(platform.baseUrl, {
+      widgetKey: DEMO_WIDGET_KEY,
+      origin: platform.origin,
+    });
+    visitor.send({ type: 'resume', afterSeq: 0 });
+    visitor.send({ type: 'message', clientMessageId: 'q1', text: 'qwerty zxcv plugh' });
+    const first = await visitor.waitFor(
+      (f) => f.type === 'message' && f.clientMessageId === 'reply:1',
+    );
+    expect(first.text).toMatch(/do not know that yet/);
+    expect(visitor.frames.some((f) => f.type === 'state' && f.handoff === 'waiting')).toBe(false);
+    visitor.send({ type: 'message', clientMessageId: 'q2', text: 'xyzzy frobnicate' });
+    const second = await visitor.waitFor(
+      (f) => f.type === 'message' && f.clientMessageId === 'reply:3',
+    );
+    expect(second.text).toMatch(/asked a member of our team/);
+    await visitor.waitFor((f) => f.type === 'state' && f.handoff === 'waiting');
+    const open = await platform.app.platform.hitl.handoffs.openFor(
+      'demo',
+      visitor.session.conversationId,
+    );
+    expect(open?.reason).toBe('bot_unavailable');
+    visitor.close();
+  });
+});

@@ -117,3 +117,40 @@ async function post(path: string, token: string, body: unknown = {}): Promise<vo
   });
   expect(res.status).toBe(200);
 }
+
+describe('round-robin dispatch (embedded)', () => {
+  it('takes turns between present agents, whatever their load', async () => {
+    const { store, hitl } = platform.app.platform;
+    await store.upsertTenant({
+      id: 'turns',
+      name: 'Round robin',
+      widgetKey: 'pk_turns',
+      allowedOrigins: [ORIGIN()],
+    });
+    await hitl.handoffs.setStrategy('turns', 'round_robin');
+    for (const id of ['cat', 'dan']) {
+      await hitl.handoffs.upsertAgent({
+        tenantId: 'turns',
+        id,
+        email: `${id}@turns.test`,
+        name: id,
+        password: `${id}-password`,
+        maxConcurrent: 5,
+      });
+      await hitl.handoffs.touchAgent('turns', id);
+    }
+    const holders: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const visitor = await WidgetClient.connect(platform.baseUrl, {
+        widgetKey: 'pk_turns',
+        origin: ORIGIN(),
+      });
+      visitor.send({ type: 'resume', afterSeq: 0 });
+      visitor.send({ type: 'message', clientMessageId: 'h', text: 'I want to talk to a human' });
+      const joinedMessage = await joined(visitor);
+      holders.push(String(joinedMessage.text).split(' ')[0]!);
+      visitor.close();
+    }
+    expect(holders).toEqual(['cat', 'dan', 'cat', 'dan']);
+  });
+});

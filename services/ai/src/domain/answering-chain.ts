@@ -1,6 +1,6 @@
 import { AllProvidersFailedError } from '../router/llm-router.js';
 import type { DegradationLevel } from './degradation.js';
-import { STATIC_ANSWERS } from './faq.js';
+import { FALLBACK_ANSWER, STATIC_ANSWERS } from './faq.js';
 import type { OfflineProvider } from './offline-provider.js';
 import {
   collect,
@@ -71,8 +71,12 @@ export class AnsweringChain implements StreamingProvider {
     if (this.parts.intents && (await this.parts.intents.humanRequested(request)).asked)
       return yield* handover('user_request');
     if (!router) {
+      const answer = await offline.reply(request);
+      // The FAQ failed this visitor twice in a row: a person takes over (the bot failed repeatedly).
+      if (answer.text === FALLBACK_ANSWER && request.history.at(-1)?.text === FALLBACK_ANSWER)
+        return yield* staticAnswer(STATIC_ANSWERS.escalate, 'bot_unavailable');
       yield { type: 'provider', name: offline.name };
-      yield* texts(await offline.reply(request));
+      yield* texts(answer);
       return;
     }
     const actions = (request.actions ?? true) && level !== 'L3';
