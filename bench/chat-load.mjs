@@ -198,9 +198,8 @@ if (distributed) {
   });
   await db.close();
   const env = {
-    ...serviceEnv(),
+    ...serviceEnv({ isolate: tenantId }),
     ...limits,
-    PARLEY_KAFKA_TOPIC: `conversation-events-${tenantId}`,
   };
   const procs = await Promise.all(
     ['chat', 'ai', 'gateway'].map((s) =>

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WidgetClient } from '@parley/testing';
 import { DEMO_AGENT, DEMO_WIDGET_KEY } from '../src/index.js';
+import { agentApi, visitorAskingForHuman } from './agents.js';
 import { startPlatform, type Running } from './start.js';
 
 /** The callback queue: when no agent is online, the visitor leaves a number or an address. */
@@ -24,29 +25,11 @@ beforeAll(async () => {
 });
 afterAll(() => platform?.close());
 
-async function token(tenantId: string, email: string, password: string): Promise<string> {
-  const res = await fetch(`${platform.baseUrl}/v1/agent/sessions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ tenantId, email, password }),
-  });
-  return ((await res.json()) as { token: string }).token;
-}
-
-async function visitorAskingForHuman(): Promise<WidgetClient> {
-  const visitor = await WidgetClient.connect(platform.baseUrl, {
-    widgetKey: DEMO_WIDGET_KEY,
-    origin: platform.origin,
-  });
-  visitor.send({ type: 'resume', afterSeq: 0 });
-  visitor.send({ type: 'message', clientMessageId: 'h', text: 'Can I talk to a person?' });
-  await visitor.waitFor((f) => f.type === 'state' && f.handoff === 'waiting');
-  return visitor;
-}
+const api = () => agentApi(platform);
 
 describe('the callback queue (embedded)', () => {
   it('offers a callback when no agent is online, validates the contact, and keeps the ticket for the tenant only', async () => {
-    const visitor = await visitorAskingForHuman();
+    const visitor = await visitorAskingForHuman(platform, { text: 'Can I talk to a person?' });
     await visitor.waitFor((f) => f.type === 'callback_offer');
 
     visitor.send({ type: 'callback', phone: '12' });
@@ -61,15 +44,9 @@ describe('the callback queue (embedded)', () => {
     const saved = await visitor.waitFor((f) => f.type === 'callback_saved');
     expect(saved.ticketId).toMatch(/^CB-[0-9A-F]{8}$/);
 
-    const dana = await token('demo', DEMO_AGENT.email, DEMO_AGENT.defaultPassword);
-    const list = async (t: string) =>
-      (
-        (await (
-          await fetch(`${platform.baseUrl}/v1/agent/callbacks`, {
-            headers: { authorization: `Bearer ${t}` },
-          })
-        ).json()) as { callbacks: Array<Record<string, unknown>> }
-      ).callbacks;
+    const dana = await api().signIn('demo', DEMO_AGENT.email, DEMO_AGENT.defaultPassword);
+    const list = async (token: string) =>
+      (await api().call('/v1/agent/callbacks', { token })).body.callbacks;
     expect(await list(dana)).toEqual([
       expect.objectContaining({
         id: saved.ticketId,
@@ -80,20 +57,12 @@ describe('the callback queue (embedded)', () => {
         conversationId: visitor.session.conversationId,
       }),
     ]);
-    const olga = await token('other', 'olga@other.test', 'olga-password');
+    const olga = await api().signIn('other', 'olga@other.test', 'olga-password');
     expect(await list(olga)).toEqual([]);
-    const foreign = await fetch(`${platform.baseUrl}/v1/agent/callbacks/${saved.ticketId}/done`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${olga}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    expect(foreign.status).toBe(404);
-    const done = await fetch(`${platform.baseUrl}/v1/agent/callbacks/${saved.ticketId}/done`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${dana}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    expect(((await done.json()) as { callback: unknown }).callback).toMatchObject({
+    const done = (token: string) =>
+      api().call(`/v1/agent/callbacks/${saved.ticketId}/done`, { token, body: {} });
+    expect((await done(olga)).status).toBe(404);
+    expect((await done(dana)).body.callback).toMatchObject({
       status: 'done',
       doneBy: 'demo-agent',
     });
@@ -102,7 +71,7 @@ describe('the callback queue (embedded)', () => {
 
   it('does not offer a callback while an agent is online', async () => {
     await platform.app.platform.hitl.handoffs.touchAgent('demo', DEMO_AGENT.id);
-    const visitor = await visitorAskingForHuman();
+    const visitor = await visitorAskingForHuman(platform, { text: 'Can I talk to a person?' });
     await visitor.waitFor((f) => f.type === 'queue');
     await new Promise((r) => setTimeout(r, 300));
     expect(visitor.frames.some((f) => f.type === 'callback_offer')).toBe(false);

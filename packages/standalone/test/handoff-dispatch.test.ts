@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WidgetClient } from '@parley/testing';
+import { expectEventually, type WidgetClient } from '@parley/testing';
+import { agentApi, visitorAskingForHuman } from './agents.js';
 import { startPlatform, type Running } from './start.js';
 
 /** Capacity-aware dispatch: present agents with free capacity get the oldest waiting conversation. */
 let platform: Running;
-const ORIGIN = () => platform.origin;
 beforeAll(async () => {
   platform = await startPlatform();
   const { store, hitl } = platform.app.platform;
@@ -12,7 +12,7 @@ beforeAll(async () => {
     id: 'dispatch',
     name: 'Dispatching tenant',
     widgetKey: 'pk_dispatch',
-    allowedOrigins: [ORIGIN()],
+    allowedOrigins: [platform.origin],
   });
   await hitl.handoffs.setStrategy('dispatch', 'skills');
   for (const [id, skills] of [
@@ -33,16 +33,7 @@ beforeAll(async () => {
 });
 afterAll(() => platform?.close());
 
-async function askForHuman(): Promise<WidgetClient> {
-  const visitor = await WidgetClient.connect(platform.baseUrl, {
-    widgetKey: 'pk_dispatch',
-    origin: ORIGIN(),
-  });
-  visitor.send({ type: 'resume', afterSeq: 0 });
-  visitor.send({ type: 'message', clientMessageId: 'h', text: 'I want to talk to a human' });
-  await visitor.waitFor((f) => f.type === 'message' && f.clientMessageId === 'reply:1');
-  return visitor;
-}
+const askForHuman = () => visitorAskingForHuman(platform, { widgetKey: 'pk_dispatch' });
 
 const joined = (v: WidgetClient) =>
   v.waitFor((f) => f.type === 'message' && f.role === 'system' && /joined/.test(String(f.text)), {
@@ -63,10 +54,10 @@ describe('capacity-aware dispatch (embedded)', () => {
     expect(third.frames.some((f) => f.role === 'system')).toBe(false);
 
     // Agents see each other's presence and load (the console's transfer list).
-    const roster = await fetch(`${platform.baseUrl}/v1/agent/agents`, {
-      headers: { authorization: `Bearer ${await signIn('bob')}` },
+    const roster = await agentApi(platform).call('/v1/agent/agents', {
+      token: await signIn('bob'),
     });
-    expect(((await roster.json()) as { agents: unknown[] }).agents).toEqual([
+    expect(roster.body.agents).toEqual([
       expect.objectContaining({ id: 'amy', present: true, held: 1, maxConcurrent: 1 }),
       expect.objectContaining({ id: 'bob', present: true, held: 1, skills: ['billing'] }),
     ]);
@@ -84,38 +75,21 @@ describe('capacity-aware dispatch (embedded)', () => {
     expect(moved).toMatchObject({ status: 'queued', queue: 'billing' });
     const bobsOpen = (await handoffs.assignedTo('dispatch', 'bob'))[0]!;
     await post(`/v1/agent/handoffs/${bobsOpen.id}/close`, await signIn('bob'));
-    for (let i = 0; i < 50; i++) {
-      if ((await handoffs.handoff('dispatch', thirdHandoff.id))?.agentId === 'bob') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(await handoffs.handoff('dispatch', thirdHandoff.id)).toMatchObject({
-      status: 'assigned',
-      agentId: 'bob',
-    });
+    await expectEventually(async () =>
+      expect(await handoffs.handoff('dispatch', thirdHandoff.id)).toMatchObject({
+        status: 'assigned',
+        agentId: 'bob',
+      }),
+    );
     for (const v of [first, second, third]) v.close();
   });
 });
 
-async function signIn(id: string): Promise<string> {
-  const res = await fetch(`${platform.baseUrl}/v1/agent/sessions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      tenantId: 'dispatch',
-      email: `${id}@dispatch.test`,
-      password: `${id}-password`,
-    }),
-  });
-  return ((await res.json()) as { token: string }).token;
-}
+const signIn = (id: string) =>
+  agentApi(platform).signIn('dispatch', `${id}@dispatch.test`, `${id}-password`);
 
 async function post(path: string, token: string, body: unknown = {}): Promise<void> {
-  const res = await fetch(`${platform.baseUrl}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(res.status).toBe(200);
+  expect((await agentApi(platform).call(path, { token, body })).status).toBe(200);
 }
 
 describe('round-robin dispatch (embedded)', () => {
@@ -125,7 +99,7 @@ describe('round-robin dispatch (embedded)', () => {
       id: 'turns',
       name: 'Round robin',
       widgetKey: 'pk_turns',
-      allowedOrigins: [ORIGIN()],
+      allowedOrigins: [platform.origin],
     });
     await hitl.handoffs.setStrategy('turns', 'round_robin');
     for (const id of ['cat', 'dan']) {
@@ -141,12 +115,7 @@ describe('round-robin dispatch (embedded)', () => {
     }
     const holders: string[] = [];
     for (let i = 0; i < 4; i++) {
-      const visitor = await WidgetClient.connect(platform.baseUrl, {
-        widgetKey: 'pk_turns',
-        origin: ORIGIN(),
-      });
-      visitor.send({ type: 'resume', afterSeq: 0 });
-      visitor.send({ type: 'message', clientMessageId: 'h', text: 'I want to talk to a human' });
+      const visitor = await visitorAskingForHuman(platform, { widgetKey: 'pk_turns' });
       const joinedMessage = await joined(visitor);
       holders.push(String(joinedMessage.text).split(' ')[0]!);
       visitor.close();

@@ -5,8 +5,9 @@ import {
   type Event,
   type HandoffEscalatedV1,
 } from '@parley/contracts';
-import { WidgetClient, expectEventually } from '@parley/testing';
-import { DEMO_AGENT, DEMO_WIDGET_KEY } from '../src/index.js';
+import { expectEventually, type WidgetClient } from '@parley/testing';
+import { DEMO_AGENT } from '../src/index.js';
+import { agentApi, openHandoff, visitorAskingForHuman } from './agents.js';
 import { startPlatform, type Running } from './start.js';
 
 /** Handoff timers and transfers, with timers short enough to watch. */
@@ -35,42 +36,15 @@ beforeAll(async () => {
 });
 afterAll(() => platform?.close());
 
-async function call(path: string, token: string, body?: unknown) {
-  const res = await fetch(`${platform.baseUrl}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-async function signIn(email: string, password: string): Promise<string> {
-  const res = await fetch(`${platform.baseUrl}/v1/agent/sessions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ tenantId: 'demo', email, password }),
-  });
-  return ((await res.json()) as { token: string }).token;
-}
+const call = (path: string, token: string, body?: unknown) =>
+  agentApi(platform).call(path, { token, body });
+const signIn = (email: string, password: string) =>
+  agentApi(platform).signIn('demo', email, password);
 
 async function waitingVisitor(): Promise<{ visitor: WidgetClient; handoffId: string }> {
-  const visitor = await WidgetClient.connect(platform.baseUrl, {
-    widgetKey: DEMO_WIDGET_KEY,
-    origin: platform.origin,
-  });
-  visitor.send({ type: 'resume', afterSeq: 0 });
-  visitor.send({ type: 'message', clientMessageId: 'h', text: 'I want to talk to a human' });
-  await visitor.waitFor((f) => f.type === 'state' && f.handoff === 'waiting');
-  const { handoffs } = platform.app.platform.hitl;
-  let open = await handoffs.openFor('demo', visitor.session.conversationId);
-  for (let i = 0; i < 50 && !open; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    open = await handoffs.openFor('demo', visitor.session.conversationId);
-  }
-  return { visitor, handoffId: open!.id };
+  const visitor = await visitorAskingForHuman(platform);
+  const { id } = await openHandoff(platform, 'demo', visitor.session.conversationId);
+  return { visitor, handoffId: id };
 }
 
 describe('handoff timers and transfers (embedded)', () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WidgetClient, type Frame } from '@parley/testing';
+import { WidgetClient, expectEventually } from '@parley/testing';
 import { DEMO_AGENT, DEMO_WIDGET_KEY } from '../src/index.js';
+import { agentApi, openHandoff, visitorAskingForHuman, type AgentApiBody } from './agents.js';
 import { startPlatform, type Running } from './start.js';
 
 let platform: Running;
@@ -31,37 +32,10 @@ beforeAll(async () => {
 });
 afterAll(() => platform?.close());
 
-/** What the agent API answers (the fields these tests read). */
-interface Body {
-  code?: string;
-  token?: string;
-  queued?: Array<{ id: string; conversationId: string; [k: string]: unknown }>;
-  handoff?: Record<string, unknown>;
-  messages?: Frame[];
-}
-
-async function api(
-  path: string,
-  init: { method?: string; token?: string; body?: unknown } = {},
-): Promise<{ status: number; body: Body }> {
-  const res = await fetch(`${platform.baseUrl}${path}`, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: {
-      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
-    },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
-  return { status: res.status, body: (await res.json()) as Body };
-}
-
-async function signIn(tenantId: string, email: string, password: string): Promise<string> {
-  const { status, body } = await api('/v1/agent/sessions', {
-    body: { tenantId, email, password },
-  });
-  expect(status).toBe(201);
-  return body.token!;
-}
+const api: ReturnType<typeof agentApi>['call'] = (path, init) =>
+  agentApi(platform).call(path, init);
+const signIn: ReturnType<typeof agentApi>['signIn'] = (tenantId, email, password) =>
+  agentApi(platform).signIn(tenantId, email, password);
 
 const lastState = (client: WidgetClient) => client.frames.filter((f) => f.type === 'state').at(-1);
 
@@ -84,16 +58,15 @@ describe('a human agent taking over a conversation (embedded)', () => {
 
     const dana = await signIn('demo', DEMO_AGENT.email, DEMO_AGENT.defaultPassword);
     const sam = await signIn('demo', 'SAM@parley.demo', 'sam-password');
-    let queued: NonNullable<Body['queued']> = [];
-    for (let i = 0; i < 50 && queued.length === 0; i++) {
+    let queued: NonNullable<AgentApiBody['queued']> = [];
+    await expectEventually(async () => {
       queued = (await api('/v1/agent/queue', { token: dana })).body.queued!.filter(
         (h) => h.conversationId === conversationId,
       );
-      if (!queued.length) await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(queued).toEqual([
-      expect.objectContaining({ reason: 'user_request', status: 'queued', position: 1 }),
-    ]);
+      expect(queued).toEqual([
+        expect.objectContaining({ reason: 'user_request', status: 'queued', position: 1 }),
+      ]);
+    });
     const handoffId = queued[0]!.id;
 
     // Two agents accept at the same moment: exactly one wins.
@@ -179,39 +152,28 @@ describe('a human agent taking over a conversation (embedded)', () => {
       name: 'Rita',
       password: 'rita-password',
     });
-    const visitor = await WidgetClient.connect(platform.baseUrl, {
+    const visitor = await visitorAskingForHuman(platform, {
       widgetKey: 'pk_rules',
-      origin: platform.origin,
-    });
-    visitor.send({ type: 'resume', afterSeq: 0 });
-    visitor.send({
-      type: 'message',
-      clientMessageId: 'k',
       text: 'please cancel my contract today',
     });
-    await visitor.waitFor((f) => f.type === 'state' && f.handoff === 'waiting');
     const conversationId = visitor.session.conversationId;
     const rita = await signIn('rules', 'rita@rules.test', 'rita-password');
-    let handoff = await hitl.handoffs.openFor('rules', conversationId);
-    for (let i = 0; i < 50 && !handoff; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      handoff = await hitl.handoffs.openFor('rules', conversationId);
-    }
-    expect(handoff?.reason).toBe('tenant_rule');
+    const handoff = await openHandoff(platform, 'rules', conversationId);
+    expect(handoff.reason).toBe('tenant_rule');
     const read = await api(`/v1/agent/conversations/${conversationId}`, { token: rita });
-    expect((read.body as { summary?: string }).summary).toMatch(
+    expect(read.body.summary).toMatch(
       /Handed over because one of the tenant's handoff rules matched\. 1 message from the visitor, 2 in all\. First: “please cancel my contract today”/,
     );
-    await api(`/v1/agent/handoffs/${handoff!.id}/accept`, {
+    await api(`/v1/agent/handoffs/${handoff.id}/accept`, {
       method: 'POST',
       token: rita,
       body: {},
     });
-    await api(`/v1/agent/handoffs/${handoff!.id}/close`, { method: 'POST', token: rita, body: {} });
+    await api(`/v1/agent/handoffs/${handoff.id}/close`, { method: 'POST', token: rita, body: {} });
     const survey = await visitor.waitFor(
       (f) => f.type === 'message' && f.role === 'assistant' && /rate the help/.test(String(f.text)),
     );
-    expect(survey.clientMessageId).toBe(`handoff:${handoff!.id}:survey`);
+    expect(survey.clientMessageId).toBe(`handoff:${handoff.id}:survey`);
     visitor.close();
   });
 

@@ -165,6 +165,43 @@ function toolResult(provider: string, body: Record<string, unknown>): string | u
   return String(response.output ?? response.error ?? '');
 }
 
+/** One server-sent event (`event:` line only where the protocol names events). */
+function sse(data: unknown, event?: string): string {
+  return `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+}
+
+/** An OpenAI `chat.completion.chunk`: a delta, or (with `usage`) the closing usage chunk. */
+function openAiChunk(model: string, delta: unknown, finish: string | null, usage?: unknown) {
+  return {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion.chunk',
+    created: 0,
+    model,
+    choices: usage ? [] : [{ index: 0, delta, finish_reason: finish }],
+    ...(usage ? { usage } : {}),
+  };
+}
+
+/** Anthropic's `message_start` event. */
+function anthropicStart(model: string, id: string): string {
+  return sse(
+    {
+      type: 'message_start',
+      message: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: USAGE.input, output_tokens: 1 },
+      },
+    },
+    'message_start',
+  );
+}
+
 /** A model turn that calls one tool, in the provider's streaming wire format. */
 function toolCallFrames(
   provider: string,
@@ -175,16 +212,9 @@ function toolCallFrames(
   const model = String(body.model ?? 'fake-model');
   const json = JSON.stringify(args);
   const halves = [json.slice(0, json.length >> 1), json.slice(json.length >> 1)];
-  const sse = (data: unknown, event?: string) =>
-    `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
   if (provider === 'openai') {
-    const chunk = (delta: unknown, finish: string | null) => ({
-      id: 'chatcmpl-fake',
-      object: 'chat.completion.chunk',
-      created: 0,
-      model,
-      choices: [{ index: 0, delta, finish_reason: finish }],
-    });
+    const chunk = (delta: unknown, finish: string | null, usage?: unknown) =>
+      openAiChunk(model, delta, finish, usage);
     return [
       sse(
         chunk(
@@ -202,35 +232,19 @@ function toolCallFrames(
         sse(chunk({ tool_calls: [{ index: 0, function: { arguments: h } }] }, null)),
       ),
       sse(chunk({}, 'tool_calls')),
-      sse({
-        id: 'chatcmpl-fake',
-        object: 'chat.completion.chunk',
-        created: 0,
-        model,
-        choices: [],
-        usage: { prompt_tokens: USAGE.input, completion_tokens: 5, total_tokens: USAGE.input + 5 },
-      }),
+      sse(
+        chunk(null, null, {
+          prompt_tokens: USAGE.input,
+          completion_tokens: 5,
+          total_tokens: USAGE.input + 5,
+        }),
+      ),
       sse('[DONE]'),
     ].join('');
   }
   if (provider === 'anthropic') {
     return [
-      sse(
-        {
-          type: 'message_start',
-          message: {
-            id: 'msg_fake_tool',
-            type: 'message',
-            role: 'assistant',
-            model,
-            content: [],
-            stop_reason: null,
-            stop_sequence: null,
-            usage: { input_tokens: USAGE.input, output_tokens: 1 },
-          },
-        },
-        'message_start',
-      ),
+      anthropicStart(model, 'msg_fake_tool'),
       sse(
         {
           type: 'content_block_start',
@@ -360,17 +374,9 @@ function streamFrames(
   body: Record<string, unknown>,
 ): Array<{ data: string; piece: boolean }> {
   const model = String(body.model ?? 'fake-model');
-  const sse = (data: unknown, event?: string) =>
-    `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
   if (provider === 'openai') {
-    const chunk = (delta: unknown, finish: string | null, usage?: unknown) => ({
-      id: 'chatcmpl-fake',
-      object: 'chat.completion.chunk',
-      created: 0,
-      model,
-      choices: usage ? [] : [{ index: 0, delta, finish_reason: finish }],
-      ...(usage ? { usage } : {}),
-    });
+    const chunk = (delta: unknown, finish: string | null, usage?: unknown) =>
+      openAiChunk(model, delta, finish, usage);
     return [
       { data: sse(chunk({ role: 'assistant', content: '' }, null)), piece: false },
       ...pieces.map((p) => ({ data: sse(chunk({ content: p }, null)), piece: true })),
@@ -390,25 +396,7 @@ function streamFrames(
   }
   if (provider === 'anthropic') {
     return [
-      {
-        data: sse(
-          {
-            type: 'message_start',
-            message: {
-              id: 'msg_fake',
-              type: 'message',
-              role: 'assistant',
-              model,
-              content: [],
-              stop_reason: null,
-              stop_sequence: null,
-              usage: { input_tokens: USAGE.input, output_tokens: 1 },
-            },
-          },
-          'message_start',
-        ),
-        piece: false,
-      },
+      { data: anthropicStart(model, 'msg_fake'), piece: false },
       {
         data: sse(
           { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },

@@ -15,10 +15,25 @@ export interface ServiceSuiteOptions {
   metrics?: string[];
 }
 
-/** The environment a service needs to reach the real test infrastructure. */
-export function serviceEnv(): Record<string, string> {
+/**
+ * The environment a service needs to reach the real test infrastructure.
+ * With `isolate`, the processes get a topic and consumer groups of their own
+ * (`conversation-events-<isolate>`, `chat-<isolate>`, ...): no other test's
+ * events, no history to catch up with, and no group shared with another
+ * topic (kafkajs would hand one test's partitions to another's process).
+ */
+export function serviceEnv({ isolate }: { isolate?: string } = {}): Record<string, string> {
   const infra = infraEnv();
+  const own: Record<string, string> = isolate
+    ? {
+        PARLEY_KAFKA_TOPIC: `conversation-events-${isolate}`,
+        CHAT_CONSUMER_GROUP: `chat-${isolate}`,
+        AI_CONSUMER_GROUP: `ai-${isolate}`,
+        HITL_CONSUMER_GROUP: `hitl-${isolate}`,
+      }
+    : {};
   return {
+    ...own,
     PARLEY_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     PARLEY_PG_PRIMARY_URL: infra.pgPrimaryUrl,
     PARLEY_PG_REPLICA_URLS: infra.pgReplicaUrl,

@@ -15,19 +15,14 @@ import { EmergencyDetector, emergencyAnswer, emergencyTicketId } from './domain/
 import { INSTANT_SOURCES } from './domain/answering-chain.js';
 import type { DegradationLevel } from './domain/degradation.js';
 import { SAFE_ANSWERS, type Guardrails } from './domain/guardrails.js';
-import type {
-  Reply,
-  ReplyProvider,
-  ReplyRequest,
-  StreamingProvider,
-  TokenUsage,
-} from './domain/provider.js';
+import type { Reply, ReplyRequest, StreamingProvider, TokenUsage } from './domain/provider.js';
 
 /** What the AI worker needs. */
 export interface AiDeps {
   bus: EventBus;
   cache: Cache;
-  provider: ReplyProvider;
+  /** The answering chain (answers that come whole are one chunk). */
+  provider: StreamingProvider;
   logger: Logger;
   metrics?: { replied(provider: string, durationMs: number): void };
   /** The consumer group. @default 'ai' */
@@ -74,10 +69,6 @@ export function createAiWorker(deps: AiDeps): Subscription {
     publish: (update: LiveUpdate) => Promise<unknown>,
   ): Promise<Reply> {
     const provider = deps.provider;
-    if (!isStreaming(provider)) {
-      const reply = await provider.reply(request);
-      return deps.guardrails ? deps.guardrails.after(request, reply) : reply;
-    }
     let text = '';
     let source = provider.name;
     let index = 0;
@@ -207,8 +198,4 @@ export function createAiWorker(deps: AiDeps): Subscription {
       deps.metrics?.replied(reply.provider ?? deps.provider.name, performance.now() - started);
     },
   });
-}
-
-function isStreaming(provider: ReplyProvider): provider is StreamingProvider {
-  return typeof (provider as Partial<StreamingProvider>).stream === 'function';
 }

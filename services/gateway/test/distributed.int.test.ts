@@ -28,12 +28,7 @@ let store: ConversationStore;
 const procs: ServiceProcess[] = [];
 const run = randomUUID().slice(0, 8);
 const env = () => ({
-  ...serviceEnv(),
-  // A topic of its own: no other test's events, no history to catch up with.
-  PARLEY_KAFKA_TOPIC: `conversation-events-${run}`,
-  // Groups of their own too: a group shared with another test's topic gets its partitions.
-  CHAT_CONSUMER_GROUP: `chat-${run}`,
-  AI_CONSUMER_GROUP: `ai-${run}`,
+  ...serviceEnv({ isolate: run }),
   RATE_LIMIT_IP_BURST: '100000',
   RATE_LIMIT_IP_PER_SECOND: '100000',
   RATE_LIMIT_CONNECTION_BURST: '1000',

@@ -63,11 +63,7 @@ beforeAll(async () => {
   await migrate(db);
   store = new ConversationStore(db);
   const env = {
-    ...serviceEnv(),
-    PARLEY_KAFKA_TOPIC: `conversation-events-${run}`,
-    // Groups of their own too: a group shared with another test's topic gets its partitions.
-    CHAT_CONSUMER_GROUP: `chat-${run}`,
-    AI_CONSUMER_GROUP: `ai-${run}`,
+    ...serviceEnv({ isolate: run }),
     RATE_LIMIT_IP_BURST: '100000',
     RATE_LIMIT_IP_PER_SECOND: '100000',
   };

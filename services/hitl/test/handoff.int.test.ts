@@ -23,11 +23,7 @@ const ORIGIN = 'http://parley.test';
 const entry = (pkg: string) => createRequire(import.meta.url).resolve(`@parley/${pkg}/main`);
 const run = randomUUID().slice(0, 8);
 const env = {
-  ...serviceEnv(),
-  PARLEY_KAFKA_TOPIC: `conversation-events-${run}`,
-  CHAT_CONSUMER_GROUP: `chat-${run}`,
-  AI_CONSUMER_GROUP: `ai-${run}`,
-  HITL_CONSUMER_GROUP: `hitl-${run}`,
+  ...serviceEnv({ isolate: run }),
   RATE_LIMIT_IP_BURST: '100000',
   RATE_LIMIT_IP_PER_SECOND: '100000',
 };

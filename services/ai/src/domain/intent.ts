@@ -38,17 +38,18 @@ export class IntentClassifier {
     const rule = HUMAN_REQUEST.test(text);
     const { router } = this.options;
     if (!router) return { asked: rule, by: 'rule' };
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(request.signal.reason);
-    request.signal.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs ?? 5_000);
+    // The caller's cancellation or the intent call's own limit, whichever comes first.
+    const signal = AbortSignal.any([
+      request.signal,
+      AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
+    ]);
     try {
       const answer = await router.reply({
         tenantId: request.tenantId,
         conversationId: request.conversationId,
         history: [],
         purpose: 'intent',
-        signal: controller.signal,
+        signal,
         text:
           'Classify the customer message between the markers. Does the customer ask to talk to ' +
           'a human (a person, an agent, a representative) instead of the assistant? ' +
@@ -61,9 +62,6 @@ export class IntentClassifier {
     } catch (err) {
       if (request.signal.aborted) throw err;
       return { asked: rule, by: 'rule' };
-    } finally {
-      clearTimeout(timer);
-      request.signal.removeEventListener('abort', onAbort);
     }
   }
 }

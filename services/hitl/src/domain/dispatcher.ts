@@ -1,7 +1,7 @@
 import { EventRegistry, handoffAcceptedV1 } from '@parley/contracts';
 import type { Logger } from '@parley/observability';
 import type { EventBus } from '@parley/ports';
-import type { HandoffStore } from './handoff-store.js';
+import type { Handoff, HandoffStore } from './handoff-store.js';
 import type { QueueAnnouncer } from './queue-announcer.js';
 
 /**
@@ -21,13 +21,43 @@ export class Dispatcher {
       bus: EventBus;
       announcer: QueueAnnouncer;
       logger: Logger;
+      /** Observed for every assignment announced, with how long the handoff waited. */
       onAssigned?: (waitSeconds: number) => void;
     },
   ) {}
 
+  /**
+   * Announces that `agent` now holds `handoff` (`handoff.accepted`), however
+   * it got it: accepted, claimed by a reply, or dispatched. Never stuck: when
+   * the announcement fails the visitor would not see the agent, so the
+   * handoff goes back to the queue and false is returned.
+   */
+  async announceAccepted(handoff: Handoff, agent: { id: string; name: string }): Promise<boolean> {
+    const { handoffs, bus, logger } = this.deps;
+    try {
+      await bus.publish(
+        this.registry.create(handoffAcceptedV1, {
+          conversationId: handoff.conversationId,
+          tenantId: handoff.tenantId,
+          payload: { handoff_id: handoff.id, agent_id: agent.id, agent_name: agent.name },
+        }),
+      );
+    } catch (err) {
+      await handoffs.requeue(handoff.tenantId, handoff.id);
+      logger.error({ err, handoffId: handoff.id }, 'Assignment not announced: requeued');
+      return false;
+    }
+    this.deps.onAssigned?.(
+      (Date.parse(handoff.assignedAt ?? new Date().toISOString()) -
+        Date.parse(handoff.requestedAt)) /
+        1000,
+    );
+    return true;
+  }
+
   /** Dispatches what it can for the tenant; returns how many handoffs were assigned. */
   async dispatch(tenantId: string): Promise<number> {
-    const { handoffs, bus, announcer, logger } = this.deps;
+    const { handoffs, announcer, logger } = this.deps;
     const strategy = await handoffs.strategy(tenantId);
     if (strategy === 'pooled') return 0;
     let assigned = 0;
@@ -35,25 +65,8 @@ export class Dispatcher {
       const next = await handoffs.dispatchNext(tenantId, strategy);
       if (!next) break;
       const { handoff, agent } = next;
-      this.deps.onAssigned?.(
-        (Date.parse(handoff.assignedAt ?? new Date().toISOString()) -
-          Date.parse(handoff.requestedAt)) /
-          1000,
-      );
-      try {
-        await bus.publish(
-          this.registry.create(handoffAcceptedV1, {
-            conversationId: handoff.conversationId,
-            tenantId,
-            payload: { handoff_id: handoff.id, agent_id: agent.id, agent_name: agent.name },
-          }),
-        );
-      } catch (err) {
-        // Never stuck: back in the queue; the next sweep dispatches it again.
-        await handoffs.requeue(tenantId, handoff.id);
-        logger.error({ err, handoffId: handoff.id }, 'Dispatch not announced: requeued');
-        break;
-      }
+      // Back in the queue on failure: the next sweep dispatches it again.
+      if (!(await this.announceAccepted(handoff, agent))) break;
       logger.info({ handoffId: handoff.id, agentId: agent.id, strategy }, 'Handoff dispatched');
     }
     if (assigned > 0) await announcer.changed(tenantId);

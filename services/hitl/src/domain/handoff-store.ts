@@ -1,4 +1,4 @@
-import type { ReadConsistency, SqlDatabase } from '@parley/ports';
+import type { ReadConsistency, SqlDatabase, SqlTransaction } from '@parley/ports';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.js';
 
 /** A human agent (never with the password hash). */
@@ -538,10 +538,7 @@ export class HandoffStore {
         [tenantId, id, agentId],
       );
       if (row) return { handoff: toHandoff(row), changed: true };
-      const [now] = await tx.query<HandoffRow>(
-        `select ${COLUMNS} from handoffs where tenant_id = $1 and id = $2`,
-        [tenantId, id],
-      );
+      const now = await current(tx, tenantId, id);
       if (!now) return 'not_found' as const;
       if (now.status === 'closed') return 'closed' as const;
       if (now.agent_id === agentId) return { handoff: toHandoff(now), changed: false };
@@ -591,10 +588,7 @@ export class HandoffStore {
         [tenantId, id, fromAgentId, 'agentId' in to ? to.agentId : to.queue],
       );
       if (row) return toHandoff(row);
-      const [now] = await tx.query<HandoffRow>(
-        `select ${COLUMNS} from handoffs where tenant_id = $1 and id = $2`,
-        [tenantId, id],
-      );
+      const now = await current(tx, tenantId, id);
       if (!now) return 'not_found' as const;
       if (now.status === 'closed') return 'closed' as const;
       return 'not_yours' as const;
@@ -662,10 +656,7 @@ export class HandoffStore {
         [tenantId, id, agentId],
       );
       if (row) return { handoff: toHandoff(row), changed: true };
-      const [now] = await tx.query<HandoffRow>(
-        `select ${COLUMNS} from handoffs where tenant_id = $1 and id = $2`,
-        [tenantId, id],
-      );
+      const now = await current(tx, tenantId, id);
       if (!now) return 'not_found' as const;
       if (now.status === 'closed') return { handoff: toHandoff(now), changed: false };
       return 'not_yours' as const;
@@ -701,6 +692,19 @@ function toCallback(row: CallbackRow): Callback {
     doneAt: iso(row.done_at),
     doneBy: row.done_by,
   };
+}
+
+/** A handoff as it is now, inside a transaction: why a conditional update changed nothing. */
+async function current(
+  tx: SqlTransaction,
+  tenantId: string,
+  id: string,
+): Promise<HandoffRow | undefined> {
+  const [row] = await tx.query<HandoffRow>(
+    `select ${COLUMNS} from handoffs where tenant_id = $1 and id = $2`,
+    [tenantId, id],
+  );
+  return row;
 }
 
 function iso(value: Date | string | null): string | null {

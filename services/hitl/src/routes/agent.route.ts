@@ -5,7 +5,6 @@ import {
   EventRegistry,
   conversationChannel,
   agentRepliedV1,
-  handoffAcceptedV1,
   handoffClosedV1,
   handoffTransferredV1,
 } from '@parley/contracts';
@@ -27,8 +26,8 @@ export interface AgentRoutesOptions {
   tokens: AgentTokens;
   announcer: QueueAnnouncer;
   dispatcher: Dispatcher;
-  /** Observed when an agent accepts, and counted when one closes. */
-  metrics?: { accepted(waitSeconds: number): void; closed(agentId: string): void };
+  /** Counted when an agent closes (accepts are observed by the dispatcher). */
+  metrics?: { closed(agentId: string): void };
 }
 
 declare module 'fastify' {
@@ -93,12 +92,7 @@ export async function agentRoutes(
   options: AgentRoutesOptions,
 ): Promise<void> {
   const { bus, cache, handoffs, conversations, tokens } = options;
-  const registry = new EventRegistry([
-    handoffAcceptedV1,
-    handoffClosedV1,
-    handoffTransferredV1,
-    agentRepliedV1,
-  ]);
+  const registry = new EventRegistry([handoffClosedV1, handoffTransferredV1, agentRepliedV1]);
   const audit = (request: FastifyRequest, action: string, fields: Record<string, unknown> = {}) =>
     request.log.info(
       {
@@ -119,12 +113,15 @@ export async function agentRoutes(
       .dispatch(tenantId)
       .catch((err: unknown) => app.log.warn({ err }, 'Dispatch failed'));
   };
-  const accepted = (handoff: { requestedAt: string; assignedAt: string | null }) =>
-    options.metrics?.accepted(
-      (Date.parse(handoff.assignedAt ?? new Date().toISOString()) -
-        Date.parse(handoff.requestedAt)) /
-        1000,
-    );
+  /** Announces the agent's new handoff; one whose announcement failed is back in the queue. */
+  const announceAccepted = async (
+    handoff: Parameters<Dispatcher['announceAccepted']>[0],
+    agent: { id: string; name: string },
+  ) => {
+    if (!(await options.dispatcher.announceAccepted(handoff, agent)))
+      throw new ServiceError('HITL_ERR_UNAVAILABLE', 'Could not accept right now; try again', 503);
+    await queueChanged(handoff.tenantId);
+  };
 
   app.post('/v1/agent/sessions', async (request, reply) => {
     const body = parse(loginBody, request.body);
@@ -243,29 +240,7 @@ export async function agentRoutes(
         outcome: typeof outcome === 'string' ? outcome : 'ok',
       });
       if (typeof outcome === 'string') refuse(outcome);
-      if (outcome.changed) {
-        try {
-          await bus.publish(
-            registry.create(handoffAcceptedV1, {
-              conversationId: outcome.handoff.conversationId,
-              tenantId,
-              payload: { handoff_id: id, agent_id: agentId, agent_name: name },
-            }),
-          );
-        } catch (err) {
-          // Never stuck: without the announcement the visitor would not see the agent, so the
-          // conversation goes back to the queue and the agent is asked to try again.
-          await handoffs.requeue(tenantId, id);
-          request.log.error({ err, handoffId: id }, 'Accept not announced: requeued');
-          throw new ServiceError(
-            'HITL_ERR_UNAVAILABLE',
-            'Could not accept right now; try again',
-            503,
-          );
-        }
-        accepted(outcome.handoff);
-        await queueChanged(tenantId);
-      }
+      if (outcome.changed) await announceAccepted(outcome.handoff, { id: agentId, name });
       return { handoff: outcome.handoff };
     });
 
@@ -378,19 +353,12 @@ export async function agentRoutes(
       // one another agent holds is not taken away.
       const open = await handoffs.openFor(tenantId, id);
       if (open?.status === 'assigned' && open.agentId !== agentId) refuse('not_yours');
+      let held = open?.status === 'assigned' ? open : undefined;
       if (open?.status === 'queued') {
         const outcome = await handoffs.accept(tenantId, open.id, agentId);
         if (typeof outcome === 'string') refuse(outcome);
-        if (outcome.changed) accepted(outcome.handoff);
-        if (outcome.changed)
-          await bus.publish(
-            registry.create(handoffAcceptedV1, {
-              conversationId: id,
-              tenantId,
-              payload: { handoff_id: open.id, agent_id: agentId, agent_name: name },
-            }),
-          );
-        await queueChanged(tenantId);
+        if (outcome.changed) await announceAccepted(outcome.handoff, { id: agentId, name });
+        held = outcome.handoff;
       }
       const messageId = randomUUID();
       await bus.publish(
@@ -406,9 +374,8 @@ export async function agentRoutes(
           },
         }),
       );
-      const held = await handoffs.openFor(tenantId, id);
-      if (held?.status === 'assigned' && held.agentId === agentId)
-        await handoffs.agentReplied(tenantId, held.id, agentId);
+      // The holder replied: its no-reply timer stops.
+      if (held) await handoffs.agentReplied(tenantId, held.id, agentId);
       audit(request, 'reply', { conversationId: id, messageId });
       return reply.code(202).send({ messageId, clientMessageId: body.clientMessageId });
     });
