@@ -15,6 +15,12 @@ export const serviceFields = {
   region: env.string('PARLEY_REGION', { default: 'local' }),
 };
 
+/** The operators' admin API (ai and hitl services, and the embedded platform). */
+export const adminFields = {
+  /** Operators' bearer token for /admin/*; unset turns the admin API off. */
+  adminToken: env.secret('PARLEY_ADMIN_TOKEN', { minLength: 24, optional: true }),
+};
+
 /** Kafka connection variables. */
 export const kafkaFields = {
   kafkaBrokers: env.hostPorts('PARLEY_KAFKA_BROKERS'),

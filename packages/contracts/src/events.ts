@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { idSchema } from './envelope.js';
 import type { EventDefinition } from './registry.js';
 
+/** A language as conversations keep it: an ISO 639 primary subtag, lower case (`en`, `de`). */
+export const languageSchema = z.string().regex(/^[a-z]{2,3}$/);
+
 /** `message.received` v1: an end user's message, accepted by the gateway. */
 export const messageReceivedV1 = {
   type: 'message.received',
@@ -13,6 +16,10 @@ export const messageReceivedV1 = {
     visitor_id: idSchema,
     channel: z.enum(['web', 'voice']),
     text: z.string().min(1).max(4_000),
+    /** The visitor's language, from the widget (added in v1, optional). */
+    language: languageSchema.optional(),
+    /** The tenant's id for the customer, verified by the gateway (added in v1, optional). */
+    customer_id: idSchema.optional(),
   }),
 } satisfies EventDefinition;
 
@@ -48,8 +55,16 @@ export const tenantAiSettingsSchema = z
     tools: z.boolean().optional(),
     /** Words or phrases that send a conversation to a person at once (case-insensitive). */
     handoff_keywords: z.array(z.string().trim().min(2).max(100)).max(50).optional(),
+    /** An answer in which the model admits it does not know goes to a person. @default true */
+    low_confidence_handoff: z.boolean().optional(),
     /** After an agent closes a handoff, the assistant asks the visitor to rate the help. */
     satisfaction_question: z.boolean().optional(),
+    /**
+     * The tenant's VIP customers (its own ids, as its pages sign them): their
+     * conversations go to a person before the assistant answers. The chat
+     * service resolves this list; reply requests carry only `customer_vip`.
+     */
+    vip_customers: z.array(idSchema).max(1_000).optional(),
   })
   .strict();
 
@@ -71,6 +86,8 @@ export const replyRequestedV1 = {
     emergency_contact: z.string().max(200).optional(),
     /** The tenant's AI settings, when it set any (added in v1, optional). */
     ai_settings: tenantAiSettingsSchema.optional(),
+    /** The customer is one of the tenant's VIPs (added in v1, optional). */
+    customer_vip: z.boolean().optional(),
   }),
 } satisfies EventDefinition;
 
@@ -102,7 +119,16 @@ export const handoffRequestedV1 = {
   type: 'handoff.requested',
   version: 1,
   payload: z.object({
-    reason: z.enum(['emergency', 'bot_unavailable', 'user_request', 'degraded', 'tenant_rule']),
+    reason: z.enum([
+      'emergency',
+      'bot_unavailable',
+      'user_request',
+      'degraded',
+      'tenant_rule',
+      'low_confidence',
+    ]),
+    /** Which tenant rule, when the reason is `tenant_rule` (added in v1, optional). */
+    rule: z.enum(['keyword', 'vip']).optional(),
     /** The degradation level, when the reason is `degraded` (L1: sooner; L4: human-only; L5: callback). */
     degradation_level: degradationLevelSchema.optional(),
     /** The user message that triggered it. */

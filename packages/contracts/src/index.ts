@@ -30,6 +30,7 @@ export {
   callbackRequestedV1,
   agentRepliedV1,
   degradationLevelSchema,
+  languageSchema,
   tenantAiSettingsSchema,
   type TenantAiSettings,
   allEvents,

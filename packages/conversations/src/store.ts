@@ -17,6 +17,12 @@ export interface Tenant {
   emergencyContact?: string | null;
   /** The tenant's own AI settings (validated); absent keeps what is stored, `{}` uses the defaults. */
   aiSettings?: TenantAiSettings;
+  /**
+   * Signs customer ids on the tenant's pages (HMAC-SHA256, hex), so that the
+   * widget can say who the customer is; absent keeps what is stored, null
+   * removes it. A secret: never logged or returned by an API.
+   */
+  identitySecret?: string | null;
 }
 
 /** What the AI is told about a tenant with each reply request. */
@@ -31,6 +37,10 @@ export interface Conversation extends ConversationState {
   id: string;
   visitorId: string;
   channel: 'web' | 'voice';
+  /** The visitor's language (a primary subtag such as `de`), when the widget told it. */
+  language: string | null;
+  /** The tenant's own id for the customer, when the tenant's page signed it. */
+  customerId: string | null;
 }
 
 /** What {@link ConversationStore.appendMessage} stores. */
@@ -44,6 +54,10 @@ export interface NewMessage {
   clientMessageId: string;
   eventId: string;
   text: string;
+  /** The visitor's language (user messages; the newest one given is kept). */
+  language?: string;
+  /** The verified customer id (user messages; set once, never changed). */
+  customerId?: string;
   /** When the gateway accepted it; for a reply, the answered message's time is kept instead. */
   receivedAt: Date;
   replyToSeq?: number;
@@ -75,7 +89,8 @@ export interface Appended {
 }
 
 const MESSAGE_COLUMNS = `seq::integer as seq, id, role, client_message_id, text, received_at, created_at`;
-const CONVERSATION_COLUMNS = `tenant_id, id, visitor_id, channel, status, handler, handoff, last_seq::integer as last_seq`;
+const CONVERSATION_COLUMNS = `tenant_id, id, visitor_id, channel, status, handler, handoff,
+  last_seq::integer as last_seq, language, customer_id`;
 
 interface MessageRow {
   seq: number;
@@ -96,6 +111,8 @@ interface ConversationRow {
   handler: 'bot' | 'agent';
   handoff: 'none' | 'waiting';
   last_seq: number;
+  language: string | null;
+  customer_id: string | null;
 }
 
 /**
@@ -122,13 +139,20 @@ export class ConversationStore {
         );
       settings = JSON.stringify(parsed.data);
     }
+    if (typeof tenant.identitySecret === 'string' && tenant.identitySecret.length < 32)
+      throw new StoreError(
+        'STORE_ERR_INVALID_SETTINGS',
+        'the identity secret needs at least 32 characters',
+      );
     await this.db.transaction((tx) =>
       tx.query(
-        `insert into tenants (id, name, widget_key, allowed_origins, emergency_contact, ai_settings)
-         values ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'::jsonb))
+        `insert into tenants (id, name, widget_key, allowed_origins, emergency_contact, ai_settings,
+                              identity_secret)
+         values ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'::jsonb), $8)
          on conflict (id) do update
            set name = $2, widget_key = $3, allowed_origins = $4, emergency_contact = $5,
-               ai_settings = coalesce($6::jsonb, tenants.ai_settings)`,
+               ai_settings = coalesce($6::jsonb, tenants.ai_settings),
+               identity_secret = case when $7 then $8 else tenants.identity_secret end`,
         [
           tenant.id,
           tenant.name,
@@ -136,6 +160,8 @@ export class ConversationStore {
           tenant.allowedOrigins,
           tenant.emergencyContact ?? null,
           settings,
+          tenant.identitySecret !== undefined,
+          tenant.identitySecret ?? null,
         ],
       ),
     );
@@ -159,15 +185,19 @@ export class ConversationStore {
       name: string;
       widget_key: string;
       allowed_origins: string[];
-    }>('select id, name, widget_key, allowed_origins from tenants where widget_key = $1', [
-      widgetKey,
-    ]);
+      identity_secret: string | null;
+    }>(
+      `select id, name, widget_key, allowed_origins, identity_secret from tenants
+        where widget_key = $1`,
+      [widgetKey],
+    );
     return row
       ? {
           id: row.id,
           name: row.name,
           widgetKey: row.widget_key,
           allowedOrigins: row.allowed_origins,
+          identitySecret: row.identity_secret,
         }
       : null;
   }
@@ -236,7 +266,8 @@ export class ConversationStore {
               m.created_at,
               json_build_object('tenant_id', c.tenant_id, 'id', c.id, 'visitor_id', c.visitor_id,
                 'channel', c.channel, 'status', c.status, 'handler', c.handler,
-                'handoff', c.handoff, 'last_seq', c.last_seq) as conv
+                'handoff', c.handoff, 'last_seq', c.last_seq, 'language', c.language,
+                'customer_id', c.customer_id) as conv
        from messages m
        join conversations c on c.tenant_id = m.tenant_id and c.id = m.conversation_id
        where m.role = 'user' and c.handler = 'bot' and m.created_at >= $1
@@ -307,7 +338,8 @@ export class ConversationStore {
 
       const [conversation] = await tx.query<ConversationRow>(
         `update conversations set last_seq = last_seq + 1, updated_at = now(),
-                handler = coalesce($3, handler), handoff = coalesce($4, handoff)
+                handler = coalesce($3, handler), handoff = coalesce($4, handoff),
+                language = coalesce($5, language), customer_id = coalesce(customer_id, $6)
            ${input.role === 'user' ? `, status = 'open'` : ''}
          where tenant_id = $1 and id = $2
          returning ${CONVERSATION_COLUMNS}`,
@@ -316,6 +348,8 @@ export class ConversationStore {
           input.conversationId,
           input.state?.handler ?? null,
           input.state?.handoff ?? null,
+          input.language ?? null,
+          input.customerId ?? null,
         ],
       );
       const [row] = await tx.query<MessageRow>(
@@ -387,5 +421,7 @@ function toConversation(row: ConversationRow): Conversation {
     handler: row.handler,
     handoff: row.handoff,
     lastSeq: Number(row.last_seq),
+    language: row.language ?? null,
+    customerId: row.customer_id ?? null,
   };
 }

@@ -117,6 +117,37 @@ export function storeContract(name: string, open: () => Promise<SqlDatabase>): v
       expect(await store.tenantByWidgetKey('pk_nobody')).toBeNull();
     });
 
+    it("keeps a tenant's identity secret until it is replaced or removed, and refuses a short one", async () => {
+      const id = `tid-${randomUUID()}`;
+      const base = { id, name: id, widgetKey: `pk_${id}`, allowedOrigins: [] };
+      const secret = 'identity-secret-0123456789abcdefghij';
+      await store.upsertTenant({ ...base, identitySecret: secret });
+      await store.upsertTenant(base);
+      expect((await store.tenantByWidgetKey(`pk_${id}`))?.identitySecret).toBe(secret);
+      await store.upsertTenant({ ...base, identitySecret: null });
+      expect((await store.tenantByWidgetKey(`pk_${id}`))?.identitySecret).toBeNull();
+      const err = await store.upsertTenant({ ...base, identitySecret: 'short' }).catch((e) => e);
+      expect(isStoreError(err, 'STORE_ERR_INVALID_SETTINGS')).toBe(true);
+    });
+
+    it("keeps the visitor's newest language and the first verified customer id", async () => {
+      const c = randomUUID();
+      const first = await store.appendMessage({ ...user(tenantA, c, 1), language: 'de' });
+      expect(first.conversation).toMatchObject({ language: 'de', customerId: null });
+      await store.appendMessage({ ...user(tenantA, c, 2), customerId: 'cust-1' });
+      const third = await store.appendMessage({
+        ...user(tenantA, c, 3),
+        language: 'fr',
+        customerId: 'cust-2',
+      });
+      expect(third.conversation).toMatchObject({ language: 'fr', customerId: 'cust-1' });
+      expect(await store.conversation(tenantA, c, 'primary')).toMatchObject({
+        language: 'fr',
+        customerId: 'cust-1',
+      });
+      expect(await store.conversation(tenantB, c, 'primary')).toBeNull();
+    });
+
     it('numbers concurrent messages without gaps, per conversation', async () => {
       const [c1, c2] = [randomUUID(), randomUUID()];
       const appended = await Promise.all(

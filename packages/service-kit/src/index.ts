@@ -19,3 +19,4 @@ export {
 } from './readiness.js';
 export { ServiceError, isServiceError } from './errors.js';
 export { superviseWorker, type Worker, type SuperviseOptions } from './worker.js';
+export { requireOperator, type OperatorAuthOptions } from './operator-auth.js';

@@ -1,5 +1,10 @@
 import { expect } from 'vitest';
-import { WidgetClient, expectEventually, type Frame } from '@parley/testing';
+import {
+  WidgetClient,
+  expectEventually,
+  type Frame,
+  type WidgetClientOptions,
+} from '@parley/testing';
 import type { Handoff } from '@parley/hitl/hitl';
 import { DEMO_WIDGET_KEY } from '../src/index.js';
 import type { Running } from './start.js';
@@ -48,11 +53,18 @@ export function agentApi(platform: Running) {
 /** A visitor who asked for a person, once the widget shows the handoff waiting. */
 export async function visitorAskingForHuman(
   platform: Running,
-  { widgetKey = DEMO_WIDGET_KEY, text = 'I want to talk to a human' } = {},
+  {
+    widgetKey = DEMO_WIDGET_KEY,
+    text = 'I want to talk to a human',
+    ...session
+  }: { widgetKey?: string; text?: string } & Partial<
+    Pick<WidgetClientOptions, 'language' | 'customer'>
+  > = {},
 ): Promise<WidgetClient> {
   const visitor = await WidgetClient.connect(platform.baseUrl, {
     widgetKey,
     origin: platform.origin,
+    ...session,
   });
   visitor.send({ type: 'resume', afterSeq: 0 });
   visitor.send({ type: 'message', clientMessageId: 'h', text });

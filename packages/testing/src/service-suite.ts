@@ -20,7 +20,8 @@ export interface ServiceSuiteOptions {
  * With `isolate`, the processes get a topic and consumer groups of their own
  * (`conversation-events-<isolate>`, `chat-<isolate>`, ...): no other test's
  * events, no history to catch up with, and no group shared with another
- * topic (kafkajs would hand one test's partitions to another's process).
+ * topic (kafkajs would hand one test's partitions to another's process),
+ * and a region of their own (`test-<isolate>`: the providers' health in Redis).
  */
 export function serviceEnv({ isolate }: { isolate?: string } = {}): Record<string, string> {
   const infra = infraEnv();
@@ -30,6 +31,8 @@ export function serviceEnv({ isolate }: { isolate?: string } = {}): Record<strin
         CHAT_CONSUMER_GROUP: `chat-${isolate}`,
         AI_CONSUMER_GROUP: `ai-${isolate}`,
         HITL_CONSUMER_GROUP: `hitl-${isolate}`,
+        // Region-scoped state in Redis (the AI providers' health) stays this test's own.
+        PARLEY_REGION: `test-${isolate}`,
       }
     : {};
   return {

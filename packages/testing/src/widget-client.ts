@@ -37,6 +37,10 @@ export interface WidgetClientOptions {
   origin: string;
   visitorToken?: string;
   conversationId?: string;
+  /** The page's language (BCP 47). */
+  language?: string;
+  /** The signed customer identity. */
+  customer?: { id: string; signature: string };
   /** Answer the server's pings (turn off to play a dead peer). @default true */
   autoPong?: boolean;
 }
@@ -73,6 +77,8 @@ export class WidgetClient {
         widgetKey: options.widgetKey,
         ...(options.visitorToken ? { visitorToken: options.visitorToken } : {}),
         ...(options.conversationId ? { conversationId: options.conversationId } : {}),
+        ...(options.language ? { language: options.language } : {}),
+        ...(options.customer ? { customer: options.customer } : {}),
       },
       options.origin,
     );

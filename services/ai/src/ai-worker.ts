@@ -74,6 +74,7 @@ export function createAiWorker(deps: AiDeps): Subscription {
     let index = 0;
     let usage: TokenUsage | undefined;
     let handoff: Reply['handoff'];
+    let rule: Reply['handoffRule'];
     for await (const chunk of provider.stream(request)) {
       switch (chunk.type) {
         case 'provider':
@@ -84,6 +85,7 @@ export function createAiWorker(deps: AiDeps): Subscription {
           break;
         case 'handoff':
           handoff = chunk.reason;
+          rule = chunk.rule;
           break;
         case 'tool':
           deps.logger.debug({ tool: chunk.name, failed: chunk.error }, 'Tool called');
@@ -115,6 +117,7 @@ export function createAiWorker(deps: AiDeps): Subscription {
       provider: source,
       ...(usage ? { usage } : {}),
       ...(handoff ? { handoff } : {}),
+      ...(rule ? { handoffRule: rule } : {}),
     };
     return deps.guardrails ? deps.guardrails.after(request, reply) : reply;
   }
@@ -163,6 +166,7 @@ export function createAiWorker(deps: AiDeps): Subscription {
           history: event.payload.history,
           signal: ctx.signal,
           ...(event.payload.ai_settings ? { settings: event.payload.ai_settings } : {}),
+          ...(event.payload.customer_vip ? { customerVip: true } : {}),
         };
         const refusal = await deps.guardrails?.before(request);
         reply =
@@ -177,6 +181,7 @@ export function createAiWorker(deps: AiDeps): Subscription {
             tenantId: event.tenant_id,
             payload: {
               reason: reply.handoff,
+              ...(reply.handoffRule ? { rule: reply.handoffRule } : {}),
               message_seq: event.payload.message_seq,
               ...(reply.handoff === 'degraded' && level ? { degradation_level: level } : {}),
             },

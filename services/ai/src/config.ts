@@ -1,4 +1,11 @@
-import { env, serviceFields, redisFields, kafkaFields, type ConfigOf } from '@parley/config';
+import {
+  env,
+  serviceFields,
+  redisFields,
+  kafkaFields,
+  adminFields,
+  type ConfigOf,
+} from '@parley/config';
 
 const key = (name: string) => env.secret(name, { minLength: 8, optional: true });
 const healthUrl = (name: string) => env.url(name, { protocols: ['http:', 'https:'], default: '' });
@@ -27,8 +34,7 @@ export const aiFields = {
   intentTimeoutMs: env.int('AI_INTENT_TIMEOUT_MS', { min: 100, max: 60_000, default: 5_000 }),
   cooldownMs: env.int('AI_PROVIDER_COOLDOWN_MS', { min: 1_000, max: 600_000, default: 30_000 }),
   probeIntervalMs: env.int('AI_PROBE_INTERVAL_MS', { min: 1_000, max: 600_000, default: 10_000 }),
-  /** Operators' bearer token for /admin/*; unset turns the admin API off. */
-  adminToken: env.secret('PARLEY_ADMIN_TOKEN', { minLength: 24, optional: true }),
+  ...adminFields,
   dailyTokenBudget: env.int('AI_TENANT_DAILY_TOKEN_BUDGET', {
     min: 0,
     max: 1_000_000_000,

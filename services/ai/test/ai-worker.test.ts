@@ -40,10 +40,10 @@ beforeEach(() => {
 });
 
 interface RunOptions {
-  extra?: { emergency_contact?: string; ai_settings?: TenantAiSettings };
+  extra?: { emergency_contact?: string; ai_settings?: TenantAiSettings; customer_vip?: boolean };
   seen?: Event[];
   cacheStore?: MemoryCacheStore;
-  history?: Array<{ role: 'user' | 'assistant'; text: string }>;
+  history?: Array<{ role: 'user' | 'assistant' | 'agent'; text: string }>;
   /** Live updates published on the conversation's channel, in order. */
   live?: LiveUpdate[];
   env?: Record<string, string>;
@@ -228,6 +228,71 @@ describe('the AI worker with tools', () => {
       provider: 'openai',
       text: 'From OpenAI.',
     });
+  });
+});
+
+describe('the AI worker when the model is not confident', () => {
+  it('hands over when the model says it is not sure (reason low_confidence), and does not cache that answer', async () => {
+    openai.behave({ mode: 'ok', text: "I'm not sure whether the Pro plan includes that." });
+    const seen: Event[] = [];
+    const shared = new MemoryCacheStore();
+    const reply = await run('Does the Pro plan include SSO?', { seen, cacheStore: shared });
+    expect(reply.text).toBe(
+      `I'm not sure whether the Pro plan includes that.\n\n${STATIC_ANSWERS.unsure}`,
+    );
+    expect(seen.find((e) => e.type === 'handoff.requested')?.payload).toMatchObject({
+      reason: 'low_confidence',
+    });
+    openai.behave({ mode: 'ok', text: 'Yes, it does.' });
+    expect(await run('Does the Pro plan include SSO?', { cacheStore: shared })).toMatchObject({
+      text: 'Yes, it does.',
+    });
+  });
+
+  it('keeps the answer to itself when the tenant turned low-confidence handoffs off', async () => {
+    openai.behave({ mode: 'ok', text: "I don't know the answer to that." });
+    const seen: Event[] = [];
+    const reply = await run('What is the meaning of life?', {
+      seen,
+      extra: { ai_settings: { low_confidence_handoff: false } },
+    });
+    expect(reply.text).toBe("I don't know the answer to that.");
+    expect(seen.some((e) => e.type === 'handoff.requested')).toBe(false);
+  });
+
+  it('hands over when the model calls request_human because it is not confident', async () => {
+    openai.behave({
+      mode: 'tool',
+      name: 'request_human',
+      args: { reason: 'unsure about the warranty terms', kind: 'not_confident' },
+      text: 'Let me check with a colleague.',
+    });
+    const seen: Event[] = [];
+    await run('Is water damage covered by the warranty?', { seen });
+    expect(seen.find((e) => e.type === 'handoff.requested')?.payload).toMatchObject({
+      reason: 'low_confidence',
+    });
+  });
+});
+
+describe("the AI worker with a tenant's VIP customers", () => {
+  it('hands a VIP to a person before any model answers, but not once an agent has helped them', async () => {
+    const seen: Event[] = [];
+    const reply = await run('hello', { seen, extra: { customer_vip: true } });
+    expect(reply).toMatchObject({ text: STATIC_ANSWERS.vip });
+    expect(seen.find((e) => e.type === 'handoff.requested')?.payload).toMatchObject({
+      reason: 'tenant_rule',
+      rule: 'vip',
+    });
+    expect(openai.requests).toHaveLength(0);
+    const after: Event[] = [];
+    const later = await run('thanks, all good', {
+      seen: after,
+      extra: { customer_vip: true },
+      history: [{ role: 'agent', text: 'Happy to help.' }],
+    });
+    expect(later).toMatchObject({ provider: 'openai' });
+    expect(after.some((e) => e.type === 'handoff.requested')).toBe(false);
   });
 });
 

@@ -4,7 +4,11 @@
  *   <script src="https://chat.example.com/widget.js" data-widget-key="pk_..." async></script>
  *
  * Optional attributes: data-container="#id" (render inside that element
- * instead of a floating panel), data-title="Support".
+ * instead of a floating panel), data-title="Support", data-language="de"
+ * (else the page's lang, else the browser's: agents are matched by it), and
+ * data-customer-id with data-customer-signature (hex HMAC-SHA256 of the id
+ * with the tenant's identity secret, computed by the tenant's server) to say
+ * who a signed-in customer is.
  *
  * Protocol: docs/protocol.md. The widget keeps its visitor token, its
  * conversation, the last sequence number it showed and the messages not yet
@@ -221,6 +225,9 @@
   }
 
   // ---- connection ----
+  const language = [script.dataset.language, document.documentElement.lang, navigator.language]
+    .map((tag) => (tag || '').trim())
+    .find((tag) => /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(tag));
   async function openSession() {
     const res = await fetch(`${apiBase}/v1/widget/sessions`, {
       method: 'POST',
@@ -229,6 +236,15 @@
         widgetKey,
         ...(state.visitorToken ? { visitorToken: state.visitorToken } : {}),
         ...(state.conversationId ? { conversationId: state.conversationId } : {}),
+        ...(language ? { language } : {}),
+        ...(script.dataset.customerId && script.dataset.customerSignature
+          ? {
+              customer: {
+                id: script.dataset.customerId,
+                signature: script.dataset.customerSignature,
+              },
+            }
+          : {}),
       }),
     });
     const body = await res.json().catch(() => ({}));

@@ -95,6 +95,7 @@
         api('/v1/agent/callbacks'),
       ]);
       state.queued = data.queued;
+      state.queues = data.queues;
       state.mine = data.mine;
       state.callbacks = callbacks.callbacks;
       renderLists();
@@ -110,10 +111,11 @@
     li.className = `reason-${handoff.reason}`;
     li.setAttribute('aria-selected', String(handoff.conversationId === state.open));
     const title = document.createElement('div');
-    title.textContent = mine ? 'Your conversation' : `#${handoff.position} waiting`;
+    const where = [handoff.queue, handoff.language].filter(Boolean).join(' · ');
+    title.textContent = mine ? `Your conversation · ${where}` : `#${handoff.position} in ${where}`;
     const reason = document.createElement('div');
     reason.className = 'reason';
-    reason.textContent = `${handoff.reason.replace('_', ' ')} · since ${new Date(handoff.requestedAt).toLocaleTimeString()}`;
+    reason.textContent = `${handoff.reason.replaceAll('_', ' ')} · since ${new Date(handoff.requestedAt).toLocaleTimeString()}`;
     li.append(title, reason);
     li.addEventListener('click', () => openConversation(handoff.conversationId));
     li.addEventListener('keydown', (e) => {
@@ -179,7 +181,7 @@
     $('empty').hidden = true;
     $('detail').hidden = false;
     $('reason').textContent = handoff
-      ? `Reason: ${handoff.reason.replace('_', ' ')}`
+      ? `Reason: ${handoff.reason.replaceAll('_', ' ')} · queue ${handoff.queue}${handoff.language ? ` · language ${handoff.language}` : ''}`
       : 'No open handoff';
     const mine = handoff && handoff.status === 'assigned' && handoff.agentId === state.agent.id;
     $('holder').textContent =
@@ -251,7 +253,7 @@
             `agent:${a.id}`,
           ),
         );
-    for (const q of ['general', 'billing', 'technical'])
+    for (const q of state.queues || ['general'])
       options.push(new Option(`Queue: ${q}`, `queue:${q}`));
     $('transfer').replaceChildren(...options);
   }

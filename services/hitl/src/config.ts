@@ -4,6 +4,7 @@ import {
   postgresFields,
   redisFields,
   kafkaFields,
+  adminFields,
   type ConfigOf,
 } from '@parley/config';
 
@@ -21,6 +22,7 @@ export const hitlFields = {
   slaMs: env.int('HITL_SLA_MS', { min: 1_000, max: 86_400_000, default: 300_000 }),
   /** How often those timers are checked. */
   sweepIntervalMs: env.int('HITL_SWEEP_INTERVAL_MS', { min: 200, max: 60_000, default: 5_000 }),
+  ...adminFields,
 };
 
 export type HitlConfig = ConfigOf<typeof hitlFields>;

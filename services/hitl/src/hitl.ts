@@ -13,6 +13,7 @@ import { Dispatcher } from './domain/dispatcher.js';
 import type { HitlConfig } from './config.js';
 import { HandoffStore } from './domain/handoff-store.js';
 import { agentRoutes } from './routes/agent.route.js';
+import { hitlAdminRoutes } from './routes/admin.route.js';
 
 /** What the human-handoff part of Parley runs on (the same in the service and embedded). */
 export interface HitlDeps {
@@ -66,20 +67,35 @@ export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promis
       res.setHeader('x-content-type-options', 'nosniff');
     },
   });
+  // Every change of queue or capacity: tell consoles and visitors, then dispatch what can be.
+  const queueChanged = async (tenantId: string) => {
+    await announcer
+      .changed(tenantId)
+      .catch((err: unknown) => deps.logger.warn({ err }, 'Queue not announced'));
+    await dispatcher
+      .dispatch(tenantId)
+      .catch((err: unknown) => deps.logger.warn({ err }, 'Dispatch failed'));
+  };
   await app.register(agentRoutes, {
     bus: deps.bus,
     cache: deps.cache,
     handoffs,
     conversations: deps.conversations,
     tokens,
-    announcer,
     dispatcher,
+    queueChanged,
     ...(metrics ? { metrics } : {}),
+  });
+  await app.register(hitlAdminRoutes, {
+    token: deps.settings.adminToken,
+    handoffs,
+    queueChanged,
   });
   const worker = createHandoffWorker({
     bus: deps.bus,
     cache: deps.cache,
     handoffs,
+    conversations: deps.conversations,
     announcer,
     dispatcher,
     logger: deps.logger.child({ component: 'handoff-worker' }),
@@ -130,24 +146,24 @@ function hitlMetrics(registry: Registry, handoffs: HandoffStore) {
     new Gauge({
       name,
       help,
-      labelNames: ['queue'],
+      labelNames: ['queue', 'language'],
       registers: [registry],
       async collect() {
         const current = await queues();
         if (!current) return; // the database did not answer: keep the last values rather than report 0
         this.reset();
-        this.set({ queue: 'general' }, 0);
-        for (const q of current) this.set({ queue: q.queue }, value(q));
+        this.set({ queue: 'general', language: 'any' }, 0);
+        for (const q of current) this.set({ queue: q.queue, language: q.language }, value(q));
       },
     });
   perQueue(
     'hitl_queue_size',
-    'Handoffs waiting for an agent, per queue (the hitl HPA metric)',
+    'Handoffs waiting for an agent, per queue and language (the hitl HPA metric: their sum)',
     (q) => q.size,
   );
   perQueue(
     'hitl_queue_oldest_wait_seconds',
-    'How long the oldest waiting handoff has waited, per queue',
+    'How long the oldest waiting handoff has waited, per queue and language',
     (q) => q.oldestSeconds,
   );
   const toAccept = new Histogram({

@@ -8,10 +8,12 @@ import {
   type ReplyChunk,
   type ReplyRequest,
   type StreamingProvider,
+  type TenantRule,
 } from './provider.js';
 import type { ResponseCache } from './response-cache.js';
 import type { ToolRegistry } from './tools.js';
 import type { IntentClassifier } from './intent.js';
+import { soundsUnsure } from './confidence.js';
 
 /** What the chain is made of. */
 export interface AnsweringChainParts {
@@ -64,10 +66,13 @@ export class AnsweringChain implements StreamingProvider {
     const level = this.parts.level?.() ?? 'L0';
     if (level === 'L4') return yield* staticAnswer(STATIC_ANSWERS.humanOnly, 'degraded');
     if (level === 'L5') return yield* staticAnswer(STATIC_ANSWERS.callback, 'degraded');
-    // The tenant's own rules first: its keywords go straight to a person.
+    // The tenant's own rules first: a VIP customer not yet helped by a person
+    // in this conversation, and the tenant's keywords, go straight to a person.
+    if (request.customerVip && !request.history.some((turn) => turn.role === 'agent'))
+      return yield* handover('tenant_rule', 'vip');
     const lowered = request.text.toLowerCase();
     if (request.settings?.handoff_keywords?.some((k) => lowered.includes(k.toLowerCase())))
-      return yield* handover('tenant_rule');
+      return yield* handover('tenant_rule', 'keyword');
     if (this.parts.intents && (await this.parts.intents.humanRequested(request)).asked)
       return yield* handover('user_request');
     if (!router) {
@@ -106,11 +111,14 @@ export class AnsweringChain implements StreamingProvider {
 
     let text = '';
     let cacheable = true;
+    let handedOver = false;
     try {
       for await (const chunk of router.stream(asked)) {
         if (chunk.type === 'text') text += chunk.text;
+        if (chunk.type === 'incomplete') text = '';
         // An answer that used a tool or hands over depends on more than the question.
         if (chunk.type === 'tool' || chunk.type === 'handoff') cacheable = false;
+        if (chunk.type === 'handoff') handedOver = true;
         yield chunk;
       }
     } catch (err) {
@@ -124,6 +132,12 @@ export class AnsweringChain implements StreamingProvider {
         level === 'L1' ? STATIC_ANSWERS.escalate : STATIC_ANSWERS.apology,
         level === 'L1' ? 'degraded' : 'bot_unavailable',
       );
+    }
+    // The model admitted it does not know: a person checks (unless the tenant opted out).
+    if (!handedOver && request.settings?.low_confidence_handoff !== false && soundsUnsure(text)) {
+      yield { type: 'text', text: `\n\n${STATIC_ANSWERS.unsure}` };
+      yield { type: 'handoff', reason: 'low_confidence' };
+      return;
     }
     if (cacheable) await cache.store(request, { text });
   }
@@ -139,9 +153,12 @@ function* staticAnswer(text: string, reason: 'degraded' | 'bot_unavailable'): It
   yield { type: 'handoff', reason };
 }
 
-function* handover(reason: 'user_request' | 'tenant_rule'): Iterable<ReplyChunk> {
-  yield* instant('intent', STATIC_ANSWERS.handover);
-  yield { type: 'handoff', reason };
+function* handover(
+  reason: 'user_request' | 'tenant_rule',
+  rule?: TenantRule,
+): Iterable<ReplyChunk> {
+  yield* instant('intent', rule === 'vip' ? STATIC_ANSWERS.vip : STATIC_ANSWERS.handover);
+  yield rule ? { type: 'handoff', reason, rule } : { type: 'handoff', reason };
 }
 
 function* texts(reply: Reply): Iterable<ReplyChunk> {

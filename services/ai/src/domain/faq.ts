@@ -88,6 +88,11 @@ export const STATIC_ANSWERS = {
   /** The user asked for a person. */
   handover:
     'Of course. I have asked a member of our team to join this conversation; they will reply here as soon as they can.',
+  /** Added to an answer the model itself was unsure of. */
+  unsure:
+    'I may not have this right, so I have asked a member of our team to check; they will reply here shortly.',
+  /** A VIP customer's new conversation. */
+  vip: 'Welcome back. I have asked a member of our team to join this conversation; they will reply here shortly.',
   /** L4: human-only mode. */
   humanOnly:
     'Our automated assistant is unavailable right now, so a member of our team will answer you here. Thank you for your patience.',

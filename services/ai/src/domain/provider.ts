@@ -27,6 +27,8 @@ export interface ReplyRequest {
   purpose?: 'answer' | 'intent';
   /** Whether knowledge retrieval may be used; off at degradation L2 and worse. @default true */
   knowledge?: boolean;
+  /** The customer is one of the tenant's VIPs (a person takes over before the assistant answers). */
+  customerVip?: boolean;
 }
 
 /** Tokens a call used, recorded per tenant. */
@@ -43,10 +45,16 @@ export interface Reply {
   provider?: string;
   /** A human should take over, and why. */
   handoff?: HandoffReason;
+  /** Which tenant rule, when the handoff is a `tenant_rule`. */
+  handoffRule?: TenantRule;
 }
 
 /** Why an answer hands the conversation to a human. */
-export type HandoffReason = 'bot_unavailable' | 'degraded' | 'user_request' | 'tenant_rule';
+export type HandoffReason =
+  'bot_unavailable' | 'degraded' | 'user_request' | 'tenant_rule' | 'low_confidence';
+
+/** The tenant rules that hand a conversation over: its keywords, its VIP customers. */
+export type TenantRule = 'keyword' | 'vip';
 
 /** One piece of a streamed answer: text as it arrives, then the usage once known. */
 export type ReplyChunk =
@@ -57,7 +65,7 @@ export type ReplyChunk =
   /** The text so far is abandoned (the stream broke and nobody could continue it); another answer follows. */
   | { type: 'incomplete'; reason: string }
   /** The answer hands the conversation to a human. */
-  | { type: 'handoff'; reason: HandoffReason }
+  | { type: 'handoff'; reason: HandoffReason; rule?: TenantRule }
   /** The model called a tool (the answer depends on it, so it is not cached). */
   | { type: 'tool'; name: string; error: boolean };
 

@@ -13,8 +13,8 @@ export interface ToolCall {
 export interface ToolResult {
   /** Text the model reads. */
   content: string;
-  /** The conversation should go to a human (the `request_human` tool). */
-  handoff?: 'user_request';
+  /** The conversation should go to a human (the `request_human` tool), and why. */
+  handoff?: 'user_request' | 'low_confidence';
   /** The call was refused (bad arguments, unknown tool, failure); the model is told why. */
   error?: boolean;
 }
@@ -66,14 +66,21 @@ export function defineTool<A extends z.ZodType>(tool: Tool<A>): Tool<A> {
 export const requestHumanTool = defineTool({
   name: 'request_human',
   description:
-    'Hand the conversation to a human support agent. Use it when the user asks for a person, ' +
-    'or when you cannot help. Then tell the user that a person will reply here.',
-  args: z.object({ reason: z.string().max(200).describe('Why a human is needed, in a few words') }),
+    'Hand the conversation to a human support agent. Use it when the user asks for a person ' +
+    '(kind "user_asked"), or when you are not confident you can answer correctly (kind ' +
+    '"not_confident"). Then tell the user that a person will reply here.',
+  args: z.object({
+    reason: z.string().max(200).describe('Why a human is needed, in a few words'),
+    kind: z
+      .enum(['user_asked', 'not_confident'])
+      .default('user_asked')
+      .describe('user_asked: the user wants a person; not_confident: you are unsure of the answer'),
+  }),
   action: false,
-  run: async () => ({
+  run: async ({ kind }) => ({
     content:
       'A member of the support team has been asked to join. Tell the user a person will reply in this chat shortly.',
-    handoff: 'user_request',
+    handoff: kind === 'not_confident' ? 'low_confidence' : 'user_request',
   }),
 });
 

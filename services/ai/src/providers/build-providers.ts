@@ -47,7 +47,7 @@ export interface BuildHooks {
  * end user always gets an answer. Without keys, the offline provider answers.
  */
 export function buildProviders(
-  config: AiConfig,
+  config: AiConfig & { region?: string },
   cache: Cache,
   holder: string,
   hooks: BuildHooks = {},
@@ -58,7 +58,11 @@ export function buildProviders(
   const responses = new ResponseCache(cache, { knowledgeVersion: config.knowledgeVersion });
   const enabled = weighted.map((w) => w.provider.name);
   const health = weighted.length
-    ? new ProviderHealth(cache, { cooldownMs: config.cooldownMs })
+    ? new ProviderHealth(cache, {
+        cooldownMs: config.cooldownMs,
+        // Each region keeps its own view of the vendors (its own network path to them).
+        prefix: `parley:ai:health:${config.region ?? 'local'}`,
+      })
     : undefined;
   const router = health
     ? new LlmRouter({

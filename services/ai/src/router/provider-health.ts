@@ -16,7 +16,7 @@ export interface ProviderHealthOptions {
   cooldownMs?: number;
   /** Consecutive probe successes that restore a provider early. @default 3 */
   probeSuccessesToRestore?: number;
-  /** Key prefix (one region per Redis). @default 'parley:ai:health' */
+  /** Key prefix (`buildProviders` adds the region). @default 'parley:ai:health' */
   prefix?: string;
   now?: () => number;
 }

@@ -1,6 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ServiceError } from '@parley/service-kit';
+import type { FastifyInstance } from 'fastify';
+import { ServiceError, requireOperator } from '@parley/service-kit';
 import type { WindowBreaker, BreakerSnapshot } from '@parley/resilience';
 import type { DegradationStatus } from '../domain/degradation.js';
 import type { HealthRecord, ProviderHealth } from '../router/provider-health.js';
@@ -22,13 +21,6 @@ export interface AdminRoutesOptions {
   setLogLevel(level: (typeof LEVELS)[number]): void;
 }
 
-function authorized(request: FastifyRequest, token: string): boolean {
-  const header = request.headers.authorization ?? '';
-  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
 /**
  * Operator endpoints, authenticated with a bearer token and audited (every
  * call, allowed or refused, is logged with `audit: true`, the action and the
@@ -40,21 +32,7 @@ export async function adminRoutes(
   app: FastifyInstance,
   options: AdminRoutesOptions,
 ): Promise<void> {
-  app.addHook('onRequest', async (request) => {
-    if (!options.token) throw new ServiceError('AI_ERR_NOT_FOUND', 'Not found', 404);
-    const ok = authorized(request, options.token);
-    request.log.info(
-      {
-        audit: true,
-        action: `${request.method} ${request.routeOptions.url ?? request.url}`,
-        ip: request.ip,
-        allowed: ok,
-      },
-      'Admin call',
-    );
-    if (!ok)
-      throw new ServiceError('AI_ERR_UNAUTHORIZED', 'A valid operator token is required', 401);
-  });
+  requireOperator(app, { token: options.token, codePrefix: 'AI' });
 
   const records = async () => {
     const out: Record<

@@ -36,7 +36,8 @@ export async function onHandoffAccepted(
 ): Promise<void> {
   await appendAndTell(deps, event, {
     role: 'system',
-    clientMessageId: `handoff:${event.payload.handoff_id}:accepted`,
+    // Per event: a handoff accepted again (after a transfer to a queue or a requeue) is news too.
+    clientMessageId: `handoff:${event.payload.handoff_id}:accepted:${event.event_id}`,
     text: `${event.payload.agent_name} joined the conversation.`,
     state: { handler: 'agent', handoff: 'none' },
   });

@@ -35,6 +35,8 @@ export async function onMessageReceived(
     eventId: event.event_id,
     text: payload.text,
     receivedAt: new Date(event.occurred_at),
+    ...(payload.language ? { language: payload.language } : {}),
+    ...(payload.customer_id ? { customerId: payload.customer_id } : {}),
   });
   const { conversation, message } = appended;
   if (appended.created) {
@@ -55,7 +57,7 @@ export async function onMessageReceived(
 export async function requestReply(
   deps: ChatDeps,
   registry: EventRegistry,
-  conversation: Pick<Conversation, 'tenantId' | 'id' | 'channel'>,
+  conversation: Pick<Conversation, 'tenantId' | 'id' | 'channel' | 'customerId'>,
   message: StoredMessage,
   position: WritePosition,
 ): Promise<void> {
@@ -72,6 +74,10 @@ export async function requestReply(
     { after: position },
   );
   const tenant = await deps.replySettings(tenantId);
+  // The VIP list stays here: the AI service is told only whether this customer is on it.
+  const { vip_customers: vips, ...ai } = tenant.ai;
+  const vip =
+    conversation.customerId !== null && (vips?.includes(conversation.customerId) ?? false);
   await deps.bus.publish(
     registry.create(replyRequestedV1, {
       conversationId,
@@ -83,7 +89,8 @@ export async function requestReply(
         history: history.map((m) => ({ role: m.role, text: m.text })),
         channel: conversation.channel,
         ...(tenant.emergencyContact ? { emergency_contact: tenant.emergencyContact } : {}),
-        ...(Object.keys(tenant.ai).length ? { ai_settings: tenant.ai } : {}),
+        ...(Object.keys(ai).length ? { ai_settings: ai } : {}),
+        ...(vip ? { customer_vip: true } : {}),
       },
     }),
   );

@@ -7,6 +7,10 @@ export interface SessionClaims {
   conversationId: string;
   /** The page origin the session was issued to; the socket must come from it. */
   origin: string;
+  /** The visitor's language (a primary subtag such as `de`). */
+  language?: string;
+  /** The tenant's id for the customer, verified with the tenant's identity secret. */
+  customerId?: string;
 }
 
 /** Who a visitor token identifies (kept by the widget across visits). */
@@ -36,7 +40,13 @@ export class WidgetTokens {
 
   async issueSession(claims: SessionClaims): Promise<{ token: string; expiresAt: Date }> {
     const expiresAt = new Date(Date.now() + this.sessionTtlSeconds * 1000);
-    const token = await new SignJWT({ typ: 'session', c: claims.conversationId, o: claims.origin })
+    const token = await new SignJWT({
+      typ: 'session',
+      c: claims.conversationId,
+      o: claims.origin,
+      ...(claims.language ? { l: claims.language } : {}),
+      ...(claims.customerId ? { cu: claims.customerId } : {}),
+    })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer(ISSUER)
       .setAudience(claims.tenantId)
@@ -65,6 +75,8 @@ export class WidgetTokens {
       visitorId: payload.sub!,
       conversationId: payload.c,
       origin: payload.o,
+      ...(typeof payload.l === 'string' ? { language: payload.l } : {}),
+      ...(typeof payload.cu === 'string' ? { customerId: payload.cu } : {}),
     };
   }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
@@ -14,7 +14,27 @@ const bodySchema = z.strictObject({
   widgetKey: z.string().min(1).max(128),
   visitorToken: z.string().min(1).max(2_048).optional(),
   conversationId: idSchema.optional(),
+  /** The page's language (BCP 47, such as `de-CH`); conversations keep its primary subtag. */
+  language: z
+    .string()
+    .max(35)
+    .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'a BCP 47 language tag such as de-CH')
+    .optional(),
+  /** Who the customer is, signed by the tenant's server with its identity secret. */
+  customer: z
+    .strictObject({
+      id: idSchema,
+      signature: z.string().regex(/^[0-9a-f]{64}$/, 'hex HMAC-SHA256 of the id'),
+    })
+    .optional(),
 });
+
+/** Whether `signature` is the hex HMAC-SHA256 of `id` under the tenant's identity secret. */
+function signedBy(secret: string, id: string, signature: string): boolean {
+  const expected = createHmac('sha256', secret).update(id).digest();
+  const given = Buffer.from(signature, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
 
 /** Options for {@link sessionsRoute}. */
 export interface SessionsRouteOptions {
@@ -71,6 +91,13 @@ export async function sessionsRoute(app: FastifyInstance, options: SessionsRoute
     if (!tenant.allowedOrigins.includes(origin))
       return refused('GW_ERR_ORIGIN_FORBIDDEN', 'this origin is not allowed for this widget');
 
+    if (body.customer) {
+      if (!tenant.identitySecret)
+        return refused('GW_ERR_IDENTITY_INVALID', 'this site does not verify customers');
+      if (!signedBy(tenant.identitySecret, body.customer.id, body.customer.signature))
+        return refused('GW_ERR_IDENTITY_INVALID', "the customer's signature does not match");
+    }
+
     let visitorId: string;
     if (body.visitorToken) {
       const visitor = await options.tokens.verifyVisitor(body.visitorToken, tenant.id);
@@ -98,6 +125,8 @@ export async function sessionsRoute(app: FastifyInstance, options: SessionsRoute
       visitorId,
       conversationId,
       origin,
+      ...(body.language ? { language: body.language.split('-')[0]!.toLowerCase() } : {}),
+      ...(body.customer ? { customerId: body.customer.id } : {}),
     });
     return reply.code(201).send({
       sessionToken: session.token,

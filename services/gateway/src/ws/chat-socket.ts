@@ -254,7 +254,7 @@ export class ChatSocket {
 
   /** Puts a user message on the bus; the ack follows once the chat service stored it. */
   private async accept(clientMessageId: string, text: string): Promise<void> {
-    const { tenantId, conversationId, visitorId } = this.claims;
+    const { tenantId, conversationId, visitorId, language, customerId } = this.claims;
     const tenantLimit = await this.deps.cache
       .takeTokens(`parley:rl:tenant:${tenantId}`, {
         capacity: this.deps.settings.tenantBurst,
@@ -286,6 +286,8 @@ export class ChatSocket {
             visitor_id: visitorId,
             channel: 'web',
             text,
+            ...(language ? { language } : {}),
+            ...(customerId ? { customer_id: customerId } : {}),
           },
         }),
       );

@@ -9,33 +9,35 @@ import {
   type HandoffRequestedV1,
   type LiveUpdate,
 } from '@parley/contracts';
+import type { ConversationStore } from '@parley/conversations';
 import type { Logger } from '@parley/observability';
 import type { Cache, EventBus, Subscription } from '@parley/ports';
 import type { HandoffStore } from '../domain/handoff-store.js';
 import type { QueueAnnouncer } from '../domain/queue-announcer.js';
 import type { Dispatcher } from '../domain/dispatcher.js';
+import { queueFor } from '../domain/settings.js';
 
 /** The hitl service's consumer group on `conversation-events`. */
 export const HITL_GROUP = 'hitl';
 
-/** Emergencies go first, then the bot's failures, then the rest. */
-const PRIORITY: Record<HandoffRequestedV1['reason'], number> = {
-  emergency: 100,
-  bot_unavailable: 10,
-  degraded: 10,
-  user_request: 0,
-  tenant_rule: 0,
-};
+/** Emergencies go first, then VIP customers, then the bot's failures, then the rest. */
+function priority(payload: HandoffRequestedV1): number {
+  if (payload.reason === 'emergency') return 100;
+  if (payload.rule === 'vip') return 50;
+  return ['bot_unavailable', 'degraded', 'low_confidence'].includes(payload.reason) ? 10 : 0;
+}
 
 /**
  * Queues each `handoff.requested` (once per event; a conversation has at most
- * one open handoff) and announces the change to the tenant's consoles and
- * waiting visitors.
+ * one open handoff) in the queue of its skill (the tenant's routes, matched
+ * on the message that triggered it) and language (the conversation's), and
+ * announces the change to the tenant's consoles and waiting visitors.
  */
 export function createHandoffWorker(deps: {
   bus: EventBus;
   cache: Cache;
   handoffs: HandoffStore;
+  conversations: ConversationStore;
   announcer: QueueAnnouncer;
   dispatcher: Dispatcher;
   logger: Logger;
@@ -72,6 +74,18 @@ export function createHandoffWorker(deps: {
         return;
       }
       const event = raw as Event<HandoffRequestedV1>;
+      const { tenant_id: tenantId, conversation_id: conversationId } = event;
+      const [conversation, settings, [trigger]] = await Promise.all([
+        deps.conversations.conversation(tenantId, conversationId, 'primary'),
+        deps.handoffs.settings(tenantId),
+        deps.conversations.messagesAfter(
+          tenantId,
+          conversationId,
+          event.payload.message_seq - 1,
+          1,
+          'primary',
+        ),
+      ]);
       const { handoff, created } = await deps.handoffs.enqueue({
         tenantId: event.tenant_id,
         id: randomUUID(),
@@ -79,11 +93,19 @@ export function createHandoffWorker(deps: {
         reason: event.payload.reason,
         eventId: event.event_id,
         requestedAt: new Date(event.occurred_at),
-        priority: PRIORITY[event.payload.reason],
+        priority: priority(event.payload),
+        queue: queueFor(settings, trigger?.text ?? ''),
+        language: conversation?.language ?? null,
       });
       if (!created) return;
       deps.logger.info(
-        { handoffId: handoff.id, conversationId: handoff.conversationId, reason: handoff.reason },
+        {
+          handoffId: handoff.id,
+          conversationId: handoff.conversationId,
+          reason: handoff.reason,
+          queue: handoff.queue,
+          language: handoff.language,
+        },
         'Handoff queued',
       );
       await deps.announcer.changed(event.tenant_id);

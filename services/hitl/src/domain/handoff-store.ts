@@ -1,5 +1,6 @@
 import type { ReadConsistency, SqlDatabase, SqlTransaction } from '@parley/ports';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.js';
+import { hitlSettingsSchema, type AssignmentStrategy, type HitlSettings } from './settings.js';
 
 /** A human agent (never with the password hash). */
 export interface Agent {
@@ -8,6 +9,10 @@ export interface Agent {
   email: string;
   name: string;
   maxConcurrent: number;
+  /** Queue names this agent takes besides `general` (skills-based assignment). */
+  skills: string[];
+  /** Languages the agent takes conversations in (primary subtags); empty: any. */
+  languages: string[];
 }
 
 /** One handoff of a conversation to humans. */
@@ -17,6 +22,8 @@ export interface Handoff {
   conversationId: string;
   reason: string;
   queue: string;
+  /** The visitor's language, when known: the handoff waits for an agent who speaks it. */
+  language: string | null;
   priority: number;
   status: 'queued' | 'assigned' | 'closed';
   agentId: string | null;
@@ -36,6 +43,7 @@ interface HandoffRow {
   conversation_id: string;
   reason: string;
   queue: string;
+  language: string | null;
   priority: number;
   status: Handoff['status'];
   agent_id: string | null;
@@ -44,8 +52,36 @@ interface HandoffRow {
   closed_at: Date | string | null;
 }
 
-const COLUMNS = `tenant_id, id, conversation_id, reason, queue, priority, status, agent_id,
-                 requested_at, assigned_at, closed_at`;
+const COLUMNS = `tenant_id, id, conversation_id, reason, queue, language, priority, status,
+                 agent_id, requested_at, assigned_at, closed_at`;
+
+interface AgentRow {
+  id: string;
+  email: string;
+  name: string;
+  max_concurrent: number;
+  skills: string[];
+  languages: string[];
+}
+
+const AGENT_COLUMNS = 'id, email, name, max_concurrent, skills, languages';
+
+function toAgent(tenantId: string, row: AgentRow): Agent {
+  return {
+    tenantId,
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    maxConcurrent: row.max_concurrent,
+    skills: row.skills,
+    languages: row.languages,
+  };
+}
+
+/** Whether an agent speaking `languages` (empty: any) can take a handoff in `language`. */
+function speaks(languages: string[], language: string | null): boolean {
+  return language === null || languages.length === 0 || languages.includes(language);
+}
 
 /** A visitor's request to be called back. */
 export interface Callback {
@@ -60,9 +96,7 @@ export interface Callback {
   doneBy: string | null;
 }
 
-/** How a tenant's waiting handoffs reach agents. */
-export const ASSIGNMENT_STRATEGIES = ['pooled', 'round_robin', 'least_busy', 'skills'] as const;
-export type AssignmentStrategy = (typeof ASSIGNMENT_STRATEGIES)[number];
+export { ASSIGNMENT_STRATEGIES, type AssignmentStrategy } from './settings.js';
 
 /** Why an accept or reply was refused. */
 export type HandoffRefusal = 'not_found' | 'taken' | 'closed' | 'not_yours';
@@ -75,80 +109,114 @@ export type HandoffRefusal = 'not_found' | 'taken' | 'closed' | 'not_yours';
 export class HandoffStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  /** Adds an agent (or replaces its name, password and capacity). */
-  async upsertAgent(
-    agent: Omit<Agent, 'maxConcurrent'> & {
-      password: string;
-      maxConcurrent?: number;
-      /** Queue names this agent takes besides `general` (skills-based assignment). */
-      skills?: string[];
-    },
-  ): Promise<Agent> {
-    const hash = await hashPassword(agent.password);
-    await this.db.transaction((tx) =>
-      tx.query(
-        `insert into agents (tenant_id, id, email, name, password_hash, max_concurrent, skills)
-         values ($1, $2, lower($3), $4, $5, $6, $7)
-         on conflict (tenant_id, id) do update
-           set email = lower($3), name = $4, password_hash = $5, max_concurrent = $6, skills = $7`,
-        [
-          agent.tenantId,
-          agent.id,
-          agent.email,
-          agent.name,
-          hash,
-          agent.maxConcurrent ?? 3,
-          agent.skills ?? [],
-        ],
-      ),
+  /**
+   * Adds an agent, or replaces its e-mail, name, capacity, skills and
+   * languages (and its password, when given; a new agent needs one). A
+   * disabled agent given again is enabled. Null when a new agent has no password.
+   */
+  async upsertAgent(agent: {
+    tenantId: string;
+    id: string;
+    email: string;
+    name: string;
+    password?: string;
+    maxConcurrent?: number;
+    skills?: string[];
+    languages?: string[];
+  }): Promise<Agent | null> {
+    const hash = agent.password === undefined ? null : await hashPassword(agent.password);
+    const values = [
+      agent.tenantId,
+      agent.id,
+      agent.email,
+      agent.name,
+      agent.maxConcurrent ?? 3,
+      agent.skills ?? [],
+      agent.languages ?? [],
+      hash,
+    ];
+    const { result } = await this.db.transaction(async (tx) => {
+      // Without a password only an existing agent can change.
+      const [row] = await tx.query<AgentRow>(
+        hash === null
+          ? `update agents set email = lower($3), name = $4, max_concurrent = $5, skills = $6,
+                    languages = $7, disabled_at = null
+              where tenant_id = $1 and id = $2 and $8::text is null
+              returning ${AGENT_COLUMNS}`
+          : `insert into agents (tenant_id, id, email, name, max_concurrent, skills, languages,
+                                 password_hash)
+             values ($1, $2, lower($3), $4, $5, $6, $7, $8)
+             on conflict (tenant_id, id) do update
+               set email = lower($3), name = $4, max_concurrent = $5, skills = $6,
+                   languages = $7, password_hash = $8, disabled_at = null
+             returning ${AGENT_COLUMNS}`,
+        values,
+      );
+      return row;
+    });
+    return result ? toAgent(agent.tenantId, result) : null;
+  }
+
+  /**
+   * Disables an agent: it can no longer sign in or use its tokens, and the
+   * handoffs it holds go back to the queue (returned). Null when the tenant
+   * has no such agent.
+   */
+  async disableAgent(tenantId: string, agentId: string): Promise<Handoff[] | null> {
+    const { result } = await this.db.transaction(async (tx) => {
+      const [agent] = await tx.query(
+        `update agents set disabled_at = coalesce(disabled_at, now())
+          where tenant_id = $1 and id = $2 returning id`,
+        [tenantId, agentId],
+      );
+      if (!agent) return null;
+      return tx.query<HandoffRow>(
+        `update handoffs set status = 'queued', agent_id = null, assigned_at = null,
+                last_agent_reply_at = null
+          where tenant_id = $1 and agent_id = $2 and status = 'assigned'
+          returning ${COLUMNS}`,
+        [tenantId, agentId],
+      );
+    });
+    return result ? result.map(toHandoff) : null;
+  }
+
+  async tenantExists(tenantId: string): Promise<boolean> {
+    const rows = await this.db.read('select 1 from tenants where id = $1', [tenantId], 'primary');
+    return rows.length > 0;
+  }
+
+  /** Whether the agent exists and is not disabled (checked on every call with its token). */
+  async isActive(tenantId: string, agentId: string): Promise<boolean> {
+    const [row] = await this.db.read(
+      'select 1 from agents where tenant_id = $1 and id = $2 and disabled_at is null',
+      [tenantId, agentId],
+      'primary',
     );
-    return { ...agent, email: agent.email.toLowerCase(), maxConcurrent: agent.maxConcurrent ?? 3 };
+    return row !== undefined;
   }
 
   /** The agent whose e-mail and password these are, or null (same work either way). */
   async authenticate(tenantId: string, email: string, password: string): Promise<Agent | null> {
-    const [row] = await this.db.read<{
-      id: string;
-      email: string;
-      name: string;
-      password_hash: string;
-      max_concurrent: number;
-    }>(
-      `select id, email, name, password_hash, max_concurrent from agents
-        where tenant_id = $1 and email = lower($2)`,
+    const [row] = await this.db.read<AgentRow & { password_hash: string }>(
+      `select ${AGENT_COLUMNS}, password_hash from agents
+        where tenant_id = $1 and email = lower($2) and disabled_at is null`,
       [tenantId, email],
       'primary',
     );
     const ok = await verifyPassword(password, row?.password_hash ?? (await DUMMY_HASH));
     if (!row || !ok) return null;
-    return {
-      tenantId,
-      id: row.id,
-      email: row.email,
-      name: row.name,
-      maxConcurrent: row.max_concurrent,
-    };
+    return toAgent(tenantId, row);
   }
 
+  /** An active agent of the tenant, or null. */
   async agent(tenantId: string, agentId: string): Promise<Agent | null> {
-    const [row] = await this.db.read<{
-      id: string;
-      email: string;
-      name: string;
-      max_concurrent: number;
-    }>('select id, email, name, max_concurrent from agents where tenant_id = $1 and id = $2', [
-      tenantId,
-      agentId,
-    ]);
-    return row
-      ? {
-          tenantId,
-          id: row.id,
-          email: row.email,
-          name: row.name,
-          maxConcurrent: row.max_concurrent,
-        }
-      : null;
+    const [row] = await this.db.read<AgentRow>(
+      `select ${AGENT_COLUMNS} from agents
+        where tenant_id = $1 and id = $2 and disabled_at is null`,
+      [tenantId, agentId],
+    );
+    return row ? toAgent(tenantId, row) : null;
   }
 
   /**
@@ -163,12 +231,14 @@ export class HandoffStore {
     eventId: string;
     requestedAt: Date;
     queue?: string;
+    language?: string | null;
     priority?: number;
   }): Promise<{ handoff: Handoff; created: boolean }> {
     const { result } = await this.db.transaction(async (tx) => {
       const [inserted] = await tx.query<HandoffRow>(
-        `insert into handoffs (tenant_id, id, conversation_id, reason, queue, priority, event_id, requested_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)
+        `insert into handoffs (tenant_id, id, conversation_id, reason, queue, priority, event_id,
+                               requested_at, language)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          on conflict do nothing
          returning ${COLUMNS}`,
         [
@@ -180,6 +250,7 @@ export class HandoffStore {
           input.priority ?? 0,
           input.eventId,
           input.requestedAt,
+          input.language ?? null,
         ],
       );
       if (inserted) return { handoff: toHandoff(inserted), created: true };
@@ -194,7 +265,7 @@ export class HandoffStore {
     return result;
   }
 
-  /** The tenant's waiting handoffs, next first (priority, then oldest), with positions. */
+  /** The tenant's waiting handoffs, next first (priority, then oldest), with positions in their queue and language. */
   async queued(
     tenantId: string,
     consistency: ReadConsistency = 'primary',
@@ -207,31 +278,43 @@ export class HandoffStore {
     );
     const seen = new Map<string, number>();
     return rows.map((row) => {
-      const position = (seen.get(row.queue) ?? 0) + 1;
-      seen.set(row.queue, position);
+      const key = `${row.queue}\u0000${row.language ?? ''}`;
+      const position = (seen.get(key) ?? 0) + 1;
+      seen.set(key, position);
       return { ...toHandoff(row), position };
     });
   }
 
-  /** The tenant's assignment strategy ('pooled' unless it chose another). */
-  async strategy(tenantId: string): Promise<AssignmentStrategy> {
-    const [row] = await this.db.read<{ assignment: string | null }>(
-      `select hitl_settings->>'assignment' as assignment from tenants where id = $1`,
+  /** The tenant's handoff settings (`{}` when it set none or is unknown). */
+  async settings(tenantId: string): Promise<HitlSettings> {
+    const [row] = await this.db.read<{ hitl_settings: unknown }>(
+      'select hitl_settings from tenants where id = $1',
       [tenantId],
       'primary',
     );
-    const value = row?.assignment as AssignmentStrategy | null | undefined;
-    return value && ASSIGNMENT_STRATEGIES.includes(value) ? value : 'pooled';
+    // Validated on write; a row edited by hand that no longer parses falls back to the defaults.
+    const parsed = hitlSettingsSchema.safeParse(row?.hitl_settings ?? {});
+    return parsed.success ? parsed.data : {};
+  }
+
+  /** Replaces the tenant's handoff settings (validated); false when there is no such tenant. */
+  async setSettings(tenantId: string, settings: HitlSettings): Promise<boolean> {
+    const { result } = await this.db.transaction((tx) =>
+      tx.query('update tenants set hitl_settings = $2::jsonb where id = $1 returning id', [
+        tenantId,
+        JSON.stringify(hitlSettingsSchema.parse(settings)),
+      ]),
+    );
+    return result.length > 0;
+  }
+
+  /** The tenant's assignment strategy ('pooled' unless it chose another). */
+  async strategy(tenantId: string): Promise<AssignmentStrategy> {
+    return (await this.settings(tenantId)).assignment ?? 'pooled';
   }
 
   async setStrategy(tenantId: string, strategy: AssignmentStrategy): Promise<void> {
-    await this.db.transaction((tx) =>
-      tx.query(
-        `update tenants set hitl_settings = hitl_settings || jsonb_build_object('assignment', $2::text)
-          where id = $1`,
-        [tenantId, strategy],
-      ),
-    );
+    await this.setSettings(tenantId, { ...(await this.settings(tenantId)), assignment: strategy });
   }
 
   /**
@@ -239,7 +322,8 @@ export class HandoffStore {
    * present agent with free capacity, chosen by the strategy: `least_busy`
    * (fewest conversations held), `round_robin` (longest since their last
    * assignment), `skills` (the queue is `general` or one of the agent's
-   * skills; then least busy). One transaction with row locks, so dispatchers
+   * skills; then least busy). Whatever the strategy, a handoff in a language
+   * goes only to an agent who speaks it. One transaction with row locks, so dispatchers
    * running at once never over-fill an agent or assign twice. Null when
    * nothing or nobody is free.
    */
@@ -249,20 +333,14 @@ export class HandoffStore {
     presentWithinMs = 45_000,
   ): Promise<{ handoff: Handoff; agent: Agent } | null> {
     const { result } = await this.db.transaction(async (tx) => {
-      const agents = await tx.query<{
-        id: string;
-        email: string;
-        name: string;
-        max_concurrent: number;
-        skills: string[];
-        held: number | string;
-        last_assigned_at: Date | string | null;
-      }>(
-        `select a.id, a.email, a.name, a.max_concurrent, a.skills, a.last_assigned_at,
+      const agents = await tx.query<
+        AgentRow & { held: number | string; last_assigned_at: Date | string | null }
+      >(
+        `select a.id, a.email, a.name, a.max_concurrent, a.skills, a.languages, a.last_assigned_at,
                 (select count(*) from handoffs h
                   where h.tenant_id = a.tenant_id and h.agent_id = a.id and h.status = 'assigned') as held
            from agents a
-          where a.tenant_id = $1
+          where a.tenant_id = $1 and a.disabled_at is null
             and a.last_seen_at > now() - ($2::double precision * interval '1 millisecond')
           order by a.id
           for update of a`,
@@ -277,10 +355,11 @@ export class HandoffStore {
         [tenantId],
       );
       for (const row of waiting) {
-        const eligible =
-          strategy === 'skills'
-            ? free.filter((a) => row.queue === 'general' || a.skills.includes(row.queue))
-            : free;
+        const eligible = free.filter(
+          (a) =>
+            speaks(a.languages, row.language) &&
+            (strategy !== 'skills' || row.queue === 'general' || a.skills.includes(row.queue)),
+        );
         if (eligible.length === 0) continue;
         const time = (v: Date | string | null) => (v === null ? 0 : new Date(v).getTime());
         const chosen = [...eligible].sort((x, y) =>
@@ -300,16 +379,7 @@ export class HandoffStore {
           'update agents set last_assigned_at = clock_timestamp() where tenant_id = $1 and id = $2',
           [tenantId, chosen.id],
         );
-        return {
-          handoff: toHandoff(assigned!),
-          agent: {
-            tenantId,
-            id: chosen.id,
-            email: chosen.email,
-            name: chosen.name,
-            maxConcurrent: chosen.max_concurrent,
-          },
-        };
+        return { handoff: toHandoff(assigned!), agent: toAgent(tenantId, chosen) };
       }
       return null;
     });
@@ -330,34 +400,18 @@ export class HandoffStore {
   async agents(
     tenantId: string,
     presentWithinMs = 45_000,
-  ): Promise<Array<Agent & { present: boolean; held: number; skills: string[] }>> {
-    const rows = await this.db.read<{
-      id: string;
-      email: string;
-      name: string;
-      max_concurrent: number;
-      skills: string[];
-      present: boolean;
-      held: number | string;
-    }>(
-      `select a.id, a.email, a.name, a.max_concurrent, a.skills,
+  ): Promise<Array<Agent & { present: boolean; held: number }>> {
+    const rows = await this.db.read<AgentRow & { present: boolean; held: number | string }>(
+      `select a.id, a.email, a.name, a.max_concurrent, a.skills, a.languages,
               coalesce(a.last_seen_at > now() - ($2::double precision * interval '1 millisecond'), false) as present,
               (select count(*) from handoffs h
                 where h.tenant_id = a.tenant_id and h.agent_id = a.id and h.status = 'assigned') as held
-         from agents a where a.tenant_id = $1 order by a.name, a.id limit 500`,
+         from agents a where a.tenant_id = $1 and a.disabled_at is null
+        order by a.name, a.id limit 500`,
       [tenantId, presentWithinMs],
       'primary',
     );
-    return rows.map((r) => ({
-      tenantId,
-      id: r.id,
-      email: r.email,
-      name: r.name,
-      maxConcurrent: r.max_concurrent,
-      skills: r.skills,
-      present: r.present,
-      held: Number(r.held),
-    }));
+    return rows.map((r) => ({ ...toAgent(tenantId, r), present: r.present, held: Number(r.held) }));
   }
 
   /** Puts an assigned handoff back in the queue (an assignment whose announcement failed). */
@@ -385,7 +439,7 @@ export class HandoffStore {
   async agentsOnline(tenantId: string, withinMs = 45_000): Promise<number> {
     const [row] = await this.db.read<{ n: number | string }>(
       `select count(*) as n from agents
-        where tenant_id = $1 and last_seen_at > now() - ($2::double precision * interval '1 millisecond')`,
+        where tenant_id = $1 and disabled_at is null and last_seen_at > now() - ($2::double precision * interval '1 millisecond')`,
       [tenantId, withinMs],
       'primary',
     );
@@ -471,20 +525,25 @@ export class HandoffStore {
       : Math.round(Number(row.median));
   }
 
-  /** Waiting handoffs and the oldest wait (seconds) per queue, across tenants (metrics). */
-  async queueSizes(): Promise<Array<{ queue: string; size: number; oldestSeconds: number }>> {
+  /** Waiting handoffs and the oldest wait (seconds) per queue and language, across tenants (metrics). */
+  async queueSizes(): Promise<
+    Array<{ queue: string; language: string; size: number; oldestSeconds: number }>
+  > {
     const rows = await this.db.read<{
       queue: string;
+      language: string;
       size: number | string;
       oldest: number | string;
     }>(
-      `select queue, count(*) as size, extract(epoch from (now() - min(requested_at))) as oldest
-         from handoffs where status = 'queued' group by queue`,
+      `select queue, coalesce(language, 'any') as language, count(*) as size,
+              extract(epoch from (now() - min(requested_at))) as oldest
+         from handoffs where status = 'queued' group by 1, 2`,
       [],
       'primary',
     );
     return rows.map((r) => ({
       queue: r.queue,
+      language: r.language,
       size: Number(r.size),
       oldestSeconds: Number(r.oldest),
     }));
@@ -718,6 +777,7 @@ function toHandoff(row: HandoffRow): Handoff {
     conversationId: row.conversation_id,
     reason: row.reason,
     queue: row.queue,
+    language: row.language ?? null,
     priority: Number(row.priority),
     status: row.status,
     agentId: row.agent_id,

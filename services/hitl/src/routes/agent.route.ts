@@ -14,7 +14,9 @@ import { ServiceError } from '@parley/service-kit';
 import { z } from 'zod';
 import type { AgentClaims, AgentTokens } from '../domain/agent-tokens.js';
 import type { HandoffRefusal, HandoffStore } from '../domain/handoff-store.js';
-import { agentsChannel, type QueueAnnouncer } from '../domain/queue-announcer.js';
+import { agentsChannel } from '../domain/queue-announcer.js';
+import { parse } from './parse.js';
+import { queueNameSchema } from '../domain/settings.js';
 import type { Dispatcher } from '../domain/dispatcher.js';
 
 /** What the agent API needs. */
@@ -24,8 +26,9 @@ export interface AgentRoutesOptions {
   handoffs: HandoffStore;
   conversations: ConversationStore;
   tokens: AgentTokens;
-  announcer: QueueAnnouncer;
   dispatcher: Dispatcher;
+  /** Tells consoles and visitors of a change of queue or capacity, then dispatches what can be. */
+  queueChanged(tenantId: string): Promise<void>;
   /** Counted when an agent closes (accepts are observed by the dispatcher). */
   metrics?: { closed(agentId: string): void };
 }
@@ -55,7 +58,7 @@ const replyBody = z
 const idParam = z.object({ id: z.string().min(1).max(128) });
 const transferBody = z.union([
   z.object({ toAgentId: z.string().min(1).max(128) }).strict(),
-  z.object({ toQueue: z.string().regex(/^[a-z0-9_-]{1,64}$/) }).strict(),
+  z.object({ toQueue: queueNameSchema }).strict(),
 ]);
 
 const REFUSALS: Record<HandoffRefusal, [string, string, number]> = {
@@ -68,17 +71,6 @@ const REFUSALS: Record<HandoffRefusal, [string, string, number]> = {
 function refuse(refusal: HandoffRefusal): never {
   const [code, message, status] = REFUSALS[refusal];
   throw new ServiceError(code, message, status);
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success)
-    throw new ServiceError(
-      'HITL_ERR_INVALID',
-      parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
-      400,
-    );
-  return parsed.data;
 }
 
 /**
@@ -104,15 +96,7 @@ export async function agentRoutes(
       },
       'Agent action',
     );
-  // Every change of queue or capacity: tell consoles and visitors, then dispatch what can be.
-  const queueChanged = async (tenantId: string) => {
-    await options.announcer
-      .changed(tenantId)
-      .catch((err: unknown) => app.log.warn({ err }, 'Queue not announced'));
-    await options.dispatcher
-      .dispatch(tenantId)
-      .catch((err: unknown) => app.log.warn({ err }, 'Dispatch failed'));
-  };
+  const { queueChanged } = options;
   /** Announces the agent's new handoff; one whose announcement failed is back in the queue. */
   const announceAccepted = async (
     handoff: Parameters<Dispatcher['announceAccepted']>[0],
@@ -165,7 +149,7 @@ export async function agentRoutes(
       request.query,
     );
     const claims = await tokens.verify(query.token);
-    if (!claims)
+    if (!claims || !(await handoffs.isActive(claims.tenantId, claims.agentId)))
       throw new ServiceError('HITL_ERR_UNAUTHORIZED', 'A valid agent token is required', 401);
     if (
       query.conversation &&
@@ -217,18 +201,22 @@ export async function agentRoutes(
     scoped.addHook('onRequest', async (request) => {
       const header = request.headers.authorization ?? '';
       const claims = header.startsWith('Bearer ') ? await tokens.verify(header.slice(7)) : null;
-      if (!claims)
+      // A disabled agent's tokens stop working at once.
+      if (!claims || !(await handoffs.isActive(claims.tenantId, claims.agentId)))
         throw new ServiceError('HITL_ERR_UNAUTHORIZED', 'A valid agent token is required', 401);
       request.agent = claims;
     });
 
     scoped.get('/v1/agent/queue', async (request) => {
       const { tenantId, agentId } = request.agent!;
-      const [queued, mine] = await Promise.all([
+      const [queued, mine, settings] = await Promise.all([
         handoffs.queued(tenantId),
         handoffs.assignedTo(tenantId, agentId),
+        handoffs.settings(tenantId),
       ]);
-      return { queued, mine };
+      // The queues a conversation can be transferred to: general and the tenant's routes.
+      const queues = [...new Set(['general', ...(settings.routes ?? []).map((r) => r.queue)])];
+      return { queued, mine, queues };
     });
 
     scoped.post('/v1/agent/handoffs/:id/accept', async (request) => {
@@ -388,6 +376,7 @@ const REASONS: Record<string, string> = {
   bot_unavailable: 'the assistant could not answer',
   degraded: 'the platform is degraded',
   tenant_rule: "one of the tenant's handoff rules matched",
+  low_confidence: 'the assistant was not confident of its answer',
 };
 
 /** A short summary for the agent: why, how long, what the visitor asked first and last. */

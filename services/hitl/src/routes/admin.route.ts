@@ -1,0 +1,95 @@
+import type { FastifyInstance } from 'fastify';
+import { ServiceError, requireOperator } from '@parley/service-kit';
+import { languageSchema } from '@parley/contracts';
+import { z } from 'zod';
+import type { HandoffStore } from '../domain/handoff-store.js';
+import { hitlSettingsSchema, queueNameSchema } from '../domain/settings.js';
+import { parse } from './parse.js';
+
+/** What the operators' HITL API needs. */
+export interface HitlAdminOptions {
+  /** Operators' bearer token; empty turns the admin API off (every call 404s). */
+  token: string;
+  handoffs: HandoffStore;
+  /** Tells consoles and visitors, and dispatches, after a change of agents or settings. */
+  queueChanged(tenantId: string): Promise<void>;
+}
+
+const tenantParam = z.object({ tenantId: z.string().min(1).max(128) });
+const agentParam = tenantParam.extend({ agentId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/) });
+const agentBody = z.strictObject({
+  email: z.string().email().max(254),
+  name: z.string().trim().min(1).max(100),
+  /** Required for a new agent; left out, an existing agent keeps its password. */
+  password: z.string().min(12, 'at least 12 characters').max(256).optional(),
+  maxConcurrent: z.number().int().min(1).max(50).optional(),
+  skills: z.array(queueNameSchema).max(50).optional(),
+  languages: z.array(languageSchema).max(20).optional(),
+});
+
+/**
+ * Operators manage each tenant's agents and handoff settings (the embedded
+ * demo seeds its agent instead). Behind `PARLEY_ADMIN_TOKEN`, every call
+ * audited; passwords are hashed and never returned or logged.
+ *
+ * - `GET /admin/tenants/:tenantId/agents`
+ * - `PUT /admin/tenants/:tenantId/agents/:agentId` creates or updates one
+ * - `DELETE /admin/tenants/:tenantId/agents/:agentId` disables it (its conversations go back to the queue)
+ * - `GET|PUT /admin/tenants/:tenantId/hitl-settings` (assignment strategy, routes to skill queues)
+ */
+export async function hitlAdminRoutes(
+  app: FastifyInstance,
+  options: HitlAdminOptions,
+): Promise<void> {
+  requireOperator(app, { token: options.token, codePrefix: 'HITL' });
+  const { handoffs } = options;
+  const tenant = async (params: unknown) => {
+    const { tenantId } = parse(tenantParam, params);
+    if (!(await handoffs.tenantExists(tenantId)))
+      throw new ServiceError('HITL_ERR_UNKNOWN_TENANT', 'No such tenant', 404);
+    return tenantId;
+  };
+
+  app.get('/admin/tenants/:tenantId/agents', async (request) => {
+    const tenantId = await tenant(request.params);
+    return { agents: await handoffs.agents(tenantId) };
+  });
+
+  app.put('/admin/tenants/:tenantId/agents/:agentId', async (request) => {
+    const { agentId } = parse(agentParam, request.params);
+    const tenantId = await tenant(request.params);
+    const body = parse(agentBody, request.body);
+    const agent = await handoffs.upsertAgent({ tenantId, id: agentId, ...body }).catch((err) => {
+      // The e-mail belongs to another agent of the tenant (unique per tenant).
+      if ((err as { code?: string }).code === '23505')
+        throw new ServiceError('HITL_ERR_EMAIL_TAKEN', 'Another agent has this e-mail', 409);
+      throw err;
+    });
+    if (!agent)
+      throw new ServiceError('HITL_ERR_PASSWORD_REQUIRED', 'A new agent needs a password', 400);
+    await options.queueChanged(tenantId);
+    return { agent };
+  });
+
+  app.delete('/admin/tenants/:tenantId/agents/:agentId', async (request) => {
+    const { agentId } = parse(agentParam, request.params);
+    const tenantId = await tenant(request.params);
+    const requeued = await handoffs.disableAgent(tenantId, agentId);
+    if (!requeued) throw new ServiceError('HITL_ERR_NOT_FOUND', 'No such agent', 404);
+    await options.queueChanged(tenantId);
+    return { disabled: agentId, requeued: requeued.map((h) => h.id) };
+  });
+
+  app.get('/admin/tenants/:tenantId/hitl-settings', async (request) => {
+    const tenantId = await tenant(request.params);
+    return { settings: await handoffs.settings(tenantId) };
+  });
+
+  app.put('/admin/tenants/:tenantId/hitl-settings', async (request) => {
+    const tenantId = await tenant(request.params);
+    const settings = parse(hitlSettingsSchema, request.body);
+    await handoffs.setSettings(tenantId, settings);
+    await options.queueChanged(tenantId);
+    return { settings };
+  });
+}
