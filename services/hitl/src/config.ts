@@ -22,6 +22,12 @@ export const hitlFields = {
   slaMs: env.int('HITL_SLA_MS', { min: 1_000, max: 86_400_000, default: 300_000 }),
   /** How often those timers are checked. */
   sweepIntervalMs: env.int('HITL_SWEEP_INTERVAL_MS', { min: 200, max: 60_000, default: 5_000 }),
+  /** An OpenID Connect provider whose ID tokens sign agents in (with HITL_OIDC_CLIENT_ID); unset: off. */
+  oidcIssuer: env.url('HITL_OIDC_ISSUER', { protocols: ['https:', 'http:'], default: '' }),
+  /** The console's client id at that provider (the ID tokens' audience). */
+  oidcClientId: env.string('HITL_OIDC_CLIENT_ID', { default: '' }),
+  /** The provider's key set, when its discovery document should not be used. */
+  oidcJwksUrl: env.url('HITL_OIDC_JWKS_URL', { protocols: ['https:', 'http:'], default: '' }),
   ...adminFields,
 };
 

@@ -13,6 +13,7 @@ import { Dispatcher } from './domain/dispatcher.js';
 import type { HitlConfig } from './config.js';
 import { HandoffStore } from './domain/handoff-store.js';
 import { agentRoutes } from './routes/agent.route.js';
+import { OidcVerifier } from './domain/oidc.js';
 import { hitlAdminRoutes } from './routes/admin.route.js';
 
 /** What the human-handoff part of Parley runs on (the same in the service and embedded). */
@@ -42,6 +43,8 @@ export interface Hitl {
  * handoffs; the host starts and stops the worker. `@parley/hitl/hitl`.
  */
 export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promise<Hitl> {
+  if (!deps.settings.oidcIssuer !== !deps.settings.oidcClientId)
+    throw new Error('HITL_OIDC_ISSUER and HITL_OIDC_CLIENT_ID are set together, or neither');
   const handoffs = new HandoffStore(deps.db);
   const tokens = new AgentTokens(deps.settings.agentSecret);
   const announcer = new QueueAnnouncer(handoffs, deps.cache);
@@ -84,6 +87,15 @@ export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promis
     tokens,
     dispatcher,
     queueChanged,
+    ...(deps.settings.oidcIssuer && deps.settings.oidcClientId
+      ? {
+          oidc: new OidcVerifier({
+            issuer: deps.settings.oidcIssuer,
+            clientId: deps.settings.oidcClientId,
+            ...(deps.settings.oidcJwksUrl ? { jwksUrl: deps.settings.oidcJwksUrl } : {}),
+          }),
+        }
+      : {}),
     ...(metrics ? { metrics } : {}),
   });
   await app.register(hitlAdminRoutes, {

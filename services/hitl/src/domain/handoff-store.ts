@@ -209,6 +209,17 @@ export class HandoffStore {
     return toAgent(tenantId, row);
   }
 
+  /** The tenant's active agent with this e-mail (an OIDC sign-in), or null. */
+  async agentByEmail(tenantId: string, email: string): Promise<Agent | null> {
+    const [row] = await this.db.read<AgentRow>(
+      `select ${AGENT_COLUMNS} from agents
+        where tenant_id = $1 and email = lower($2) and disabled_at is null`,
+      [tenantId, email],
+      'primary',
+    );
+    return row ? toAgent(tenantId, row) : null;
+  }
+
   /** An active agent of the tenant, or null. */
   async agent(tenantId: string, agentId: string): Promise<Agent | null> {
     const [row] = await this.db.read<AgentRow>(

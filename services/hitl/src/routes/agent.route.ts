@@ -13,9 +13,10 @@ import type { Cache, EventBus } from '@parley/ports';
 import { ServiceError } from '@parley/service-kit';
 import { z } from 'zod';
 import type { AgentClaims, AgentTokens } from '../domain/agent-tokens.js';
-import type { HandoffRefusal, HandoffStore } from '../domain/handoff-store.js';
+import type { Agent, HandoffRefusal, HandoffStore } from '../domain/handoff-store.js';
 import { agentsChannel } from '../domain/queue-announcer.js';
 import { parse } from './parse.js';
+import type { OidcVerifier } from '../domain/oidc.js';
 import { queueNameSchema } from '../domain/settings.js';
 import type { Dispatcher } from '../domain/dispatcher.js';
 
@@ -26,6 +27,8 @@ export interface AgentRoutesOptions {
   handoffs: HandoffStore;
   conversations: ConversationStore;
   tokens: AgentTokens;
+  /** Verifies ID tokens from the OIDC provider, when one is configured. */
+  oidc?: OidcVerifier;
   dispatcher: Dispatcher;
   /** Tells consoles and visitors of a change of queue or capacity, then dispatches what can be. */
   queueChanged(tenantId: string): Promise<void>;
@@ -45,6 +48,9 @@ const loginBody = z
     email: z.string().email().max(254),
     password: z.string().min(1).max(256),
   })
+  .strict();
+const oidcBody = z
+  .object({ tenantId: z.string().min(1).max(128), idToken: z.string().min(1).max(16_384) })
   .strict();
 const replyBody = z
   .object({
@@ -107,26 +113,49 @@ export async function agentRoutes(
     await queueChanged(handoff.tenantId);
   };
 
-  app.post('/v1/agent/sessions', async (request, reply) => {
-    const body = parse(loginBody, request.body);
-    const agent = await handoffs.authenticate(body.tenantId, body.email, body.password);
+  /** Audits a sign-in and answers with an agent token, or refuses it. */
+  const signIn = async (
+    request: FastifyRequest,
+    method: 'password' | 'oidc',
+    tenantId: string,
+    agent: Agent | null,
+  ) => {
     request.log.info(
-      {
-        audit: true,
-        action: 'sign-in',
-        tenantId: body.tenantId,
-        allowed: agent !== null,
-        ip: request.ip,
-      },
+      { audit: true, action: 'sign-in', method, tenantId, allowed: agent !== null, ip: request.ip },
       'Agent action',
     );
-    if (!agent) throw new ServiceError('HITL_ERR_BAD_CREDENTIALS', 'Wrong e-mail or password', 401);
+    if (!agent)
+      throw new ServiceError(
+        'HITL_ERR_BAD_CREDENTIALS',
+        method === 'password' ? 'Wrong e-mail or password' : 'The ID token is not accepted',
+        401,
+      );
     const { token, expiresAt } = await tokens.issue({
       tenantId: agent.tenantId,
       agentId: agent.id,
       name: agent.name,
     });
-    return reply.code(201).send({ token, expiresAt: expiresAt.toISOString(), agent });
+    return { token, expiresAt: expiresAt.toISOString(), agent };
+  };
+
+  app.post('/v1/agent/sessions', async (request, reply) => {
+    const body = parse(loginBody, request.body);
+    const agent = await handoffs.authenticate(body.tenantId, body.email, body.password);
+    return reply.code(201).send(await signIn(request, 'password', body.tenantId, agent));
+  });
+
+  /**
+   * `POST /v1/agent/sessions/oidc`: an ID token from the configured OpenID
+   * Connect provider signs in the tenant's agent with its verified e-mail.
+   */
+  app.post('/v1/agent/sessions/oidc', async (request, reply) => {
+    const { oidc } = options;
+    if (!oidc)
+      throw new ServiceError('HITL_ERR_NOT_FOUND', 'Single sign-on is not configured', 404);
+    const body = parse(oidcBody, request.body);
+    const email = await oidc.email(body.idToken);
+    const agent = email ? await handoffs.agentByEmail(body.tenantId, email) : null;
+    return reply.code(201).send(await signIn(request, 'oidc', body.tenantId, agent));
   });
 
   /**
