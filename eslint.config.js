@@ -29,6 +29,11 @@ export default tseslint.config(
     },
   },
   {
+    // Node scripts run as they are (deploy/*.mjs, scripts/*.mjs): Node's globals.
+    files: ['**/*.mjs'],
+    languageOptions: { globals: globals.node },
+  },
+  {
     // Plain scripts served to browsers (the widget): no build step, browser globals.
     files: ['**/public/**/*.js'],
     languageOptions: { sourceType: 'script', globals: globals.browser },

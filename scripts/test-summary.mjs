@@ -9,24 +9,28 @@ const [checksFailed = '0', startedAt] = process.argv.slice(2);
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const failures = [];
 
-for (const root of ['packages', 'services']) {
-  for (const name of readdirSync(root)) {
-    const report = join(root, name, 'reports', 'vitest.json');
-    if (!existsSync(report)) continue;
-    const json = JSON.parse(readFileSync(report, 'utf8'));
-    totals.passed += json.numPassedTests;
-    totals.failed += json.numFailedTests;
-    totals.skipped += json.numPendingTests + json.numTodoTests;
-    for (const file of json.testResults) {
-      for (const t of file.assertionResults) {
-        if (t.status === 'failed') failures.push(`${root}/${name}: ${t.fullName}`);
-      }
-      if (file.status === 'failed' && file.assertionResults.length === 0) {
-        totals.failed += 1;
-        failures.push(
-          `${root}/${name}: ${file.name} failed to load: ${String(file.message).split('\n')[0]}`,
-        );
-      }
+// Workspace packages: packages/*, services/* and deploy/ itself.
+const workspaces = ['packages', 'services'].flatMap((root) =>
+  readdirSync(root).map((name) => [root, name]),
+);
+for (const [root, name] of [...workspaces, ['.', 'deploy']]) {
+  const report = join(root, name, 'reports', 'vitest.json');
+  if (!existsSync(report)) continue;
+  const json = JSON.parse(readFileSync(report, 'utf8'));
+  totals.passed += json.numPassedTests;
+  totals.failed += json.numFailedTests;
+  totals.skipped += json.numPendingTests + json.numTodoTests;
+  for (const file of json.testResults) {
+    for (const t of file.assertionResults) {
+      if (t.status === 'failed') failures.push(`${root}/${name}: ${t.fullName}`);
+    }
+    // A file that failed with no failed test: it did not load, or a hook
+    // (beforeAll) failed and its tests were skipped. Either is a failure.
+    if (file.status === 'failed' && !file.assertionResults.some((t) => t.status === 'failed')) {
+      totals.failed += 1;
+      failures.push(
+        `${root}/${name}: ${file.name} failed to load or set up: ${String(file.message).split('\n')[0]}`,
+      );
     }
   }
 }

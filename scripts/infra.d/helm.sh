@@ -1,31 +1,58 @@
 # shellcheck shell=bash
-# helm v3, built from source with the local Go toolchain (no binary downloads here).
+# The deploy tests' tools, built from source with the local Go toolchain (no
+# binary downloads here) into $CACHE_DIR/tools/bin, once:
+#   helm (templates, lint), kustomize (the k8s/ overlays), compose-check
+#   (docker-compose.yml against the Compose Specification's own loader).
 
-HELM_VERSION="v3.16.4"
+HELM_VERSION="v3.22.0"
+# What `helm template` assumes the cluster runs (helm's own build sets it the same way).
+HELM_KUBE_MINOR="33"
+KUSTOMIZE_VERSION="v5.7.1"
+TOOLS_BIN="$CACHE_DIR/tools/bin"
 
 go_bin() {
   command -v go 2>/dev/null && return
   [[ -x /usr/local/go/bin/go ]] && echo /usr/local/go/bin/go
 }
 
-# Prints the path of an existing helm (PATH first, then GOPATH/bin); status 1 if none.
-helm_path() {
-  local go gopath
-  command -v helm 2>/dev/null && return
-  go=$(go_bin) || return 1
-  gopath=$("$go" env GOPATH 2>/dev/null) || return 1
-  [[ -x $gopath/bin/helm ]] && echo "$gopath/bin/helm"
+# Builds TOOL with `go install` into $TOOLS_BIN unless a build of this version is there.
+# Usage: go_tool NAME VERSION PACKAGE [LDFLAGS] (run from DIR with GO_TOOL_DIR=DIR)
+go_tool() {
+  local name=$1 version=$2 package=$3 ldflags=${4:-} go stamp="$TOOLS_BIN/.$1.version"
+  if [[ -x $TOOLS_BIN/$name && $(cat "$stamp" 2>/dev/null) == "$version" ]]; then
+    echo "$TOOLS_BIN/$name"
+    return
+  fi
+  go=$(go_bin) || die "$name is missing and Go is not installed to build it"
+  mkdir -p "$TOOLS_BIN"
+  log "building $name $version with $("$go" version | cut -d' ' -f3) (minutes, once)..."
+  (
+    [[ -n ${GO_TOOL_DIR:-} ]] && cd "$GO_TOOL_DIR"
+    GOBIN="$TOOLS_BIN" GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOTOOLCHAIN=local \
+      "$go" install -ldflags "-s -w $ldflags" "$package" >&2
+  ) || die "go install $name $version failed"
+  echo "$version" >"$stamp"
+  echo "$TOOLS_BIN/$name"
 }
 
-# Builds helm when missing (takes minutes); prints its path.
 helm_install() {
-  local go path
-  if path=$(helm_path); then echo "$path"; return; fi
-  go=$(go_bin) || die "helm is missing and Go is not installed to build it"
-  log "building helm $HELM_VERSION with $("$go" version | cut -d' ' -f3) (several minutes)..."
-  # -X sets what `helm version` prints; go install alone would say "v3.16".
-  GOFLAGS=-buildvcs=false CGO_ENABLED=0 "$go" install \
-    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
-    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2 || die "go install helm $HELM_VERSION failed"
-  echo "$("$go" env GOPATH)/bin/helm"
+  go_tool helm "$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" \
+    "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$HELM_KUBE_MINOR"
+}
+
+kustomize_install() {
+  go_tool kustomize "$KUSTOMIZE_VERSION" "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+}
+
+# compose-check is ours (deploy/tools/compose-check); its go.sum pins compose-go.
+compose_check_install() {
+  local dir="$REPO_ROOT/deploy/tools/compose-check"
+  GO_TOOL_DIR="$dir" go_tool compose-check "$(sha256sum "$dir/go.sum" "$dir/main.go" | sha256sum | cut -c1-12)" .
+}
+
+# Every deploy tool; prints `export PARLEY_HELM=...` lines for the tests.
+deploy_tools_install() {
+  echo "export PARLEY_HELM=$(helm_install)"
+  echo "export PARLEY_KUSTOMIZE=$(kustomize_install)"
+  echo "export PARLEY_COMPOSE_CHECK=$(compose_check_install)"
 }

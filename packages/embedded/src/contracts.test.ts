@@ -1,4 +1,4 @@
-import { busContract, cacheContract, sqlContract } from '@parley/ports/contract';
+import { busContract, cacheContract, sqlContract } from '@parley/port-contracts';
 import { MemoryBroker } from './memory-bus.js';
 import { MemoryCacheStore } from './memory-cache.js';
 import { PgliteDatabase } from './pglite-database.js';

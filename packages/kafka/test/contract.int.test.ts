@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { busContract } from '@parley/ports/contract';
+import { busContract } from '@parley/port-contracts';
 import { infraEnv } from '@parley/testing';
 import { EventProducer, KafkaEventBus, createKafkaClient, ensureTopics } from '../src/index.js';
 

@@ -1,7 +1,7 @@
 /**
  * The ports Parley's domain code is written against. Each has a real adapter
  * (`@parley/kafka`, `@parley/postgres`, `@parley/redis`) and an embedded one
- * (`@parley/embedded`); `@parley/ports/contract` holds the suites both pass.
+ * (`@parley/embedded`); `@parley/port-contracts` holds the suites both pass.
  *
  * ```ts
  * import type { EventBus, SqlDatabase, Cache } from '@parley/ports';

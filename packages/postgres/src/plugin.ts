@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type {} from '@parley/service-kit';
 import fp from 'fastify-plugin';
+import { Gauge } from 'prom-client';
 import { PgDatabase } from './pg-database.js';
 import type { PgRouterOptions } from './router.js';
 
@@ -24,6 +25,17 @@ async function postgres(
     ...(await db.check()),
     replicaLagMs: db.router.replicaLag(),
   }));
+  // The replicas' lag, sampled by the router (the ParleyReplicaLag alert reads it).
+  new Gauge({
+    name: 'pg_replica_lag_seconds',
+    help: 'Replication lag of each Postgres replica at its last sample, in seconds',
+    labelNames: ['replica'],
+    registers: app.hasDecorator('metrics') ? [app.metrics] : [],
+    collect() {
+      for (const [replica, ms] of Object.entries(db.router.replicaLag()))
+        this.set({ replica }, ms / 1000);
+    },
+  });
   app.addHook('onClose', () => db.close());
 }
 

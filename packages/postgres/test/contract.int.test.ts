@@ -1,4 +1,4 @@
-import { sqlContract } from '@parley/ports/contract';
+import { sqlContract } from '@parley/port-contracts';
 import { infraEnv } from '@parley/testing';
 import { PgDatabase } from '../src/index.js';
 

@@ -1,4 +1,4 @@
-import { cacheContract } from '@parley/ports/contract';
+import { cacheContract } from '@parley/port-contracts';
 import { infraEnv } from '@parley/testing';
 import { RedisCache, createRedis } from '../src/index.js';
 

@@ -24,6 +24,8 @@ export interface StartServiceOptions {
    * after the server listens). @default true
    */
   waitReady?: boolean;
+  /** Run as this user and group (with util-linux `setpriv`), as a container's non-root user would. */
+  runAs?: { uid: number; gid: number };
 }
 
 /**
@@ -33,18 +35,25 @@ export interface StartServiceOptions {
  */
 export async function startServiceProcess(
   entry: string,
-  { env, startTimeoutMs = 20_000, waitReady = true }: StartServiceOptions,
+  { env, startTimeoutMs = 20_000, waitReady = true, runAs }: StartServiceOptions,
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [entry], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      ...env,
+  const [program, ...args] = runAs
+    ? ['setpriv', `--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--clear-groups', '--']
+    : [];
+  const child = spawn(
+    program ?? process.execPath,
+    [...args, ...(program ? [process.execPath] : []), entry],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const logs: Array<Record<string, unknown>> = [];
   const stderr: string[] = [];
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));

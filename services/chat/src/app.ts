@@ -5,7 +5,8 @@ import type { ServiceDeps } from '@parley/service-kit/launch';
 import { postgresPlugin } from '@parley/postgres';
 import { redisPlugin } from '@parley/redis';
 import { kafkaPlugin } from '@parley/kafka';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
+import { ActiveSessions } from './active-sessions.js';
 import { createChatWorker } from './chat-worker.js';
 import type { Config } from './config.js';
 
@@ -37,6 +38,15 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     labelNames: ['role'],
     registers: [deps.metrics],
   });
+  const active = new ActiveSessions();
+  new Gauge({
+    name: 'active_sessions',
+    help: 'Conversations this pod served in the last 5 minutes (the chat HPA metric: 100 per pod)',
+    registers: [deps.metrics],
+    collect() {
+      this.set(active.count());
+    },
+  });
   const worker = createChatWorker({
     bus: app.kafka.bus,
     cache: app.cache,
@@ -45,7 +55,10 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     logger: deps.logger.child({ component: 'chat-worker' }),
     historyTurns: config.historyTurns,
     groupId: config.consumerGroup,
-    metrics: { stored: (role) => stored.inc({ role }) },
+    metrics: {
+      stored: (role) => stored.inc({ role }),
+      active: (tenantId, conversationId) => active.touch(tenantId, conversationId),
+    },
   });
   superviseWorker(app, worker, { name: `consumer:${config.consumerGroup}` });
   return app;

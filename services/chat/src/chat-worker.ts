@@ -48,7 +48,11 @@ export interface ChatDeps {
   groupId: string;
   /** The tenant's emergency contact and AI settings (cached for a minute). */
   replySettings: (tenantId: string) => Promise<ReplySettings>;
-  metrics?: { stored(role: 'user' | 'assistant' | 'agent' | 'system'): void };
+  metrics?: {
+    stored(role: 'user' | 'assistant' | 'agent' | 'system'): void;
+    /** A user message of the conversation was handled (the `active_sessions` gauge). */
+    active?(tenantId: string, conversationId: string): void;
+  };
 }
 
 /** What callers pass: {@link ChatDeps} with its defaults optional. */

@@ -1,17 +1,24 @@
 /**
- * `pnpm --filter @parley/chat migrate`: applies the schema migrations to the
- * primary named by PARLEY_PG_PRIMARY_URL (also run as a deploy hook). With
+ * `pnpm --filter @parley/chat migrate` (in the image: `node dist/migrate.js`,
+ * the Helm chart's pre-install/pre-upgrade hook): applies the schema
+ * migrations to the primary named by PARLEY_PG_PRIMARY_URL and, when
+ * PARLEY_KAFKA_BROKERS is set, creates the events topic and its dead-letter
+ * topic (PARLEY_KAFKA_TOPIC_PARTITIONS, _REPLICATION_FACTOR and
+ * _MIN_INSYNC_REPLICAS; an existing topic is left as it is). With
  * PARLEY_DEMO_ORIGINS (comma-separated origins) it also creates the demo
  * tenant, widget key `pk_demo`, allowed on those origins.
  */
-import { env, isConfigError, loadConfig, postgresFields } from '@parley/config';
+import { env, isConfigError, kafkaFields, loadConfig, postgresFields } from '@parley/config';
 import { ConversationStore, migrate } from '@parley/conversations';
+import { createKafkaClient, ensureTopics } from '@parley/kafka';
 import { PgDatabase } from '@parley/postgres';
 
 try {
   const config = loadConfig(
     {
       pgPrimaryUrl: postgresFields.pgPrimaryUrl,
+      ...kafkaFields,
+      kafkaBrokers: env.hostPorts('PARLEY_KAFKA_BROKERS', { default: [] }),
       demoOrigins: env.urlList('PARLEY_DEMO_ORIGINS', {
         protocols: ['http:', 'https:'],
         default: [],
@@ -36,6 +43,28 @@ try {
     }
   } finally {
     await db.close();
+  }
+  if (config.kafkaBrokers.length > 0) {
+    const admin = createKafkaClient({
+      brokers: config.kafkaBrokers,
+      clientId: 'parley-setup',
+    }).admin();
+    await admin.connect();
+    try {
+      const topic = {
+        numPartitions: config.kafkaTopicPartitions,
+        replicationFactor: config.kafkaReplicationFactor,
+        minInsyncReplicas: config.kafkaMinInsyncReplicas,
+      };
+      const names = [config.kafkaTopic, `${config.kafkaTopic}.dlq`];
+      await ensureTopics(
+        admin,
+        names.map((name) => ({ topic: name, ...topic })),
+      );
+      process.stdout.write(`Topics ${names.join(', ')} ready\n`);
+    } finally {
+      await admin.disconnect();
+    }
   }
 } catch (err) {
   process.stderr.write(`migrate: ${isConfigError(err) ? err.message : String(err)}\n`);

@@ -4,4 +4,6 @@ serviceProcessSuite({
   service: 'chat',
   entry: new URL('../dist/main.js', import.meta.url).pathname,
   checks: ['postgres', 'redis', 'kafka'],
+  // The chat HPA's metric (seed 001), and the replicas' lag (the ParleyReplicaLag alert).
+  metrics: ['active_sessions', 'pg_replica_lag_seconds'],
 });

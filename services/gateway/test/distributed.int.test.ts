@@ -116,8 +116,17 @@ async function visitor(
       } catch (err) {
         if (!client!.closed) throw err;
         result.reconnects++;
-        await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
-        await connect();
+        // The gateway list may still name the one just killed: a refused connection
+        // tries again (as the widget does, with backoff) until a live one answers.
+        for (let attempt = 1; ; attempt++) {
+          await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
+          try {
+            await connect();
+            break;
+          } catch (connectErr) {
+            if (attempt >= 20) throw connectErr;
+          }
+        }
       }
     }
   }

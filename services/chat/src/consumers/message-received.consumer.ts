@@ -39,6 +39,7 @@ export async function onMessageReceived(
     ...(payload.customer_id ? { customerId: payload.customer_id } : {}),
   });
   const { conversation, message } = appended;
+  deps.metrics?.active?.(event.tenant_id, event.conversation_id);
   if (appended.created) {
     deps.logger.debug({ conversationId: conversation.id, seq: message.seq }, 'Message stored');
     deps.metrics?.stored('user');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventRegistry, messageReceivedV1, type Event } from '@parley/contracts';
-import { PermanentError, type EventBus, type Subscription } from '../bus.js';
+import { PermanentError, type EventBus, type Subscription } from '@parley/ports';
 import { expectEventually as eventually } from '@parley/testing';
 
 /** Makes a bus on the shared backend: two calls behave like two processes. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SqlDatabase } from '../sql.js';
+import type { SqlDatabase } from '@parley/ports';
 
 /** Opens a database (the real adapter: primary plus replica). */
 export type SqlFactory = () => Promise<SqlDatabase>;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectEventually } from '@parley/testing';
-import type { Cache } from '../cache.js';
+import type { Cache } from '@parley/ports';
 
 /** Opens a cache; two calls reach the same backend, like two pods. */
 export type CacheFactory = () => Promise<Cache>;

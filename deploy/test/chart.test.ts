@@ -1,0 +1,308 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the checks walk rendered YAML, which has no static type; validateObject checks it against the Kubernetes schemas. */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { CHART, REGIONS, exec, renderRegion, type K8sObject, type Region } from './tools.js';
+import { validateObject } from './validate.js';
+
+/**
+ * The Helm chart, rendered for every region: lint, Kubernetes API schemas,
+ * and what operators rely on (HPAs as seed 001 has them, probes, resources,
+ * non-root containers, disruption budgets, network policies, no secrets).
+ */
+const rendered = new Map<Region, { text: string; objects: K8sObject[] }>();
+beforeAll(async () => {
+  for (const region of REGIONS) rendered.set(region, await renderRegion(region));
+});
+
+const objects = (region: Region, kind?: string) =>
+  rendered.get(region)!.objects.filter((o) => kind === undefined || o.kind === kind);
+const named = (region: Region, kind: string, name: string) => {
+  const found = objects(region, kind).find((o) => o.metadata.name === name);
+  if (!found) throw new Error(`no ${kind} ${name} in ${region}`);
+  return found;
+};
+
+/** Every pod template a region renders: Deployments', Jobs' and CronJobs'. */
+function podSpecs(region: Region): Array<[string, any]> {
+  return objects(region).flatMap((o): Array<[string, any]> => {
+    if (o.kind === 'Deployment' || o.kind === 'Job')
+      return [[o.metadata.name, o.spec.template.spec]];
+    if (o.kind === 'CronJob') return [[o.metadata.name, o.spec.jobTemplate.spec.template.spec]];
+    return [];
+  });
+}
+
+/** Seed 001's service scaling table (min, max pods) and what each scales on. */
+const SEED_TABLE = {
+  gateway: { min: 5, max: 50, metrics: ['cpu', 'gateway_requests_per_second'] },
+  chat: { min: 10, max: 100, metrics: ['active_sessions', 'cpu', 'memory'] },
+  voice: { min: 10, max: 50, metrics: ['voice_active_calls'] },
+  ai: { min: 5, max: 30, metrics: ['ai_queue_depth', 'ai_reply_latency_p95_seconds'] },
+  hitl: { min: 3, max: 20, metrics: ['hitl_queue_size'] },
+  embedding: { min: 3, max: 15, metrics: ['embedding_queue_depth'] },
+} as const;
+
+const metricName = (m: any): string =>
+  m.resource?.name ?? m.pods?.metric.name ?? m.external?.metric.name;
+
+describe.each(REGIONS)('the chart for %s', (region) => {
+  it('passes helm lint --strict', async () => {
+    const out = await exec('PARLEY_HELM', [
+      'lint',
+      CHART,
+      '--strict',
+      '-f',
+      `${CHART}/values-${region}.yaml`,
+    ]);
+    expect(out).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it('renders only objects valid against the Kubernetes API schemas', async () => {
+    expect(objects(region).length).toBeGreaterThan(40);
+    for (const object of objects(region)) await validateObject(object);
+  });
+
+  it('scales every service with an autoscaling/v2 HPA exactly as the seed table says', () => {
+    for (const [service, want] of Object.entries(SEED_TABLE)) {
+      const hpa = named(region, 'HorizontalPodAutoscaler', `parley-${service}`);
+      expect(hpa.apiVersion).toBe('autoscaling/v2');
+      expect(hpa.spec.scaleTargetRef).toEqual({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: `parley-${service}`,
+      });
+      expect([hpa.spec.minReplicas, hpa.spec.maxReplicas], service).toEqual([want.min, want.max]);
+      expect(hpa.spec.metrics.map(metricName), service).toEqual(want.metrics);
+    }
+    // The seed's chat HPA, word for word.
+    const chat = named(region, 'HorizontalPodAutoscaler', 'parley-chat');
+    expect(chat.spec.metrics).toEqual([
+      {
+        type: 'Pods',
+        pods: {
+          metric: { name: 'active_sessions' },
+          target: { type: 'AverageValue', averageValue: '100' },
+        },
+      },
+      {
+        type: 'Resource',
+        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
+      },
+      {
+        type: 'Resource',
+        resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 80 } },
+      },
+    ]);
+    expect(chat.spec.behavior).toEqual({
+      scaleUp: {
+        stabilizationWindowSeconds: 30,
+        policies: [{ type: 'Percent', value: 50, periodSeconds: 60 }],
+      },
+      scaleDown: {
+        stabilizationWindowSeconds: 300,
+        policies: [{ type: 'Percent', value: 10, periodSeconds: 60 }],
+      },
+    });
+    const gateway = named(region, 'HorizontalPodAutoscaler', 'parley-gateway');
+    expect(gateway.spec.metrics[0].resource.target).toEqual({
+      type: 'Utilization',
+      averageUtilization: 70,
+    });
+    // Fast (30 s), medium (60 s), slow (120 s): the periods of the scale-up policies.
+    const period = (s: string) =>
+      named(region, 'HorizontalPodAutoscaler', `parley-${s}`).spec.behavior.scaleUp.policies[0]
+        .periodSeconds;
+    expect(['gateway', 'voice', 'chat', 'hitl', 'ai', 'embedding'].map(period)).toEqual([
+      30, 30, 60, 60, 120, 120,
+    ]);
+  });
+
+  it('gives the prometheus-adapter a rule for every custom and external metric the HPAs use', () => {
+    const adapter = parse(
+      named(region, 'ConfigMap', 'parley-prometheus-adapter').data!['config.yaml']!,
+    ) as {
+      rules: Array<{ name: { as: string } }>;
+      externalRules: Array<{ name: { as: string } }>;
+    };
+    const pods = new Set(adapter.rules.map((r) => r.name.as));
+    const external = new Set(adapter.externalRules.map((r) => r.name.as));
+    for (const hpa of objects(region, 'HorizontalPodAutoscaler'))
+      for (const metric of hpa.spec.metrics) {
+        if (metric.type === 'Pods')
+          expect(pods, metric.pods.metric.name).toContain(metric.pods.metric.name);
+        if (metric.type === 'External') expect(external).toContain(metric.external.metric.name);
+      }
+  });
+
+  it('gives every container resources, a non-root read-only security context, and no service account token', () => {
+    const specs = podSpecs(region);
+    expect(specs.length).toBeGreaterThanOrEqual(6);
+    for (const [name, pod] of specs) {
+      expect(pod.securityContext?.runAsNonRoot, name).toBe(true);
+      expect(pod.automountServiceAccountToken, name).toBe(false);
+      for (const c of pod.containers) {
+        expect(
+          c.resources?.requests?.cpu && c.resources?.limits?.memory,
+          `${name}/${c.name}`,
+        ).toBeTruthy();
+        expect(c.securityContext, `${name}/${c.name}`).toMatchObject({
+          runAsNonRoot: true,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        });
+        expect(c.securityContext.runAsUser, `${name}/${c.name}`).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('probes every service on /healthz and /readyz, and drains it before the kill', () => {
+    const resilience = named(region, 'ConfigMap', 'parley-resilience');
+    expect(resilience.data).toMatchObject({
+      AI_FIRST_TOKEN_TIMEOUT_MS: '4000',
+      HITL_SLA_MS: '300000',
+    });
+    for (const deployment of objects(region, 'Deployment')) {
+      const pod = deployment.spec.template.spec;
+      const [c] = pod.containers;
+      const name = deployment.metadata.name;
+      expect(c.startupProbe.httpGet.path, name).toBe('/healthz');
+      expect(c.livenessProbe.httpGet.path, name).toBe('/healthz');
+      expect(c.readinessProbe.httpGet.path, name).toBe('/readyz');
+      const drainMs = Number(c.env.find((e: any) => e.name === 'SHUTDOWN_DEADLINE_MS').value);
+      const preStop = c.lifecycle.preStop.sleep.seconds;
+      expect(preStop, name).toBeGreaterThan(0);
+      // The kubelet waits for preStop plus the service's own drain before it kills.
+      expect(pod.terminationGracePeriodSeconds, name).toBeGreaterThan(preStop + drainMs / 1000);
+      expect(deployment.spec.strategy.rollingUpdate.maxUnavailable, name).toBe(0);
+      expect(pod.topologySpreadConstraints[0].topologyKey, name).toBe(
+        'topology.kubernetes.io/zone',
+      );
+    }
+  });
+
+  it('covers every Deployment with a PodDisruptionBudget and a ServiceMonitor', () => {
+    const selects = (o: K8sObject, d: K8sObject) =>
+      Object.entries(o.spec.selector.matchLabels).every(
+        ([k, v]) => d.spec.template.metadata.labels[k] === v,
+      );
+    for (const deployment of objects(region, 'Deployment')) {
+      const name = deployment.metadata.name;
+      expect(
+        objects(region, 'PodDisruptionBudget').filter((p) => selects(p, deployment)),
+        name,
+      ).toHaveLength(1);
+      const service = objects(region, 'Service').find((s) =>
+        Object.entries(s.spec.selector).every(
+          ([k, v]) => deployment.spec.template.metadata.labels[k] === v,
+        ),
+      );
+      expect(service, name).toBeDefined();
+      expect(
+        objects(region, 'ServiceMonitor').some((m) =>
+          Object.entries(m.spec.selector.matchLabels).every(
+            ([k, v]) => service!.metadata.labels![k] === v,
+          ),
+        ),
+        name,
+      ).toBe(true);
+    }
+  });
+
+  it('denies all traffic by default and lets each service reach only its own dependencies', () => {
+    const policies = objects(region, 'NetworkPolicy');
+    const deny = policies.find((p) => p.metadata.name === 'parley-default-deny')!;
+    expect(deny.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(deny.spec.ingress ?? []).toEqual([]);
+    expect(deny.spec.egress ?? []).toEqual([]);
+    const ports = (name: string) =>
+      policies
+        .find((p) => p.metadata.name === name)!
+        .spec.egress.flatMap((rule: any) => rule.ports.map((p: any) => p.port))
+        .sort();
+    expect(ports('parley-chat')).toEqual([5432, 6379, 9092]);
+    expect(ports('parley-ai')).toEqual([443, 6379, 9092]); // models on the internet; no database
+    expect(ports('parley-gateway')).toEqual([5432, 6379, 9092]); // no internet
+    const internet = policies
+      .find((p) => p.metadata.name === 'parley-ai')!
+      .spec.egress.find((rule: any) => rule.ports[0].port === 443);
+    expect(internet.to[0].ipBlock.except).toContain('10.0.0.0/8');
+    // Only public services take traffic from the ingress controller.
+    const from = (name: string) =>
+      policies.find((p) => p.metadata.name === name)!.spec.ingress[0].from.length;
+    expect([from('parley-gateway'), from('parley-chat')]).toEqual([2, 1]);
+  });
+
+  it('references every secret by name and renders no secret value', () => {
+    const { text } = rendered.get(region)!;
+    expect(objects(region, 'Secret')).toHaveLength(0);
+    expect(text).not.toMatch(/postgres(ql)?:\/\/[^\s"'@/]+:[^\s"'@/]+@/);
+    expect(text).not.toMatch(/redis:\/\/[^\s"']*:[^\s"'@]+@/);
+    expect(text).not.toMatch(/\bsk-[A-Za-z0-9]{8,}/);
+    for (const [name, pod] of podSpecs(region))
+      for (const c of pod.containers)
+        for (const e of c.env ?? [])
+          if (/SECRET|TOKEN|PASSWORD|API_KEY|_URLS?$/.test(e.name))
+            expect(e.valueFrom?.secretKeyRef?.name, `${name}/${e.name}`).toBe('parley-secrets');
+  });
+
+  it('alerts on the outage playbook signals', () => {
+    const rules = named(region, 'PrometheusRule', 'parley').spec.groups.flatMap(
+      (g: any) => g.rules,
+    );
+    expect(rules.map((r: any) => r.alert)).toEqual([
+      'ParleyHealthFailing',
+      'ParleyHighErrorRate',
+      'ParleyConsumerLag',
+      'ParleyReplicaLag',
+      'ParleyCircuitBreakerOpen',
+      'ParleyDegraded',
+      'ParleyHumanOnly',
+    ]);
+    expect(rules.find((r: any) => r.alert === 'ParleyHealthFailing').for).toBe('2m');
+  });
+});
+
+describe('what differs between the regions', () => {
+  it('runs migrations and topic creation as a pre-install/pre-upgrade hook in the primary region only', () => {
+    const setup = named('us-east', 'Job', 'parley-setup');
+    expect(setup.metadata.annotations!['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+    const env = Object.fromEntries(
+      setup.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]),
+    );
+    // Seed 001: 24 partitions, replication factor 3, min ISR 2.
+    expect(env).toMatchObject({
+      PARLEY_KAFKA_TOPIC_PARTITIONS: '24',
+      PARLEY_KAFKA_REPLICATION_FACTOR: '3',
+      PARLEY_KAFKA_MIN_INSYNC_REPLICAS: '2',
+    });
+    expect(objects('eu-west', 'Job')).toHaveLength(0);
+    expect(objects('us-west-dr', 'Job')).toHaveLength(0);
+    expect(objects('us-east', 'CronJob').map((c) => c.metadata.name)).toEqual([
+      'parley-backup',
+      'parley-integrity-check',
+    ]);
+    expect(objects('eu-west', 'CronJob')).toHaveLength(0);
+  });
+
+  it('keeps the cold standby at zero pods, without ingress, until failover', () => {
+    for (const d of objects('us-west-dr', 'Deployment'))
+      expect(d.spec.replicas, d.metadata.name).toBe(0);
+    for (const d of objects('us-east', 'Deployment'))
+      expect(d.spec.replicas, d.metadata.name).toBeUndefined();
+    expect(objects('us-west-dr', 'Ingress')).toHaveLength(0);
+    expect(objects('us-east', 'Ingress')).toHaveLength(1);
+  });
+
+  it('labels everything with its region and lets eu-west reach the primary across regions', () => {
+    for (const region of REGIONS)
+      for (const o of objects(region))
+        expect(o.metadata.labels?.['parley.dev/region'], o.metadata.name).toBe(region);
+    const postgres = (region: Region) =>
+      named(region, 'NetworkPolicy', 'parley-chat').spec.egress.find(
+        (r: any) => r.ports[0].port === 5432,
+      ).to;
+    expect(postgres('eu-west')).toContainEqual({ ipBlock: { cidr: '10.10.0.0/16' } });
+    expect(postgres('us-east')).toHaveLength(1);
+  });
+});

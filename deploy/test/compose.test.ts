@@ -1,0 +1,127 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { REPO, exec } from './tools.js';
+
+/**
+ * docker-compose.yml, loaded by the Compose Specification's own loader
+ * (compose-go, as `docker compose config` does: schema, interpolation,
+ * references), with throwaway values for the secrets .env would hold.
+ */
+interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  environment?: Record<string, string | null>;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  read_only?: boolean;
+  cap_drop?: string[];
+  security_opt?: string[];
+  volumes?: Array<{ source: string; target: string }>;
+}
+
+const SECRETS = {
+  POSTGRES_PASSWORD: 'pg-password-for-tests',
+  REPLICATION_PASSWORD: 'replication-password-for-tests',
+  PARLEY_SESSION_SECRET: 'session-secret-for-tests-0123456789abcdef',
+  PARLEY_AGENT_SECRET: 'agent-secret-for-tests-0123456789abcdef',
+};
+const SERVICES = ['gateway', 'chat', 'ai', 'hitl', 'embedding', 'voice'];
+let dir: string;
+let services: Record<string, ComposeService>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'parley-compose-'));
+  const envFile = join(dir, 'test.env');
+  await writeFile(
+    envFile,
+    Object.entries(SECRETS)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(''),
+  );
+  const project = JSON.parse(
+    await exec('PARLEY_COMPOSE_CHECK', ['-env-file', envFile, join(REPO, 'docker-compose.yml')]),
+  ) as { services: Record<string, ComposeService> };
+  services = project.services;
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('docker-compose.yml', () => {
+  it('runs the whole stack: Kafka, a Postgres primary and its replica, Redis, every service, Prometheus and a collector', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      [
+        'kafka',
+        'postgres-primary',
+        'postgres-replica',
+        'redis',
+        'setup',
+        ...SERVICES,
+        'prometheus',
+        'otel-collector',
+      ].sort(),
+    );
+    expect(services.kafka!.environment).toMatchObject({ KAFKA_PROCESS_ROLES: 'broker,controller' });
+    expect(services['postgres-replica']!.depends_on).toEqual({
+      'postgres-primary': expect.objectContaining({ condition: 'service_healthy' }),
+    });
+  });
+
+  it('builds every service from its own Dockerfile and starts it only once its dependencies are healthy and set up', () => {
+    for (const name of SERVICES) {
+      const service = services[name]!;
+      expect(service.build?.dockerfile, name).toBe(`services/${name}/Dockerfile`);
+      expect(service.healthcheck?.test.join(' '), name).toMatch(/\/readyz/);
+      expect(service.depends_on, name).toMatchObject({
+        setup: { condition: 'service_completed_successfully' },
+        kafka: { condition: 'service_healthy' },
+        redis: { condition: 'service_healthy' },
+        'postgres-replica': { condition: 'service_healthy' },
+      });
+      expect(service.read_only, name).toBe(true);
+      expect(service.cap_drop, name).toEqual(['ALL']);
+      expect(service.security_opt, name).toContain('no-new-privileges:true');
+      // Writes to the primary, reads from the replica.
+      expect(service.environment?.PARLEY_PG_REPLICA_URLS, name).toMatch(/@postgres-replica:5432\//);
+    }
+    for (const infra of ['kafka', 'postgres-primary', 'postgres-replica', 'redis', 'prometheus'])
+      expect(services[infra]!.healthcheck?.test.length, infra).toBeGreaterThan(0);
+    // The setup job creates the topic (and runs the migrations) before anything consumes.
+    expect(services.setup!.depends_on).toMatchObject({
+      kafka: { condition: 'service_healthy' },
+      'postgres-primary': { condition: 'service_healthy' },
+    });
+    expect(services.setup!.environment).toMatchObject({ PARLEY_KAFKA_TOPIC_PARTITIONS: '24' });
+  });
+
+  it('takes every secret from the environment (.env), never from the file itself', async () => {
+    const text = await readFile(join(REPO, 'docker-compose.yml'), 'utf8');
+    for (const value of Object.values(SECRETS)) expect(text).not.toContain(value);
+    expect(text).not.toMatch(/postgres:\/\/[^:\s]+:[^$\s{][^@\s]*@/); // a literal password in a URL
+    // The loader put the throwaway values where the .env says.
+    expect(services.gateway!.environment?.PARLEY_SESSION_SECRET).toBe(
+      SECRETS.PARLEY_SESSION_SECRET,
+    );
+    expect(services.hitl!.environment?.PARLEY_AGENT_SECRET).toBe(SECRETS.PARLEY_AGENT_SECRET);
+    const example = await readFile(join(REPO, 'deploy/compose/example.env'), 'utf8');
+    for (const key of Object.keys(SECRETS))
+      expect(example).toMatch(new RegExp(`^${key}=replace`, 'm'));
+  });
+
+  it('refuses to start without the secrets', async () => {
+    await expect(exec('PARLEY_COMPOSE_CHECK', [join(REPO, 'docker-compose.yml')])).rejects.toThrow(
+      /required variable POSTGRES_PASSWORD is missing a value: set it in .env/,
+    );
+  });
+
+  it('has Prometheus scrape every service', async () => {
+    const config = parse(await readFile(join(REPO, 'deploy/compose/prometheus.yml'), 'utf8')) as {
+      scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }>;
+    };
+    const targets = config.scrape_configs.flatMap((s) =>
+      s.static_configs.flatMap((c) => c.targets),
+    );
+    expect(targets.map((t) => t.split(':')[0]).sort()).toEqual([...SERVICES].sort());
+  });
+});

@@ -1,3 +1,0 @@
-import { defineParleyConfig } from '@parley/testing/vitest';
-
-export default defineParleyConfig();
