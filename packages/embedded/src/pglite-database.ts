@@ -1,4 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite/vector';
 import type { SqlDatabase, SqlTransaction, ReadConsistency } from '@parley/ports';
 
 /**
@@ -12,7 +13,8 @@ export class PgliteDatabase implements SqlDatabase {
 
   /** Opens (creating when needed) the database in `dataDir`. */
   static async open(dataDir?: string): Promise<PgliteDatabase> {
-    const db = await PGlite.create(dataDir ? { dataDir } : {});
+    // pgvector comes with PGlite: knowledge search uses it (the migrations enable it when present).
+    const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { vector } });
     return new PgliteDatabase(db);
   }
 

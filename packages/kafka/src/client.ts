@@ -38,6 +38,26 @@ export interface TopicOptions {
   configs?: Record<string, string>;
 }
 
+/** Errors of a topic just created by someone: its metadata is still spreading. */
+const SETTLING = new Set([
+  'TOPIC_ALREADY_EXISTS',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+]);
+
+/** Retries `read` while the topic metadata is settling (at most ~10 s). */
+async function settled<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      const type = (err as { type?: string }).type ?? '';
+      if (attempt >= 40 || type === 'TOPIC_ALREADY_EXISTS' || !SETTLING.has(type)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 /**
  * Creates each topic that does not exist yet (idempotent; concurrent callers
  * are fine). An existing topic with fewer partitions than asked is reported,
@@ -64,11 +84,15 @@ export async function ensureTopics(
     try {
       await admin.createTopics({ topics: missing, waitForLeaders: true });
     } catch (err) {
-      if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+      // Another process created it first; or (KRaft) the new topic's metadata has
+      // not reached the broker that answered yet: the wait below covers both.
+      if (!SETTLING.has((err as { type?: string }).type ?? '')) throw err;
     }
     logger.info({ topics: missing.map((t) => t.topic) }, 'Topics created');
   }
-  const metadata = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+  const metadata = await settled(() =>
+    admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) }),
+  );
   for (const t of topics) {
     const found = metadata.topics.find((m) => m.name === t.topic);
     const want = t.numPartitions ?? 24;
