@@ -13,7 +13,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { WebSocketServer } from 'ws';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { PgDatabase } from '@parley/postgres';
 import {

@@ -221,7 +221,20 @@ describe.each(REGIONS)('the chart for %s', (region) => {
         .spec.egress.flatMap((rule: any) => rule.ports.map((p: any) => p.port))
         .sort();
     expect(ports('parley-chat')).toEqual([5432, 6379, 9092]);
-    expect(ports('parley-ai')).toEqual([443, 6379, 9092]); // models on the internet; no database
+    // Models on the internet, knowledge search on the embedding service; no database.
+    expect(ports('parley-ai')).toEqual([443, 6379, 8084, 9092]);
+    const embeddingFrom = policies
+      .find((p) => p.metadata.name === 'parley-embedding')!
+      .spec.ingress.flatMap((rule: any) => rule.from);
+    expect(embeddingFrom).toContainEqual({
+      podSelector: {
+        matchLabels: {
+          'app.kubernetes.io/name': 'parley',
+          'app.kubernetes.io/instance': 'parley',
+          'app.kubernetes.io/component': 'ai',
+        },
+      },
+    });
     expect(ports('parley-gateway')).toEqual([5432, 6379, 9092]); // no internet
     const internet = policies
       .find((p) => p.metadata.name === 'parley-ai')!

@@ -27,6 +27,7 @@ const SECRETS = {
   REPLICATION_PASSWORD: 'replication-password-for-tests',
   PARLEY_SESSION_SECRET: 'session-secret-for-tests-0123456789abcdef',
   PARLEY_AGENT_SECRET: 'agent-secret-for-tests-0123456789abcdef',
+  KNOWLEDGE_SEARCH_TOKEN: 'search-token-for-tests-0123456789',
 };
 const SERVICES = ['gateway', 'chat', 'ai', 'hitl', 'embedding', 'voice'];
 let dir: string;
@@ -63,6 +64,9 @@ describe('docker-compose.yml', () => {
       ].sort(),
     );
     expect(services.kafka!.environment).toMatchObject({ KAFKA_PROCESS_ROLES: 'broker,controller' });
+    // pgvector for knowledge search, on both sides of the replication.
+    expect(services['postgres-primary']!.image).toMatch(/^pgvector\/pgvector:.*-pg15$/);
+    expect(services['postgres-replica']!.image).toBe(services['postgres-primary']!.image);
     expect(services['postgres-replica']!.depends_on).toEqual({
       'postgres-primary': expect.objectContaining({ condition: 'service_healthy' }),
     });

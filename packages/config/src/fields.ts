@@ -81,6 +81,19 @@ export const env = {
     );
   },
 
+  /** A decimal number within [min, max] (such as a similarity threshold). */
+  number(
+    variable: string,
+    { min, max, ...options }: FieldOptions<number> & { min: number; max: number },
+  ): Field<number> {
+    const schema = z
+      .string()
+      .regex(/^-?\d+(\.\d+)?$/)
+      .transform(Number)
+      .pipe(z.number().min(min).max(max));
+    return field(variable, `a number from ${min} to ${max}`, schema as z.ZodType<number>, options);
+  },
+
   /** A TCP port (0 lets the OS choose, for tests). */
   port(variable: string, options: FieldOptions<number> = {}): Field<number> {
     return env.int(variable, { min: 0, max: 65_535, ...options });

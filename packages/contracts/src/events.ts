@@ -5,6 +5,12 @@ import type { EventDefinition } from './registry.js';
 /** A language as conversations keep it: an ISO 639 primary subtag, lower case (`en`, `de`). */
 export const languageSchema = z.string().regex(/^[a-z]{2,3}$/);
 
+/** A document an answer came from, shown under the answer: its title and, when it has one, its web address. */
+export const answerSourceSchema = z.object({
+  title: z.string().min(1).max(300),
+  url: z.string().url().max(2_000).nullable(),
+});
+
 /** `message.received` v1: an end user's message, accepted by the gateway. */
 export const messageReceivedV1 = {
   type: 'message.received',
@@ -109,6 +115,8 @@ export const replyGeneratedV1 = {
     provider: z.string().max(64),
     /** The AI service's degradation level when it answered (added in v1, optional). */
     degradation_level: degradationLevelSchema.optional(),
+    /** The knowledge-base documents the answer came from (added in v1, optional). */
+    sources: z.array(answerSourceSchema).max(10).optional(),
   }),
 } satisfies EventDefinition;
 
@@ -242,6 +250,27 @@ export const agentRepliedV1 = {
 
 export type AgentRepliedV1 = z.infer<typeof agentRepliedV1.payload>;
 
+/** The topic knowledge-base jobs travel on (keyed `kb:<document id>`, so a document's jobs stay in order). */
+export const KNOWLEDGE_JOBS_TOPIC = 'knowledge-jobs';
+
+/**
+ * `knowledge.ingest.requested` v1: a document was uploaded or asked to be
+ * ingested again. The embedding service chunks, embeds and stores it; the
+ * document's text waits in Postgres, so a job that dies is simply run again.
+ * The envelope's `conversation_id` carries the job's key, `kb:<document id>`.
+ */
+export const knowledgeIngestRequestedV1 = {
+  type: 'knowledge.ingest.requested',
+  version: 1,
+  payload: z.object({
+    document_id: idSchema,
+    /** The content this job is for; a newer upload makes it moot. */
+    content_hash: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
+} satisfies EventDefinition;
+
+export type KnowledgeIngestRequestedV1 = z.infer<typeof knowledgeIngestRequestedV1.payload>;
+
 /** Every event definition Parley knows, all versions. */
 export const allEvents: readonly EventDefinition[] = [
   messageReceivedV1,
@@ -254,4 +283,5 @@ export const allEvents: readonly EventDefinition[] = [
   handoffEscalatedV1,
   callbackRequestedV1,
   agentRepliedV1,
+  knowledgeIngestRequestedV1,
 ];

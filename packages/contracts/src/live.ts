@@ -33,6 +33,8 @@ export const storedMessageSchema = z.object({
   text: z.string(),
   clientMessageId: z.string(),
   createdAt: z.string(),
+  /** The knowledge-base documents an assistant answer came from (when it used any). */
+  sources: z.array(z.object({ title: z.string(), url: z.string().nullable() })).optional(),
 });
 
 export type StoredMessage = z.infer<typeof storedMessageSchema>;

@@ -4,6 +4,8 @@
 -- cosine anywhere; plus a pgvector column where the extension is installed).
 -- A tenant's knowledge version moves on every change (the AI caches key on it).
 alter table tenants add column knowledge_version bigint not null default 0;
+-- An answer's sources (the documents it came from), shown under it.
+alter table messages add column sources jsonb;
 
 create table knowledge_documents (
   tenant_id     text not null references tenants (id),
@@ -13,6 +15,9 @@ create table knowledge_documents (
   source        text,
   format        text not null check (format in ('markdown', 'html', 'text', 'pdf')),
   content_hash  text not null,
+  -- The document's text as uploaded (PDFs: their extracted text), kept until
+  -- re-ingested or deleted: an ingestion job that dies is simply run again.
+  content       text not null,
   status        text not null default 'pending' check (status in ('pending', 'ready', 'failed')),
   error         text,
   chunk_count   integer not null default 0,

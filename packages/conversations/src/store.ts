@@ -58,6 +58,8 @@ export interface NewMessage {
   language?: string;
   /** The verified customer id (user messages; set once, never changed). */
   customerId?: string;
+  /** The documents an answer came from (assistant messages). */
+  sources?: Array<{ title: string; url: string | null }>;
   /** When the gateway accepted it; for a reply, the answered message's time is kept instead. */
   receivedAt: Date;
   replyToSeq?: number;
@@ -88,7 +90,8 @@ export interface Appended {
   receivedAt: string;
 }
 
-const MESSAGE_COLUMNS = `seq::integer as seq, id, role, client_message_id, text, received_at, created_at`;
+const MESSAGE_COLUMNS = `seq::integer as seq, id, role, client_message_id, text, received_at, created_at,
+  sources`;
 const CONVERSATION_COLUMNS = `tenant_id, id, visitor_id, channel, status, handler, handoff,
   last_seq::integer as last_seq, language, customer_id`;
 
@@ -100,6 +103,7 @@ interface MessageRow {
   text: string;
   received_at: Date | string;
   created_at: Date | string;
+  sources: Array<{ title: string; url: string | null }> | null;
 }
 
 interface ConversationRow {
@@ -262,7 +266,7 @@ export class ConversationStore {
     limit: number,
   ): Promise<Array<{ conversation: Conversation; message: StoredMessage }>> {
     const rows = await this.db.read<MessageRow & { conv: ConversationRow }>(
-      `select m.seq::integer as seq, m.id, m.role, m.client_message_id, m.text, m.received_at,
+      `select m.seq::integer as seq, m.id, m.role, m.client_message_id, m.text, m.received_at, m.sources,
               m.created_at,
               json_build_object('tenant_id', c.tenant_id, 'id', c.id, 'visitor_id', c.visitor_id,
                 'channel', c.channel, 'status', c.status, 'handler', c.handler,
@@ -354,10 +358,11 @@ export class ConversationStore {
       );
       const [row] = await tx.query<MessageRow>(
         `insert into messages (tenant_id, conversation_id, seq, id, role, client_message_id, text,
-                               event_id, reply_to_seq, received_at)
+                               event_id, reply_to_seq, received_at, sources)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
                  coalesce((select received_at from messages
-                           where tenant_id = $1 and conversation_id = $2 and seq = $9), $10))
+                           where tenant_id = $1 and conversation_id = $2 and seq = $9), $10),
+                 $11::jsonb)
          returning ${MESSAGE_COLUMNS}`,
         [
           input.tenantId,
@@ -370,6 +375,7 @@ export class ConversationStore {
           input.eventId,
           input.replyToSeq ?? null,
           input.receivedAt,
+          input.sources?.length ? JSON.stringify(input.sources) : null,
         ],
       );
       return {
@@ -408,6 +414,7 @@ function toMessage(row: MessageRow): StoredMessage {
     clientMessageId: row.client_message_id,
     text: row.text,
     createdAt: iso(row.created_at),
+    ...(row.sources?.length ? { sources: row.sources } : {}),
   };
 }
 

@@ -22,8 +22,11 @@ export class KafkaEventBus implements EventBus {
     private readonly defaults: KafkaBusConsumerDefaults = {},
   ) {}
 
+  /** Publishes to this bus's topic (the producer's own topic when the defaults name none). */
   async publish(event: Envelope): Promise<void> {
-    await this.producer.publish(event);
+    await (this.defaults.topic
+      ? this.producer.publish(event, this.defaults.topic)
+      : this.producer.publish(event));
   }
 
   subscribe(options: SubscribeOptions): Subscription {

@@ -20,6 +20,8 @@ export interface KafkaHandle {
   producer: EventProducer;
   /** The `EventBus` port over this client; callers start and stop its subscriptions. */
   bus: KafkaEventBus;
+  /** An `EventBus` over another topic named in `extraTopics` (same client and producer). */
+  busFor(topic: string): KafkaEventBus;
   /** Adds a consumer that starts when the app is ready and stops (committing) before the app closes its pools. */
   addConsumer(options: Omit<ConsumerOptions, 'producer' | 'logger'>): EventConsumer;
 }
@@ -38,6 +40,8 @@ export interface KafkaPluginOptions {
   replicationFactor?: number;
   /** @default 1 */
   minInsyncReplicas?: number;
+  /** More topics this service uses (each with its dead letters), such as `knowledge-jobs`. */
+  extraTopics?: string[];
 }
 
 async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise<void> {
@@ -60,22 +64,27 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
   };
   await ensureTopics(
     admin,
-    [
-      { topic: eventsTopic, ...topic },
-      { topic: `${eventsTopic}.dlq`, ...topic },
-    ],
+    [eventsTopic, ...(options.extraTopics ?? [])].flatMap((name) => [
+      { topic: name, ...topic },
+      { topic: `${name}.dlq`, ...topic },
+    ]),
     logger,
   );
+  const busDefaults = {
+    logger,
+    partitionsConsumedConcurrently: options.consumerConcurrency ?? 8,
+  };
   await producer.connect();
 
   app.decorate('kafka', {
     client,
     producer,
-    bus: new KafkaEventBus(client, producer, {
-      logger,
-      topic: eventsTopic,
-      partitionsConsumedConcurrently: options.consumerConcurrency ?? 8,
-    }),
+    bus: new KafkaEventBus(client, producer, { ...busDefaults, topic: eventsTopic }),
+    busFor(name) {
+      if (!options.extraTopics?.includes(name))
+        throw new Error(`topic ${name} is not among the plugin's extraTopics`);
+      return new KafkaEventBus(client, producer, { ...busDefaults, topic: name });
+    },
     addConsumer(consumerOptions) {
       const consumer = new EventConsumer(client, {
         topic: eventsTopic,

@@ -19,6 +19,7 @@ export {
   type Section,
 } from './chunker.js';
 export { OfflineEmbedder, cosine, type Embedder } from './embedder.js';
+export { CachedEmbedder, KnowledgeIngestor, contentHash, embeddingText } from './ingestor.js';
 export {
   KnowledgeStore,
   type EmbeddedChunk,

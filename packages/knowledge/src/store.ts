@@ -95,6 +95,11 @@ export class KnowledgeStore {
     return this.vectorColumn;
   }
 
+  async tenantExists(tenantId: string): Promise<boolean> {
+    const rows = await this.db.read('select 1 from tenants where id = $1', [tenantId], 'primary');
+    return rows.length > 0;
+  }
+
   /** The tenant's knowledge version: it moves on every change of its knowledge base. */
   async version(tenantId: string): Promise<number> {
     const [row] = await this.db.read<{ v: number | string }>(
@@ -115,6 +120,8 @@ export class KnowledgeStore {
     title: string;
     source?: string | null;
     format: KnowledgeDocument['format'];
+    /** The text to ingest (a PDF's extracted text). */
+    content: string;
     contentHash: string;
   }): Promise<{ document: KnowledgeDocument; duplicate: boolean }> {
     const { result } = await this.db.transaction(async (tx) => {
@@ -125,10 +132,10 @@ export class KnowledgeStore {
       );
       if (same) return { document: toDocument(same), duplicate: true };
       const [row] = await tx.query<DocumentRow>(
-        `insert into knowledge_documents (tenant_id, id, title, source, format, content_hash)
-         values ($1, $2, $3, $4, $5, $6)
+        `insert into knowledge_documents (tenant_id, id, title, source, format, content_hash, content)
+         values ($1, $2, $3, $4, $5, $6, $7)
          on conflict (tenant_id, id) do update
-           set title = $3, source = $4, format = $5, content_hash = $6, updated_at = now(),
+           set title = $3, source = $4, format = $5, content_hash = $6, content = $7, updated_at = now(),
                status = case when knowledge_documents.content_hash = $6
                              then knowledge_documents.status else 'pending' end,
                error = null
@@ -140,6 +147,7 @@ export class KnowledgeStore {
           input.source ?? null,
           input.format,
           input.contentHash,
+          input.content,
         ],
       );
       return { document: toDocument(row!), duplicate: false };
@@ -230,6 +238,19 @@ export class KnowledgeStore {
       return true;
     });
     return result;
+  }
+
+  /** A document's text to ingest, with the document as it is now; null when there is no such document. */
+  async content(
+    tenantId: string,
+    documentId: string,
+  ): Promise<{ document: KnowledgeDocument; content: string } | null> {
+    const [row] = await this.db.read<DocumentRow & { content: string }>(
+      `select ${DOCUMENT_COLUMNS}, content from knowledge_documents where tenant_id = $1 and id = $2`,
+      [tenantId, documentId],
+      'primary',
+    );
+    return row ? { document: toDocument(row), content: row.content } : null;
   }
 
   async document(tenantId: string, documentId: string): Promise<KnowledgeDocument | null> {

@@ -21,6 +21,14 @@ export const BREAKER_PRESETS = {
     halfOpenMaxCalls: 3,
     halfOpenSuccesses: 3,
   },
+  /** Knowledge retrieval has no row of its own in the seed's breaker table: the general pattern (5 in 60 s, 30 s open, 3 probes). */
+  knowledge: {
+    failureThreshold: 5,
+    windowMs: 60_000,
+    openMs: 30_000,
+    halfOpenMaxCalls: 3,
+    halfOpenSuccesses: 3,
+  },
   payment: {
     failureThreshold: 2,
     windowMs: 60_000,

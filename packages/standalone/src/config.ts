@@ -2,6 +2,7 @@ import { env, serviceFields, type ConfigOf } from '@parley/config';
 import { gatewayFields } from '@parley/gateway/config';
 import { aiFields } from '@parley/ai/answering';
 import { hitlFields } from '@parley/hitl/hitl';
+import { knowledgeFields } from '@parley/embedding/knowledge';
 
 /** Every environment variable the one-process platform reads. */
 export const configSpec = {
@@ -16,6 +17,10 @@ export const configSpec = {
   ...hitlFields,
   /** The seeded demo agent's password (embedded mode only; see the README). */
   demoAgentPassword: env.secret('PARLEY_DEMO_AGENT_PASSWORD', { minLength: 8, optional: true }),
+  /** Knowledge bases: the embedder (offline without an OpenAI key), upload limits. */
+  ...knowledgeFields,
+  /** Load the bundled demo knowledge base (packages/standalone/knowledge) for the demo tenant. */
+  demoKnowledge: env.bool('PARLEY_DEMO_KNOWLEDGE', { default: true }),
   /** The AI settings: model keys (none: the offline FAQ answers), failover, budgets, degradation. */
   ...aiFields,
 };

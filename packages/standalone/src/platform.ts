@@ -7,9 +7,11 @@ import { ConversationStore, SessionCache, migrate } from '@parley/conversations'
 import { MemoryBroker, MemoryCacheStore, PgliteDatabase } from '@parley/embedded';
 import { registerGateway, type Gateway } from '@parley/gateway/gateway';
 import { registerHitl, type Hitl } from '@parley/hitl/hitl';
+import { registerKnowledge, type Knowledge } from '@parley/embedding/knowledge';
 import { createApp } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import type { Config } from './config.js';
+import { loadDemoKnowledge } from './demo-knowledge.js';
 
 /** The demo tenant every fresh embedded platform has (see public/index.html). */
 export const DEMO_WIDGET_KEY = 'pk_demo';
@@ -32,6 +34,7 @@ declare module 'fastify' {
       store: ConversationStore;
       sessions: SessionCache;
       hitl: Hitl;
+      knowledge: Knowledge;
     };
   }
 }
@@ -70,8 +73,18 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     logger: deps.logger.child({ component: 'chat-worker' }),
     historyTurns: config.historyTurns,
   };
+  // Knowledge bases: uploads through the same API, jobs on their own in-process topic.
+  const knowledge = await registerKnowledge(app, {
+    db,
+    cache,
+    jobs: new MemoryBroker().bus(),
+    settings: config,
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
   // The same answering chain as the AI service: models when keys are set, else the offline FAQ.
   const ai = buildProviders(config, cache, 'standalone', {
+    knowledge: { search: knowledge.search },
     onLevelChange: (level, previous, reasons) =>
       deps.logger.warn({ level, previous, reasons }, 'Degradation level changed'),
   });
@@ -101,8 +114,15 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     logger: deps.logger,
     metrics: deps.metrics,
   });
-  workers.push(hitl.worker);
-  app.decorate('platform', { gateway, broker, store, sessions: new SessionCache(cache), hitl });
+  workers.push(hitl.worker, knowledge.worker);
+  app.decorate('platform', {
+    gateway,
+    broker,
+    store,
+    sessions: new SessionCache(cache),
+    hitl,
+    knowledge,
+  });
 
   app.addHook('onReady', async () => {
     for (const worker of workers) await worker.start();
@@ -121,6 +141,10 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
       allowedOrigins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
       emergencyContact: '+1 555 0100 (demo on-call line)',
     });
+    if (config.demoKnowledge) {
+      const loaded = await loadDemoKnowledge(knowledge, 'demo');
+      if (loaded > 0) app.log.info({ documents: loaded }, 'Demo knowledge base loaded');
+    }
     await hitl.handoffs.upsertAgent({
       tenantId: DEMO_AGENT.tenantId,
       id: DEMO_AGENT.id,

@@ -22,6 +22,8 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<R
     PARLEY_AGENT_SECRET: 'test-agent-secret-test-agent-secret-0123',
     RATE_LIMIT_IP_BURST: '10000',
     RATE_LIMIT_IP_PER_SECOND: '1000',
+    // Tests that answer from the bundled knowledge base turn it on themselves.
+    PARLEY_DEMO_KNOWLEDGE: 'false',
     ...env,
   });
   const logger = createLogger({ service: 'parley', level: 'silent' });

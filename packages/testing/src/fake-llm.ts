@@ -21,7 +21,7 @@ export type FakeLlmBehaviour =
 
 /** One request the fake received. */
 export interface FakeLlmRequest {
-  provider: 'openai' | 'anthropic' | 'google';
+  provider: 'openai' | 'anthropic' | 'google' | 'openai-embeddings';
   path: string;
   headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
@@ -45,7 +45,8 @@ const DEFAULT_TEXT = 'Our support team is available Monday to Friday.';
  * `message_stop`) and Google's Gemini API (`POST /v1beta/models/{m}:generateContent`
  * and `:streamGenerateContent?alt=sse`), non-streaming and streaming, with
  * usage. It can be made slow, rate-limited, failing, hanging or dropping the
- * connection midway, so the official SDKs can be tested against it.
+ * connection midway, so the official SDKs can be tested against it. Also
+ * OpenAI's embeddings (`POST /v1/embeddings`).
  */
 export async function startFakeLlm(): Promise<FakeLlm> {
   let behaviour: FakeLlmBehaviour = { mode: 'ok' };
@@ -64,6 +65,22 @@ export async function startFakeLlm(): Promise<FakeLlm> {
       req.on('end', () => resolve(data));
     });
     const url = new URL(req.url ?? '/', 'http://fake');
+    if (url.pathname === '/v1/embeddings') {
+      const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+      requests.push({
+        provider: 'openai-embeddings',
+        path: url.pathname,
+        headers: req.headers,
+        body,
+      });
+      const now = behaviour;
+      if (now.mode === 'hang') return;
+      if (now.mode === 'status') return error(res, 'openai', now.status, now.retryAfterSeconds);
+      if (now.mode === 'slow') await sleep(now.firstTokenDelayMs);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(embeddings(body)));
+      return;
+    }
     const provider = url.pathname.startsWith('/v1/chat/completions')
       ? 'openai'
       : url.pathname.startsWith('/v1/messages')
@@ -139,6 +156,40 @@ export async function startFakeLlm(): Promise<FakeLlm> {
       for (const res of open) res.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/**
+ * OpenAI's `POST /v1/embeddings` answer: a deterministic unit vector per
+ * input (its words hashed into `dimensions` buckets, so texts sharing words
+ * are similar), as floats or, when asked (the SDK's default), base64 of
+ * little-endian float32.
+ */
+function embeddings(body: Record<string, unknown>) {
+  const inputs = (Array.isArray(body.input) ? body.input : [body.input]).map(String);
+  const dimensions = typeof body.dimensions === 'number' ? body.dimensions : 1536;
+  const data = inputs.map((text, index) => {
+    const v = new Float32Array(dimensions);
+    for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+      let h = 2166136261;
+      for (const c of word) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+      v[(h >>> 0) % dimensions]! += 1;
+    }
+    const norm = Math.hypot(...v) || 1;
+    for (let i = 0; i < v.length; i++) v[i]! /= norm;
+    return {
+      object: 'embedding',
+      index,
+      embedding:
+        body.encoding_format === 'base64' ? Buffer.from(v.buffer).toString('base64') : [...v],
+    };
+  });
+  const tokens = inputs.reduce((n, t) => n + t.split(/\s+/).length, 0);
+  return {
+    object: 'list',
+    data,
+    model: String(body.model ?? 'text-embedding-3-small'),
+    usage: { prompt_tokens: tokens, total_tokens: tokens },
   };
 }
 

@@ -31,6 +31,8 @@ export function serviceEnv({ isolate }: { isolate?: string } = {}): Record<strin
         CHAT_CONSUMER_GROUP: `chat-${isolate}`,
         AI_CONSUMER_GROUP: `ai-${isolate}`,
         HITL_CONSUMER_GROUP: `hitl-${isolate}`,
+        EMBEDDING_CONSUMER_GROUP: `embedding-${isolate}`,
+        PARLEY_KNOWLEDGE_TOPIC: `knowledge-jobs-${isolate}`,
         // Region-scoped state in Redis (the AI providers' health) stays this test's own.
         PARLEY_REGION: `test-${isolate}`,
       }

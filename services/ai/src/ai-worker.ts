@@ -75,6 +75,7 @@ export function createAiWorker(deps: AiDeps): Subscription {
     let usage: TokenUsage | undefined;
     let handoff: Reply['handoff'];
     let rule: Reply['handoffRule'];
+    let sources: Reply['sources'];
     for await (const chunk of provider.stream(request)) {
       switch (chunk.type) {
         case 'provider':
@@ -86,6 +87,9 @@ export function createAiWorker(deps: AiDeps): Subscription {
         case 'handoff':
           handoff = chunk.reason;
           rule = chunk.rule;
+          break;
+        case 'sources':
+          sources = chunk.sources;
           break;
         case 'tool':
           deps.logger.debug({ tool: chunk.name, failed: chunk.error }, 'Tool called');
@@ -118,6 +122,7 @@ export function createAiWorker(deps: AiDeps): Subscription {
       ...(usage ? { usage } : {}),
       ...(handoff ? { handoff } : {}),
       ...(rule ? { handoffRule: rule } : {}),
+      ...(sources?.length ? { sources } : {}),
     };
     return deps.guardrails ? deps.guardrails.after(request, reply) : reply;
   }
@@ -197,6 +202,7 @@ export function createAiWorker(deps: AiDeps): Subscription {
             text: reply.text,
             provider: reply.provider ?? deps.provider.name,
             ...(level ? { degradation_level: level } : {}),
+            ...(reply.sources?.length ? { sources: reply.sources } : {}),
           },
         }),
       );

@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { levelNumber } from './domain/degradation.js';
 import { Guardrails } from './domain/guardrails.js';
 import { buildProviders } from './providers/build-providers.js';
+import { HttpKnowledgeSearch } from './providers/knowledge-client.js';
 import { DEFAULT_SYSTEM_PROMPT } from './providers/llm-options.js';
 import { adminRoutes } from './routes/admin.route.js';
 
@@ -49,11 +50,24 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     help: 'Degradation level, 0 (L0, normal) to 5 (L5, full outage: callback queue)',
     registers: [deps.metrics],
   });
+  // Knowledge search (RAG) through the embedding service, under its own breaker (shared metrics).
+  const resilience = resilienceMetrics(deps.metrics);
+  const knowledge = config.knowledgeUrl
+    ? new HttpKnowledgeSearch({
+        baseUrl: config.knowledgeUrl,
+        token: config.knowledgeSearchToken,
+        sink: resilience,
+      })
+    : undefined;
   const { provider, prober, enabled, health, degradation, router } = buildProviders(
-    config,
+    // Without a health URL of its own, the knowledge base is up when the embedding service is ready.
+    config.knowledgeUrl && !config.knowledgeHealthUrl
+      ? { ...config, knowledgeHealthUrl: `${config.knowledgeUrl}/readyz` }
+      : config,
     app.cache,
     hostname(),
     {
+      ...(knowledge ? { knowledge } : {}),
       onEvent: (event) => {
         if (event.kind === 'failover')
           failovers.inc({ provider: event.from, reason: event.reason });
@@ -66,7 +80,6 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
   );
   levelGauge.set(0);
   // Each provider's breaker on this replica, as the shared resilience metrics (dependency `llm:<name>`).
-  const resilience = resilienceMetrics(deps.metrics);
   for (const [name, breaker] of router?.breakers ?? []) {
     breaker.onStateChange((state) => resilience.stateChanged(`llm:${name}`, state));
     breaker.onReject(() => resilience.rejected(`llm:${name}`, 'circuit_open'));

@@ -51,6 +51,16 @@ export const aiFields = {
   backendHealthUrl: healthUrl('AI_BACKEND_HEALTH_URL'),
   humansHealthUrl: healthUrl('AI_HUMANS_HEALTH_URL'),
   knowledgeVersion: env.string('AI_KNOWLEDGE_VERSION', { default: '1' }),
+  /** The embedding service (knowledge search for RAG); unset: answers without a knowledge base. */
+  knowledgeUrl: env.url('AI_KNOWLEDGE_URL', { protocols: ['http:', 'https:'], default: '' }),
+  /** The embedding service's search token. */
+  knowledgeSearchToken: env.secret('KNOWLEDGE_SEARCH_TOKEN', { minLength: 24, optional: true }),
+  /** Passages less similar to the question than this are not answered from (cosine). */
+  knowledgeMinSimilarity: env.number('AI_KNOWLEDGE_MIN_SIMILARITY', {
+    min: 0,
+    max: 1,
+    default: 0.3,
+  }),
   emergencyContact: env.string('AI_EMERGENCY_CONTACT', { default: 'our support team by phone' }),
   openaiApiKey: key('OPENAI_API_KEY'),
   openaiModel: env.string('OPENAI_MODEL', { default: 'gpt-4o-mini' }),

@@ -21,10 +21,11 @@ import { expectEventually, startFakeLlm, type FakeLlm } from '@parley/testing';
 import { createAiWorker } from '../src/ai-worker.js';
 import { configSpec } from '../src/config.js';
 import type { DegradationManager } from '../src/domain/degradation.js';
-import { STATIC_ANSWERS } from '../src/domain/faq.js';
+import { FALLBACK_ANSWER, STATIC_ANSWERS } from '../src/domain/faq.js';
 import { Guardrails, SAFE_ANSWERS } from '../src/domain/guardrails.js';
 import { buildProviders } from '../src/providers/build-providers.js';
 import { DEFAULT_SYSTEM_PROMPT } from '../src/providers/llm-options.js';
+import type { KnowledgePassage, KnowledgeSearch } from '../src/domain/knowledge.js';
 
 let openai: FakeLlm;
 let anthropic: FakeLlm;
@@ -49,6 +50,8 @@ interface RunOptions {
   env?: Record<string, string>;
   /** Runs before the question, with the worker's degradation manager. */
   before?: (degradation: DegradationManager) => Promise<void> | void;
+  /** The tenant's knowledge base (RAG). */
+  knowledge?: KnowledgeSearch;
 }
 
 /** The AI worker on the in-process bus, configured as the service would be from its environment. */
@@ -70,8 +73,9 @@ async function run(question: string, options: RunOptions = {}): Promise<ReplyGen
   // The router's choice always lands on the primary (OpenAI); failover tests make it fail.
   const { provider, enabled, degradation } = buildProviders(config, cache, 'test', {
     random: () => 0,
+    ...(options.knowledge ? { knowledge: options.knowledge } : {}),
   });
-  expect(enabled).toEqual(['openai', 'anthropic']);
+  expect(enabled).toEqual(options.env?.OPENAI_API_KEY === '' ? [] : ['openai', 'anthropic']);
   await options.before?.(degradation);
   const worker = createAiWorker({
     guardrails: new Guardrails({ cache, systemPrompt: DEFAULT_SYSTEM_PROMPT }),
@@ -272,6 +276,87 @@ describe('the AI worker when the model is not confident', () => {
     expect(seen.find((e) => e.type === 'handoff.requested')?.payload).toMatchObject({
       reason: 'low_confidence',
     });
+  });
+});
+
+/** A knowledge base of fixed passages, counting its searches (and failing on demand). */
+function knowledgeBase(passages: KnowledgePassage[], fail = false) {
+  const searches: string[] = [];
+  const search: KnowledgeSearch = {
+    search: async (_tenant, query) => {
+      searches.push(query);
+      if (fail) throw new Error('knowledge down');
+      return { passages, version: 7 };
+    },
+  };
+  return { search, searches };
+}
+const REFUNDS: KnowledgePassage = {
+  documentId: 'refunds',
+  title: 'Refunds',
+  source: 'https://help.example.com/refunds',
+  heading: 'Refunds › Timing',
+  text: 'Refunds reach your card within 5 business days. Gift cards are not refundable.',
+  similarity: 0.72,
+  lexicalRank: 1,
+};
+
+describe('the AI worker answering from the tenant knowledge base', () => {
+  it('gives the model the passages to cite, and lists the cited documents as sources', async () => {
+    openai.behave({ mode: 'ok', text: 'Refunds take up to 5 business days [1].' });
+    const kb = knowledgeBase([
+      REFUNDS,
+      { ...REFUNDS, documentId: 'other', title: 'Other', similarity: 0.05, lexicalRank: null },
+    ]);
+    const reply = await run('How long do refunds take?', { knowledge: kb.search });
+    expect(reply.sources).toEqual([{ title: 'Refunds', url: 'https://help.example.com/refunds' }]);
+    const system = JSON.stringify(openai.requests[0]!.body.messages);
+    expect(system).toContain('[1] Refunds (Refunds › Timing)');
+    // A passage not similar enough is never put before the model.
+    expect(system).not.toContain('[2] Other');
+  });
+
+  it('answers from the best passage without any model key, with its source', async () => {
+    const kb = knowledgeBase([REFUNDS]);
+    const reply = await run('How long do refunds take?', {
+      knowledge: kb.search,
+      env: { OPENAI_API_KEY: '', ANTHROPIC_API_KEY: '' },
+    });
+    expect(reply).toMatchObject({
+      provider: 'offline',
+      text: 'From “Refunds”: Refunds reach your card within 5 business days. Gift cards are not refundable.',
+      sources: [{ title: 'Refunds', url: 'https://help.example.com/refunds' }],
+    });
+  });
+
+  it('does not answer from a passage that is not confident, and says so honestly instead', async () => {
+    const weak = knowledgeBase([{ ...REFUNDS, similarity: 0.1, lexicalRank: null }]);
+    const reply = await run('Can I pay with crypto?', {
+      knowledge: weak.search,
+      env: { OPENAI_API_KEY: '', ANTHROPIC_API_KEY: '' },
+    });
+    expect(reply.sources).toBeUndefined();
+    expect(reply.text).toBe(FALLBACK_ANSWER);
+  });
+
+  it('still answers, without sources, when the knowledge base fails or knowledge is degraded (L2)', async () => {
+    const broken = knowledgeBase([REFUNDS], true);
+    const reply = await run('How long do refunds take?', { knowledge: broken.search });
+    expect(reply).toMatchObject({ provider: 'openai', text: 'From OpenAI.' });
+    expect(reply.sources).toBeUndefined();
+    const kb = knowledgeBase([REFUNDS]);
+    await run('How long do refunds take?', {
+      knowledge: kb.search,
+      env: {
+        AI_KNOWLEDGE_HEALTH_URL: 'http://127.0.0.1:1/down',
+        AI_DEGRADATION_INTERVAL_MS: '500',
+      },
+      before: async (degradation) => {
+        await degradation.assess();
+        expect(degradation.level).toBe('L2');
+      },
+    });
+    expect(kb.searches).toEqual([]);
   });
 });
 

@@ -2,13 +2,14 @@
  * `pnpm --filter @parley/chat migrate` (in the image: `node dist/migrate.js`,
  * the Helm chart's pre-install/pre-upgrade hook): applies the schema
  * migrations to the primary named by PARLEY_PG_PRIMARY_URL and, when
- * PARLEY_KAFKA_BROKERS is set, creates the events topic and its dead-letter
- * topic (PARLEY_KAFKA_TOPIC_PARTITIONS, _REPLICATION_FACTOR and
+ * PARLEY_KAFKA_BROKERS is set, creates the events topic and the knowledge
+ * jobs topic (PARLEY_KNOWLEDGE_TOPIC), each with its dead letters (PARLEY_KAFKA_TOPIC_PARTITIONS, _REPLICATION_FACTOR and
  * _MIN_INSYNC_REPLICAS; an existing topic is left as it is). With
  * PARLEY_DEMO_ORIGINS (comma-separated origins) it also creates the demo
  * tenant, widget key `pk_demo`, allowed on those origins.
  */
 import { env, isConfigError, kafkaFields, loadConfig, postgresFields } from '@parley/config';
+import { KNOWLEDGE_JOBS_TOPIC } from '@parley/contracts';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { createKafkaClient, ensureTopics } from '@parley/kafka';
 import { PgDatabase } from '@parley/postgres';
@@ -19,6 +20,7 @@ try {
       pgPrimaryUrl: postgresFields.pgPrimaryUrl,
       ...kafkaFields,
       kafkaBrokers: env.hostPorts('PARLEY_KAFKA_BROKERS', { default: [] }),
+      knowledgeTopic: env.string('PARLEY_KNOWLEDGE_TOPIC', { default: KNOWLEDGE_JOBS_TOPIC }),
       demoOrigins: env.urlList('PARLEY_DEMO_ORIGINS', {
         protocols: ['http:', 'https:'],
         default: [],
@@ -56,7 +58,7 @@ try {
         replicationFactor: config.kafkaReplicationFactor,
         minInsyncReplicas: config.kafkaMinInsyncReplicas,
       };
-      const names = [config.kafkaTopic, `${config.kafkaTopic}.dlq`];
+      const names = [config.kafkaTopic, config.knowledgeTopic].flatMap((t) => [t, `${t}.dlq`]);
       await ensureTopics(
         admin,
         names.map((name) => ({ topic: name, ...topic })),

@@ -3,5 +3,6 @@ import { serviceProcessSuite } from '@parley/testing';
 serviceProcessSuite({
   service: 'embedding',
   entry: new URL('../dist/main.js', import.meta.url).pathname,
-  checks: ['postgres', 'kafka'],
+  checks: ['postgres', 'redis', 'kafka', 'consumer:embedding'],
+  metrics: ['knowledge_chunks_ingested_total'],
 });

@@ -87,6 +87,7 @@
 .parley-status[data-state=reconnecting]::before,.parley-status[data-state=connecting]::before{content:"● ";color:#ffd43b}
 .parley-status[data-state=offline]::before{content:"● ";color:#ff8787}
 .parley-log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px}
+.parley-sources{margin-top:6px;font-size:12px;opacity:.8}.parley-sources a{color:inherit}
 .parley-msg{max-width:80%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}
 .parley-user{align-self:flex-end;background:#3b5bdb;color:#fff}
 .parley-user.parley-pending{opacity:.6}
@@ -207,7 +208,29 @@
       existing.dataset.seq = String(m.seq);
       return;
     }
-    bubble(m.role, m.text, { seq: String(m.seq), clientMessageId: m.clientMessageId });
+    const el = bubble(m.role, m.text, { seq: String(m.seq), clientMessageId: m.clientMessageId });
+    if (m.role === 'assistant' && Array.isArray(m.sources) && m.sources.length)
+      showSources(el, m.sources);
+  }
+  /** The documents an answer came from, under it: text only, links only to http(s) addresses. */
+  function showSources(el, sources) {
+    const list = document.createElement('div');
+    list.className = 'parley-sources';
+    list.append('Sources: ');
+    sources.slice(0, 5).forEach((source, i) => {
+      if (i > 0) list.append(', ');
+      const url =
+        typeof source.url === 'string' && /^https?:\/\//i.test(source.url) ? source.url : null;
+      const item = document.createElement(url ? 'a' : 'span');
+      item.textContent = String(source.title);
+      if (url) {
+        item.href = url;
+        item.target = '_blank';
+        item.rel = 'noopener noreferrer';
+      }
+      list.append(item);
+    });
+    el.append(list);
   }
   /** Tells the visitor when a person is on the way, or there. */
   function showHandoff(frame) {

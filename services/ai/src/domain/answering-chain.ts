@@ -14,6 +14,12 @@ import type { ResponseCache } from './response-cache.js';
 import type { ToolRegistry } from './tools.js';
 import type { IntentClassifier } from './intent.js';
 import { soundsUnsure } from './confidence.js';
+import {
+  citedSources,
+  confidentPassages,
+  type KnowledgePassage,
+  type KnowledgeSearch,
+} from './knowledge.js';
 
 /** What the chain is made of. */
 export interface AnsweringChainParts {
@@ -27,6 +33,13 @@ export interface AnsweringChainParts {
   tools?: ToolRegistry;
   /** Tells when the user asks for a person (then nobody else answers). */
   intents?: IntentClassifier;
+  /** The tenant's knowledge base: passages at least this similar are answered from. */
+  knowledge?: {
+    search: KnowledgeSearch;
+    minSimilarity: number;
+    /** Called when a search fails (the answer goes on without passages). */
+    onFailure?: (err: unknown) => void;
+  };
 }
 
 /** Sources whose answer is whole at once (nothing to stream). */
@@ -75,6 +88,9 @@ export class AnsweringChain implements StreamingProvider {
       return yield* handover('tenant_rule', 'keyword');
     if (this.parts.intents && (await this.parts.intents.humanRequested(request)).asked)
       return yield* handover('user_request');
+    // Retrieval (RAG), unless knowledge is degraded (L2): only confident passages are used.
+    const retrieved = await this.retrieve(request, level);
+    request = { ...request, ...retrieved };
     if (!router) {
       const answer = await offline.reply(request);
       // The FAQ failed this visitor twice in a row: a person takes over (the bot failed repeatedly).
@@ -82,6 +98,7 @@ export class AnsweringChain implements StreamingProvider {
         return yield* staticAnswer(STATIC_ANSWERS.escalate, 'bot_unavailable');
       yield { type: 'provider', name: offline.name };
       yield* texts(answer);
+      if (answer.sources?.length) yield { type: 'sources', sources: answer.sources };
       return;
     }
     const actions = (request.actions ?? true) && level !== 'L3';
@@ -139,7 +156,28 @@ export class AnsweringChain implements StreamingProvider {
       yield { type: 'handoff', reason: 'low_confidence' };
       return;
     }
-    if (cacheable) await cache.store(request, { text });
+    // The sources the answer cites; an answer from the knowledge base is not cached (its sources would be lost).
+    const sources = citedSources(text, request.passages ?? []);
+    if (sources.length > 0) yield { type: 'sources', sources };
+    if (cacheable && !request.passages?.length) await cache.store(request, { text });
+  }
+
+  /** Confident passages for the question, and the tenant's knowledge version; nothing at L2 or on failure. */
+  private async retrieve(
+    request: ReplyRequest,
+    level: DegradationLevel,
+  ): Promise<{ passages?: KnowledgePassage[]; knowledgeVersion?: number }> {
+    const knowledge = this.parts.knowledge;
+    if (!knowledge || request.knowledge === false || level === 'L2') return {};
+    try {
+      const found = await knowledge.search.search(request.tenantId, request.text, request.signal);
+      const passages = confidentPassages(found.passages, knowledge.minSimilarity);
+      return { passages, knowledgeVersion: found.version };
+    } catch (err) {
+      if (request.signal.aborted) throw err;
+      knowledge.onFailure?.(err);
+      return {};
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { DEFAULT_FAQ, FALLBACK_ANSWER, type FaqEntry } from './faq.js';
 import type { Reply, ReplyProvider, ReplyRequest } from './provider.js';
+import { uniqueSources } from './knowledge.js';
 
 const STOPWORDS = new Set(
   'a an the is are am do does did i my me you your we our to of in on for and or it can could would please there what when where how with at be'.split(
@@ -46,7 +47,18 @@ export class OfflineProvider implements ReplyProvider {
     this.entries = faq.map((e) => ({ asked: e.questions.map(tokens), answer: e.answer }));
   }
 
+  /**
+   * The best knowledge-base passage when retrieval found a confident one
+   * (its first sentences, with the document as the source), else the FAQ,
+   * else the fallback: no invented answers.
+   */
   async reply(request: ReplyRequest): Promise<Reply> {
+    const [best] = request.passages ?? [];
+    if (best)
+      return {
+        text: `From “${best.title}”: ${excerpt(best.text)}`,
+        sources: uniqueSources([best]),
+      };
     return { text: this.template(request.text) ?? FALLBACK_ANSWER };
   }
 
@@ -62,4 +74,15 @@ export class OfflineProvider implements ReplyProvider {
     }
     return best.score >= this.threshold ? best.answer : null;
   }
+}
+
+/** The first sentences of a passage, at most about 400 characters. */
+function excerpt(text: string): string {
+  const sentences = text.match(/[^.!?]+[.!?]+(\s|$)|[^.!?]+$/g) ?? [text];
+  let out = '';
+  for (const sentence of sentences) {
+    if (out && out.length + sentence.length > 400) break;
+    out += sentence;
+  }
+  return (out || text.slice(0, 400)).trim();
 }

@@ -1,3 +1,4 @@
+import type { AnswerSource, KnowledgePassage } from './knowledge.js';
 import type { TenantAiSettings } from '@parley/contracts';
 import type { ToolBox } from './tools.js';
 
@@ -29,6 +30,10 @@ export interface ReplyRequest {
   knowledge?: boolean;
   /** The customer is one of the tenant's VIPs (a person takes over before the assistant answers). */
   customerVip?: boolean;
+  /** Passages of the tenant's knowledge base to answer from (numbered in the prompt for citation). */
+  passages?: KnowledgePassage[];
+  /** The tenant's knowledge version (the response cache keys on it). */
+  knowledgeVersion?: number;
 }
 
 /** Tokens a call used, recorded per tenant. */
@@ -47,6 +52,8 @@ export interface Reply {
   handoff?: HandoffReason;
   /** Which tenant rule, when the handoff is a `tenant_rule`. */
   handoffRule?: TenantRule;
+  /** The knowledge-base documents the answer came from. */
+  sources?: AnswerSource[];
 }
 
 /** Why an answer hands the conversation to a human. */
@@ -67,7 +74,9 @@ export type ReplyChunk =
   /** The answer hands the conversation to a human. */
   | { type: 'handoff'; reason: HandoffReason; rule?: TenantRule }
   /** The model called a tool (the answer depends on it, so it is not cached). */
-  | { type: 'tool'; name: string; error: boolean };
+  | { type: 'tool'; name: string; error: boolean }
+  /** The answer came from these knowledge-base documents. */
+  | { type: 'sources'; sources: AnswerSource[] };
 
 /**
  * A source of assistant replies: the offline FAQ here; the LLM providers and

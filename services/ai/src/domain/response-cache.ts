@@ -41,7 +41,9 @@ export class ResponseCache {
   }
 
   /** The cached answer to this question, or null (also when the cache is down). */
-  async lookup(request: Pick<ReplyRequest, 'tenantId' | 'text'>): Promise<Reply | null> {
+  async lookup(
+    request: Pick<ReplyRequest, 'tenantId' | 'text' | 'knowledgeVersion'>,
+  ): Promise<Reply | null> {
     if (hasPersonalData(request.text)) return null;
     const raw = await this.cache.get(this.key(request)).catch(() => null);
     if (!raw) return null;
@@ -55,7 +57,7 @@ export class ResponseCache {
 
   /** Stores a model's answer to a context-free question; returns whether it did. */
   async store(
-    request: Pick<ReplyRequest, 'tenantId' | 'text' | 'history'>,
+    request: Pick<ReplyRequest, 'tenantId' | 'text' | 'history' | 'knowledgeVersion'>,
     reply: Reply,
   ): Promise<boolean> {
     if (request.history.length > 0) return false;
@@ -66,7 +68,7 @@ export class ResponseCache {
     return true;
   }
 
-  private key(request: Pick<ReplyRequest, 'tenantId' | 'text'>): string {
+  private key(request: Pick<ReplyRequest, 'tenantId' | 'text' | 'knowledgeVersion'>): string {
     const hash = createHash('sha256')
       .update(
         JSON.stringify([
@@ -74,6 +76,8 @@ export class ResponseCache {
           this.opts.modelClass,
           normalizePrompt(request.text),
           this.opts.knowledgeVersion,
+          // The tenant's own knowledge base: a change to it makes earlier answers stale.
+          request.knowledgeVersion ?? 0,
         ]),
       )
       .digest('hex');

@@ -9,6 +9,7 @@ import {
 } from '../domain/provider.js';
 import { MAX_TOOL_ROUNDS, type ToolCall } from '../domain/tools.js';
 import { DEFAULT_SYSTEM_PROMPT, type LlmProviderOptions } from './llm-options.js';
+import { knowledgePrompt } from '../domain/knowledge.js';
 import { IncompleteStreamError } from './openai-provider.js';
 import { UsageTotal, callId, runToolCalls } from './tool-loop.js';
 
@@ -57,7 +58,10 @@ export class AnthropicProvider implements StreamingProvider {
           model: this.options.model,
           max_tokens: this.options.maxOutputTokens ?? 512,
           stream: true,
-          system: this.options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT,
+          system: knowledgePrompt(
+            this.options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT,
+            request.passages,
+          ),
           messages,
           ...offer,
         },

@@ -1,3 +1,4 @@
+import type { KnowledgeSearch } from '../domain/knowledge.js';
 import type { Cache } from '@parley/ports';
 import { OfflineProvider } from '../domain/offline-provider.js';
 import { AnsweringChain } from '../domain/answering-chain.js';
@@ -39,6 +40,11 @@ export interface BuildHooks {
   onLevelChange?: (next: DegradationLevel, previous: DegradationLevel, reasons: string[]) => void;
   /** The router's weighted choice. @default Math.random */
   random?: () => number;
+  /**
+   * The tenant knowledge bases (RAG). Its breaker, when it has one, counts
+   * as knowledge down while open (degradation L2).
+   */
+  knowledge?: KnowledgeSearch & { breaker?: { readonly state: string } };
 }
 
 /**
@@ -80,7 +86,11 @@ export function buildProviders(
     : undefined;
 
   const checks: DegradationChecks = {};
-  if (config.knowledgeHealthUrl) checks.knowledge = httpCheck(config.knowledgeHealthUrl);
+  const knowledgeUp = config.knowledgeHealthUrl ? httpCheck(config.knowledgeHealthUrl) : undefined;
+  const breaker = hooks.knowledge?.breaker;
+  if (knowledgeUp || breaker)
+    checks.knowledge = async () =>
+      breaker?.state !== 'open' && (knowledgeUp ? await knowledgeUp() : true);
   if (config.backendHealthUrl) checks.backend = httpCheck(config.backendHealthUrl);
   if (config.humansHealthUrl) checks.humans = httpCheck(config.humansHealthUrl);
   const degradation = new DegradationManager({
@@ -108,6 +118,9 @@ export function buildProviders(
       ...(router ? { router } : {}),
       timeoutMs: config.intentTimeoutMs,
     }),
+    ...(hooks.knowledge
+      ? { knowledge: { search: hooks.knowledge, minSimilarity: config.knowledgeMinSimilarity } }
+      : {}),
   });
   if (!router || !health) return { provider, degradation, enabled };
   const prober = new HealthProber({

@@ -8,6 +8,7 @@ import {
 } from '../domain/provider.js';
 import { MAX_TOOL_ROUNDS } from '../domain/tools.js';
 import { DEFAULT_SYSTEM_PROMPT, type LlmProviderOptions } from './llm-options.js';
+import { knowledgePrompt } from '../domain/knowledge.js';
 import { IncompleteStreamError } from './openai-provider.js';
 import { UsageTotal, callId, runToolCalls } from './tool-loop.js';
 
@@ -58,7 +59,10 @@ export class GoogleProvider implements StreamingProvider {
         model: this.options.model,
         contents,
         config: {
-          systemInstruction: this.options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT,
+          systemInstruction: knowledgePrompt(
+            this.options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT,
+            request.passages,
+          ),
           maxOutputTokens: this.options.maxOutputTokens ?? 512,
           abortSignal: request.signal,
           ...offer,

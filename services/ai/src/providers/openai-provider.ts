@@ -12,6 +12,7 @@ import {
 } from '../domain/provider.js';
 import { MAX_TOOL_ROUNDS, type ToolCall } from '../domain/tools.js';
 import { DEFAULT_SYSTEM_PROMPT, type LlmProviderOptions } from './llm-options.js';
+import { knowledgePrompt } from '../domain/knowledge.js';
 import { UsageTotal, callId, runToolCalls } from './tool-loop.js';
 
 /**
@@ -40,7 +41,13 @@ export class OpenAiProvider implements StreamingProvider {
 
   async *stream(request: ReplyRequest): AsyncIterable<ReplyChunk> {
     const messages: ChatCompletionMessageParam[] = [
-      { role: 'system', content: this.options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT },
+      {
+        role: 'system',
+        content: knowledgePrompt(
+          this.options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT,
+          request.passages,
+        ),
+      },
       ...request.history.map((t) => ({
         role: t.role === 'user' ? ('user' as const) : ('assistant' as const),
         content: t.text,

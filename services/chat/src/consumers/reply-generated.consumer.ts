@@ -38,6 +38,7 @@ export async function onReplyGenerated(
       text: payload.text,
       receivedAt: new Date(event.occurred_at),
       replyToSeq: payload.reply_to_seq,
+      ...(payload.sources?.length ? { sources: payload.sources } : {}),
       // The bot checks who holds the conversation before every send: never over an agent.
       requireHandler: 'bot',
     });

@@ -1,0 +1,128 @@
+// Knowledge retrieval on the evaluation set (bench/knowledge: the demo
+// knowledge base and questions each answered by one document), on PGlite with
+// pgvector and the offline embedder:
+//   quality    recall@5 and MRR of the lexical, vector and hybrid rankings
+//              (ratio: hybrid against lexical, the baseline, same run);
+//   ingestion  chunks per second for parse + chunk + embed + store, against
+//              parse + chunk + embed alone (the baseline: what storing costs);
+//   latency    p50/p99 per question of each ranking, against the lexical one.
+//   pnpm --filter @parley/bench knowledge-retrieval [rounds=3]
+import { readFile, readdir } from 'node:fs/promises';
+import { ConversationStore, migrate } from '@parley/conversations';
+import { PgliteDatabase } from '@parley/embedded';
+import {
+  KnowledgeIngestor,
+  KnowledgeStore,
+  OfflineEmbedder,
+  chunkDocument,
+  contentHash,
+  embeddingText,
+  sectionsOf,
+} from '@parley/knowledge';
+
+const rounds = Math.min(Number(process.argv[2] ?? 3), 20);
+const docsDir = new URL('../packages/standalone/knowledge/', import.meta.url);
+const questions = JSON.parse(
+  await readFile(new URL('knowledge/questions.json', import.meta.url), 'utf8'),
+);
+const docs = [];
+for (const file of (await readdir(docsDir)).filter((f) => f.endsWith('.md')).sort()) {
+  const content = await readFile(new URL(file, docsDir), 'utf8');
+  docs.push({
+    id: file.replace(/\.md$/, ''),
+    title: /^#\s+(.+)$/m.exec(content)?.[1] ?? file,
+    content,
+  });
+}
+
+const db = await PgliteDatabase.open();
+await migrate(db);
+await new ConversationStore(db).upsertTenant({
+  id: 'bench',
+  name: 'bench',
+  widgetKey: 'pk_bench',
+  allowedOrigins: [],
+});
+const store = new KnowledgeStore(db);
+const embedder = new OfflineEmbedder();
+
+// Ingestion: compute only (baseline), then the whole path.
+let started = performance.now();
+let chunks = 0;
+for (let r = 0; r < rounds; r++)
+  for (const doc of docs) {
+    const parts = chunkDocument(sectionsOf('markdown', doc.content, doc.title));
+    await embedder.embed(parts.map(embeddingText));
+    chunks += parts.length;
+  }
+const computeRate = chunks / ((performance.now() - started) / 1000);
+const ingestor = new KnowledgeIngestor({ store, embedder });
+started = performance.now();
+chunks = 0;
+for (let r = 0; r < rounds; r++)
+  for (const doc of docs) {
+    // A new hash each round, so every round really ingests.
+    const content = r === 0 ? doc.content : `${doc.content}\n\n<!-- round ${r} -->`;
+    const hash = contentHash(content);
+    await store.upsertDocument({
+      tenantId: 'bench',
+      id: doc.id,
+      title: doc.title,
+      format: 'markdown',
+      content,
+      contentHash: hash,
+    });
+    await ingestor.ingest('bench', doc.id, hash);
+    chunks += (await store.document('bench', doc.id)).chunkCount;
+  }
+const ingestRate = chunks / ((performance.now() - started) / 1000);
+
+// Quality and latency per ranking.
+const results = {};
+for (const ranking of ['lexical', 'vector', 'hybrid']) {
+  let hits = 0;
+  let reciprocal = 0;
+  const times = [];
+  for (let r = 0; r < rounds; r++)
+    for (const { question, document } of questions) {
+      const t = performance.now();
+      const [embedding] = ranking === 'lexical' ? [undefined] : await embedder.embed([question]);
+      const passages = await store.search(
+        'bench',
+        { text: question, ...(embedding ? { embedding, model: embedder.model } : {}) },
+        { ranking, limit: 5 },
+      );
+      times.push(performance.now() - t);
+      if (r > 0) continue;
+      const docsRanked = [...new Set(passages.map((p) => p.documentId))];
+      const rank = docsRanked.indexOf(document) + 1;
+      if (rank > 0) {
+        hits++;
+        reciprocal += 1 / rank;
+      }
+    }
+  times.sort((a, b) => a - b);
+  const pct = (p) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))];
+  results[ranking] = {
+    recallAt5: hits / questions.length,
+    mrr: reciprocal / questions.length,
+    p50Ms: pct(50),
+    p99Ms: pct(99),
+  };
+}
+await db.close();
+
+const fmt = (n) => n.toFixed(3);
+console.log(
+  `knowledge retrieval: ${docs.length} documents, ${questions.length} questions, ${rounds} rounds, pgvector on PGlite, offline embedder`,
+);
+for (const [ranking, r] of Object.entries(results))
+  console.log(
+    `  ${ranking.padEnd(7)} recall@5 ${fmt(r.recallAt5)}  MRR ${fmt(r.mrr)}  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms`,
+  );
+console.log(
+  `  ratio hybrid/lexical: recall@5 ${fmt(results.hybrid.recallAt5 / results.lexical.recallAt5)}, MRR ${fmt(results.hybrid.mrr / results.lexical.mrr)}, p50 latency ${fmt(results.hybrid.p50Ms / results.lexical.p50Ms)}`,
+);
+console.log(
+  `  ingestion ${ingestRate.toFixed(0)} chunks/s (parse + chunk + embed + store) vs ${computeRate.toFixed(0)} chunks/s without storing: ratio ${fmt(ingestRate / computeRate)}`,
+);

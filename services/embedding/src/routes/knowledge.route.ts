@@ -1,0 +1,181 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { EventRegistry, idSchema, knowledgeIngestRequestedV1 } from '@parley/contracts';
+import {
+  DOCUMENT_FORMATS,
+  contentHash,
+  type Embedder,
+  type KnowledgeStore,
+} from '@parley/knowledge';
+import type { EventBus } from '@parley/ports';
+import { ServiceError, requireOperator } from '@parley/service-kit';
+import { extractPdfText } from '../domain/pdf.js';
+
+/** What the knowledge API needs. */
+export interface KnowledgeRoutesOptions {
+  /** Operators' token: manages every tenant's knowledge base. Empty: the management API is off. */
+  adminToken: string;
+  /** The AI service's token for search. Empty: search is off. */
+  searchToken: string;
+  store: KnowledgeStore;
+  /** The bus of `knowledge-jobs`. */
+  jobs: EventBus;
+  /** Embeds questions for search (the same model as the stored chunks). */
+  embedder: Embedder;
+  /** Largest document accepted, in bytes of text. */
+  maxDocumentBytes: number;
+}
+
+const tenantParam = z.object({ tenantId: idSchema });
+const documentParam = tenantParam.extend({ documentId: idSchema });
+const uploadBody = z.strictObject({
+  id: idSchema.optional(),
+  title: z.string().trim().min(1).max(300),
+  /** Where it came from (URL or file name): shown as the answer's source. */
+  source: z.string().trim().min(1).max(2_000).optional(),
+  format: z.enum([...DOCUMENT_FORMATS, 'pdf']),
+  /** The document's text (Markdown, HTML or plain text). */
+  content: z.string().max(20_000_000).optional(),
+  /** A PDF, base64-encoded. */
+  contentBase64: z.string().max(30_000_000).optional(),
+});
+const searchBody = z.strictObject({
+  query: z.string().trim().min(1).max(2_000),
+  limit: z.number().int().min(1).max(20).optional(),
+  ranking: z.enum(['lexical', 'vector', 'hybrid']).optional(),
+});
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success)
+    throw new ServiceError(
+      'EMB_ERR_INVALID',
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+      400,
+    );
+  return parsed.data;
+}
+
+/**
+ * The knowledge API. Operators (`PARLEY_ADMIN_TOKEN`) manage a tenant's
+ * documents: upload (Markdown, HTML, text, PDF; stored, then ingested by a
+ * job over Kafka: 202), list, read, re-ingest, delete. The AI service
+ * (`KNOWLEDGE_SEARCH_TOKEN`) searches. Every query names the tenant.
+ */
+export async function knowledgeRoutes(
+  app: FastifyInstance,
+  options: KnowledgeRoutesOptions,
+): Promise<void> {
+  const { store, jobs } = options;
+  const registry = new EventRegistry([knowledgeIngestRequestedV1]);
+  const requestIngestion = (tenantId: string, documentId: string, hash: string) =>
+    jobs.publish(
+      registry.create(knowledgeIngestRequestedV1, {
+        conversationId: `kb:${documentId}`,
+        tenantId,
+        payload: { document_id: documentId, content_hash: hash },
+      }),
+    );
+  const tenantOf = async (params: unknown) => {
+    const { tenantId } = parse(tenantParam, params);
+    if (!(await store.tenantExists(tenantId)))
+      throw new ServiceError('EMB_ERR_UNKNOWN_TENANT', 'No such tenant', 404);
+    return tenantId;
+  };
+
+  await app.register(async (admin) => {
+    requireOperator(admin, { token: options.adminToken, codePrefix: 'EMB' });
+
+    admin.post(
+      '/v1/knowledge/:tenantId/documents',
+      { bodyLimit: 32 * 1024 * 1024 },
+      async (request, reply) => {
+        const tenantId = await tenantOf(request.params);
+        const body = parse(uploadBody, request.body);
+        let text: string;
+        if (body.format === 'pdf') {
+          if (!body.contentBase64)
+            throw new ServiceError('EMB_ERR_INVALID', 'a PDF comes as contentBase64', 400);
+          text = await extractPdfText(Buffer.from(body.contentBase64, 'base64')).catch(() => {
+            throw new ServiceError('EMB_ERR_UNREADABLE', 'The PDF could not be read', 422);
+          });
+        } else {
+          if (body.content === undefined)
+            throw new ServiceError(
+              'EMB_ERR_INVALID',
+              `a ${body.format} document comes as content`,
+              400,
+            );
+          text = body.content;
+        }
+        if (Buffer.byteLength(text) > options.maxDocumentBytes)
+          throw new ServiceError(
+            'EMB_ERR_TOO_LARGE',
+            `The document's text is over ${options.maxDocumentBytes} bytes`,
+            413,
+          );
+        if (!text.trim()) throw new ServiceError('EMB_ERR_EMPTY', 'The document has no text', 422);
+        const hash = contentHash(text);
+        const { document, duplicate } = await store.upsertDocument({
+          tenantId,
+          id: body.id ?? hash.slice(0, 24),
+          title: body.title,
+          source: body.source ?? null,
+          format: body.format,
+          content: text,
+          contentHash: hash,
+        });
+        if (!duplicate && document.status === 'pending')
+          await requestIngestion(tenantId, document.id, hash);
+        return reply.code(duplicate ? 200 : 202).send({ document, duplicate });
+      },
+    );
+
+    admin.get('/v1/knowledge/:tenantId/documents', async (request) => {
+      const tenantId = await tenantOf(request.params);
+      return { documents: await store.documents(tenantId), version: await store.version(tenantId) };
+    });
+
+    admin.get('/v1/knowledge/:tenantId/documents/:documentId', async (request) => {
+      const { tenantId, documentId } = parse(documentParam, request.params);
+      const document = await store.document(tenantId, documentId);
+      if (!document) throw new ServiceError('EMB_ERR_NOT_FOUND', 'No such document', 404);
+      return { document };
+    });
+
+    admin.post('/v1/knowledge/:tenantId/documents/:documentId/reingest', async (request, reply) => {
+      const { tenantId, documentId } = parse(documentParam, request.params);
+      const document = await store.document(tenantId, documentId);
+      if (!document) throw new ServiceError('EMB_ERR_NOT_FOUND', 'No such document', 404);
+      await requestIngestion(tenantId, documentId, document.contentHash);
+      return reply.code(202).send({ document });
+    });
+
+    admin.delete('/v1/knowledge/:tenantId/documents/:documentId', async (request) => {
+      const { tenantId, documentId } = parse(documentParam, request.params);
+      if (!(await store.deleteDocument(tenantId, documentId)))
+        throw new ServiceError('EMB_ERR_NOT_FOUND', 'No such document', 404);
+      return { deleted: documentId, version: await store.version(tenantId) };
+    });
+  });
+
+  await app.register(async (search) => {
+    requireOperator(search, { token: options.searchToken, codePrefix: 'EMB' });
+    search.post('/v1/knowledge/:tenantId/search', async (request) => {
+      const { tenantId } = parse(tenantParam, request.params);
+      const body = parse(searchBody, request.body);
+      const ranking = body.ranking ?? 'hybrid';
+      const [embedding] =
+        ranking === 'lexical' ? [undefined] : await options.embedder.embed([body.query]);
+      const passages = await store.search(
+        tenantId,
+        {
+          text: body.query,
+          ...(embedding ? { embedding, model: options.embedder.model } : {}),
+        },
+        { ranking, limit: body.limit ?? 5 },
+      );
+      return { passages, version: await store.version(tenantId) };
+    });
+  });
+}
