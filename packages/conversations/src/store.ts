@@ -183,7 +183,10 @@ export class ConversationStore {
   }
 
   /** The tenant whose widget key this is, or null. */
-  async tenantByWidgetKey(widgetKey: string): Promise<Tenant | null> {
+  async tenantByWidgetKey(
+    widgetKey: string,
+    consistency: ReadConsistency = 'replica',
+  ): Promise<Tenant | null> {
     const [row] = await this.db.read<{
       id: string;
       name: string;
@@ -194,6 +197,7 @@ export class ConversationStore {
       `select id, name, widget_key, allowed_origins, identity_secret from tenants
         where widget_key = $1`,
       [widgetKey],
+      consistency,
     );
     return row
       ? {

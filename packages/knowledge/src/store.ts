@@ -1,4 +1,4 @@
-import type { SqlDatabase } from '@parley/ports';
+import type { ReadConsistency, SqlDatabase } from '@parley/ports';
 import type { Chunk } from './chunker.js';
 
 /** A document of a tenant's knowledge base. */
@@ -101,10 +101,11 @@ export class KnowledgeStore {
   }
 
   /** The tenant's knowledge version: it moves on every change of its knowledge base. */
-  async version(tenantId: string): Promise<number> {
+  async version(tenantId: string, consistency: ReadConsistency = 'replica'): Promise<number> {
     const [row] = await this.db.read<{ v: number | string }>(
       'select knowledge_version as v from tenants where id = $1',
       [tenantId],
+      consistency,
     );
     return Number(row?.v ?? 0);
   }
@@ -262,11 +263,13 @@ export class KnowledgeStore {
     return row ? toDocument(row) : null;
   }
 
+  /** The tenant's documents, as written (read from the primary: operators see their changes at once). */
   async documents(tenantId: string): Promise<KnowledgeDocument[]> {
     const rows = await this.db.read<DocumentRow>(
       `select ${DOCUMENT_COLUMNS} from knowledge_documents where tenant_id = $1
         order by title, id limit 1000`,
       [tenantId],
+      'primary',
     );
     return rows.map(toDocument);
   }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startFakeLlm, type FakeLlm } from '@parley/testing';
+import { expectEventually, startFakeLlm, type FakeLlm } from '@parley/testing';
 import { DEMO_AGENT } from '../src/index.js';
 import { startPlatform, type Running } from './start.js';
 
@@ -16,10 +16,11 @@ const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
+const ADMIN_TOKEN = 'operator-token-0123456789abcdef';
 let platform: Running;
 let browser: Browser;
 beforeAll(async () => {
-  platform = await startPlatform();
+  platform = await startPlatform({ PARLEY_ADMIN_TOKEN: ADMIN_TOKEN });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
 });
 afterAll(async () => {
@@ -172,6 +173,44 @@ describe('the chat widget streaming a model answer', () => {
     const messages = await shown(page);
     expect(messages).toHaveLength(2);
     expect(messages[1]![2]).toMatch(/Monday to Friday/);
+    await page.close();
+  });
+});
+
+describe('answers with sources in the widget', () => {
+  it('shows the documents under an answer, as text, linking only to web addresses', async () => {
+    const upload = (body: Record<string, unknown>) =>
+      fetch(`${platform.baseUrl}/v1/knowledge/demo/documents`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+        body: JSON.stringify({ format: 'markdown', ...body }),
+      });
+    const hostile = '<img src=x onerror="window.__xss=3">Descaling guide';
+    expect(
+      (
+        await upload({
+          id: 'descaling',
+          title: hostile,
+          source: 'javascript:alert(1)',
+          content:
+            '# Descaling\n\nDescale the espresso machine every 200 cups with the descaling tablets.',
+        })
+      ).status,
+    ).toBe(202);
+    await expectEventually(async () =>
+      expect(
+        (await platform.app.platform.knowledge.store.document('demo', 'descaling'))?.status,
+      ).toBe('ready'),
+    );
+    const page = await browser.newPage();
+    await page.goto(platform.baseUrl);
+    await page.waitForSelector('.parley-root[data-connection=online]');
+    await ask(page, 'How often do I descale the espresso machine?');
+    const sources = await page.waitForSelector('.parley-assistant .parley-sources');
+    expect(await sources.textContent()).toBe(`Sources: ${hostile}`);
+    // The title is text, and a javascript: address is no link.
+    expect(await page.$$('.parley-sources img, .parley-sources a')).toHaveLength(0);
+    expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
     await page.close();
   });
 });

@@ -133,16 +133,19 @@ describe('the knowledge base through the embedding service', () => {
     // Embedded through the SDK (the Redis cache serves repeats; this run's texts are new to it).
     expect(llm.requests.some((r) => r.provider === 'openai-embeddings')).toBe(true);
 
-    const refunds = await search(tenant, 'When do refunds reach my card?');
-    expect(refunds.status).toBe(200);
-    expect(refunds.body.passages[0]).toMatchObject({
-      documentId: 'refunds',
-      source: 'https://help.example.com/refunds',
+    // Search reads a replica: each document shows up once replayed.
+    await expectEventually(async () => {
+      const refunds = await search(tenant, 'When do refunds reach my card?');
+      expect(refunds.status).toBe(200);
+      expect(refunds.body.passages[0]).toMatchObject({
+        documentId: 'refunds',
+        source: 'https://help.example.com/refunds',
+      });
+      const warranty = await search(tenant, 'warranty of blender');
+      expect(warranty.body.passages[0]?.documentId).toBe('warranty');
+      const shipping = await search(tenant, 'parcels Canada');
+      expect(shipping.body.passages[0]?.documentId).toBe('shipping');
     });
-    expect((await search(tenant, 'warranty of blender')).body.passages[0].documentId).toBe(
-      'warranty',
-    );
-    expect((await search(tenant, 'parcels Canada')).body.passages[0].documentId).toBe('shipping');
   });
 
   it('keeps tenants apart, deduplicates uploads, and deletes (moving the knowledge version on)', async () => {
@@ -169,11 +172,49 @@ describe('the knowledge base through the embedding service', () => {
       'refunds',
       'warranty',
     ]);
-    expect(
-      (await search(tenant, 'parcels Canada')).body.passages.some(
-        (p: { documentId: string }) => p.documentId === 'shipping',
+    await expectEventually(async () => {
+      const after = await search(tenant, 'parcels Canada');
+      expect(
+        after.body.passages.some((p: { documentId: string }) => p.documentId === 'shipping'),
+      ).toBe(false);
+    });
+  });
+
+  it("marks a document failed while embeddings fail (after the policy's retries), and ingests it again on request", async () => {
+    llm.behave({ mode: 'status', status: 500 });
+    const uploaded = await upload(tenant, {
+      id: 'toaster',
+      title: 'Toaster',
+      format: 'text',
+      content: `Empty the toaster crumb tray every week. Run ${run}.`,
+    });
+    expect(uploaded.status).toBe(202);
+    await expectEventually(
+      async () => {
+        const { body } = await call(`/v1/knowledge/${tenant}/documents/toaster`, { token: ADMIN });
+        expect(body.document).toMatchObject({ status: 'failed' });
+        expect(body.document.error).toMatch(/500/);
+      },
+      { timeoutMs: 20_000 },
+    );
+    // Three attempts per embedding call: the first and the policy's two retries.
+    const calls = llm.requests.filter(
+      (r) => r.provider === 'openai-embeddings' && JSON.stringify(r.body.input).includes(run),
+    );
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+    llm.behave({ mode: 'ok' });
+    const again = await call(`/v1/knowledge/${tenant}/documents/toaster/reingest`, {
+      method: 'POST',
+      token: ADMIN,
+      body: {},
+    });
+    expect(again.status).toBe(202);
+    await ready(tenant, 'toaster');
+    await expectEventually(async () =>
+      expect((await search(tenant, 'toaster crumb tray')).body.passages[0]?.documentId).toBe(
+        'toaster',
       ),
-    ).toBe(false);
+    );
   });
 
   it('refuses calls without the right token, bad bodies, unknown tenants and oversized documents', async () => {

@@ -133,7 +133,10 @@ export async function knowledgeRoutes(
 
     admin.get('/v1/knowledge/:tenantId/documents', async (request) => {
       const tenantId = await tenantOf(request.params);
-      return { documents: await store.documents(tenantId), version: await store.version(tenantId) };
+      return {
+        documents: await store.documents(tenantId),
+        version: await store.version(tenantId, 'primary'),
+      };
     });
 
     admin.get('/v1/knowledge/:tenantId/documents/:documentId', async (request) => {
@@ -155,7 +158,7 @@ export async function knowledgeRoutes(
       const { tenantId, documentId } = parse(documentParam, request.params);
       if (!(await store.deleteDocument(tenantId, documentId)))
         throw new ServiceError('EMB_ERR_NOT_FOUND', 'No such document', 404);
-      return { deleted: documentId, version: await store.version(tenantId) };
+      return { deleted: documentId, version: await store.version(tenantId, 'primary') };
     });
   });
 

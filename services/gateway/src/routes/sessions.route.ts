@@ -59,8 +59,12 @@ export async function sessionsRoute(app: FastifyInstance, options: SessionsRoute
   const tenantFor = async (widgetKey: string) => {
     const hit = tenants.get(widgetKey);
     if (hit) return hit.tenant;
-    const tenant = await options.store.tenantByWidgetKey(widgetKey);
-    tenants.set(widgetKey, { tenant });
+    // A key the replica does not know yet may be a tenant created a moment ago: ask the primary.
+    const tenant =
+      (await options.store.tenantByWidgetKey(widgetKey)) ??
+      (await options.store.tenantByWidgetKey(widgetKey, 'primary'));
+    // Unknown keys are remembered briefly only, so a new tenant works at once.
+    tenants.set(widgetKey, { tenant }, tenant ? {} : { ttl: 2_000 });
     return tenant;
   };
 
