@@ -36,7 +36,7 @@ function podSpecs(region: Region): Array<[string, any]> {
 const SEED_TABLE = {
   gateway: { min: 5, max: 50, metrics: ['cpu', 'gateway_requests_per_second'] },
   chat: { min: 10, max: 100, metrics: ['active_sessions', 'cpu', 'memory'] },
-  voice: { min: 10, max: 50, metrics: ['voice_active_calls'] },
+  voice: { min: 10, max: 50, metrics: ['concurrent_calls'] },
   ai: { min: 5, max: 30, metrics: ['ai_queue_depth', 'ai_reply_latency_p95_seconds'] },
   hitl: { min: 3, max: 20, metrics: ['hitl_queue_size'] },
   embedding: { min: 3, max: 15, metrics: ['embedding_queue_depth'] },
