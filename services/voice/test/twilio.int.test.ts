@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import twilio from 'twilio';
+import WebSocket from 'ws';
+import { serviceEnv, startServiceProcess, type ServiceProcess } from '@parley/testing';
+import { FRAME_BYTES } from '../src/domain/codec.js';
+
+/**
+ * The voice service's telephony edge as Twilio sees it, on real Kafka and
+ * Redis: the signed incoming-call webhook answered with TwiML that opens a
+ * media stream, and the Media Streams WebSocket protocol (connected, start,
+ * media, dtmf, mark, stop), with `concurrent_calls` and the drain on SIGTERM.
+ */
+const AUTH_TOKEN = 'twilio-auth-token-0123456789';
+const PUBLIC_URL = 'https://voice.parley.test';
+const entry = new URL('../dist/main.js', import.meta.url).pathname;
+let voice: ServiceProcess;
+
+const env = () => ({
+  ...serviceEnv({ isolate: randomUUID().slice(0, 8) }),
+  TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+  VOICE_PUBLIC_URL: PUBLIC_URL,
+  VOICE_NUMBERS: '+15550100=acme',
+  SHUTDOWN_DEADLINE_MS: '10000',
+});
+beforeAll(async () => {
+  voice = await startServiceProcess(entry, { env: env(), startTimeoutMs: 60_000 });
+}, 90_000);
+afterAll(() => voice?.stop('SIGTERM'));
+
+/** Posts the incoming-call webhook as Twilio does: form-encoded and signed (or not). */
+async function incoming(base: string, params: Record<string, string>, signature?: string) {
+  const url = `${PUBLIC_URL}/v1/voice/twilio/incoming`;
+  const res = await fetch(`${base}/v1/voice/twilio/incoming`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': signature ?? twilio.getExpectedTwilioSignature(AUTH_TOKEN, url, params),
+    },
+    body: new URLSearchParams(params).toString(),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+/** A media stream as Twilio opens it for a call (connected, then start). */
+async function openCall(base: string, callSid = `CA${randomUUID().replaceAll('-', '')}`) {
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/v1/voice/twilio/stream`);
+  const received: Array<Record<string, unknown>> = [];
+  ws.on('message', (data) => received.push(JSON.parse(data.toString()) as Record<string, unknown>));
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  const streamSid = `MZ${randomUUID().replaceAll('-', '')}`;
+  const send = (message: Record<string, unknown>) => ws.send(JSON.stringify(message));
+  send({ event: 'connected', protocol: 'Call', version: '1.0.0' });
+  send({
+    event: 'start',
+    sequenceNumber: '1',
+    streamSid,
+    start: {
+      streamSid,
+      callSid,
+      accountSid: 'AC00000000000000000000000000000000',
+      tracks: ['inbound'],
+      customParameters: { tenant: 'acme', from: '+15557654321' },
+      mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+    },
+  });
+  return { ws, send, streamSid, received, closed };
+}
+
+async function concurrentCalls(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(/^concurrent_calls\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? NaN);
+}
+
+describe("Twilio's incoming-call webhook", () => {
+  it('answers a signed call to a tenant number with a media stream carrying the tenant and caller', async () => {
+    const { status, text } = await incoming(voice.baseUrl, {
+      CallSid: 'CA1',
+      From: '+15557654321',
+      To: '+15550100',
+    });
+    expect(status).toBe(200);
+    expect(text).toContain(
+      '<Connect><Stream url="wss://voice.parley.test/v1/voice/twilio/stream">',
+    );
+    expect(text).toContain('<Parameter name="tenant" value="acme"/>');
+    expect(text).toContain('<Parameter name="from" value="+15557654321"/>');
+  });
+
+  it('refuses a forged or unsigned webhook, and rejects a number of no tenant', async () => {
+    const forged = await incoming(
+      voice.baseUrl,
+      { CallSid: 'CA2', To: '+15550100' },
+      'bm90LXZhbGlk',
+    );
+    expect(forged.status).toBe(403);
+    const unknown = await incoming(voice.baseUrl, { CallSid: 'CA3', To: '+15550199' });
+    expect(unknown.text).toContain('<Reject/>');
+  });
+});
+
+describe('the Media Streams protocol', () => {
+  it('carries a call from start to stop, with caller audio and keys, counted in concurrent_calls', async () => {
+    const call = await openCall(voice.baseUrl);
+    const silence = Buffer.alloc(FRAME_BYTES, 0xff).toString('base64');
+    for (let i = 0; i < 50; i++)
+      call.send({
+        event: 'media',
+        sequenceNumber: String(i + 2),
+        streamSid: call.streamSid,
+        media: {
+          track: 'inbound',
+          chunk: String(i + 1),
+          timestamp: String(i * 20),
+          payload: silence,
+        },
+      });
+    call.send({
+      event: 'dtmf',
+      streamSid: call.streamSid,
+      sequenceNumber: '60',
+      dtmf: { track: 'inbound_track', digit: '0' },
+    });
+    await expect.poll(() => concurrentCalls(voice.baseUrl)).toBe(1);
+    call.send({
+      event: 'stop',
+      sequenceNumber: '61',
+      streamSid: call.streamSid,
+      stop: { callSid: 'x' },
+    });
+    expect(await call.closed).toBe(1000);
+    await expect.poll(() => concurrentCalls(voice.baseUrl)).toBe(0);
+  });
+
+  it('closes a stream that sends something outside the protocol', async () => {
+    const call = await openCall(voice.baseUrl);
+    call.send({ event: 'media', streamSid: call.streamSid, media: { payload: 42 } });
+    expect(await call.closed).toBe(1008);
+  });
+
+  it('on SIGTERM takes no new call and lets the active one finish before it exits', async () => {
+    const draining = await startServiceProcess(entry, { env: env(), startTimeoutMs: 60_000 });
+    const active = await openCall(draining.baseUrl);
+    await expect.poll(() => concurrentCalls(draining.baseUrl)).toBe(1);
+    const exited = draining.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    // Still carrying the call: a new one is refused meanwhile.
+    const late = await openCall(draining.baseUrl).catch(() => null);
+    if (late) expect(await late.closed).toBe(1013);
+    active.send({ event: 'stop', sequenceNumber: '2', streamSid: active.streamSid });
+    expect(await active.closed).toBe(1000);
+    const { code, elapsedMs } = await exited;
+    expect(code).toBe(0);
+    expect(elapsedMs).toBeGreaterThanOrEqual(500);
+  }, 60_000);
+});
