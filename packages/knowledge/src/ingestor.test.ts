@@ -52,14 +52,23 @@ describe('KnowledgeIngestor', () => {
     await upload('returns', first);
     const second = '# Returns\n\nReturns are free within 60 days.';
     await upload('returns', second); // a newer upload before the first job ran
-    expect(await ingestor.ingest(tenant, 'returns', contentHash(first))).toBe('stale');
+    expect(await ingestor.ingest(tenant, 'returns', contentHash(first))).toEqual({
+      outcome: 'stale',
+      chunks: 0,
+    });
     expect(embedder.asked).toEqual([]);
-    expect(await ingestor.ingest(tenant, 'returns', contentHash(second))).toBe('stored');
+    expect(await ingestor.ingest(tenant, 'returns', contentHash(second))).toEqual({
+      outcome: 'stored',
+      chunks: 1,
+    });
     expect(await store.document(tenant, 'returns')).toMatchObject({
       status: 'ready',
       chunkCount: 1,
     });
-    expect(await ingestor.ingest(tenant, 'nothing', contentHash('x'))).toBe('missing');
+    expect(await ingestor.ingest(tenant, 'nothing', contentHash('x'))).toEqual({
+      outcome: 'missing',
+      chunks: 0,
+    });
   });
 });
 

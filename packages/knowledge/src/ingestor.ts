@@ -73,10 +73,10 @@ export class KnowledgeIngestor {
     documentId: string,
     hash: string,
     signal?: AbortSignal,
-  ): Promise<'stored' | 'stale' | 'missing'> {
+  ): Promise<{ outcome: 'stored' | 'stale' | 'missing'; chunks: number }> {
     const found = await this.deps.store.content(tenantId, documentId);
-    if (!found) return 'missing';
-    if (found.document.contentHash !== hash) return 'stale';
+    if (!found) return { outcome: 'missing', chunks: 0 };
+    if (found.document.contentHash !== hash) return { outcome: 'stale', chunks: 0 };
     const { document, content } = found;
     const format = document.format === 'pdf' ? 'text' : document.format;
     const chunks = chunkDocument(sectionsOf(format, content, document.title), this.deps.chunking);
@@ -94,6 +94,6 @@ export class KnowledgeIngestor {
         embedding: vectors[i]!,
       })),
     );
-    return stored ? 'stored' : 'stale';
+    return stored ? { outcome: 'stored', chunks: chunks.length } : { outcome: 'stale', chunks: 0 };
   }
 }

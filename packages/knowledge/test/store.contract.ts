@@ -57,9 +57,9 @@ export async function ingest(
     content: doc.text,
     contentHash: hash,
   });
-  expect(await new KnowledgeIngestor({ store, embedder }).ingest(tenantId, doc.id, hash)).toBe(
-    'stored',
-  );
+  expect(
+    (await new KnowledgeIngestor({ store, embedder }).ingest(tenantId, doc.id, hash)).outcome,
+  ).toBe('stored');
 }
 
 /** The knowledge store's behaviour, run against PGlite (pgvector) and pg (exact cosine). */

@@ -20,3 +20,4 @@ export {
 export { ServiceError, isServiceError } from './errors.js';
 export { superviseWorker, type Worker, type SuperviseOptions } from './worker.js';
 export { requireOperator, type OperatorAuthOptions } from './operator-auth.js';
+export { parseInput, type SafeParser } from './parse-input.js';

@@ -29,7 +29,7 @@ export async function loadDemoKnowledge(knowledge: Knowledge, tenantId: string):
       content,
       contentHash: hash,
     });
-    if ((await knowledge.ingestor.ingest(tenantId, id, hash)) === 'stored') ingested++;
+    if ((await knowledge.ingestor.ingest(tenantId, id, hash)).outcome === 'stored') ingested++;
   }
   return ingested;
 }

@@ -84,7 +84,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
   });
   // The same answering chain as the AI service: models when keys are set, else the offline FAQ.
   const ai = buildProviders(config, cache, 'standalone', {
-    knowledge: { search: knowledge.search },
+    knowledge: { search: (tenantId, query) => knowledge.search(tenantId, query) },
     onLevelChange: (level, previous, reasons) =>
       deps.logger.warn({ level, previous, reasons }, 'Degradation level changed'),
   });

@@ -1,27 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { expectEventually, startFakeLlm, type FakeLlm } from '@parley/testing';
+import { CHROMIUM, expectEventually, startFakeLlm, type FakeLlm } from '@parley/testing';
 import { DEMO_AGENT } from '../src/index.js';
 import { startPlatform, type Running } from './start.js';
-
-/** Debian's chromium, with the flags the project standardises on. */
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const ADMIN_TOKEN = 'operator-token-0123456789abcdef';
 let platform: Running;
 let browser: Browser;
 beforeAll(async () => {
   platform = await startPlatform({ PARLEY_ADMIN_TOKEN: ADMIN_TOKEN });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  browser = await chromium.launch(CHROMIUM);
 });
 afterAll(async () => {
   await browser?.close();

@@ -27,3 +27,4 @@ export {
   type FakeLlmBehaviour,
   type FakeLlmRequest,
 } from './fake-llm.js';
+export { CHROMIUM } from './chromium.js';

@@ -6,14 +6,13 @@ import {
   KnowledgeStore,
   OfflineEmbedder,
   type Embedder,
-  type Passage,
 } from '@parley/knowledge';
 import type { Logger } from '@parley/observability';
 import type { Cache, EventBus, SqlDatabase, Subscription } from '@parley/ports';
 import type { KnowledgeConfig } from './config.js';
 import { createIngestWorker } from './consumers/ingest.consumer.js';
 import { OpenAiEmbedder } from './domain/openai-embedder.js';
-import { knowledgeRoutes } from './routes/knowledge.route.js';
+import { knowledgeRoutes, type KnowledgeSearchFn } from './routes/knowledge.route.js';
 
 /** What the knowledge part of Parley runs on (the same in the service and embedded). */
 export interface KnowledgeDeps {
@@ -33,8 +32,8 @@ export interface Knowledge {
   embedder: Embedder;
   ingestor: KnowledgeIngestor;
   worker: Subscription;
-  /** Search in this process (the embedded platform's AI uses it instead of HTTP). */
-  search(tenantId: string, query: string): Promise<{ passages: Passage[]; version: number }>;
+  /** Search in this process (the API's search, and the embedded platform's AI instead of HTTP). */
+  search: KnowledgeSearchFn;
 }
 
 /** The embedder the settings ask for, with the embedding cache in front. */
@@ -82,12 +81,23 @@ export async function registerKnowledge(
         }),
       }
     : undefined;
+  /** The question embedded with the chunks' model (not for lexical-only ranking), then searched. */
+  const search: KnowledgeSearchFn = async (tenantId, query, options = {}) => {
+    const ranking = options.ranking ?? 'hybrid';
+    const [embedding] = ranking === 'lexical' ? [undefined] : await embedder.embed([query]);
+    const passages = await store.search(
+      tenantId,
+      { text: query, ...(embedding ? { embedding, model: embedder.model } : {}) },
+      { ranking, limit: options.limit ?? 5 },
+    );
+    return { passages, version: await store.version(tenantId) };
+  };
   await app.register(knowledgeRoutes, {
     adminToken: deps.settings.adminToken,
     searchToken: deps.settings.searchToken,
     store,
     jobs: deps.jobs,
-    embedder,
+    search,
     maxDocumentBytes: deps.settings.maxDocumentBytes,
   });
   const ingestor = new KnowledgeIngestor({ store, embedder });
@@ -106,14 +116,6 @@ export async function registerKnowledge(
         }
       : {}),
   });
-  const search = async (tenantId: string, query: string) => {
-    const [embedding] = await embedder.embed([query]);
-    const passages = await store.search(tenantId, {
-      text: query,
-      ...(embedding ? { embedding, model: embedder.model } : {}),
-    });
-    return { passages, version: await store.version(tenantId) };
-  };
   return { store, embedder, ingestor, worker, search };
 }
 

@@ -7,6 +7,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { ConversationStore, migrate } from '@parley/conversations';
 import { PgDatabase } from '@parley/postgres';
 import {
+  CHROMIUM,
   infraEnv,
   serviceEnv,
   startFakeLlm,
@@ -25,16 +26,6 @@ import { HandoffStore } from '../src/hitl.js';
  * with its reason; messages flow both ways; transfer and close work; after
  * close the bot answers again.
  */
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const run = randomUUID().slice(0, 8);
 const tenantId = `console-${run}`;
 const entry = (pkg: string) => createRequire(import.meta.url).resolve(`@parley/${pkg}/main`);
@@ -114,7 +105,7 @@ beforeAll(async () => {
     ServiceProcess,
     ServiceProcess,
   ];
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  browser = await chromium.launch(CHROMIUM);
   console = await browser.newPage();
   await console.goto(`${hitl.baseUrl}/console/`);
   await console.fill('input[name=tenantId]', tenantId);

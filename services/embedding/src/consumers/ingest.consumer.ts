@@ -35,8 +35,12 @@ export function createIngestWorker(deps: {
       const { document_id: documentId, content_hash: hash } = event.payload;
       const started = performance.now();
       try {
-        const outcome = await deps.ingestor.ingest(event.tenant_id, documentId, hash, ctx.signal);
-        const chunks = (await deps.store.document(event.tenant_id, documentId))?.chunkCount ?? 0;
+        const { outcome, chunks } = await deps.ingestor.ingest(
+          event.tenant_id,
+          documentId,
+          hash,
+          ctx.signal,
+        );
         deps.onIngested?.(outcome, chunks, performance.now() - started);
         deps.logger.info({ documentId, outcome, chunks }, 'Document ingested');
       } catch (err) {

@@ -4,11 +4,19 @@ import { EventRegistry, idSchema, knowledgeIngestRequestedV1 } from '@parley/con
 import {
   DOCUMENT_FORMATS,
   contentHash,
-  type Embedder,
   type KnowledgeStore,
+  type Passage,
+  type Ranking,
 } from '@parley/knowledge';
+
+/** A tenant's passages for a question, with its knowledge version. */
+export type KnowledgeSearchFn = (
+  tenantId: string,
+  query: string,
+  options?: { ranking?: Ranking; limit?: number },
+) => Promise<{ passages: Passage[]; version: number }>;
 import type { EventBus } from '@parley/ports';
-import { ServiceError, requireOperator } from '@parley/service-kit';
+import { ServiceError, parseInput, requireOperator, type SafeParser } from '@parley/service-kit';
 import { extractPdfText } from '../domain/pdf.js';
 
 /** What the knowledge API needs. */
@@ -20,8 +28,8 @@ export interface KnowledgeRoutesOptions {
   store: KnowledgeStore;
   /** The bus of `knowledge-jobs`. */
   jobs: EventBus;
-  /** Embeds questions for search (the same model as the stored chunks). */
-  embedder: Embedder;
+  /** Searches a tenant's knowledge base (the question embedded with the chunks' model). */
+  search: KnowledgeSearchFn;
   /** Largest document accepted, in bytes of text. */
   maxDocumentBytes: number;
 }
@@ -45,16 +53,8 @@ const searchBody = z.strictObject({
   ranking: z.enum(['lexical', 'vector', 'hybrid']).optional(),
 });
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success)
-    throw new ServiceError(
-      'EMB_ERR_INVALID',
-      parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
-      400,
-    );
-  return parsed.data;
-}
+const parse = <T>(schema: SafeParser<T>, value: unknown): T =>
+  parseInput(schema, value, 'EMB_ERR_INVALID');
 
 /**
  * The knowledge API. Operators (`PARLEY_ADMIN_TOKEN`) manage a tenant's
@@ -167,18 +167,10 @@ export async function knowledgeRoutes(
     search.post('/v1/knowledge/:tenantId/search', async (request) => {
       const { tenantId } = parse(tenantParam, request.params);
       const body = parse(searchBody, request.body);
-      const ranking = body.ranking ?? 'hybrid';
-      const [embedding] =
-        ranking === 'lexical' ? [undefined] : await options.embedder.embed([body.query]);
-      const passages = await store.search(
-        tenantId,
-        {
-          text: body.query,
-          ...(embedding ? { embedding, model: options.embedder.model } : {}),
-        },
-        { ranking, limit: body.limit ?? 5 },
-      );
-      return { passages, version: await store.version(tenantId) };
+      return options.search(tenantId, body.query, {
+        ...(body.ranking ? { ranking: body.ranking } : {}),
+        ...(body.limit ? { limit: body.limit } : {}),
+      });
     });
   });
 }
