@@ -14,6 +14,39 @@ export const configSpec = {
   numbers: env.string('VOICE_NUMBERS', { default: '' }),
   /** Calls one process takes at most (more are refused politely). */
   maxCalls: env.int('VOICE_MAX_CALLS', { min: 1, max: 10_000, default: 200 }),
+
+  /** The calls' language (ISO 639-1): recognition, synthesis and the conversation's language. */
+  language: env.string('VOICE_LANGUAGE', { default: 'en' }),
+  /** What the assistant says when it picks up. */
+  greeting: env.string('VOICE_GREETING', {
+    default: 'Hello, thanks for calling. How can I help you today?',
+  }),
+  /** Names and terms callers are likely to say, as a recognition hint (comma-separated). */
+  recognitionHints: env.string('VOICE_RECOGNITION_HINTS', { default: '' }),
+  /** Silence that ends the caller's turn (end-of-utterance timing). */
+  endSilenceMs: env.int('VOICE_END_SILENCE_MS', { min: 200, max: 5_000, default: 700 }),
+  /** Caller silence before "are you still there?" (twice, then a polite goodbye). */
+  noInputMs: env.int('VOICE_NO_INPUT_MS', { min: 2_000, max: 120_000, default: 10_000 }),
+  /** Longest one recognition or synthesis request may take before the standby provider gets it. */
+  sttTimeoutMs: env.int('VOICE_STT_TIMEOUT_MS', { min: 500, max: 60_000, default: 5_000 }),
+  ttsTimeoutMs: env.int('VOICE_TTS_TIMEOUT_MS', { min: 500, max: 60_000, default: 5_000 }),
+
+  /** OpenAI: speech recognition and synthesis (first choice when set). */
+  openaiApiKey: env.secret('OPENAI_API_KEY', { minLength: 8, optional: true }),
+  openaiBaseUrl: env.string('OPENAI_BASE_URL', { default: '' }),
+  openaiSttModel: env.string('VOICE_OPENAI_STT_MODEL', { default: 'gpt-4o-mini-transcribe' }),
+  openaiTtsModel: env.string('VOICE_OPENAI_TTS_MODEL', { default: 'gpt-4o-mini-tts' }),
+  openaiVoice: env.string('VOICE_OPENAI_VOICE', { default: 'alloy' }),
+  /** Deepgram: the second provider for both. */
+  deepgramApiKey: env.secret('DEEPGRAM_API_KEY', { minLength: 8, optional: true }),
+  deepgramBaseUrl: env.string('DEEPGRAM_BASE_URL', { default: '' }),
+  deepgramSttModel: env.string('VOICE_DEEPGRAM_STT_MODEL', { default: 'nova-3' }),
+  deepgramTtsModel: env.string('VOICE_DEEPGRAM_TTS_MODEL', { default: 'aura-2-thalia-en' }),
+  /** The offline recognizer (services/voice/local-stt: Whisper base, OpenAI's wire protocol). */
+  localSttUrl: env.url('VOICE_LOCAL_STT_URL', { protocols: ['http:', 'https:'], default: '' }),
+  localSttKey: env.secret('VOICE_LOCAL_STT_KEY', { minLength: 8, optional: true }),
+  /** eSpeak NG worker threads (the offline synthesizer, always the last resort). */
+  espeakThreads: env.int('VOICE_ESPEAK_THREADS', { min: 1, max: 16, default: 1 }),
 };
 
 export type Config = ConfigOf<typeof configSpec>;

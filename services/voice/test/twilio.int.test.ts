@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import twilio from 'twilio';
-import WebSocket from 'ws';
 import { serviceEnv, startServiceProcess, type ServiceProcess } from '@parley/testing';
 import { FRAME_BYTES } from '../src/domain/codec.js';
+import { FakeTwilioCall, TEST_AUTH_TOKEN, TEST_PUBLIC_URL, incoming } from './fake-twilio.js';
 
 /**
  * The voice service's telephony edge as Twilio sees it, on real Kafka and
@@ -11,16 +10,16 @@ import { FRAME_BYTES } from '../src/domain/codec.js';
  * media stream, and the Media Streams WebSocket protocol (connected, start,
  * media, dtmf, mark, stop), with `concurrent_calls` and the drain on SIGTERM.
  */
-const AUTH_TOKEN = 'twilio-auth-token-0123456789';
-const PUBLIC_URL = 'https://voice.parley.test';
 const entry = new URL('../dist/main.js', import.meta.url).pathname;
 let voice: ServiceProcess;
 
 const env = () => ({
   ...serviceEnv({ isolate: randomUUID().slice(0, 8) }),
-  TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-  VOICE_PUBLIC_URL: PUBLIC_URL,
+  TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
+  VOICE_PUBLIC_URL: TEST_PUBLIC_URL,
   VOICE_NUMBERS: '+15550100=acme',
+  // Recognition is not used here; an address is needed to start.
+  VOICE_LOCAL_STT_URL: 'http://127.0.0.1:9/v1',
   SHUTDOWN_DEADLINE_MS: '10000',
 });
 beforeAll(async () => {
@@ -28,45 +27,8 @@ beforeAll(async () => {
 }, 90_000);
 afterAll(() => voice?.stop('SIGTERM'));
 
-/** Posts the incoming-call webhook as Twilio does: form-encoded and signed (or not). */
-async function incoming(base: string, params: Record<string, string>, signature?: string) {
-  const url = `${PUBLIC_URL}/v1/voice/twilio/incoming`;
-  const res = await fetch(`${base}/v1/voice/twilio/incoming`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-twilio-signature': signature ?? twilio.getExpectedTwilioSignature(AUTH_TOKEN, url, params),
-    },
-    body: new URLSearchParams(params).toString(),
-  });
-  return { status: res.status, text: await res.text() };
-}
-
-/** A media stream as Twilio opens it for a call (connected, then start). */
-async function openCall(base: string, callSid = `CA${randomUUID().replaceAll('-', '')}`) {
-  const ws = new WebSocket(`${base.replace('http', 'ws')}/v1/voice/twilio/stream`);
-  const received: Array<Record<string, unknown>> = [];
-  ws.on('message', (data) => received.push(JSON.parse(data.toString()) as Record<string, unknown>));
-  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  const streamSid = `MZ${randomUUID().replaceAll('-', '')}`;
-  const send = (message: Record<string, unknown>) => ws.send(JSON.stringify(message));
-  send({ event: 'connected', protocol: 'Call', version: '1.0.0' });
-  send({
-    event: 'start',
-    sequenceNumber: '1',
-    streamSid,
-    start: {
-      streamSid,
-      callSid,
-      accountSid: 'AC00000000000000000000000000000000',
-      tracks: ['inbound'],
-      customParameters: { tenant: 'acme', from: '+15557654321' },
-      mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
-    },
-  });
-  return { ws, send, streamSid, received, closed };
-}
+const openCall = (base: string) =>
+  FakeTwilioCall.place(base, { to: '+15550100', from: '+15557654321' });
 
 async function concurrentCalls(base: string): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
@@ -86,6 +48,7 @@ describe("Twilio's incoming-call webhook", () => {
     );
     expect(text).toContain('<Parameter name="tenant" value="acme"/>');
     expect(text).toContain('<Parameter name="from" value="+15557654321"/>');
+    expect(text).toMatch(/<Parameter name="token" value="[\w-]{43}"\/>/);
   });
 
   it('refuses a forged or unsigned webhook, and rejects a number of no tenant', async () => {
@@ -131,6 +94,21 @@ describe('the Media Streams protocol', () => {
     });
     expect(await call.closed).toBe(1000);
     await expect.poll(() => concurrentCalls(voice.baseUrl)).toBe(0);
+  });
+
+  it('closes a stream whose parameters the webhook did not sign (another tenant, another caller)', async () => {
+    for (const forge of [
+      (p: Record<string, string>) => ({ ...p, tenant: 'globex' }),
+      (p: Record<string, string>) => ({ ...p, from: '+15550000000' }),
+      ({ token: _token, ...p }: Record<string, string>) => p,
+    ]) {
+      const call = await FakeTwilioCall.place(voice.baseUrl, {
+        to: '+15550100',
+        from: '+15557654321',
+        parameters: forge,
+      });
+      expect(await call.closed).toBe(1008);
+    }
   });
 
   it('closes a stream that sends something outside the protocol', async () => {

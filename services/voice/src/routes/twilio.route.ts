@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import twilio from 'twilio';
@@ -16,6 +17,31 @@ export interface TwilioRouteOptions {
 
 export const TWILIO_INCOMING_PATH = '/v1/voice/twilio/incoming';
 export const TWILIO_STREAM_PATH = '/v1/voice/twilio/stream';
+
+/**
+ * The token the webhook gives a call's stream: an HMAC of the call, tenant
+ * and caller under the auth token, so that only a stream Twilio opened for
+ * this webhook's call can claim its tenant (the stream URL itself is public).
+ */
+export function streamToken(
+  authToken: string,
+  call: { callSid: string; tenantId: string; from: string | null },
+): string {
+  return createHmac('sha256', authToken)
+    .update(`parley-stream\n${call.callSid}\n${call.tenantId}\n${call.from ?? ''}`)
+    .digest('base64url');
+}
+
+/** Whether `token` is the stream token of `call`. */
+export function validStreamToken(
+  authToken: string,
+  call: { callSid: string; tenantId: string; from: string | null; token: string | undefined },
+): boolean {
+  if (!call.token) return false;
+  const expected = Buffer.from(streamToken(authToken, call));
+  const given = Buffer.from(call.token);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
 
 /**
  * `POST /v1/voice/twilio/incoming`: Twilio's webhook for an incoming call.
@@ -55,8 +81,14 @@ export async function twilioRoutes(
       const stream = response.connect().stream({
         url: `${options.publicUrl.replace(/^http/, 'ws')}${TWILIO_STREAM_PATH}`,
       });
+      const from = params.From ? String(params.From) : null;
+      const callSid = String(params.CallSid ?? '');
       stream.parameter({ name: 'tenant', value: tenantId });
-      if (params.From) stream.parameter({ name: 'from', value: String(params.From) });
+      if (from) stream.parameter({ name: 'from', value: from });
+      stream.parameter({
+        name: 'token',
+        value: streamToken(options.authToken, { callSid, tenantId, from }),
+      });
     }
     return reply.type('text/xml').send(response.toString());
   });

@@ -5,7 +5,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import type { Logger } from '@parley/observability';
 import type { Call, CallRegistry } from '../domain/calls.js';
-import { FRAME_BYTES } from '../domain/codec.js';
+import { decodeMulaw, encodeMulaw } from '../domain/codec.js';
+import { PacedPlayback, Ticker } from './playback.js';
 import { TWILIO_STREAM_PATH } from '../routes/twilio.route.js';
 
 /** Twilio Media Streams' messages to us (https://www.twilio.com/docs/voice/media-streams/websocket-messages). */
@@ -60,34 +61,49 @@ export type MediaStreamEvent = z.infer<typeof inbound>;
 
 /** What a call's media stream can do toward the caller. */
 export interface CallChannel {
-  /** Sends mu-law audio (split into 20 ms frames), then a mark named `mark` once it has played. */
-  play(audio: Uint8Array, mark: string): void;
-  /** Stops what is playing at once (Twilio's `clear`). */
+  /** Plays 8 kHz PCM paced in 20 ms mu-law frames; true once played, false if cleared first. */
+  play(pcm: Int16Array): Promise<boolean>;
+  /** Stops what is playing at once (Twilio's `clear`); the rest is never sent. */
   clear(): void;
   hangUp(): void;
 }
 
-/** What happens on a call, for the pipeline (speech recognition, answers, playback). */
-export interface CallHandlers {
-  started?(call: Call, channel: CallChannel): void;
-  audio?(call: Call, mulaw: Uint8Array): void;
-  digit?(call: Call, digit: string): void;
-  marked?(call: Call, name: string): void;
-  ended?(call: Call): void;
+/** What handles one call (the voice pipeline), made when its stream starts. */
+export interface CallHandler {
+  /** One 20 ms frame of the caller's audio, as 8 kHz PCM. */
+  audio(frame: Int16Array): void;
+  digit(key: string): void;
+  ended(): void;
 }
+
+/** Checks the stream's parameters: the webhook signed them for this call. */
+export type StreamAuthenticator = (call: {
+  callSid: string;
+  tenantId: string;
+  from: string | null;
+  token: string | undefined;
+}) => boolean;
 
 /**
  * The WebSocket endpoint Twilio streams a call to, speaking its Media
  * Streams protocol: `connected`, `start` (the call and its parameters),
  * `media` (base64 8 kHz mu-law), `mark`, `dtmf`, `stop`; and toward Twilio
  * `media`, `mark` and `clear`. A message that does not fit the protocol
- * closes the stream (1008); a call the process cannot take is closed too.
+ * closes the stream (1008), as does a start whose parameters the webhook did
+ * not sign; a call the process cannot take is closed too (1013).
  */
 export function mediaStreams(
   app: FastifyInstance,
-  deps: { calls: CallRegistry; logger: Logger; handlers?: CallHandlers },
+  deps: {
+    calls: CallRegistry;
+    logger: Logger;
+    authenticate: StreamAuthenticator;
+    /** Makes the call's pipeline once its stream started. */
+    answer(call: Call, channel: CallChannel): CallHandler;
+  },
 ): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const ticker = new Ticker();
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(req.url ?? '/', 'http://x').pathname !== TWILIO_STREAM_PATH) return;
     wss.handleUpgrade(req, socket, head, (ws) => serve(ws));
@@ -99,33 +115,41 @@ export function mediaStreams(
 
   function serve(ws: WebSocket): void {
     let call: Call | undefined;
+    let handler: CallHandler | undefined;
+    let marks = 0;
+    const sendJson = (message: Record<string, unknown>) => {
+      if (call && ws.readyState === ws.OPEN)
+        ws.send(JSON.stringify({ ...message, streamSid: call.streamSid }));
+    };
+    const playback = new PacedPlayback(
+      (frame) =>
+        sendJson({ event: 'media', media: { payload: Buffer.from(frame).toString('base64') } }),
+      ticker,
+      // Twilio echoes a mark once the audio before it has played.
+      () => sendJson({ event: 'mark', mark: { name: `utterance-${++marks}` } }),
+    );
     const channel: CallChannel = {
-      play(audio, mark) {
-        if (!call || ws.readyState !== ws.OPEN) return;
-        for (let i = 0; i < audio.length; i += FRAME_BYTES)
-          ws.send(
-            JSON.stringify({
-              event: 'media',
-              streamSid: call.streamSid,
-              media: {
-                payload: Buffer.from(audio.subarray(i, i + FRAME_BYTES)).toString('base64'),
-              },
-            }),
-          );
-        ws.send(JSON.stringify({ event: 'mark', streamSid: call.streamSid, mark: { name: mark } }));
-      },
+      play: (pcm) => playback.play(encodeMulaw(pcm)),
       clear() {
-        if (call && ws.readyState === ws.OPEN)
-          ws.send(JSON.stringify({ event: 'clear', streamSid: call.streamSid }));
+        playback.clear();
+        sendJson({ event: 'clear' });
       },
       hangUp() {
+        playback.clear();
         ws.close(1000, 'call ended');
       },
     };
     const finish = () => {
       if (!call) return;
+      playback.clear();
       const ended = deps.calls.end(call.streamSid);
-      if (ended) deps.handlers?.ended?.(ended);
+      if (ended) {
+        handler?.ended();
+        deps.logger.info(
+          { callSid: ended.callSid, seconds: Math.round((Date.now() - ended.startedAt) / 1000) },
+          'Call ended',
+        );
+      }
       call = undefined;
     };
     ws.on('message', (data, binary) => {
@@ -148,40 +172,48 @@ export function mediaStreams(
             ws.close(1013, refusal);
             return;
           }
-          const tenantId = message.start.customParameters.tenant;
-          if (!tenantId) {
-            ws.close(1008, 'no tenant parameter');
+          const params = message.start.customParameters;
+          const tenantId = params.tenant;
+          const from = params.from ?? null;
+          if (
+            !tenantId ||
+            !deps.authenticate({
+              callSid: message.start.callSid,
+              tenantId,
+              from,
+              token: params.token,
+            })
+          ) {
+            deps.logger.warn('Media stream start without valid parameters; closing');
+            ws.close(1008, 'unsigned stream parameters');
             return;
           }
           call = {
             callSid: message.start.callSid,
             streamSid: message.streamSid,
             tenantId,
-            from: message.start.customParameters.from ?? null,
+            from,
             startedAt: Date.now(),
             framesIn: 0,
             digits: [],
           };
           deps.calls.add(call);
           deps.logger.info({ callSid: call.callSid, tenantId }, 'Call started');
-          deps.handlers?.started?.(call, channel);
+          handler = deps.answer(call, channel);
           return;
         }
         case 'media':
           if (!call || message.streamSid !== call.streamSid) return;
+          if (message.media.track && message.media.track !== 'inbound') return;
           call.framesIn++;
-          deps.handlers?.audio?.(
-            call,
-            new Uint8Array(Buffer.from(message.media.payload, 'base64')),
-          );
+          handler?.audio(decodeMulaw(new Uint8Array(Buffer.from(message.media.payload, 'base64'))));
           return;
         case 'dtmf':
           if (!call) return;
           call.digits.push(message.dtmf.digit);
-          deps.handlers?.digit?.(call, message.dtmf.digit);
+          handler?.digit(message.dtmf.digit);
           return;
         case 'mark':
-          if (call) deps.handlers?.marked?.(call, message.mark.name);
           return;
         case 'stop':
           finish();

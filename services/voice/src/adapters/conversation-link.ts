@@ -1,0 +1,95 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  callbackRequestedV1,
+  conversationChannel,
+  liveUpdateSchema,
+  messageReceivedV1,
+  type EventRegistry,
+  type LiveUpdate,
+} from '@parley/contracts';
+import type { Logger } from '@parley/observability';
+import type { Cache, EventBus, Unsubscribe } from '@parley/ports';
+import type { CallConversation } from '../domain/call-session.js';
+
+/** What every call's link shares. */
+export interface ConversationLinkDeps {
+  bus: EventBus;
+  cache: Cache;
+  registry: EventRegistry;
+  logger: Logger;
+}
+
+/**
+ * A call's conversation, as the widget gateway has it for a web visitor: the
+ * caller's words go onto `conversation-events` as `message.received` (channel
+ * `voice`), so they get the same assistant, knowledge, emergency and handoff
+ * handling, and are stored as the call's transcript; answers, agent messages
+ * and handoff states come back on the conversation's live channel.
+ */
+export class ConversationLink implements CallConversation {
+  readonly conversationId = randomUUID();
+  private readonly visitorId: string;
+  private unsubscribe: Unsubscribe | undefined;
+
+  constructor(
+    private readonly deps: ConversationLinkDeps,
+    private readonly call: { tenantId: string; callerNumber: string | null; language: string },
+  ) {
+    // The caller's number is personal data: the visitor id is a keyed digest of it, stable per tenant.
+    this.visitorId = call.callerNumber
+      ? `phone:${createHash('sha256').update(`${call.tenantId}\n${call.callerNumber}`).digest('hex').slice(0, 32)}`
+      : `phone:${randomUUID()}`;
+  }
+
+  /** Starts delivering the conversation's live updates to `listener`. */
+  async open(listener: (update: LiveUpdate) => void): Promise<void> {
+    this.unsubscribe = await this.deps.cache.subscribe(
+      conversationChannel(this.call.tenantId, this.conversationId),
+      (raw) => {
+        const parsed = liveUpdateSchema.safeParse(safeJson(raw));
+        if (parsed.success) listener(parsed.data);
+        else this.deps.logger.warn('Malformed live update dropped');
+      },
+    );
+  }
+
+  async post(text: string): Promise<void> {
+    await this.deps.bus.publish(
+      this.deps.registry.create(messageReceivedV1, {
+        tenantId: this.call.tenantId,
+        conversationId: this.conversationId,
+        payload: {
+          message_id: randomUUID(),
+          client_message_id: randomUUID(),
+          visitor_id: this.visitorId,
+          channel: 'voice',
+          text: text.slice(0, 4_000),
+          language: this.call.language,
+        },
+      }),
+    );
+  }
+
+  async requestCallback(phone: string): Promise<void> {
+    const contact = phone.replace(/[\s()-]/g, '');
+    await this.deps.bus.publish(
+      this.deps.registry.create(callbackRequestedV1, {
+        tenantId: this.call.tenantId,
+        conversationId: this.conversationId,
+        payload: { contact_kind: 'phone', contact, note: 'Phone call: no agent was free' },
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.unsubscribe?.().catch(() => undefined);
+  }
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return null;
+  }
+}

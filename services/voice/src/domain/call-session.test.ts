@@ -1,0 +1,209 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@parley/observability';
+import { CallSession, PROMPTS, type CallAudioOut } from './call-session.js';
+import type { Synthesizer, Transcriber } from './speech.js';
+
+/**
+ * The call pipeline with its edges replaced: audio frames are tones (speech)
+ * or silence, the recognizer answers from a script, the synthesizer makes
+ * 20 ms of audio per character, and the line plays in real time.
+ */
+const logger = createLogger({ service: 'voice-test', level: 'silent' });
+const speech = () => Int16Array.from({ length: 160 }, (_, i) => Math.round(6000 * Math.sin(i / 3)));
+const silence = () => new Int16Array(160);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class Line implements CallAudioOut {
+  readonly log: string[] = [];
+  hungUp = false;
+  private current: { resolve(played: boolean): void; timer: NodeJS.Timeout } | null = null;
+  play(pcm: Int16Array): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.current = null;
+        resolve(true);
+      }, pcm.length / 8);
+      this.current = { resolve, timer };
+      this.log.push(`play:${pcm.length / 160}`);
+    });
+  }
+  clear(): void {
+    this.log.push('clear');
+    if (this.current) {
+      clearTimeout(this.current.timer);
+      this.current.resolve(false);
+      this.current = null;
+    }
+  }
+  hangUp(): void {
+    this.hungUp = true;
+  }
+}
+
+function harness(
+  script: string[],
+  settings: Partial<ConstructorParameters<typeof CallSession>[0]> = {},
+) {
+  const line = new Line();
+  const posted: string[] = [];
+  const callbacks: string[] = [];
+  const spoken: string[] = [];
+  const latencies: number[] = [];
+  const bargeIns: string[] = [];
+  const transcriber: Transcriber = { name: 'script', transcribe: async () => script.shift() ?? '' };
+  const synthesizer: Synthesizer = {
+    name: 'beep',
+    synthesize: async (text) => {
+      spoken.push(text);
+      return new Int16Array(text.length * 16); // 2 ms per character
+    },
+  };
+  const session = new CallSession(
+    {
+      language: 'en',
+      greeting: 'Hello there.',
+      vad: { endSilenceMs: 200 },
+      noInputMs: 2_000,
+      ...settings,
+    },
+    {
+      transcriber,
+      synthesizer,
+      out: line,
+      conversation: {
+        post: async (text) => void posted.push(text),
+        requestCallback: async (phone) => void callbacks.push(phone),
+      },
+      observer: { turnLatency: (s) => latencies.push(s), bargeIn: (o) => bargeIns.push(o) },
+      logger,
+      callerNumber: '+15550123',
+    },
+  );
+  /** Plays `ms` of frames into the session, 20 ms apart, in real time. */
+  const say = async (ms: number, frame = speech) => {
+    for (let t = 0; t < ms; t += 20) {
+      session.audio(frame());
+      await sleep(20);
+    }
+  };
+  // The first 200 ms of a call measure the line's noise.
+  for (let i = 0; i < 10; i++) session.audio(silence());
+  sessions.push(session);
+  return { session, line, posted, callbacks, spoken, latencies, bargeIns, say };
+}
+const sessions: CallSession[] = [];
+afterEach(() => sessions.splice(0).forEach((s) => s.end()));
+
+const reply = (text: string, seq = 2) =>
+  ({
+    kind: 'message',
+    message: {
+      seq,
+      messageId: `m${seq}`,
+      role: 'assistant',
+      text,
+      clientMessageId: `reply:${seq - 1}`,
+      createdAt: '',
+    },
+  }) as const;
+
+describe('a call session', () => {
+  it('greets, posts what the caller said, and speaks the answer sentence by sentence', async () => {
+    const call = harness(['I need to reset my password.']);
+    call.session.start();
+    await sleep(100);
+    expect(call.spoken).toEqual(['Hello there.']);
+    await call.say(400);
+    await call.say(300, silence);
+    expect(call.posted).toEqual(['I need to reset my password.']);
+    call.session.update(reply('Sure. I can help with that.'));
+    await sleep(150);
+    expect(call.spoken.slice(1)).toEqual(['Sure.', 'I can help with that.']);
+    expect(call.latencies).toHaveLength(1);
+    expect(call.latencies[0]).toBeGreaterThan(0.2); // includes the end-of-utterance silence
+  });
+
+  it('stops the reply at once when the caller talks over it, and takes their words as the next turn', async () => {
+    const call = harness(['Actually, cancel my order.']);
+    call.session.update(reply('A'.repeat(1_000) + '. And more.'));
+    await sleep(200);
+    const before = call.line.log.length;
+    await call.say(100);
+    expect(call.line.log.slice(before)).toContain('clear');
+    await call.say(400);
+    await call.say(300, silence);
+    expect(call.posted).toEqual(['Actually, cancel my order.']);
+    expect(call.bargeIns).toEqual(['turn']);
+    // The rest of the reply is dropped.
+    expect(call.spoken.filter((s) => s === 'And more.')).toHaveLength(1);
+    expect(call.line.log.filter((l) => l.startsWith('play'))).toHaveLength(1);
+  });
+
+  it('resumes the cut sentence after a cough or an "mhm"', async () => {
+    const call = harness(['Mhm.']);
+    call.session.update(reply('B'.repeat(500) + '. Second sentence.'));
+    await sleep(150);
+    await call.say(120); // a cough: too short to be words, recognition is skipped
+    await call.say(240, silence);
+    expect(call.bargeIns).toEqual(['false']);
+    await sleep(50);
+    expect(call.line.log.filter((l) => l.startsWith('play')).length).toBeGreaterThanOrEqual(2);
+    // A longer "mhm": recognized, no words, the reply resumes again.
+    await call.say(400);
+    const cutAt = Date.now();
+    await call.say(260, silence);
+    await sleep(50);
+    expect(call.bargeIns).toEqual(['false', 'false']);
+    expect(call.line.log.at(-1)).toMatch(/^play/);
+    expect(Date.now() - cutAt).toBeLessThan(2_000);
+    expect(call.posted).toEqual([]);
+  });
+
+  it('asks for an agent on 0, repeats on *, and sends keyed digits on #', async () => {
+    const call = harness([]);
+    call.session.update(reply('Your balance is ten dollars.'));
+    await sleep(50);
+    call.session.digit('*');
+    await sleep(50);
+    expect(call.spoken.filter((s) => s === 'Your balance is ten dollars.')).toHaveLength(2);
+    call.session.digit('0');
+    expect(call.posted).toEqual([PROMPTS.agent]);
+    for (const key of ['4', '2', '0', '#']) call.session.digit(key);
+    expect(call.posted).toEqual([PROMPTS.agent, 'Keyed in: 420']);
+  });
+
+  it('offers a callback to the calling number when no agent is free, then says goodbye and hangs up', async () => {
+    const call = harness([]);
+    call.session.update({ kind: 'callback_offer' });
+    await sleep(20);
+    expect(call.callbacks).toEqual(['+15550123']);
+    call.session.update({ kind: 'callback_saved', ticketId: 't1' });
+    await sleep(300);
+    expect(call.spoken.join(' ')).toContain('call back is booked');
+    expect(call.line.hungUp).toBe(true);
+  });
+
+  it('asks whether the caller is still there, then hangs up politely', async () => {
+    const call = harness([], { noInputMs: 2_000, maxNoInputs: 2 });
+    call.session.start();
+    await sleep(2_300);
+    expect(call.spoken).toContain(PROMPTS.stillThere);
+    expect(call.line.hungUp).toBe(false);
+    await sleep(2_300);
+    expect(call.spoken.join(' ')).toContain('Goodbye');
+    await sleep(200);
+    expect(call.line.hungUp).toBe(true);
+  });
+
+  it('does not hang up on a caller waiting in the queue for an agent', async () => {
+    const call = harness([], { noInputMs: 2_000 });
+    call.session.update({
+      kind: 'state',
+      state: { status: 'open', handler: 'bot', handoff: 'waiting', lastSeq: 2 },
+    });
+    call.session.update({ kind: 'queue', position: 2, estimatedWaitSeconds: null });
+    await sleep(2_500);
+    expect(call.spoken).toEqual(['You are number 2 in line for an agent.']);
+    expect(call.line.hungUp).toBe(false);
+  });
+});

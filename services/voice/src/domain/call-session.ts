@@ -1,0 +1,417 @@
+import type { LiveUpdate } from '@parley/contracts';
+import type { Logger } from '@parley/observability';
+import { concat } from './pcm.js';
+import {
+  hasWords,
+  sentences,
+  speakable,
+  type SpeechContext,
+  type Synthesizer,
+  type Transcriber,
+} from './speech.js';
+import { VoiceActivityDetector, type VadOptions } from './vad.js';
+
+/** The caller's side of the line, as the session drives it. */
+export interface CallAudioOut {
+  /** Plays 8 kHz PCM, paced in 20 ms frames; true once played, false when cleared first. */
+  play(pcm: Int16Array): Promise<boolean>;
+  /** Stops what is playing at once and drops the rest (Twilio's `clear`). */
+  clear(): void;
+  hangUp(): void;
+}
+
+/** The conversation the call is part of. */
+export interface CallConversation {
+  /** Posts what the caller said (or keyed in) as their message. */
+  post(text: string): Promise<void>;
+  /** Asks for a call back at `phone` (the callback queue). */
+  requestCallback(phone: string): Promise<void>;
+}
+
+/** What the voice pipeline reports. */
+export interface CallObserver {
+  /** End of caller speech to the first frame of the answer. */
+  turnLatency(seconds: number): void;
+  bargeIn(outcome: 'turn' | 'false'): void;
+}
+
+/** Settings of one call. */
+export interface CallSettings {
+  language: string;
+  voice?: string;
+  /** Words the caller is likely to say, as a recognition hint. */
+  prompt?: string;
+  greeting: string;
+  vad?: VadOptions;
+  /** Caller silence before "are you still there?". @default 10 000 ms */
+  noInputMs?: number;
+  /** Prompts for silence before the polite hang-up. @default 2 */
+  maxNoInputs?: number;
+  /** Speech shorter than this during playback is noise (a cough, a click): no recognition. @default 250 ms */
+  minUtteranceMs?: number;
+  /** After a false barge-in, the reply resumes by then at the latest. @default 1500 ms */
+  resumeWithinMs?: number;
+  /** Pause after the last keypress before the digits are sent. @default 3000 ms */
+  digitTimeoutMs?: number;
+}
+
+export const PROMPTS = {
+  notHeard: "Sorry, I didn't catch that. Could you say it again?",
+  stillThere: 'Are you still there?',
+  goodbye: 'Thank you for calling. Goodbye.',
+  trouble: "Sorry, I'm having trouble on this line. Please call again later. Goodbye.",
+  agent: 'I would like to talk to an agent (pressed 0).',
+  callback:
+    'All of our agents are busy right now. We will call you back at the number you are calling from.',
+  callbackNoNumber:
+    'All of our agents are busy right now, and I cannot see your number. Please call again later. Goodbye.',
+  callbackSaved: 'Your call back is booked. Thank you for calling. Goodbye.',
+  queue: (position: number) =>
+    position === 1
+      ? 'You are next in line for an agent.'
+      : `You are number ${position} in line for an agent.`,
+} as const;
+
+type Kind = 'reply' | 'prompt' | 'final';
+
+interface Utterance {
+  text: string;
+  kind: Kind;
+  audio?: Promise<Int16Array>;
+}
+
+/**
+ * One phone call's voice pipeline: caller audio → voice activity detection →
+ * recognition → the caller's message on the conversation; the conversation's
+ * answers → synthesis, sentence by sentence (the next is made while one
+ * plays) → paced audio. Caller speech during playback stops it at once
+ * (barge-in); if it held no words (a cough, an "mhm"), the reply resumes from
+ * the sentence it cut. Keys: 0 asks for an agent, * repeats, digits ending
+ * in # (or a pause) are sent as the caller's message. Silence is met with
+ * "are you still there?", then a polite goodbye.
+ */
+export class CallSession {
+  private readonly vad: VadOptions;
+  private readonly detector: VoiceActivityDetector;
+  private queue: Utterance[] = [];
+  private playing: { utterance: Utterance; abort: AbortController } | null = null;
+  private pumping = false;
+  /** What barge-in cut off, kept until we know whether the caller said words. */
+  private interrupted: Utterance[] | null = null;
+  private resumeTimer: NodeJS.Timeout | undefined;
+  /** End of the caller's last turn, until its answer starts playing. */
+  private turnEndedAt: number | null = null;
+  private awaitingReplyTimer: NodeJS.Timeout | undefined;
+  private noInputTimer: NodeJS.Timeout | undefined;
+  private noInputs = 0;
+  private holding = false;
+  private hangUpAfterPlayback = false;
+  private digits = '';
+  private digitTimer: NodeJS.Timeout | undefined;
+  private lastSpoken: string[] = [];
+  private ended = false;
+  private readonly aborter = new AbortController();
+
+  constructor(
+    private readonly settings: CallSettings,
+    private readonly deps: {
+      transcriber: Transcriber;
+      synthesizer: Synthesizer;
+      out: CallAudioOut;
+      conversation: CallConversation;
+      observer: CallObserver;
+      logger: Logger;
+      /** The caller's number, for a callback (null when withheld). */
+      callerNumber: string | null;
+    },
+  ) {
+    this.vad = settings.vad ?? {};
+    this.detector = new VoiceActivityDetector(this.vad);
+  }
+
+  /** Greets the caller. */
+  start(): void {
+    this.speak(this.settings.greeting, 'prompt');
+  }
+
+  /** One 20 ms frame of the caller's audio (8 kHz PCM). */
+  audio(frame: Int16Array): void {
+    if (this.ended) return;
+    const event = this.detector.push(frame);
+    if (!event) return;
+    if (event.kind === 'start') return this.speechStarted();
+    void this.speechEnded(concat(event.frames), event.speechMs, event.lastVoiceAt);
+  }
+
+  /** A key the caller pressed. */
+  digit(key: string): void {
+    if (this.ended) return;
+    clearTimeout(this.digitTimer);
+    this.noInputs = 0;
+    this.disarmNoInput();
+    if (key === '0' && this.digits === '') {
+      this.stopPlayback();
+      this.interrupted = null;
+      this.postTurn(PROMPTS.agent, Date.now());
+      return;
+    }
+    if (key === '*') {
+      this.stopPlayback();
+      this.interrupted = null;
+      for (const text of this.lastSpoken) this.enqueue(text, 'reply');
+      return;
+    }
+    if (key === '#') return this.sendDigits();
+    if (/^[0-9]$/.test(key)) {
+      this.stopPlayback();
+      this.digits = (this.digits + key).slice(-32);
+      this.digitTimer = setTimeout(() => this.sendDigits(), this.settings.digitTimeoutMs ?? 3_000);
+    }
+  }
+
+  /** A live update of the conversation: answers are spoken, handoff states followed. */
+  update(update: LiveUpdate): void {
+    if (this.ended) return;
+    switch (update.kind) {
+      case 'message':
+        if (update.message.role === 'user') return;
+        this.replied();
+        this.speak(update.message.text, 'reply');
+        return;
+      case 'state':
+        this.holding = update.state.handoff === 'waiting';
+        if (this.holding) this.disarmNoInput();
+        return;
+      case 'queue':
+        this.speak(PROMPTS.queue(update.position), 'prompt');
+        return;
+      case 'callback_offer':
+        this.replied();
+        if (!this.deps.callerNumber) {
+          this.speak(PROMPTS.callbackNoNumber, 'final');
+          return;
+        }
+        this.speak(PROMPTS.callback, 'prompt');
+        void this.deps.conversation
+          .requestCallback(this.deps.callerNumber)
+          .catch((err: unknown) => {
+            this.deps.logger.error({ err }, 'Callback request failed');
+            this.speak(PROMPTS.trouble, 'final');
+          });
+        return;
+      case 'callback_saved':
+        this.speak(PROMPTS.callbackSaved, 'final');
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The call ended: everything in flight is cancelled. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.aborter.abort(new Error('call ended'));
+    this.playing?.abort.abort();
+    for (const timer of [
+      this.resumeTimer,
+      this.awaitingReplyTimer,
+      this.noInputTimer,
+      this.digitTimer,
+    ])
+      clearTimeout(timer);
+    this.queue = [];
+  }
+
+  private speechStarted(): void {
+    this.noInputs = 0;
+    this.disarmNoInput();
+    clearTimeout(this.resumeTimer);
+    if (!this.playing && this.queue.length === 0) return;
+    // Barge-in: stop the reply now; keep what it had left in case this was no words.
+    const cut = [...(this.playing ? [this.playing.utterance] : []), ...this.queue].filter(
+      (u) => u.kind !== 'final',
+    );
+    if (cut.length === 0) return;
+    this.interrupted = cut.map((u) => ({ ...u })); // their audio, when made, plays again as is
+    this.stopPlayback();
+  }
+
+  private async speechEnded(
+    audio: Int16Array,
+    speechMs: number,
+    lastVoiceAt: number,
+  ): Promise<void> {
+    const cut = this.interrupted;
+    if (cut) {
+      // Never dead air: if recognition is slow, the reply resumes anyway.
+      this.resumeTimer = setTimeout(() => this.resume(), this.settings.resumeWithinMs ?? 1_500);
+    }
+    if (speechMs < (this.settings.minUtteranceMs ?? 250)) {
+      if (cut) this.falseBargeIn();
+      return;
+    }
+    let text: string;
+    try {
+      text = await this.deps.transcriber.transcribe(audio, this.context());
+    } catch (err) {
+      if (this.ended) return;
+      this.deps.logger.warn({ err }, 'Recognition failed for an utterance');
+      clearTimeout(this.resumeTimer);
+      this.interrupted = null;
+      this.speak(PROMPTS.notHeard, 'prompt');
+      return;
+    }
+    if (this.ended) return;
+    if (!hasWords(text)) {
+      if (cut) this.falseBargeIn();
+      else this.armNoInput();
+      return;
+    }
+    clearTimeout(this.resumeTimer);
+    if (cut) {
+      this.deps.observer.bargeIn('turn');
+      this.stopPlayback(); // in case the reply had resumed meanwhile
+    }
+    this.interrupted = null;
+    this.postTurn(text, lastVoiceAt);
+  }
+
+  private falseBargeIn(): void {
+    this.deps.observer.bargeIn('false');
+    this.resume();
+  }
+
+  /** Plays again what barge-in cut, from the sentence it cut. */
+  private resume(): void {
+    clearTimeout(this.resumeTimer);
+    const cut = this.interrupted;
+    this.interrupted = null;
+    if (!cut || this.ended) return;
+    this.queue.unshift(...cut);
+    void this.pump();
+  }
+
+  private postTurn(text: string, endedAt: number): void {
+    this.turnEndedAt = endedAt;
+    clearTimeout(this.awaitingReplyTimer);
+    // An answer normally comes within seconds; if none does, listening resumes.
+    this.awaitingReplyTimer = setTimeout(() => {
+      this.turnEndedAt = null;
+      this.armNoInput();
+    }, 30_000);
+    this.deps.conversation.post(text).catch((err: unknown) => {
+      this.deps.logger.error({ err }, 'Caller message not accepted');
+      this.turnEndedAt = null;
+      this.speak(PROMPTS.trouble, 'final');
+    });
+  }
+
+  private replied(): void {
+    clearTimeout(this.awaitingReplyTimer);
+  }
+
+  private sendDigits(): void {
+    clearTimeout(this.digitTimer);
+    if (!this.digits) return;
+    const keyed = this.digits;
+    this.digits = '';
+    this.postTurn(`Keyed in: ${keyed}`, Date.now());
+  }
+
+  private speak(text: string, kind: Kind): void {
+    const parts = sentences(speakable(text));
+    if (kind === 'reply') this.lastSpoken = parts;
+    for (const part of parts) this.enqueue(part, kind);
+  }
+
+  private enqueue(text: string, kind: Kind): void {
+    if (this.ended) return;
+    if (kind === 'final') this.hangUpAfterPlayback = true;
+    this.queue.push({ text, kind });
+    this.disarmNoInput();
+    void this.pump();
+  }
+
+  private synthesize(utterance: Utterance): Promise<Int16Array> {
+    utterance.audio ??= this.deps.synthesizer.synthesize(utterance.text, this.context());
+    // Failures surface where the audio is awaited.
+    utterance.audio.catch(() => undefined);
+    return utterance.audio;
+  }
+
+  /** Plays the queue in order; the next sentence is synthesized while one plays. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0 && !this.ended) {
+        const utterance = this.queue[0]!;
+        const abort = new AbortController();
+        this.playing = { utterance, abort };
+        let pcm: Int16Array;
+        try {
+          pcm = await this.synthesize(utterance);
+        } catch (err) {
+          if (this.ended) break;
+          if (abort.signal.aborted) continue; // barge-in emptied the queue: play what came since
+          this.deps.logger.error({ err }, 'No synthesis for a sentence; skipped');
+          this.queue.shift();
+          continue;
+        }
+        if (this.ended) break;
+        if (abort.signal.aborted) continue;
+        if (this.queue[1]) void this.synthesize(this.queue[1]);
+        if (utterance.kind === 'reply' && this.turnEndedAt !== null) {
+          this.deps.observer.turnLatency((Date.now() - this.turnEndedAt) / 1000);
+          this.turnEndedAt = null;
+        }
+        const played = await this.deps.out.play(pcm);
+        if (!played || abort.signal.aborted) continue;
+        this.queue.shift();
+      }
+    } finally {
+      this.playing = null;
+      this.pumping = false;
+    }
+    if (this.ended || this.queue.length > 0 || this.interrupted) return;
+    if (this.hangUpAfterPlayback) {
+      this.deps.out.hangUp();
+      this.end();
+      return;
+    }
+    this.armNoInput();
+  }
+
+  private stopPlayback(): void {
+    if (!this.playing && this.queue.length === 0) return;
+    this.playing?.abort.abort();
+    this.queue = [];
+    this.deps.out.clear();
+  }
+
+  private armNoInput(): void {
+    this.disarmNoInput();
+    if (this.ended || this.holding || this.detector.inSpeech || this.pumping) return;
+    if (this.turnEndedAt !== null) return; // waiting for the answer
+    this.noInputTimer = setTimeout(() => {
+      this.noInputs++;
+      if (this.noInputs >= (this.settings.maxNoInputs ?? 2)) this.speak(PROMPTS.goodbye, 'final');
+      else this.speak(PROMPTS.stillThere, 'prompt');
+    }, this.settings.noInputMs ?? 10_000);
+  }
+
+  private disarmNoInput(): void {
+    clearTimeout(this.noInputTimer);
+    this.noInputTimer = undefined;
+  }
+
+  private context(): SpeechContext {
+    return {
+      language: this.settings.language,
+      ...(this.settings.voice ? { voice: this.settings.voice } : {}),
+      ...(this.settings.prompt ? { prompt: this.settings.prompt } : {}),
+      signal: this.aborter.signal,
+    };
+  }
+}

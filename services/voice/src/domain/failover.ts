@@ -1,0 +1,175 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import {
+  BREAKER_PRESETS,
+  TaskCancelledError,
+  dependencyPolicy,
+  isCancelled,
+  type DependencyPolicy,
+} from '@parley/resilience';
+import type { Logger } from '@parley/observability';
+import type { SpeechContext, Synthesizer, Transcriber } from './speech.js';
+
+/** Speech-provider metrics, shared by recognition and synthesis. */
+export interface SpeechMetrics {
+  latency: Histogram<'kind' | 'provider'>;
+  errors: Counter<'kind' | 'provider'>;
+  failovers: Counter<'kind'>;
+}
+
+export function speechMetrics(registry: Registry): SpeechMetrics {
+  return {
+    latency: new Histogram({
+      name: 'voice_provider_latency_seconds',
+      help: 'Speech provider request time, by kind (stt, tts) and provider',
+      labelNames: ['kind', 'provider'],
+      buckets: [0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2.5, 5],
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'voice_provider_errors_total',
+      help: 'Failed speech provider requests, by kind and provider',
+      labelNames: ['kind', 'provider'],
+      registers: [registry],
+    }),
+    failovers: new Counter({
+      name: 'voice_provider_failovers_total',
+      help: 'Requests that moved on to a standby speech provider',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+  };
+}
+
+/** Speech providers answer within a phone turn or not at all: no retry, the standby is the retry. */
+export const SPEECH_BREAKER = BREAKER_PRESETS.llm;
+
+/** Thrown when no provider could serve a request. */
+export class SpeechUnavailableError extends Error {
+  readonly code = 'VOICE_ERR_SPEECH_UNAVAILABLE';
+  constructor(
+    readonly kind: 'stt' | 'tts',
+    options?: ErrorOptions,
+  ) {
+    super(
+      `no ${kind === 'stt' ? 'speech recognition' : 'speech synthesis'} provider answered`,
+      options,
+    );
+    this.name = 'SpeechUnavailableError';
+  }
+}
+
+interface Member<P> {
+  provider: P;
+  guard: DependencyPolicy;
+}
+
+/**
+ * Providers of one kind in order of preference, each behind its own breaker
+ * and timeout. A request goes to the first whose breaker is closed; when it
+ * fails, the same request (audio or text, and the call's context: language,
+ * hints, voice) goes to the next. The failed attempt is aborted first, so
+ * nothing it produces late reaches the caller.
+ */
+class Failover<P extends { readonly name: string }> {
+  private readonly members: Member<P>[];
+
+  constructor(
+    private readonly kind: 'stt' | 'tts',
+    providers: readonly P[],
+    timeoutMs: number,
+    private readonly metrics: SpeechMetrics,
+    private readonly logger: Logger,
+  ) {
+    if (providers.length === 0) throw new RangeError(`no ${kind} provider configured`);
+    this.members = providers.map((provider) => ({
+      provider,
+      guard: dependencyPolicy({
+        name: `${kind}:${provider.name}`,
+        timeoutMs,
+        retry: { retries: 0, schedule: { kind: 'fixed', delaysMs: [] } },
+        breaker: SPEECH_BREAKER,
+      }),
+    }));
+  }
+
+  get names(): string[] {
+    return this.members.map((m) => m.provider.name);
+  }
+
+  protected async run<T>(
+    context: SpeechContext,
+    call: (provider: P, context: SpeechContext) => Promise<T>,
+  ): Promise<{ value: T; provider: string }> {
+    let lastError: unknown;
+    let tried = 0;
+    for (const { provider, guard } of this.members) {
+      if (context.signal.aborted) throw context.signal.reason;
+      if (guard.breaker.state === 'open') continue;
+      if (tried++ > 0) this.metrics.failovers.inc({ kind: this.kind });
+      const end = this.metrics.latency.startTimer({ kind: this.kind, provider: provider.name });
+      try {
+        const value = await guard.policy.execute(async ({ signal }) => {
+          try {
+            return await call(provider, {
+              ...context,
+              signal: AbortSignal.any([context.signal, signal]),
+            });
+          } catch (err) {
+            // A provider that honours the abort rejects with its own error: it was our timeout.
+            if (signal.aborted && !context.signal.aborted)
+              throw new TaskCancelledError('speech provider timed out');
+            throw err;
+          }
+        });
+        end();
+        return { value, provider: provider.name };
+      } catch (err) {
+        if (context.signal.aborted) throw err;
+        if (!isCancelled(err))
+          this.metrics.errors.inc({ kind: this.kind, provider: provider.name });
+        this.logger.warn(
+          { err, kind: this.kind, provider: provider.name },
+          'Speech provider failed; trying the next',
+        );
+        lastError = err;
+      }
+    }
+    throw new SpeechUnavailableError(this.kind, { cause: lastError });
+  }
+}
+
+/** Speech recognition across providers, with failover. */
+export class TranscriberFailover extends Failover<Transcriber> implements Transcriber {
+  readonly name = 'failover';
+
+  constructor(
+    providers: readonly Transcriber[],
+    timeoutMs: number,
+    metrics: SpeechMetrics,
+    logger: Logger,
+  ) {
+    super('stt', providers, timeoutMs, metrics, logger);
+  }
+
+  async transcribe(audio: Int16Array, context: SpeechContext): Promise<string> {
+    return (await this.run(context, (p, c) => p.transcribe(audio, c))).value;
+  }
+}
+
+/** Speech synthesis across providers, with failover. */
+export class SynthesizerFailover extends Failover<Synthesizer> implements Synthesizer {
+  readonly name = 'failover';
+
+  constructor(
+    providers: readonly Synthesizer[],
+    timeoutMs: number,
+    metrics: SpeechMetrics,
+    logger: Logger,
+  ) {
+    super('tts', providers, timeoutMs, metrics, logger);
+  }
+
+  async synthesize(text: string, context: SpeechContext): Promise<Int16Array> {
+    return (await this.run(context, (p, c) => p.synthesize(text, c))).value;
+  }
+}
