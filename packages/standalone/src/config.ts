@@ -3,6 +3,7 @@ import { gatewayFields } from '@parley/gateway/config';
 import { aiFields } from '@parley/ai/answering';
 import { hitlFields } from '@parley/hitl/hitl';
 import { knowledgeFields } from '@parley/embedding/knowledge';
+import { voiceFields } from '@parley/voice/config';
 
 /** Every environment variable the one-process platform reads. */
 export const configSpec = {
@@ -23,6 +24,8 @@ export const configSpec = {
   demoKnowledge: env.bool('PARLEY_DEMO_KNOWLEDGE', { default: true }),
   /** The AI settings: model keys (none: the offline FAQ answers), failover, budgets, degradation. */
   ...aiFields,
+  /** Phone calls (off without TWILIO_AUTH_TOKEN): Twilio, speech providers, the offline pair. */
+  ...voiceFields,
 };
 
 export type Config = ConfigOf<typeof configSpec>;

@@ -8,6 +8,7 @@ import { MemoryBroker, MemoryCacheStore, PgliteDatabase } from '@parley/embedded
 import { registerGateway, type Gateway } from '@parley/gateway/gateway';
 import { registerHitl, type Hitl } from '@parley/hitl/hitl';
 import { registerKnowledge, type Knowledge } from '@parley/embedding/knowledge';
+import { TWILIO_STREAM_PATH, registerVoice, type Voice } from '@parley/voice/voice';
 import { createApp } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import type { Config } from './config.js';
@@ -35,6 +36,7 @@ declare module 'fastify' {
       sessions: SessionCache;
       hitl: Hitl;
       knowledge: Knowledge;
+      voice: Voice;
     };
   }
 }
@@ -64,6 +66,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     settings: config,
     logger: deps.logger,
     metrics: deps.metrics,
+    foreignUpgradePaths: [TWILIO_STREAM_PATH],
   });
   const chatDeps = {
     bus: broker.bus(),
@@ -115,6 +118,14 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     metrics: deps.metrics,
   });
   workers.push(hitl.worker, knowledge.worker);
+  // Phone calls, when Twilio is configured: the same pipeline as the voice service.
+  const voice = await registerVoice(app, {
+    bus: broker.bus(),
+    cache,
+    settings: config,
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
   app.decorate('platform', {
     gateway,
     broker,
@@ -122,6 +133,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     sessions: new SessionCache(cache),
     hitl,
     knowledge,
+    voice,
   });
 
   app.addHook('onReady', async () => {

@@ -28,3 +28,11 @@ export {
   type FakeLlmRequest,
 } from './fake-llm.js';
 export { CHROMIUM } from './chromium.js';
+export {
+  FakeTwilioCall,
+  TEST_AUTH_TOKEN,
+  TEST_PUBLIC_URL,
+  incoming as twilioIncoming,
+  streamParameters,
+  type TwilioMessage,
+} from './twilio-call.js';

@@ -1,11 +1,7 @@
 import { env, serviceFields, redisFields, kafkaFields, type ConfigOf } from '@parley/config';
 
-/** Every environment variable the voice service reads. */
-export const configSpec = {
-  ...serviceFields,
-  port: env.port('PORT', { default: 8085 }),
-  ...redisFields,
-  ...kafkaFields,
+/** The voice settings, shared by the service and the embedded mode. */
+export const voiceFields = {
   /** Twilio's auth token: signs its webhooks (validated on every call). Unset: telephony is off. */
   twilioAuthToken: env.secret('TWILIO_AUTH_TOKEN', { minLength: 16, optional: true }),
   /** The address Twilio reaches this service at (signatures cover it; media streams connect to it). */
@@ -49,7 +45,17 @@ export const configSpec = {
   espeakThreads: env.int('VOICE_ESPEAK_THREADS', { min: 1, max: 16, default: 1 }),
 };
 
+/** Every environment variable the voice service reads. */
+export const configSpec = {
+  ...serviceFields,
+  port: env.port('PORT', { default: 8085 }),
+  ...redisFields,
+  ...kafkaFields,
+  ...voiceFields,
+};
+
 export type Config = ConfigOf<typeof configSpec>;
+export type VoiceSettings = ConfigOf<typeof voiceFields> & { shutdownDeadlineMs: number };
 
 /** `+15550100=acme,+15550101=globex` → number → tenant; refuses malformed entries. */
 export function parseNumbers(spec: string): Map<string, string> {

@@ -1,16 +1,17 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '@parley/observability';
-import type { Config } from './config.js';
+import type { VoiceSettings } from './config.js';
 import { DeepgramSynthesizer, DeepgramTranscriber } from './adapters/deepgram-speech.js';
 import { EspeakSynthesizer } from './adapters/espeak.js';
 import { OpenAiSynthesizer, OpenAiTranscriber } from './adapters/openai-speech.js';
 import { SynthesizerFailover, TranscriberFailover, speechMetrics } from './domain/failover.js';
 import type { Synthesizer, Transcriber } from './domain/speech.js';
+import { CachedSynthesizer } from './domain/synthesis-cache.js';
 
 /** The speech providers a deployment configured, in order of preference. */
 export interface SpeechStack {
   transcriber: TranscriberFailover;
-  synthesizer: SynthesizerFailover;
+  synthesizer: Synthesizer;
   close(): Promise<void>;
 }
 
@@ -19,7 +20,7 @@ export interface SpeechStack {
  * when configured. Synthesis: OpenAI, then Deepgram, then eSpeak NG (always
  * there: a call never goes silent for want of a voice).
  */
-export function speechStack(config: Config, metrics: Registry, logger: Logger): SpeechStack {
+export function speechStack(config: VoiceSettings, metrics: Registry, logger: Logger): SpeechStack {
   const transcribers: Transcriber[] = [];
   const synthesizers: Synthesizer[] = [];
   if (config.openaiApiKey) {
@@ -59,11 +60,13 @@ export function speechStack(config: Config, metrics: Registry, logger: Logger): 
   const log = logger.child({ component: 'speech' });
   const stack = {
     transcriber: new TranscriberFailover(transcribers, config.sttTimeoutMs, shared, log),
-    synthesizer: new SynthesizerFailover(synthesizers, config.ttsTimeoutMs, shared, log),
+    synthesizer: new CachedSynthesizer(
+      new SynthesizerFailover(synthesizers, config.ttsTimeoutMs, shared, log),
+    ),
     close: () => espeak.close(),
   };
   logger.info(
-    { stt: stack.transcriber.names, tts: stack.synthesizer.names },
+    { stt: stack.transcriber.names, tts: synthesizers.map((s) => s.name) },
     'Speech providers, in order',
   );
   return stack;

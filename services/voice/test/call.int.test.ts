@@ -5,9 +5,16 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { PgDatabase } from '@parley/postgres';
-import { infraEnv, serviceEnv, startServiceProcess, type ServiceProcess } from '@parley/testing';
+import {
+  FakeTwilioCall,
+  TEST_AUTH_TOKEN,
+  TEST_PUBLIC_URL,
+  infraEnv,
+  serviceEnv,
+  startServiceProcess,
+  type ServiceProcess,
+} from '@parley/testing';
 import { EspeakSynthesizer } from '../src/adapters/espeak.js';
-import { FakeTwilioCall, TEST_AUTH_TOKEN, TEST_PUBLIC_URL } from './fake-twilio.js';
 
 /**
  * A phone call end to end, on real Kafka, Postgres and Redis with the chat,

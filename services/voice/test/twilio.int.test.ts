@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceEnv, startServiceProcess, type ServiceProcess } from '@parley/testing';
+import {
+  FakeTwilioCall,
+  TEST_AUTH_TOKEN,
+  TEST_PUBLIC_URL,
+  serviceEnv,
+  startServiceProcess,
+  twilioIncoming as incoming,
+  type ServiceProcess,
+} from '@parley/testing';
 import { FRAME_BYTES } from '../src/domain/codec.js';
-import { FakeTwilioCall, TEST_AUTH_TOKEN, TEST_PUBLIC_URL, incoming } from './fake-twilio.js';
 
 /**
  * The voice service's telephony edge as Twilio sees it, on real Kafka and

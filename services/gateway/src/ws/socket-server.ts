@@ -36,6 +36,8 @@ export class SocketServer {
       tokens: WidgetTokens;
       hub: ConversationHub;
       ipLimiter: IpLimiter;
+      /** Upgrades to these paths are another listener's: left alone. */
+      foreignUpgradePaths: ReadonlySet<string>;
     },
   ) {
     this.wss = new WebSocketServer({
@@ -49,6 +51,7 @@ export class SocketServer {
   /** Starts accepting upgrades and the heartbeat. */
   listen(): void {
     this.app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this.deps.foreignUpgradePaths.has(new URL(req.url ?? '/', 'http://x').pathname)) return;
       socket.on('error', () => socket.destroy());
       void this.upgrade(req, socket, head).catch((err: unknown) => {
         this.deps.logger.error({ err }, 'Upgrade failed');

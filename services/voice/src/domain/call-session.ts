@@ -49,7 +49,7 @@ export interface CallSettings {
   maxNoInputs?: number;
   /** Speech shorter than this during playback is noise (a cough, a click): no recognition. @default 250 ms */
   minUtteranceMs?: number;
-  /** After a false barge-in, the reply resumes by then at the latest. @default 1500 ms */
+  /** After a false barge-in, the reply resumes this long after the noise at the latest. @default 1800 ms */
   resumeWithinMs?: number;
   /** Pause after the last keypress before the digits are sent. @default 3000 ms */
   digitTimeoutMs?: number;
@@ -101,6 +101,8 @@ export class CallSession {
   private resumeTimer: NodeJS.Timeout | undefined;
   /** End of the caller's last turn, until its answer starts playing. */
   private turnEndedAt: number | null = null;
+  /** Where the last turn's time went (logged without its words). */
+  private turnTimes = { recognizedAt: 0, answeredAt: 0 };
   private awaitingReplyTimer: NodeJS.Timeout | undefined;
   private noInputTimer: NodeJS.Timeout | undefined;
   private noInputs = 0;
@@ -244,8 +246,9 @@ export class CallSession {
   ): Promise<void> {
     const cut = this.interrupted;
     if (cut) {
-      // Never dead air: if recognition is slow, the reply resumes anyway.
-      this.resumeTimer = setTimeout(() => this.resume(), this.settings.resumeWithinMs ?? 1_500);
+      // Never dead air: if recognition is slow, the reply resumes anyway (by 1.8 s after the noise).
+      const left = (this.settings.resumeWithinMs ?? 1_800) - (Date.now() - lastVoiceAt);
+      this.resumeTimer = setTimeout(() => this.resume(), Math.max(0, left));
     }
     if (speechMs < (this.settings.minUtteranceMs ?? 250)) {
       if (cut) this.falseBargeIn();
@@ -294,6 +297,7 @@ export class CallSession {
 
   private postTurn(text: string, endedAt: number): void {
     this.turnEndedAt = endedAt;
+    this.turnTimes = { recognizedAt: Date.now(), answeredAt: 0 };
     clearTimeout(this.awaitingReplyTimer);
     // An answer normally comes within seconds; if none does, listening resumes.
     this.awaitingReplyTimer = setTimeout(() => {
@@ -309,6 +313,8 @@ export class CallSession {
 
   private replied(): void {
     clearTimeout(this.awaitingReplyTimer);
+    if (this.turnEndedAt !== null && this.turnTimes.answeredAt === 0)
+      this.turnTimes.answeredAt = Date.now();
   }
 
   private sendDigits(): void {
@@ -362,9 +368,22 @@ export class CallSession {
         if (this.ended) break;
         if (abort.signal.aborted) continue;
         if (this.queue[1]) void this.synthesize(this.queue[1]);
-        if (utterance.kind === 'reply' && this.turnEndedAt !== null) {
-          this.deps.observer.turnLatency((Date.now() - this.turnEndedAt) / 1000);
+        // Whatever the conversation says first after a turn answers it (a reply, a queue position).
+        if (this.turnEndedAt !== null) {
+          const now = Date.now();
+          const { recognizedAt, answeredAt } = this.turnTimes;
+          this.deps.observer.turnLatency((now - this.turnEndedAt) / 1000);
+          this.deps.logger.info(
+            {
+              turnMs: now - this.turnEndedAt,
+              recognizedMs: recognizedAt ? recognizedAt - this.turnEndedAt : null,
+              answerMs: recognizedAt && answeredAt ? answeredAt - recognizedAt : null,
+              synthesisMs: answeredAt ? now - answeredAt : null,
+            },
+            'Turn answered',
+          );
           this.turnEndedAt = null;
+          this.turnTimes = { recognizedAt: 0, answeredAt: 0 };
         }
         const played = await this.deps.out.play(pcm);
         if (!played || abort.signal.aborted) continue;

@@ -9,6 +9,8 @@ export interface Call {
   framesIn: number;
   /** Keys the caller pressed, in order. */
   digits: string[];
+  /** The conversation the call is part of, once its pipeline started. */
+  conversationId?: string;
 }
 
 /**
@@ -35,6 +37,11 @@ export class CallRegistry {
 
   add(call: Call): void {
     this.calls.set(call.streamSid, call);
+  }
+
+  /** The calls in progress. */
+  list(): Call[] {
+    return [...this.calls.values()];
   }
 
   get(streamSid: string): Call | undefined {

@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import twilio from 'twilio';
 import WebSocket from 'ws';
-import { FRAME_BYTES, encodeMulaw } from '../src/domain/codec.js';
+import alawmulaw from 'alawmulaw';
+
+/** 20 ms of 8 kHz mu-law. */
+const FRAME_BYTES = 160;
+const encodeMulaw = (pcm: Int16Array): Uint8Array => alawmulaw.mulaw.encode(pcm);
 
 /**
  * A test client that plays Twilio: it posts the signed incoming-call

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  FakeTwilioCall,
+  TEST_AUTH_TOKEN,
+  TEST_PUBLIC_URL,
+  expectEventually,
+} from '@parley/testing';
+import { EspeakSynthesizer } from '@parley/voice/offline';
+import { startPlatform, type Running } from './start.js';
+
+/**
+ * Phone calls in the embedded mode: the same voice pipeline on the in-process
+ * bus and cache, with the offline pair (eSpeak NG; Whisper base from
+ * `scripts/infra`). The caller asks the demo knowledge base by voice.
+ */
+const localStt = process.env.PARLEY_LOCAL_STT_URL;
+let platform: Running;
+const espeak = new EspeakSynthesizer({ threads: 1 });
+
+beforeAll(async () => {
+  if (!localStt)
+    throw new Error('PARLEY_LOCAL_STT_URL is not set: run through scripts/test (scripts/infra up)');
+  platform = await startPlatform({
+    TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
+    VOICE_PUBLIC_URL: TEST_PUBLIC_URL,
+    VOICE_NUMBERS: '+15550100=demo',
+    VOICE_LOCAL_STT_URL: localStt,
+    VOICE_RECOGNITION_HINTS: 'PowerBlend, warranty',
+    PARLEY_DEMO_KNOWLEDGE: 'true',
+  });
+  // The demo knowledge base loads once the port is known.
+  await expectEventually(
+    async () => {
+      const found = await platform.app.platform.knowledge.search('demo', 'blender warranty');
+      expect(found.passages.length).toBeGreaterThan(0);
+    },
+    { timeoutMs: 30_000 },
+  );
+}, 60_000);
+afterAll(async () => {
+  await espeak.close();
+  await platform?.close();
+});
+
+async function untilQuiet(call: FakeTwilioCall, quietMs = 400) {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const last = call.received.filter((m) => m.event === 'media').at(-1)?.at ?? 0;
+    if (last > 0 && Date.now() - last > quietMs) return;
+    await call.silence(100);
+  }
+  throw new Error('the assistant never went quiet');
+}
+
+describe('a phone call to the embedded platform', () => {
+  it('answers a spoken question from the demo knowledge base, in audio', async () => {
+    const call = await FakeTwilioCall.place(platform.baseUrl, {
+      to: '+15550100',
+      from: '+15557654321',
+    });
+    await call.silence(300);
+    await untilQuiet(call);
+    const question = await espeak.synthesize('How long is the warranty on a PowerBlend blender?', {
+      language: 'en',
+      signal: AbortSignal.timeout(10_000),
+    });
+    const { store, voice } = platform.app.platform;
+    const conversationId = voice.active()[0]!.conversationId!;
+    await call.speak(question);
+    const asked = Date.now();
+    await call.silence(800);
+    await expectEventually(
+      async () => {
+        const messages = await store.messagesAfter('demo', conversationId, 0, 10);
+        expect(messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+        expect(messages[0]!.text).toMatch(/warranty/i);
+        expect(messages[1]!.sources?.map((s) => s.title)).toContain('Blender Warranty');
+      },
+      { timeoutMs: 30_000 },
+    );
+    await expectEventually(() => expect(call.audioSince(asked).length).toBeGreaterThan(25), {
+      timeoutMs: 20_000,
+    });
+    call.stop();
+    expect(await call.closed).toBe(1000);
+    expect(platform.app.platform.voice.calls).toBe(0);
+  }, 90_000);
+});

@@ -1,0 +1,161 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { EventRegistry, allEvents } from '@parley/contracts';
+import type { Logger } from '@parley/observability';
+import type { Cache, EventBus } from '@parley/ports';
+import { parseNumbers, type VoiceSettings } from './config.js';
+import { ConversationLink } from './adapters/conversation-link.js';
+import { CallSession, type CallObserver } from './domain/call-session.js';
+import { CallRegistry } from './domain/calls.js';
+import { twilioRoutes, validStreamToken } from './routes/twilio.route.js';
+
+export { TWILIO_STREAM_PATH } from './routes/twilio.route.js';
+import { speechStack } from './speech.js';
+import { mediaStreams } from './ws/media-stream.js';
+
+/** What the voice endpoints run on: two ports plus the settings. */
+export interface VoiceOptions {
+  bus: EventBus;
+  cache: Cache;
+  settings: VoiceSettings;
+  logger: Logger;
+  metrics: Registry;
+}
+
+/** A handle for the embedded mode and tests. */
+export interface Voice {
+  /** Calls in progress on this process. */
+  readonly calls: number;
+  /** Each call in progress: its tenant and conversation. */
+  active(): Array<{ callSid: string; tenantId: string; conversationId: string | undefined }>;
+}
+
+/**
+ * Adds phone calls to `app`: Twilio's webhook answers a call with a media
+ * stream to this process; each call's pipeline (voice activity, recognition,
+ * the conversation, synthesis, barge-in, keys) runs in `CallSession`, and
+ * the caller's words join the same conversation events as the widget's. The
+ * same code serves the voice service and the embedded mode. Without
+ * `TWILIO_AUTH_TOKEN` telephony is off (the metric stays, at 0).
+ */
+export async function registerVoice(app: FastifyInstance, options: VoiceOptions): Promise<Voice> {
+  const { settings: config } = options;
+  const deps = options;
+  const calls = new CallRegistry(config.maxCalls);
+  new Gauge({
+    name: 'concurrent_calls',
+    help: 'Phone calls this process is carrying (the voice HPA metric)',
+    registers: [deps.metrics],
+    collect() {
+      this.set(calls.size);
+    },
+  });
+  const observer = callMetrics(deps.metrics);
+  const handle: Voice = {
+    get calls() {
+      return calls.size;
+    },
+    active: () =>
+      calls.list().map((c) => ({
+        callSid: c.callSid,
+        tenantId: c.tenantId,
+        conversationId: c.conversationId,
+      })),
+  };
+  if (!config.twilioAuthToken) {
+    deps.logger.info('TWILIO_AUTH_TOKEN is not set: telephony is off');
+    return handle;
+  }
+  if (!config.publicUrl)
+    throw new Error('TWILIO_AUTH_TOKEN needs VOICE_PUBLIC_URL (the address Twilio calls)');
+  const speech = speechStack(config, deps.metrics, deps.logger);
+  app.addHook('onClose', () => speech.close());
+  const authToken = config.twilioAuthToken;
+  await app.register(twilioRoutes, {
+    authToken,
+    publicUrl: config.publicUrl.replace(/\/$/, ''),
+    numbers: parseNumbers(config.numbers),
+    calls,
+  });
+  // Drain first (preClose hooks run in order): no new call once shutdown starts, and
+  // active calls may finish within the deadline; then the streams still open are closed.
+  app.addHook('preClose', async () => {
+    const finished = await calls.drain(Math.max(0, config.shutdownDeadlineMs - 2_000));
+    if (!finished)
+      deps.logger.warn({ calls: calls.size }, 'Calls still active at the drain deadline');
+  });
+  const registry = new EventRegistry(allEvents);
+  const logger = deps.logger.child({ component: 'call' });
+  mediaStreams(app, {
+    calls,
+    logger: deps.logger.child({ component: 'media-stream' }),
+    authenticate: (call) => validStreamToken(authToken, call),
+    answer(call, channel) {
+      const link = new ConversationLink(
+        { bus: options.bus, cache: options.cache, registry, logger },
+        { tenantId: call.tenantId, callerNumber: call.from, language: config.language },
+      );
+      call.conversationId = link.conversationId;
+      const callLogger = logger.child({
+        callSid: call.callSid,
+        conversationId: link.conversationId,
+      });
+      const session = new CallSession(
+        {
+          language: config.language,
+          greeting: config.greeting,
+          ...(config.recognitionHints ? { prompt: config.recognitionHints } : {}),
+          vad: { endSilenceMs: config.endSilenceMs },
+          noInputMs: config.noInputMs,
+        },
+        {
+          transcriber: speech.transcriber,
+          synthesizer: speech.synthesizer,
+          out: channel,
+          conversation: link,
+          observer,
+          logger: callLogger,
+          callerNumber: call.from,
+        },
+      );
+      // Answers can only be heard once subscribed: greet after that.
+      void link
+        .open((update) => session.update(update))
+        .then(
+          () => session.start(),
+          (err: unknown) => {
+            callLogger.error({ err }, 'Conversation channel unavailable; ending the call');
+            channel.hangUp();
+          },
+        );
+      return {
+        audio: (frame) => session.audio(frame),
+        digit: (key) => session.digit(key),
+        ended: () => {
+          session.end();
+          void link.close();
+        },
+      };
+    },
+  });
+  return handle;
+}
+
+function callMetrics(registry: Registry): CallObserver {
+  const turn = new Histogram({
+    name: 'voice_turn_latency_seconds',
+    help: "From the end of the caller's speech to the first audio of the answer",
+    buckets: [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3, 4, 6, 10],
+    registers: [registry],
+  });
+  const bargeIns = new Counter({
+    name: 'voice_barge_ins_total',
+    help: 'Caller speech during playback: a new turn, or no words (the reply resumed)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  return {
+    turnLatency: (seconds) => turn.observe(seconds),
+    bargeIn: (outcome) => bargeIns.inc({ outcome }),
+  };
+}
