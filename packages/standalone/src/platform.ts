@@ -122,6 +122,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
   const voice = await registerVoice(app, {
     bus: broker.bus(),
     cache,
+    db,
     settings: config,
     logger: deps.logger,
     metrics: deps.metrics,

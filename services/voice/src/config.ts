@@ -1,4 +1,12 @@
-import { env, serviceFields, redisFields, kafkaFields, type ConfigOf } from '@parley/config';
+import {
+  env,
+  adminFields,
+  serviceFields,
+  redisFields,
+  kafkaFields,
+  postgresFields,
+  type ConfigOf,
+} from '@parley/config';
 
 /** The voice settings, shared by the service and the embedded mode. */
 export const voiceFields = {
@@ -6,7 +14,7 @@ export const voiceFields = {
   twilioAuthToken: env.secret('TWILIO_AUTH_TOKEN', { minLength: 16, optional: true }),
   /** The address Twilio reaches this service at (signatures cover it; media streams connect to it). */
   publicUrl: env.url('VOICE_PUBLIC_URL', { protocols: ['https:', 'http:'], default: '' }),
-  /** Which tenant each phone number belongs to: `+15550100=acme,+15550101=globex`. */
+  /** Numbers fixed by configuration, `+15550100=acme,+15550101=globex`; others come from Postgres (admin API). */
   numbers: env.string('VOICE_NUMBERS', { default: '' }),
   /** Calls one process takes at most (more are refused politely). */
   maxCalls: env.int('VOICE_MAX_CALLS', { min: 1, max: 10_000, default: 200 }),
@@ -49,13 +57,18 @@ export const voiceFields = {
 export const configSpec = {
   ...serviceFields,
   port: env.port('PORT', { default: 8085 }),
+  ...postgresFields,
   ...redisFields,
   ...kafkaFields,
+  ...adminFields,
   ...voiceFields,
 };
 
 export type Config = ConfigOf<typeof configSpec>;
-export type VoiceSettings = ConfigOf<typeof voiceFields> & { shutdownDeadlineMs: number };
+export type VoiceSettings = ConfigOf<typeof voiceFields> & {
+  shutdownDeadlineMs: number;
+  adminToken: string;
+};
 
 /** `+15550100=acme,+15550101=globex` → number → tenant; refuses malformed entries. */
 export function parseNumbers(spec: string): Map<string, string> {

@@ -2,9 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { EventRegistry, allEvents } from '@parley/contracts';
 import type { Logger } from '@parley/observability';
-import type { Cache, EventBus } from '@parley/ports';
+import type { Cache, EventBus, SqlDatabase } from '@parley/ports';
 import { parseNumbers, type VoiceSettings } from './config.js';
 import { ConversationLink } from './adapters/conversation-link.js';
+import { PhoneNumbers } from './adapters/phone-numbers.js';
+import { adminRoutes } from './routes/admin.route.js';
 import { CallSession, type CallObserver } from './domain/call-session.js';
 import { CallRegistry } from './domain/calls.js';
 import { twilioRoutes, validStreamToken } from './routes/twilio.route.js';
@@ -17,6 +19,8 @@ import { mediaStreams } from './ws/media-stream.js';
 export interface VoiceOptions {
   bus: EventBus;
   cache: Cache;
+  /** Postgres: the tenants' phone numbers. */
+  db: SqlDatabase;
   settings: VoiceSettings;
   logger: Logger;
   metrics: Registry;
@@ -62,6 +66,8 @@ export async function registerVoice(app: FastifyInstance, options: VoiceOptions)
         conversationId: c.conversationId,
       })),
   };
+  const phoneNumbers = new PhoneNumbers(options.db);
+  await app.register(adminRoutes, { token: config.adminToken, numbers: phoneNumbers });
   if (!config.twilioAuthToken) {
     deps.logger.info('TWILIO_AUTH_TOKEN is not set: telephony is off');
     return handle;
@@ -71,18 +77,22 @@ export async function registerVoice(app: FastifyInstance, options: VoiceOptions)
   const speech = speechStack(config, deps.metrics, deps.logger);
   app.addHook('onClose', () => speech.close());
   const authToken = config.twilioAuthToken;
+  const configured = parseNumbers(config.numbers);
   await app.register(twilioRoutes, {
     authToken,
     publicUrl: config.publicUrl.replace(/\/$/, ''),
-    numbers: parseNumbers(config.numbers),
+    tenantOf: async (number) => configured.get(number) ?? (await phoneNumbers.tenantOf(number)),
     calls,
   });
   // Drain first (preClose hooks run in order): no new call once shutdown starts, and
   // active calls may finish within the deadline; then the streams still open are closed.
+  // At the deadline, the calls still going are told and put in the callback queue.
+  const sessions = new Set<CallSession>();
   app.addHook('preClose', async () => {
-    const finished = await calls.drain(Math.max(0, config.shutdownDeadlineMs - 2_000));
-    if (!finished)
-      deps.logger.warn({ calls: calls.size }, 'Calls still active at the drain deadline');
+    const finished = await calls.drain(Math.max(0, config.shutdownDeadlineMs - 4_000));
+    if (finished) return;
+    deps.logger.warn({ calls: calls.size }, 'Calls still active at the drain deadline: callbacks');
+    await Promise.all([...sessions].map((s) => s.evict(2_500)));
   });
   const registry = new EventRegistry(allEvents);
   const logger = deps.logger.child({ component: 'call' });
@@ -128,10 +138,12 @@ export async function registerVoice(app: FastifyInstance, options: VoiceOptions)
             channel.hangUp();
           },
         );
+      sessions.add(session);
       return {
         audio: (frame) => session.audio(frame),
         digit: (key) => session.digit(key),
         ended: () => {
+          sessions.delete(session);
           session.end();
           void link.close();
         },

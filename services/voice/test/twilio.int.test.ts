@@ -3,12 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FakeTwilioCall,
   TEST_AUTH_TOKEN,
+  infraEnv,
   TEST_PUBLIC_URL,
   serviceEnv,
   startServiceProcess,
   twilioIncoming as incoming,
   type ServiceProcess,
 } from '@parley/testing';
+import { ConversationStore, migrate } from '@parley/conversations';
+import { PgDatabase } from '@parley/postgres';
 import { FRAME_BYTES } from '../src/domain/codec.js';
 
 /**
@@ -18,6 +21,15 @@ import { FRAME_BYTES } from '../src/domain/codec.js';
  * media, dtmf, mark, stop), with `concurrent_calls` and the drain on SIGTERM.
  */
 const entry = new URL('../dist/main.js', import.meta.url).pathname;
+const ADMIN = 'operator-token-0123456789abcdef';
+const run = randomUUID().slice(0, 8);
+const tenantA = `numbers-a-${run}`;
+const tenantB = `numbers-b-${run}`;
+// Numbers of this run only (the table outlives test runs).
+const numberOf = (i: number) =>
+  `+1555${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}${i}`;
+const n1 = numberOf(1);
+const n2 = numberOf(2);
 let voice: ServiceProcess;
 
 const env = () => ({
@@ -28,8 +40,15 @@ const env = () => ({
   // Recognition is not used here; an address is needed to start.
   VOICE_LOCAL_STT_URL: 'http://127.0.0.1:9/v1',
   SHUTDOWN_DEADLINE_MS: '10000',
+  PARLEY_ADMIN_TOKEN: ADMIN,
 });
 beforeAll(async () => {
+  const db = new PgDatabase({ primaryUrl: infraEnv().pgPrimaryUrl });
+  await migrate(db);
+  const store = new ConversationStore(db);
+  for (const id of [tenantA, tenantB])
+    await store.upsertTenant({ id, name: id, widgetKey: `pk_${id}`, allowedOrigins: [] });
+  await db.close();
   voice = await startServiceProcess(entry, { env: env(), startTimeoutMs: 60_000 });
 }, 90_000);
 afterAll(() => voice?.stop('SIGTERM'));
@@ -67,6 +86,55 @@ describe("Twilio's incoming-call webhook", () => {
     expect(forged.status).toBe(403);
     const unknown = await incoming(voice.baseUrl, { CallSid: 'CA3', To: '+15550199' });
     expect(unknown.text).toContain('<Reject/>');
+  });
+});
+
+describe("the tenants' phone numbers (operators' API)", () => {
+  const admin = (path: string, method = 'GET', token = ADMIN) =>
+    fetch(`${voice.baseUrl}/admin/tenants/${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}` },
+    });
+
+  it('attaches a number to a tenant, rings it through, and detaches it', async () => {
+    expect((await admin(`${tenantA}/phone-numbers/${n1}`, 'PUT')).status).toBe(201);
+    expect((await admin(`${tenantA}/phone-numbers/${n1}`, 'PUT')).status).toBe(200);
+    expect(await (await admin(`${tenantA}/phone-numbers`)).json()).toMatchObject({
+      numbers: [{ number: n1 }],
+    });
+    const answered = await incoming(voice.baseUrl, {
+      CallSid: 'CA10',
+      To: n1,
+      From: '+15557654321',
+    });
+    expect(answered.text).toContain(`<Parameter name="tenant" value="${tenantA}"/>`);
+    expect((await admin(`${tenantA}/phone-numbers/${n1}`, 'DELETE')).status).toBe(204);
+    expect((await admin(`${tenantA}/phone-numbers`).then((r) => r.json())) as unknown).toEqual({
+      numbers: [],
+    });
+  });
+
+  it("keeps tenants apart: one tenant's number cannot be taken, listed or detached by another", async () => {
+    expect((await admin(`${tenantA}/phone-numbers/${n2}`, 'PUT')).status).toBe(201);
+    const taken = await admin(`${tenantB}/phone-numbers/${n2}`, 'PUT');
+    expect(taken.status).toBe(409);
+    expect(await taken.json()).toMatchObject({ code: 'VOICE_ERR_NUMBER_TAKEN' });
+    expect(await (await admin(`${tenantB}/phone-numbers`)).json()).toEqual({ numbers: [] });
+    expect((await admin(`${tenantB}/phone-numbers/${n2}`, 'DELETE')).status).toBe(404);
+    expect(
+      (await admin(`${tenantA}/phone-numbers`).then((r) => r.json())) as unknown,
+    ).toMatchObject({
+      numbers: [{ number: n2 }],
+    });
+  });
+
+  it('refuses bad numbers, unknown tenants and callers without the operator token', async () => {
+    expect((await admin(`${tenantA}/phone-numbers/15550113`, 'PUT')).status).toBe(400);
+    expect((await admin(`${tenantA}/phone-numbers/+0555`, 'PUT')).status).toBe(400);
+    expect((await admin(`no-such-tenant-${run}/phone-numbers/+15550114`, 'PUT')).status).toBe(404);
+    expect(
+      (await admin(`${tenantA}/phone-numbers`, 'GET', 'wrong-token-wrong-token-wrong')).status,
+    ).toBe(401);
   });
 });
 
@@ -138,5 +206,27 @@ describe('the Media Streams protocol', () => {
     const { code, elapsedMs } = await exited;
     expect(code).toBe(0);
     expect(elapsedMs).toBeGreaterThanOrEqual(500);
+  }, 60_000);
+
+  it('at the drain deadline says goodbye to a call still going, and ends it before exiting', async () => {
+    const draining = await startServiceProcess(entry, {
+      env: { ...env(), SHUTDOWN_DEADLINE_MS: '7000' },
+      startTimeoutMs: 60_000,
+    });
+    const active = await openCall(draining.baseUrl);
+    await expect.poll(() => concurrentCalls(draining.baseUrl)).toBe(1);
+    const stoppedAt = Date.now();
+    const exited = draining.stop('SIGTERM');
+    // The caller keeps talking past the deadline (3 s here); the service ends the call itself.
+    const line = setInterval(() => active.media(new Uint8Array(160).fill(0xff)), 20);
+    try {
+      expect(await active.closed).toBe(1000);
+    } finally {
+      clearInterval(line);
+    }
+    expect(active.audioSince(stoppedAt + 2_500).length).toBeGreaterThan(25); // the goodbye
+    const { code } = await exited;
+    expect(code).toBe(0);
+    expect(draining.logs.some((l) => String(l.msg).includes('drain deadline'))).toBe(true);
   }, 60_000);
 });

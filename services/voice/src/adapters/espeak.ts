@@ -47,12 +47,19 @@ export class EspeakSynthesizer implements Synthesizer {
   private readonly wordsPerMinute: number;
 
   async synthesize(text: string, context: SpeechContext): Promise<Int16Array> {
+    return fromWav(await this.wav(text, context));
+  }
+
+  /** eSpeak's own output: a 22.05 kHz WAV file (wide band, for comparisons). */
+  async wav(
+    text: string,
+    context: Pick<SpeechContext, 'language' | 'signal'>,
+  ): Promise<Uint8Array> {
     const voice = VOICES[context.language] ?? 'en-us';
-    const wav = (await this.pool.run(
+    return (await this.pool.run(
       { text, voice, wordsPerMinute: this.wordsPerMinute },
       { signal: context.signal },
     )) as Uint8Array;
-    return fromWav(wav);
   }
 
   async close(): Promise<void> {

@@ -183,6 +183,17 @@ describe('a call session', () => {
     expect(call.line.hungUp).toBe(true);
   });
 
+  it('at the drain deadline tells the caller, books a callback to their number and hangs up', async () => {
+    const call = harness([]);
+    call.session.update(reply('A long answer that is still playing. '.repeat(20)));
+    await sleep(50);
+    await call.session.evict(2_000);
+    expect(call.line.log).toContain('clear');
+    expect(call.callbacks).toEqual(['+15550123']);
+    expect(call.spoken.join(' ')).toContain('We will call you back at this number');
+    expect(call.line.hungUp).toBe(true);
+  });
+
   it('asks whether the caller is still there, then hangs up politely', async () => {
     const call = harness([], { noInputMs: 2_000, maxNoInputs: 2 });
     call.session.start();

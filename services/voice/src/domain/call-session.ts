@@ -66,6 +66,9 @@ export const PROMPTS = {
   callbackNoNumber:
     'All of our agents are busy right now, and I cannot see your number. Please call again later. Goodbye.',
   callbackSaved: 'Your call back is booked. Thank you for calling. Goodbye.',
+  evicted:
+    'Sorry, we have to end this call now. We will call you back at this number shortly. Goodbye.',
+  evictedNoNumber: 'Sorry, we have to end this call now. Please call us again. Goodbye.',
   queue: (position: number) =>
     position === 1
       ? 'You are next in line for an agent.'
@@ -206,6 +209,35 @@ export class CallSession {
         return;
       default:
         return;
+    }
+  }
+
+  /**
+   * This process must stop (the drain deadline): the caller is told, their
+   * number goes to the callback queue, and the call ends within `withinMs`.
+   */
+  async evict(withinMs: number): Promise<void> {
+    if (this.ended) return;
+    this.stopPlayback();
+    this.interrupted = null;
+    const number = this.deps.callerNumber;
+    const booked = number
+      ? this.deps.conversation.requestCallback(number).then(
+          () => true,
+          (err: unknown) => {
+            this.deps.logger.error({ err }, 'Callback request at the drain deadline failed');
+            return false;
+          },
+        )
+      : Promise.resolve(false);
+    this.speak(number ? PROMPTS.evicted : PROMPTS.evictedNoNumber, 'final');
+    // The goodbye plays, then the session hangs up by itself (a 'final' sentence); or the time is up.
+    const deadline = Date.now() + withinMs;
+    while (!this.ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await booked;
+    if (!this.ended) {
+      this.deps.out.hangUp();
+      this.end();
     }
   }
 

@@ -10,8 +10,8 @@ export interface TwilioRouteOptions {
   authToken: string;
   /** Where Twilio reaches this service (the signed URL's base; streams connect to it). */
   publicUrl: string;
-  /** Phone number → tenant. */
-  numbers: ReadonlyMap<string, string>;
+  /** The tenant a called number belongs to (null: none). */
+  tenantOf(number: string): Promise<string | null>;
   calls: CallRegistry;
 }
 
@@ -71,7 +71,7 @@ export async function twilioRoutes(
         .send({ code: 'VOICE_ERR_BAD_SIGNATURE', message: 'Invalid Twilio signature' });
     }
     const response = new VoiceResponse();
-    const tenantId = options.numbers.get(String(params.To ?? ''));
+    const tenantId = await options.tenantOf(String(params.To ?? ''));
     if (!tenantId) {
       response.reject();
     } else if (options.calls.refusal()) {
