@@ -319,3 +319,208 @@ describe('what differs between the regions', () => {
     expect(postgres('us-east')).toHaveLength(1);
   });
 });
+
+describe('the voice service and its offline recognizer', () => {
+  const VOICE_SECRETS = [
+    'TWILIO_AUTH_TOKEN',
+    'OPENAI_API_KEY',
+    'DEEPGRAM_API_KEY',
+    'VOICE_LOCAL_STT_KEY',
+  ];
+  const LOCAL_STT_SELECTOR = {
+    'app.kubernetes.io/name': 'parley',
+    'app.kubernetes.io/instance': 'parley',
+    'app.kubernetes.io/component': 'local-stt',
+  };
+  const container = (objects: K8sObject[], name: string) =>
+    objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name)!.spec.template.spec
+      .containers[0];
+  const config = (objects: K8sObject[]) =>
+    objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'parley-config')!.data!;
+  const policy = (objects: K8sObject[], name: string) =>
+    objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === name)!;
+  /** The objects of the offline recognizer: its name, or its pods' component. */
+  const localStt = (objects: K8sObject[]) =>
+    objects.filter(
+      (o) =>
+        o.metadata.name === 'parley-local-stt' ||
+        o.metadata.labels?.['app.kubernetes.io/component'] === 'local-stt',
+    );
+
+  it.each(REGIONS)(
+    'gives the voice pods their provider and Twilio keys as optional Secret references (%s)',
+    (region) => {
+      const env = container(objects(region), 'parley-voice').env;
+      for (const key of VOICE_SECRETS)
+        expect(
+          env.find((e: any) => e.name === key),
+          key,
+        ).toEqual({
+          name: key,
+          valueFrom: { secretKeyRef: { name: 'parley-secrets', key, optional: true } },
+        });
+      // The settings that are not secret, and the timeouts, from the ConfigMaps.
+      expect(config(objects(region))).toMatchObject({ VOICE_NUMBERS: '', VOICE_LANGUAGE: 'en' });
+      expect(named(region, 'ConfigMap', 'parley-resilience').data).toMatchObject({
+        VOICE_STT_TIMEOUT_MS: '5000',
+        VOICE_TTS_TIMEOUT_MS: '5000',
+        VOICE_END_SILENCE_MS: '700',
+        VOICE_NO_INPUT_MS: '10000',
+      });
+    },
+  );
+
+  it('tells the voice service its public address: the ingress voice host, unless the values set one', async () => {
+    for (const region of REGIONS)
+      expect(config(objects(region)).VOICE_PUBLIC_URL, region).toBe(
+        `https://voice.${region === 'us-west-dr' ? 'us-west' : region}.parley.example`,
+      );
+    const { objects: set } = await renderRegion('us-east', [
+      '--set',
+      'config.VOICE_PUBLIC_URL=https://calls.example.org',
+    ]);
+    expect(config(set).VOICE_PUBLIC_URL).toBe('https://calls.example.org');
+  });
+
+  it('renders nothing of the offline recognizer while it is off (every region)', () => {
+    for (const region of REGIONS) {
+      expect(localStt(objects(region)), region).toEqual([]);
+      expect(config(objects(region)), region).not.toHaveProperty('VOICE_LOCAL_STT_URL');
+      const peers = policy(objects(region), 'parley-voice').spec.egress.flatMap(
+        (rule: any) => rule.to,
+      );
+      expect(peers, region).not.toContainEqual({
+        podSelector: { matchLabels: LOCAL_STT_SELECTOR },
+      });
+    }
+  });
+
+  describe.each(REGIONS)('turned on (localStt.enabled=true) in %s', (region) => {
+    let on: { text: string; objects: K8sObject[] };
+    beforeAll(async () => {
+      on = await renderRegion(region, ['--set', 'localStt.enabled=true']);
+    });
+
+    it('passes helm lint --strict and renders valid objects', async () => {
+      const out = await exec('PARLEY_HELM', [
+        'lint',
+        CHART,
+        '--strict',
+        '-f',
+        `${CHART}/values-${region}.yaml`,
+        '--set',
+        'localStt.enabled=true',
+      ]);
+      expect(out).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+      for (const object of localStt(on.objects)) await validateObject(object);
+      expect(
+        localStt(on.objects)
+          .map((o) => `${o.kind}/${o.metadata.name}`)
+          .sort(),
+      ).toEqual(
+        ['Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount'].map(
+          (kind) => `${kind}/parley-local-stt`,
+        ),
+      );
+    });
+
+    it('runs the recognizer as a non-root, read-only, probed pod with its key from the Secret', () => {
+      const deployment = on.objects.find(
+        (o) => o.kind === 'Deployment' && o.metadata.name === 'parley-local-stt',
+      )!;
+      expect(deployment.spec.selector.matchLabels).toEqual(LOCAL_STT_SELECTOR);
+      // The cold standby keeps it at zero pods too.
+      expect(deployment.spec.replicas).toBe(region === 'us-west-dr' ? 0 : 2);
+      const pod = deployment.spec.template.spec;
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
+      expect(pod.automountServiceAccountToken).toBe(false);
+      const [c] = pod.containers;
+      expect(c.image).toBe('ghcr.io/parley-chat/parley-local-stt:0.1.0');
+      expect(c.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
+      expect(c.resources).toEqual({
+        requests: { cpu: '1', memory: '1Gi' },
+        limits: { cpu: '2', memory: '1Gi' },
+      });
+      expect(c.ports).toEqual([{ name: 'http', containerPort: 8090, protocol: 'TCP' }]);
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'])
+        expect(c[probe].httpGet, probe).toEqual({ path: '/healthz', port: 'http' });
+      expect(c.env).toEqual([
+        { name: 'LOCAL_STT_THREADS', value: '2' },
+        {
+          name: 'LOCAL_STT_API_KEY',
+          valueFrom: {
+            secretKeyRef: { name: 'parley-secrets', key: 'VOICE_LOCAL_STT_KEY', optional: true },
+          },
+        },
+      ]);
+      expect(c.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
+      const service = on.objects.find(
+        (o) => o.kind === 'Service' && o.metadata.name === 'parley-local-stt',
+      )!;
+      expect(service.spec.selector).toEqual(LOCAL_STT_SELECTOR);
+      expect(service.spec.ports).toEqual([
+        { name: 'http', port: 8090, targetPort: 'http', protocol: 'TCP' },
+      ]);
+    });
+
+    it('lets only the voice pods reach it, lets it reach nothing, and points the voice pods at it', () => {
+      const own = policy(on.objects, 'parley-local-stt');
+      expect(own.spec.podSelector.matchLabels).toEqual(LOCAL_STT_SELECTOR);
+      expect(own.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+      expect(own.spec.ingress).toEqual([
+        {
+          from: [
+            {
+              podSelector: {
+                matchLabels: { ...LOCAL_STT_SELECTOR, 'app.kubernetes.io/component': 'voice' },
+              },
+            },
+          ],
+          ports: [{ protocol: 'TCP', port: 8090 }],
+        },
+      ]);
+      expect(own.spec.egress).toEqual([]);
+      expect(policy(on.objects, 'parley-voice').spec.egress).toContainEqual({
+        to: [{ podSelector: { matchLabels: LOCAL_STT_SELECTOR } }],
+        ports: [{ protocol: 'TCP', port: 8090 }],
+      });
+      // No other service may call it.
+      for (const other of ['gateway', 'chat', 'ai', 'hitl', 'embedding'])
+        expect(
+          policy(on.objects, `parley-${other}`).spec.egress.flatMap((rule: any) => rule.to),
+          other,
+        ).not.toContainEqual({ podSelector: { matchLabels: LOCAL_STT_SELECTOR } });
+      // The voice pods read the address from parley-config (envFrom).
+      expect(config(on.objects).VOICE_LOCAL_STT_URL).toBe('http://parley-local-stt:8090/v1');
+      expect(container(on.objects, 'parley-voice').envFrom).toContainEqual({
+        configMapRef: { name: 'parley-config' },
+      });
+    });
+
+    it('references every secret by name and renders no secret value', () => {
+      expect(on.objects.filter((o) => o.kind === 'Secret')).toHaveLength(0);
+      expect(on.text).not.toMatch(/\bsk-[A-Za-z0-9]{8,}/);
+      const fromSecret = new Set<string>();
+      for (const o of on.objects.filter((o) => o.kind === 'Deployment'))
+        for (const c of o.spec.template.spec.containers)
+          for (const e of c.env ?? []) {
+            if (/SECRET|TOKEN|PASSWORD|API_KEY|_KEY$|_URLS?$/.test(e.name))
+              expect(e.valueFrom?.secretKeyRef?.name, `${o.metadata.name}/${e.name}`).toBe(
+                'parley-secrets',
+              );
+            if (e.valueFrom?.secretKeyRef) fromSecret.add(e.valueFrom.secretKeyRef.key);
+          }
+      for (const key of VOICE_SECRETS) expect(fromSecret).toContain(key);
+      // No ConfigMap carries a key the Secret holds.
+      for (const o of on.objects.filter((o) => o.kind === 'ConfigMap'))
+        for (const key of Object.keys(o.data ?? {}))
+          expect(fromSecret.has(key), `${o.metadata.name}: ${key}`).toBe(false);
+    });
+  });
+});

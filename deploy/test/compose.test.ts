@@ -59,6 +59,7 @@ describe('docker-compose.yml', () => {
         'redis',
         'setup',
         ...SERVICES,
+        'local-stt',
         'prometheus',
         'otel-collector',
       ].sort(),
@@ -117,6 +118,61 @@ describe('docker-compose.yml', () => {
     await expect(exec('PARLEY_COMPOSE_CHECK', [join(REPO, 'docker-compose.yml')])).rejects.toThrow(
       /required variable POSTGRES_PASSWORD is missing a value: set it in .env/,
     );
+  });
+
+  it('gives the voice service its settings from .env, empty (off) where optional, and the offline recognizer', () => {
+    const voice = services.voice!;
+    expect(voice.environment).toMatchObject({
+      TWILIO_AUTH_TOKEN: '',
+      OPENAI_API_KEY: '',
+      DEEPGRAM_API_KEY: '',
+      VOICE_LOCAL_STT_KEY: '',
+      VOICE_PUBLIC_URL: '',
+      VOICE_NUMBERS: '',
+      VOICE_LANGUAGE: 'en',
+      VOICE_LOCAL_STT_URL: 'http://local-stt:8090/v1',
+    });
+    expect(voice.depends_on).toMatchObject({ 'local-stt': { condition: 'service_healthy' } });
+    const stt = services['local-stt']!;
+    expect(stt.build).toEqual({
+      context: join(REPO, 'services/voice/local-stt'),
+      dockerfile: 'Dockerfile',
+    });
+    expect(stt.read_only).toBe(true);
+    expect(stt.cap_drop).toEqual(['ALL']);
+    expect(stt.security_opt).toContain('no-new-privileges:true');
+    // distroless Python: no shell or curl, so python itself asks /healthz.
+    expect(stt.healthcheck?.test.slice(0, 2)).toEqual(['CMD', '/usr/bin/python3.11']);
+    expect(stt.healthcheck?.test.join(' ')).toContain('http://127.0.0.1:8090/healthz');
+    expect(stt.environment).toEqual({ LOCAL_STT_THREADS: '2', LOCAL_STT_API_KEY: '' });
+  });
+
+  it('passes the optional voice secrets from .env when it has them, and the shared key to local-stt', async () => {
+    const optional = {
+      TWILIO_AUTH_TOKEN: 'twilio-token-for-tests-0123456789',
+      DEEPGRAM_API_KEY: 'deepgram-key-for-tests',
+      VOICE_LOCAL_STT_KEY: 'local-stt-key-for-tests',
+      VOICE_PUBLIC_URL: 'https://voice.example.org',
+      VOICE_NUMBERS: '+15550100=acme',
+    };
+    const envFile = join(dir, 'voice.env');
+    await writeFile(
+      envFile,
+      Object.entries({ ...SECRETS, ...optional })
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+    );
+    const project = JSON.parse(
+      await exec('PARLEY_COMPOSE_CHECK', ['-env-file', envFile, join(REPO, 'docker-compose.yml')]),
+    ) as { services: Record<string, ComposeService> };
+    expect(project.services.voice!.environment).toMatchObject(optional);
+    expect(project.services['local-stt']!.environment?.LOCAL_STT_API_KEY).toBe(
+      optional.VOICE_LOCAL_STT_KEY,
+    );
+    const text = await readFile(join(REPO, 'docker-compose.yml'), 'utf8');
+    for (const value of Object.values(optional)) expect(text).not.toContain(value);
+    const example = await readFile(join(REPO, 'deploy/compose/example.env'), 'utf8');
+    for (const key of Object.keys(optional)) expect(example).toMatch(new RegExp(`^${key}=$`, 'm'));
   });
 
   it('has Prometheus scrape every service', async () => {

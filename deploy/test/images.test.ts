@@ -1,7 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,7 +29,10 @@ afterAll(async () => {
 
 /** A Dockerfile's instructions, continuation lines joined, comments dropped. */
 async function instructions(service: string): Promise<Array<[string, string]>> {
-  const text = await readFile(join(REPO, 'services', service, 'Dockerfile'), 'utf8');
+  return parseDockerfile(await readFile(join(REPO, 'services', service, 'Dockerfile'), 'utf8'));
+}
+
+function parseDockerfile(text: string): Array<[string, string]> {
   return text
     .replace(/\\\n/g, ' ')
     .split('\n')
@@ -116,4 +120,171 @@ describe('the build context', () => {
       ignored.filter((l) => !l.startsWith('#')).some((l) => /package\.json|^bench|^deploy/.test(l)),
     ).toBe(false);
   });
+});
+
+/**
+ * The offline recognizer's image (services/voice/local-stt/Dockerfile, written
+ * by hand: Python, not the services' template). Checked for what it promises,
+ * then replayed: its model-assembly step runs against the venv scripts/infra
+ * installed from the same requirements.txt (same pip flags), and the server
+ * starts with the run stage's interpreter, environment and command, mapped to
+ * those local paths. Debian 12's /usr/bin/python3.11, where there is one, is
+ * the interpreter distroless python3-debian12 ships.
+ */
+describe('the local-stt image', () => {
+  const DIR = join(REPO, 'services/voice/local-stt');
+  const stt: { dir?: string; proc?: ReturnType<typeof spawn> } = {};
+  afterAll(async () => {
+    stt.proc?.kill('SIGKILL');
+    if (stt.dir) await rm(stt.dir, { recursive: true, force: true });
+  });
+
+  /** Instructions with their text as written (continuations joined, spacing kept). */
+  async function raw(): Promise<Array<[string, string]>> {
+    const text = await readFile(join(DIR, 'Dockerfile'), 'utf8');
+    return text
+      .replace(/\\\n/g, '')
+      .split('\n')
+      .filter((l) => l.trim() && !l.trim().startsWith('#'))
+      .map((l) => {
+        const match = /^\s*(\S+)\s+(.*)$/.exec(l)!;
+        return [match[1]!.toUpperCase(), match[2]!.trim()];
+      });
+  }
+  const stages = async () => {
+    const steps = await raw();
+    const second = steps.findIndex(([k], i) => k === 'FROM' && i > 0);
+    return { build: steps.slice(0, second), final: steps.slice(second), steps };
+  };
+  const args = (steps: Array<[string, string]>) =>
+    Object.fromEntries(
+      steps.filter(([k]) => k === 'ARG').map(([, v]) => v.split('=', 2) as [string, string]),
+    );
+
+  it('is built in two stages, from hashed requirements, into a distroless non-root Python image with no secret baked in', async () => {
+    const { build, final, steps } = await stages();
+    const froms = steps.filter(([k]) => k === 'FROM').map(([, v]) => v);
+    expect(froms).toHaveLength(2);
+    expect(froms[0]).toMatch(
+      /^(--platform=linux\/amd64 )?python:3\.11(\.\d+)?-slim-bookworm AS build$/,
+    );
+    expect(froms[1]).toMatch(
+      /^(--platform=linux\/amd64 )?gcr\.io\/distroless\/python3-debian12:nonroot$/,
+    );
+    const installs = build.filter(([k, v]) => k === 'RUN' && v.includes(' install '));
+    expect(installs).toHaveLength(1);
+    expect(installs[0]![1]).toMatch(/--require-hashes .*-r \/tmp\/requirements\.txt/);
+    // The file pins every dependency: hash-checking mode proves it complete, --no-deps would not.
+    expect(installs[0]![1]).not.toContain('--no-deps');
+    // The model it rebuilds is the one scripts/infra checks.
+    const infra = await readFile(join(REPO, 'scripts/infra.d/local-stt.sh'), 'utf8');
+    expect(args(build).MODEL_SHA256).toBe(/^STT_MODEL_SHA256=([0-9a-f]{64})$/m.exec(infra)![1]);
+
+    expect(final.filter(([k]) => k === 'USER').map(([, v]) => v)).toEqual(['65532:65532']);
+    expect(final.find(([k]) => k === 'EXPOSE')?.[1]).toBe('8090');
+    expect(JSON.parse(final.find(([k]) => k === 'ENTRYPOINT')![1])).toEqual([
+      '/usr/bin/python3.11',
+    ]);
+    const cmd = JSON.parse(final.find(([k]) => k === 'CMD')![1]) as string[];
+    expect(cmd[0]).toMatch(/\/server\.py$/);
+    expect(cmd.slice(1, 5)).toEqual(['--host', '0.0.0.0', '--port', '8090']);
+    // Only the runtime, the model and the server reach the final image.
+    expect(final.filter(([k]) => k === 'COPY').map(([, v]) => v.split(/\s+/).at(-2))).toEqual([
+      `${args(build).VENV}/lib/python3.11/site-packages`,
+      args(build).MODEL_DIR,
+      'server.py',
+    ]);
+    for (const [keyword, value] of steps.filter(([k]) => k === 'ENV' || k === 'ARG'))
+      expect(`${keyword} ${value}`).not.toMatch(/SECRET|PASSWORD|TOKEN|API_KEY|_URL/);
+    // Its build context is its own folder, cut down to what it copies.
+    const ignored = (await readFile(join(DIR, '.dockerignore'), 'utf8'))
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
+    expect(ignored).toEqual(['*', '!requirements.txt', '!server.py']);
+  });
+
+  it('rebuilds the model as its build stage does, and serves it as its run stage does', async () => {
+    const { build, final } = await stages();
+    const cache =
+      process.env.PARLEY_CACHE_DIR ??
+      join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'parley');
+    const venv = join(cache, 'local-stt/venv');
+    const requirements = await readFile(join(DIR, 'requirements.txt'));
+    const stamp = join(venv, '.requirements.sha256');
+    if (!existsSync(stamp))
+      throw new Error(`no local-stt venv in ${venv}: run scripts/infra install`);
+    expect((await readFile(stamp, 'utf8')).trim(), 'run scripts/infra install').toBe(
+      createHash('sha256').update(requirements).digest('hex'),
+    );
+    const { VENV, MODEL_DIR, MODEL_SHA256 } = args(build) as Record<string, string>;
+    stt.dir = await mkdtemp(join(tmpdir(), 'parley-image-local-stt-'));
+    const model = join(stt.dir, 'whisper-base');
+
+    // The build stage's assembly, word for word, with its ARGs pointing here.
+    const assemble = build.find(([k, v]) => k === 'RUN' && v.includes('sha256sum'))![1];
+    const { stdout } = await run('sh', ['-c', assemble], {
+      env: { PATH: process.env.PATH, VENV: venv, MODEL_DIR: model, MODEL_SHA256 },
+    });
+    expect(stdout).toContain(`${model}/model.bin: OK`);
+    expect((await readdir(model)).sort()).toEqual([
+      'config.json',
+      'model.bin',
+      'tokenizer.json',
+      'vocabulary.txt',
+    ]);
+
+    // The run stage: its COPY destinations mapped to where those files are here.
+    const places = final
+      .filter(([k]) => k === 'COPY')
+      .map(([, v]): [string, string] => {
+        const words = v.split(/\s+/);
+        const [source, target] = words.slice(-2) as [string, string];
+        return words[0] === '--from=build'
+          ? [target, source.replace(VENV!, venv).replace(MODEL_DIR!, model)]
+          : [target, join(DIR, source)];
+      });
+    const local = (value: string) => {
+      for (const [image, here] of places)
+        if (value === image || value.startsWith(`${image}/`))
+          return here + value.slice(image.length);
+      return value;
+    };
+    const env = Object.fromEntries(
+      final
+        .filter(([k]) => k === 'ENV')
+        .flatMap(([, v]) => v.split(/\s+/))
+        .map((pair) => pair.split('=', 2) as [string, string])
+        .map(([k, v]) => [k, local(v)]),
+    );
+    expect(env.PYTHONPATH).toBe(join(venv, 'lib/python3.11/site-packages'));
+    const [python] = JSON.parse(final.find(([k]) => k === 'ENTRYPOINT')![1]) as string[];
+    const interpreter = existsSync(python!) ? python! : join(venv, 'bin/python');
+    const cmd = (JSON.parse(final.find(([k]) => k === 'CMD')![1]) as string[]).map(local);
+    cmd[cmd.indexOf('--port') + 1] = '0'; // any free port; the server logs which
+    const proc = spawn(interpreter, cmd, {
+      env: { PATH: process.env.PATH, HOME: '/nonexistent', LOCAL_STT_THREADS: '1', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    stt.proc = proc;
+    let log = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`local-stt did not start:\n${log}`)), 60_000);
+      proc.stderr!.on('data', (chunk: Buffer) => {
+        log += chunk.toString();
+        const match = /listening on http:\/\/0\.0\.0\.0:(\d+)\/v1/.exec(log);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      });
+      proc.on('exit', (code) => reject(new Error(`local-stt exited (${code}):\n${log}`)));
+    });
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', model: 'whisper-base' });
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    stt.proc = undefined;
+  }, 120_000);
 });

@@ -29,6 +29,8 @@ export const voiceFields = {
   recognitionHints: env.string('VOICE_RECOGNITION_HINTS', { default: '' }),
   /** Silence that ends the caller's turn (end-of-utterance timing). */
   endSilenceMs: env.int('VOICE_END_SILENCE_MS', { min: 200, max: 5_000, default: 700 }),
+  /** A pause this long starts recognition early (used if the turn ends there); 0: wait for the end. */
+  speculateAfterMs: env.int('VOICE_SPECULATE_AFTER_MS', { min: 0, max: 5_000, default: 300 }),
   /** Caller silence before "are you still there?" (twice, then a polite goodbye). */
   noInputMs: env.int('VOICE_NO_INPUT_MS', { min: 2_000, max: 120_000, default: 10_000 }),
   /** Longest one recognition or synthesis request may take before the standby provider gets it. */

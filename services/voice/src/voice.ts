@@ -115,7 +115,7 @@ export async function registerVoice(app: FastifyInstance, options: VoiceOptions)
           language: config.language,
           greeting: config.greeting,
           ...(config.recognitionHints ? { prompt: config.recognitionHints } : {}),
-          vad: { endSilenceMs: config.endSilenceMs },
+          vad: { endSilenceMs: config.endSilenceMs, pauseMs: config.speculateAfterMs },
           noInputMs: config.noInputMs,
         },
         {

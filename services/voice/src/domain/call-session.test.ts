@@ -123,6 +123,31 @@ describe('a call session', () => {
     expect(call.latencies[0]).toBeGreaterThan(0.2); // includes the end-of-utterance silence
   });
 
+  it('recognizes at the first pause, and uses that text when the caller said nothing more', async () => {
+    const call = harness([], { vad: { endSilenceMs: 700, pauseMs: 300 } });
+    const asked: number[] = [];
+    const aborted: number[] = [];
+    (call.session as unknown as { deps: { transcriber: Transcriber } }).deps.transcriber = {
+      name: 'counting',
+      transcribe: (audio, context) => {
+        asked.push(audio.length);
+        context.signal.addEventListener('abort', () => aborted.push(audio.length));
+        return Promise.resolve(
+          asked.length === 1 ? 'Where is my order?' : 'Where is my order? It has been two weeks.',
+        );
+      },
+    };
+    // A pause (400 ms) inside the turn: recognition starts, then is cancelled when the caller speaks on.
+    await call.say(400);
+    await call.say(400, silence);
+    await call.say(400);
+    await call.say(800, silence);
+    expect(call.posted).toEqual(['Where is my order? It has been two weeks.']);
+    expect(aborted).toHaveLength(1);
+    // The last pause's recognition was the one used: no third request at the end of the turn.
+    expect(asked).toHaveLength(2);
+  });
+
   it('stops the reply at once when the caller talks over it, and takes their words as the next turn', async () => {
     const call = harness(['Actually, cancel my order.']);
     call.session.update(reply('A'.repeat(1_000) + '. And more.'));

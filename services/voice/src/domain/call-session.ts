@@ -116,6 +116,9 @@ export class CallSession {
   private lastSpoken: string[] = [];
   private ended = false;
   private readonly aborter = new AbortController();
+  /** Recognition started at a pause, used if the utterance ends without more speech. */
+  private speculation: { speechMs: number; text: Promise<string>; abort: AbortController } | null =
+    null;
 
   constructor(
     private readonly settings: CallSettings,
@@ -145,6 +148,7 @@ export class CallSession {
     const event = this.detector.push(frame);
     if (!event) return;
     if (event.kind === 'start') return this.speechStarted();
+    if (event.kind === 'pause') return this.speculate(concat(event.frames), event.speechMs);
     void this.speechEnded(concat(event.frames), event.speechMs, event.lastVoiceAt);
   }
 
@@ -258,6 +262,7 @@ export class CallSession {
   }
 
   private speechStarted(): void {
+    this.dropSpeculation(false);
     this.noInputs = 0;
     this.disarmNoInput();
     clearTimeout(this.resumeTimer);
@@ -286,9 +291,12 @@ export class CallSession {
       if (cut) this.falseBargeIn();
       return;
     }
+    // The speculation holds the same speech when the caller said nothing more after the pause.
+    const speculation = this.speculation?.speechMs === speechMs ? this.speculation.text : null;
+    this.dropSpeculation(speculation !== null);
     let text: string;
     try {
-      text = await this.deps.transcriber.transcribe(audio, this.context());
+      text = await (speculation ?? this.deps.transcriber.transcribe(audio, this.context()));
     } catch (err) {
       if (this.ended) return;
       this.deps.logger.warn({ err }, 'Recognition failed for an utterance');
@@ -310,6 +318,28 @@ export class CallSession {
     }
     this.interrupted = null;
     this.postTurn(text, lastVoiceAt);
+  }
+
+  /**
+   * The caller paused: recognition starts now on the utterance so far, so
+   * that if the pause turns out to be its end, the text is (nearly) ready.
+   */
+  private speculate(audio: Int16Array, speechMs: number): void {
+    this.dropSpeculation(false);
+    if (speechMs < (this.settings.minUtteranceMs ?? 250)) return;
+    const abort = new AbortController();
+    const text = this.deps.transcriber.transcribe(audio, {
+      ...this.context(),
+      signal: AbortSignal.any([this.aborter.signal, abort.signal]),
+    });
+    text.catch(() => undefined);
+    this.speculation = { speechMs, text, abort };
+  }
+
+  /** Forgets the speculation; cancels it unless it is being used. */
+  private dropSpeculation(used: boolean): void {
+    if (this.speculation && !used) this.speculation.abort.abort(new Error('caller spoke on'));
+    this.speculation = null;
   }
 
   private falseBargeIn(): void {

@@ -29,9 +29,10 @@ describe('voice activity detection', () => {
     const events = feed(new VoiceActivityDetector({ endSilenceMs: 700 }), frames);
     expect(events.map((e) => [e.event.kind, e.at])).toEqual([
       ['start', 27],
+      ['pause', 74 + 15], // 300 ms of quiet: the utterance so far, for speculative recognition
       ['end', 74 + 35],
     ]);
-    const end = events[1]!.event as Extract<VadEvent, { kind: 'end' }>;
+    const end = events[2]!.event as Extract<VadEvent, { kind: 'end' }>;
     expect(end.speechMs).toBe(1000);
     expect(end.lastVoiceAt).toBe(74 * 20);
     // The pre-roll keeps the frames before the start, so the first syllable is not cut.
@@ -51,7 +52,7 @@ describe('voice activity detection', () => {
     const vad = new VoiceActivityDetector({ maxUtteranceMs: 1_000 });
     const quiet = Array.from({ length: 10 }, () => hiss(30)); // the line's noise, measured first
     const events = feed(vad, [...quiet, ...Array.from({ length: 80 }, () => tone(6000))]);
-    expect(events.map((e) => e.event.kind)).toEqual(['start', 'end', 'start']);
+    expect(events.map((e) => e.event.kind)).toEqual(['start', 'end', 'start']); // no pause in speech
     expect(vad.flush()?.kind).toBe('end');
     expect(vad.flush()).toBeNull();
   });

@@ -13,6 +13,8 @@ export interface VadOptions {
   startMs?: number;
   /** Silence after which an utterance has ended (end-of-utterance timing). @default 700 ms */
   endSilenceMs?: number;
+  /** Silence after which the utterance so far is reported as a `pause` (speculative recognition); 0: never. @default 300 ms */
+  pauseMs?: number;
   /** Audio kept from before the start, so the first syllable is not cut. @default 200 ms */
   preRollMs?: number;
   /** Longest utterance; longer ones end here. @default 30 s */
@@ -24,6 +26,12 @@ export interface VadOptions {
 /** What one frame changed. */
 export type VadEvent =
   | { kind: 'start' }
+  | {
+      /** The caller went quiet: the utterance may be over (an `end` follows unless they speak on). */
+      kind: 'pause';
+      frames: Int16Array[];
+      speechMs: number;
+    }
   | {
       kind: 'end';
       /** The utterance's frames, pre-roll included. */
@@ -63,6 +71,7 @@ export class VoiceActivityDetector {
       minSpeechDbfs: -45,
       startMs: 60,
       endSilenceMs: 700,
+      pauseMs: 300,
       preRollMs: 200,
       maxUtteranceMs: 30_000,
       frameMs: 20,
@@ -109,8 +118,11 @@ export class VoiceActivityDetector {
       this.lastVoiceAt = now;
     } else this.silentRun++;
     const tooLong = this.utterance.length * frameMs >= this.options.maxUtteranceMs;
-    if (this.silentRun * frameMs < this.options.endSilenceMs && !tooLong) return null;
-    return this.finish();
+    if (this.silentRun * frameMs >= this.options.endSilenceMs || tooLong) return this.finish();
+    const { pauseMs } = this.options;
+    if (pauseMs > 0 && pauseMs < this.options.endSilenceMs && this.silentRun * frameMs === pauseMs)
+      return { kind: 'pause', frames: [...this.utterance], speechMs: this.speechFrames * frameMs };
+    return null;
   }
 
   /** Ends an utterance in progress now (the call ended, or the caller pressed a key). */
