@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { createLogger } from '@parley/observability';
 import { DeepgramSynthesizer, DeepgramTranscriber } from '../src/adapters/deepgram-speech.js';
 import { OpenAiSynthesizer, OpenAiTranscriber } from '../src/adapters/openai-speech.js';
@@ -21,6 +22,7 @@ interface Seen {
 }
 const seen: Seen[] = [];
 let failing = false;
+let liveFails = false;
 let server: Server;
 let base = '';
 
@@ -62,6 +64,53 @@ beforeAll(async () => {
       if (path === '/deepgram/v1/speak')
         return void res.writeHead(200, { 'content-type': 'audio/l16' }).end(tone(4_000)); // 0.5 s at 8 kHz
       res.writeHead(404).end();
+    });
+  });
+  // Deepgram's live recognition: binary linear16 in, `Results` out; `Finalize` flushes.
+  const live = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    if (!req.url?.startsWith('/deepgram/v1/listen')) {
+      socket.destroy();
+      return;
+    }
+    seen.push({ method: 'WS', url: req.url, headers: req.headers, body: Buffer.alloc(0) });
+    live.handleUpgrade(req, socket, head, (ws) => {
+      let bytes = 0;
+      ws.on('message', (data, binary) => {
+        if (binary) return void (bytes += (data as Buffer).length);
+        const message = JSON.parse(data.toString()) as { type: string };
+        if (liveFails) {
+          ws.terminate();
+          return;
+        }
+        if (message.type === 'Finalize')
+          ws.send(
+            JSON.stringify({
+              type: 'Results',
+              channel_index: [0, 1],
+              duration: bytes / 16_000,
+              start: 0,
+              is_final: true,
+              speech_final: true,
+              from_finalize: true,
+              channel: {
+                alternatives: [
+                  {
+                    transcript: `heard ${(bytes / 16_000).toFixed(1)} seconds`,
+                    confidence: 0.9,
+                    words: [],
+                  },
+                ],
+              },
+              metadata: {
+                request_id: 'r',
+                model_info: { name: 'nova-3', version: '1', arch: 'x' },
+                model_uuid: 'u',
+              },
+            }),
+          );
+        if (message.type === 'CloseStream') ws.close(1000);
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -138,6 +187,43 @@ describe('Deepgram speech', () => {
     expect(url.searchParams.getAll('keyterm')).toEqual(['Parley', 'PowerBlend']);
     expect(request.headers.authorization).toBe('Token dg-test-key-0001');
     expect(request.body.subarray(0, 4).toString()).toBe('RIFF');
+  });
+
+  it('recognizes live over the WebSocket: 8 kHz linear16 frames in, the final words after Finalize', async () => {
+    const stt = new DeepgramTranscriber({
+      ...deepgram,
+      baseUrl: `${base}/deepgram`,
+      model: 'nova-3',
+    });
+    const stream = await stt.stream(context());
+    for (let i = 0; i < 50; i++) stream.write(speech.subarray(i * 160, (i + 1) * 160)); // 1 s
+    expect(await stream.finish()).toBe('heard 1.0 seconds');
+    const request = seen.filter((r) => r.method === 'WS').at(-1)!;
+    const url = new URL(request.url, 'http://x');
+    expect(Object.fromEntries(url.searchParams)).toMatchObject({
+      model: 'nova-3',
+      encoding: 'linear16',
+      sample_rate: '8000',
+      language: 'de',
+    });
+    expect(url.searchParams.getAll('keyterm')).toEqual(['Parley', 'PowerBlend']);
+    expect(request.headers.authorization).toBe('Token dg-test-key-0001');
+  });
+
+  it('reports a live stream that broke, so that the utterance can be recognized whole', async () => {
+    const stt = new DeepgramTranscriber({
+      ...deepgram,
+      baseUrl: `${base}/deepgram`,
+      model: 'nova-3',
+    });
+    liveFails = true;
+    try {
+      const stream = await stt.stream(context());
+      stream.write(speech.subarray(0, 160));
+      await expect(stream.finish()).rejects.toThrow();
+    } finally {
+      liveFails = false;
+    }
   });
 
   it('asks /v1/speak for 8 kHz linear PCM without a container', async () => {

@@ -148,6 +148,44 @@ describe('a call session', () => {
     expect(asked).toHaveLength(2);
   });
 
+  it('streams the utterance to a live recognizer as the caller speaks, and falls back to a whole request if it breaks', async () => {
+    const call = harness([]);
+    const written: number[] = [];
+    let whole = 0;
+    let breaks = false;
+    (call.session as unknown as { deps: { transcriber: unknown } }).deps.transcriber = {
+      name: 'live',
+      transcribe: async () => {
+        whole++;
+        return 'Recognized whole.';
+      },
+      stream: async () => {
+        let frames = 0;
+        written.push(0);
+        return {
+          write: () => void (written[written.length - 1] = ++frames),
+          finish: async () => {
+            if (breaks) throw new Error('stream broke');
+            return `Heard ${frames} frames.`;
+          },
+          abort: () => undefined,
+        };
+      },
+    };
+    await call.say(400);
+    await call.say(300, silence);
+    expect(call.posted).toHaveLength(1);
+    // Pre-roll, the speech and the silence up to the end: every frame went to the live stream.
+    expect(call.posted[0]).toBe(`Heard ${written[0]} frames.`);
+    expect(written[0]).toBeGreaterThanOrEqual(30);
+    expect(whole).toBe(0);
+    breaks = true;
+    await call.say(400);
+    await call.say(300, silence);
+    expect(call.posted[1]).toBe('Recognized whole.');
+    expect(whole).toBe(1);
+  });
+
   it('stops the reply at once when the caller talks over it, and takes their words as the next turn', async () => {
     const call = harness(['Actually, cancel my order.']);
     call.session.update(reply('A'.repeat(1_000) + '. And more.'));

@@ -8,6 +8,7 @@ import {
   type SpeechContext,
   type Synthesizer,
   type Transcriber,
+  type TranscriptionStream,
 } from './speech.js';
 import { VoiceActivityDetector, type VadOptions } from './vad.js';
 
@@ -116,6 +117,11 @@ export class CallSession {
   private lastSpoken: string[] = [];
   private ended = false;
   private readonly aborter = new AbortController();
+  /** The utterance in progress, streamed to a live recognizer (null: recognized whole at its end). */
+  private live: {
+    stream: Promise<TranscriptionStream | null>;
+    queued: Int16Array[] | null;
+  } | null = null;
   /** Recognition started at a pause, used if the utterance ends without more speech. */
   private speculation: { speechMs: number; text: Promise<string>; abort: AbortController } | null =
     null;
@@ -123,7 +129,10 @@ export class CallSession {
   constructor(
     private readonly settings: CallSettings,
     private readonly deps: {
-      transcriber: Transcriber;
+      transcriber: Transcriber & {
+        /** Live recognition while the caller speaks, when the provider streams (else null). */
+        stream?(context: SpeechContext): Promise<TranscriptionStream | null>;
+      };
       synthesizer: Synthesizer;
       out: CallAudioOut;
       conversation: CallConversation;
@@ -146,10 +155,22 @@ export class CallSession {
   audio(frame: Int16Array): void {
     if (this.ended) return;
     const event = this.detector.push(frame);
-    if (!event) return;
-    if (event.kind === 'start') return this.speechStarted();
-    if (event.kind === 'pause') return this.speculate(concat(event.frames), event.speechMs);
-    void this.speechEnded(concat(event.frames), event.speechMs, event.lastVoiceAt);
+    if (!event) {
+      if (this.detector.inSpeech) this.listen(frame);
+      return;
+    }
+    if (event.kind === 'start') {
+      this.openLive(event.frames);
+      return this.speechStarted();
+    }
+    this.listen(frame);
+    if (event.kind === 'pause') {
+      if (!this.live) this.speculate(concat(event.frames), event.speechMs);
+      return;
+    }
+    const live = this.live;
+    this.live = null;
+    void this.speechEnded(concat(event.frames), event.speechMs, event.lastVoiceAt, live);
   }
 
   /** A key the caller pressed. */
@@ -250,6 +271,8 @@ export class CallSession {
     if (this.ended) return;
     this.ended = true;
     this.aborter.abort(new Error('call ended'));
+    void this.live?.stream.then((s) => s?.abort());
+    this.live = null;
     this.playing?.abort.abort();
     for (const timer of [
       this.resumeTimer,
@@ -276,10 +299,53 @@ export class CallSession {
     this.stopPlayback();
   }
 
+  /** Starts live recognition of the utterance that just began (its frames so far first). */
+  private openLive(frames: Int16Array[]): void {
+    void this.live?.stream.then((s) => s?.abort());
+    this.live = null;
+    if (!this.deps.transcriber.stream) return;
+    const live = {
+      stream: this.deps.transcriber.stream(this.context()).catch(() => null),
+      queued: [...frames] as Int16Array[] | null,
+    };
+    void live.stream.then((stream) => {
+      for (const frame of live.queued ?? []) stream?.write(frame);
+      live.queued = null;
+    });
+    this.live = live;
+  }
+
+  /** One more frame of the utterance, for the live recognizer. */
+  private listen(frame: Int16Array): void {
+    const live = this.live;
+    if (!live) return;
+    if (live.queued) live.queued.push(frame);
+    else void live.stream.then((stream) => stream?.write(frame));
+  }
+
+  /** The words of an utterance: live when it streamed, else the speculation or a whole request. */
+  private async recognize(
+    audio: Int16Array,
+    live: { stream: Promise<TranscriptionStream | null> } | null,
+    speculation: Promise<string> | null,
+  ): Promise<string> {
+    const stream = live ? await live.stream : null;
+    if (stream) {
+      try {
+        return await stream.finish();
+      } catch (err) {
+        // The live stream failed: the whole utterance goes through the failover instead.
+        this.deps.logger.warn({ err }, 'Live recognition failed; transcribing the utterance whole');
+      }
+    }
+    return speculation ?? this.deps.transcriber.transcribe(audio, this.context());
+  }
+
   private async speechEnded(
     audio: Int16Array,
     speechMs: number,
     lastVoiceAt: number,
+    live: { stream: Promise<TranscriptionStream | null> } | null = null,
   ): Promise<void> {
     const cut = this.interrupted;
     if (cut) {
@@ -288,6 +354,7 @@ export class CallSession {
       this.resumeTimer = setTimeout(() => this.resume(), Math.max(0, left));
     }
     if (speechMs < (this.settings.minUtteranceMs ?? 250)) {
+      void live?.stream.then((s) => s?.abort());
       if (cut) this.falseBargeIn();
       return;
     }
@@ -296,7 +363,7 @@ export class CallSession {
     this.dropSpeculation(speculation !== null);
     let text: string;
     try {
-      text = await (speculation ?? this.deps.transcriber.transcribe(audio, this.context()));
+      text = await this.recognize(audio, live, speculation);
     } catch (err) {
       if (this.ended) return;
       this.deps.logger.warn({ err }, 'Recognition failed for an utterance');

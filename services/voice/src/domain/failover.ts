@@ -7,7 +7,13 @@ import {
   type DependencyPolicy,
 } from '@parley/resilience';
 import type { Logger } from '@parley/observability';
-import type { SpeechContext, Synthesizer, Transcriber } from './speech.js';
+import {
+  canStream,
+  type SpeechContext,
+  type Synthesizer,
+  type Transcriber,
+  type TranscriptionStream,
+} from './speech.js';
 
 /** Speech-provider metrics, shared by recognition and synthesis. */
 export interface SpeechMetrics {
@@ -77,7 +83,7 @@ class Failover<P extends { readonly name: string }> {
     private readonly kind: 'stt' | 'tts',
     providers: readonly P[],
     timeoutMs: number,
-    private readonly metrics: SpeechMetrics,
+    protected readonly metrics: SpeechMetrics,
     private readonly logger: Logger,
   ) {
     if (providers.length === 0) throw new RangeError(`no ${kind} provider configured`);
@@ -94,6 +100,11 @@ class Failover<P extends { readonly name: string }> {
 
   get names(): string[] {
     return this.members.map((m) => m.provider.name);
+  }
+
+  /** The first provider whose breaker lets a request through now. */
+  protected available(): Member<P> | undefined {
+    return this.members.find((m) => m.guard.breaker.state !== 'open');
   }
 
   protected async run<T>(
@@ -153,6 +164,55 @@ export class TranscriberFailover extends Failover<Transcriber> implements Transc
 
   async transcribe(audio: Int16Array, context: SpeechContext): Promise<string> {
     return (await this.run(context, (p, c) => p.transcribe(audio, c))).value;
+  }
+
+  /**
+   * A live stream from the first available provider, when it can stream
+   * (else null: the utterance is transcribed whole when it ends). Its outcome
+   * counts on that provider's breaker; if it fails, the caller transcribes the
+   * utterance whole through the failover.
+   */
+  async stream(context: SpeechContext): Promise<TranscriptionStream | null> {
+    const member = this.available();
+    if (!member || !canStream(member.provider)) return null;
+    const { provider, guard } = member;
+    const labels = { kind: 'stt', provider: provider.name } as const;
+    let permit;
+    try {
+      permit = guard.breaker.admit();
+    } catch {
+      return null;
+    }
+    const fail = (err: unknown) => {
+      permit.failed(err);
+      if (!context.signal.aborted) this.metrics.errors.inc(labels);
+    };
+    let stream: TranscriptionStream;
+    try {
+      stream = await provider.stream(context);
+    } catch (err) {
+      fail(err);
+      return null;
+    }
+    return {
+      write: (frame) => stream.write(frame),
+      finish: async () => {
+        const end = this.metrics.latency.startTimer(labels);
+        try {
+          const text = await stream.finish();
+          end();
+          permit.succeeded();
+          return text;
+        } catch (err) {
+          fail(err);
+          throw err;
+        }
+      },
+      abort: () => {
+        stream.abort();
+        permit.succeeded(); // not the provider's fault
+      },
+    };
   }
 }
 

@@ -22,6 +22,24 @@ export interface Transcriber {
   transcribe(audio: Int16Array, context: SpeechContext): Promise<string>;
 }
 
+/** One utterance's live recognition: audio goes in while the caller speaks. */
+export interface TranscriptionStream {
+  /** One frame of the utterance (8 kHz PCM), in order. */
+  write(frame: Int16Array): void;
+  /** The utterance is over: its words ('' when none). Rejects if the stream failed. */
+  finish(): Promise<string>;
+  /** Drops the stream (the call ended, or the caller's speech was taken otherwise). */
+  abort(): void;
+}
+
+/** A recognizer that can also listen live (streaming speech to text). */
+export interface StreamingTranscriber extends Transcriber {
+  stream(context: SpeechContext): Promise<TranscriptionStream>;
+}
+
+export const canStream = (t: Transcriber): t is StreamingTranscriber =>
+  typeof (t as Partial<StreamingTranscriber>).stream === 'function';
+
 export interface Synthesizer {
   readonly name: string;
   /** `text` spoken, as 8 kHz PCM. */

@@ -25,7 +25,11 @@ export interface VadOptions {
 
 /** What one frame changed. */
 export type VadEvent =
-  | { kind: 'start' }
+  | {
+      kind: 'start';
+      /** The utterance's frames so far (pre-roll and the frames that started it). */
+      frames: Int16Array[];
+    }
   | {
       /** The caller went quiet: the utterance may be over (an `end` follows unless they speak on). */
       kind: 'pause';
@@ -108,7 +112,7 @@ export class VoiceActivityDetector {
       this.speechFrames = this.voicedRun;
       this.silentRun = 0;
       this.lastVoiceAt = now;
-      return { kind: 'start' };
+      return { kind: 'start', frames: [...this.utterance] };
     }
 
     this.utterance.push(frame);
