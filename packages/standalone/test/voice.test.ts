@@ -6,6 +6,8 @@ import {
   expectEventually,
 } from '@parley/testing';
 import { EspeakSynthesizer } from '@parley/voice/offline';
+import { DEMO_AGENT } from '../src/index.js';
+import { agentApi, openHandoff } from './agents.js';
 import { startPlatform, type Running } from './start.js';
 
 /**
@@ -85,4 +87,67 @@ describe('a phone call to the embedded platform', () => {
     expect(await call.closed).toBe(1000);
     expect(platform.app.platform.voice.calls).toBe(0);
   }, 90_000);
+
+  it('hands the caller to an agent on 0: the agent reads the call as text and is heard on the line', async () => {
+    const api = agentApi(platform);
+    // The demo agent is created once the platform listens.
+    let dana = '';
+    await expectEventually(async () => {
+      dana = await api.signIn('demo', DEMO_AGENT.email, DEMO_AGENT.defaultPassword);
+    });
+    // Dana's console is connected (what its event stream records), so no callback is offered.
+    await platform.app.platform.hitl.handoffs.touchAgent('demo', DEMO_AGENT.id);
+    const call = await FakeTwilioCall.place(platform.baseUrl, {
+      to: '+15550100',
+      from: '+15557650001',
+    });
+    await call.silence(300);
+    await untilQuiet(call);
+    const conversationId = platform.app.platform.voice.active()[0]!.conversationId!;
+    call.dtmf('0');
+    const handoff = await openHandoff(platform, 'demo', conversationId);
+    expect(handoff.reason).toBe('user_request');
+    if (handoff.status === 'queued') {
+      const accepted = await api.call(`/v1/agent/handoffs/${handoff.id}/accept`, {
+        token: dana,
+        body: {},
+      });
+      expect(accepted.status).toBe(200);
+    }
+    await untilQuiet(call);
+    // The agent types; the caller hears it.
+    const typedAt = Date.now();
+    const sent = await api.call(`/v1/agent/conversations/${conversationId}/messages`, {
+      token: dana,
+      body: { clientMessageId: 'a1', text: 'Hi, this is Dana. How can I help?' },
+    });
+    expect(sent.status).toBe(202);
+    await expectEventually(() => expect(call.audioSince(typedAt).length).toBeGreaterThan(50), {
+      timeoutMs: 20_000,
+    });
+    await untilQuiet(call);
+    // The caller speaks; the agent reads it, and the assistant stays quiet.
+    const words = await espeak.synthesize('I need help with my order.', {
+      language: 'en',
+      signal: AbortSignal.timeout(10_000),
+    });
+    await call.speak(words);
+    await call.silence(800);
+    await expectEventually(
+      async () => {
+        const read = await api.call(`/v1/agent/conversations/${conversationId}`, { token: dana });
+        const messages = read.body.messages!;
+        expect(messages.at(-1)).toMatchObject({
+          role: 'user',
+          text: expect.stringMatching(/order/i),
+        });
+        expect(messages.filter((m) => m.role === 'agent')).toHaveLength(1);
+      },
+      { timeoutMs: 30_000 },
+    );
+    const after = await platform.app.platform.store.messagesAfter('demo', conversationId, 0, 50);
+    expect(after.at(-1)!.role).toBe('user'); // no assistant answer while the agent holds the call
+    call.stop();
+    expect(await call.closed).toBe(1000);
+  }, 120_000);
 });

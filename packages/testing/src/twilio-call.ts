@@ -57,9 +57,12 @@ export class FakeTwilioCall {
     private readonly ws: WebSocket,
     readonly callSid: string,
   ) {
-    ws.on('message', (data) =>
-      this.received.push({ ...(JSON.parse(data.toString()) as TwilioMessage), at: Date.now() }),
-    );
+    ws.on('message', (data) => {
+      const message = { ...(JSON.parse(data.toString()) as TwilioMessage), at: Date.now() };
+      this.received.push(message);
+      // Twilio echoes a mark once the audio sent before it has played (here: arrived, in real time).
+      if (message.event === 'mark' && message.mark) this.echoMark(message.mark.name);
+    });
     this.closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
   }
 

@@ -104,6 +104,7 @@ export async function registerVoice(app: FastifyInstance, options: VoiceOptions)
       const link = new ConversationLink(
         { bus: options.bus, cache: options.cache, registry, logger },
         { tenantId: call.tenantId, callerNumber: call.from, language: config.language },
+        authToken,
       );
       call.conversationId = link.conversationId;
       const callLogger = logger.child({
@@ -128,13 +129,19 @@ export async function registerVoice(app: FastifyInstance, options: VoiceOptions)
           callerNumber: call.from,
         },
       );
-      // Answers can only be heard once subscribed: greet after that.
-      void link
-        .open((update) => session.update(update))
+      // Answers can only be heard once subscribed: greet after that (or give up after 5 s).
+      const subscribed = link.open((update) => session.update(update));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('subscription timed out')), 5_000);
+      });
+      Promise.race([subscribed, timeout])
+        .finally(() => clearTimeout(timer))
         .then(
           () => session.start(),
           (err: unknown) => {
             callLogger.error({ err }, 'Conversation channel unavailable; ending the call');
+            session.end();
             channel.hangUp();
           },
         );

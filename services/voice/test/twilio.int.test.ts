@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FakeTwilioCall,
@@ -184,6 +185,14 @@ describe('the Media Streams protocol', () => {
       });
       expect(await call.closed).toBe(1008);
     }
+  });
+
+  it('closes a stream that never starts a call', async () => {
+    const ws = new WebSocket(`${voice.baseUrl.replace('http', 'ws')}/v1/voice/twilio/stream`);
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
+    expect(await closed).toBe(1008);
   });
 
   it('closes a stream that sends something outside the protocol', async () => {

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import {
   callbackRequestedV1,
   conversationChannel,
@@ -30,20 +30,23 @@ export class ConversationLink implements CallConversation {
   readonly conversationId = randomUUID();
   private readonly visitorId: string;
   private unsubscribe: Unsubscribe | undefined;
+  private closed = false;
 
   constructor(
     private readonly deps: ConversationLinkDeps,
     private readonly call: { tenantId: string; callerNumber: string | null; language: string },
+    /** Keys the caller's visitor id (a server secret: the id does not reveal the number). */
+    visitorKey: string,
   ) {
     // The caller's number is personal data: the visitor id is a keyed digest of it, stable per tenant.
     this.visitorId = call.callerNumber
-      ? `phone:${createHash('sha256').update(`${call.tenantId}\n${call.callerNumber}`).digest('hex').slice(0, 32)}`
+      ? `phone:${createHmac('sha256', visitorKey).update(`${call.tenantId}\n${call.callerNumber}`).digest('hex').slice(0, 32)}`
       : `phone:${randomUUID()}`;
   }
 
   /** Starts delivering the conversation's live updates to `listener`. */
   async open(listener: (update: LiveUpdate) => void): Promise<void> {
-    this.unsubscribe = await this.deps.cache.subscribe(
+    const unsubscribe = await this.deps.cache.subscribe(
       conversationChannel(this.call.tenantId, this.conversationId),
       (raw) => {
         const parsed = liveUpdateSchema.safeParse(safeJson(raw));
@@ -51,6 +54,9 @@ export class ConversationLink implements CallConversation {
         else this.deps.logger.warn('Malformed live update dropped');
       },
     );
+    // The call may have ended while subscribing: nobody would unsubscribe later.
+    if (this.closed) await unsubscribe().catch(() => undefined);
+    else this.unsubscribe = unsubscribe;
   }
 
   async post(text: string): Promise<void> {
@@ -82,6 +88,7 @@ export class ConversationLink implements CallConversation {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.unsubscribe?.().catch(() => undefined);
   }
 }

@@ -88,16 +88,21 @@ export class DeepgramTranscriber implements StreamingTranscriber {
     });
     const finals: string[] = [];
     let failure: Error | null = null;
+    let flushed = false;
     let finalized: (() => void) | null = null;
     socket.on('message', (message) => {
       if (message.type !== 'Results' || !message.is_final) return;
       const text = message.channel.alternatives[0]?.transcript?.trim();
       if (text) finals.push(text);
-      if (message.from_finalize) finalized?.();
+      if (message.from_finalize) {
+        flushed = true;
+        finalized?.();
+      }
     });
-    socket.on('error', (err) => (failure = err));
+    socket.on('error', (err) => (failure ??= err));
     socket.on('close', () => {
-      failure ??= new Error('Deepgram closed the live stream');
+      // Closing after the flush (our own close) is the normal end, not a failure.
+      if (!flushed) failure ??= new Error('Deepgram closed the live stream');
       finalized?.();
     });
     socket.connect();
@@ -111,8 +116,8 @@ export class DeepgramTranscriber implements StreamingTranscriber {
     open.catch(() => undefined);
     return {
       write(frame) {
-        if (opened) socket.sendMedia(frame);
-        else pending.push(frame);
+        if (!opened) pending.push(frame);
+        else if (socket.readyState === 1) socket.sendMedia(frame); // a closed stream drops frames
       },
       async finish() {
         await open;
@@ -121,9 +126,9 @@ export class DeepgramTranscriber implements StreamingTranscriber {
         const timer = setTimeout(() => finalized?.(), FINALIZE_TIMEOUT_MS);
         await done;
         clearTimeout(timer);
+        if (!flushed && failure) throw failure;
         if (socket.readyState === 1) socket.sendCloseStream({ type: 'CloseStream' });
         socket.close();
-        if (failure && finals.length === 0) throw failure;
         return finals.join(' ');
       },
       abort() {

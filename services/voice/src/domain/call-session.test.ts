@@ -155,6 +155,7 @@ describe('a call session', () => {
     let breaks = false;
     (call.session as unknown as { deps: { transcriber: unknown } }).deps.transcriber = {
       name: 'live',
+      streamsNow: () => true,
       transcribe: async () => {
         whole++;
         return 'Recognized whole.';
@@ -222,6 +223,19 @@ describe('a call session', () => {
     expect(call.posted).toEqual([]);
   });
 
+  it('after a false barge-in plays the cut sentence once more, then the rest, each once', async () => {
+    const call = harness([]);
+    call.session.update(reply('B'.repeat(300) + '. Second sentence.'));
+    await sleep(150);
+    await call.say(100); // a cough
+    await call.say(240, silence);
+    await sleep(1_000);
+    const log = call.line.log;
+    expect(log.map((l) => l.split(':')[0])).toEqual(['play', 'clear', 'play', 'play']);
+    expect(log[2]).toBe(log[0]); // the cut sentence, once more
+    expect(log[3]).not.toBe(log[0]);
+  });
+
   it('asks for an agent on 0, repeats on *, and sends keyed digits on #', async () => {
     const call = harness([]);
     call.session.update(reply('Your balance is ten dollars.'));
@@ -243,7 +257,9 @@ describe('a call session', () => {
     call.session.update({ kind: 'callback_saved', ticketId: 't1' });
     await sleep(300);
     expect(call.spoken.join(' ')).toContain('call back is booked');
+    call.session.update(reply('An answer that came too late.'));
     expect(call.line.hungUp).toBe(true);
+    expect(call.spoken.join(' ')).not.toContain('too late');
   });
 
   it('at the drain deadline tells the caller, books a callback to their number and hangs up', async () => {

@@ -132,6 +132,8 @@ export class CallSession {
       transcriber: Transcriber & {
         /** Live recognition while the caller speaks, when the provider streams (else null). */
         stream?(context: SpeechContext): Promise<TranscriptionStream | null>;
+        /** Whether the provider that would answer now can stream. */
+        streamsNow?(): boolean;
       };
       synthesizer: Synthesizer;
       out: CallAudioOut;
@@ -175,7 +177,7 @@ export class CallSession {
 
   /** A key the caller pressed. */
   digit(key: string): void {
-    if (this.ended) return;
+    if (this.ended || this.hangUpAfterPlayback) return;
     clearTimeout(this.digitTimer);
     this.noInputs = 0;
     this.disarmNoInput();
@@ -259,11 +261,11 @@ export class CallSession {
     // The goodbye plays, then the session hangs up by itself (a 'final' sentence); or the time is up.
     const deadline = Date.now() + withinMs;
     while (!this.ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await booked;
     if (!this.ended) {
       this.deps.out.hangUp();
       this.end();
     }
+    await Promise.race([booked, new Promise((r) => setTimeout(r, 2_000))]);
   }
 
   /** The call ended: everything in flight is cancelled. */
@@ -271,7 +273,7 @@ export class CallSession {
     if (this.ended) return;
     this.ended = true;
     this.aborter.abort(new Error('call ended'));
-    void this.live?.stream.then((s) => s?.abort());
+    void this.live?.stream.then((s) => s?.abort()).catch(() => undefined);
     this.live = null;
     this.playing?.abort.abort();
     for (const timer of [
@@ -289,11 +291,10 @@ export class CallSession {
     this.noInputs = 0;
     this.disarmNoInput();
     clearTimeout(this.resumeTimer);
-    if (!this.playing && this.queue.length === 0) return;
-    // Barge-in: stop the reply now; keep what it had left in case this was no words.
-    const cut = [...(this.playing ? [this.playing.utterance] : []), ...this.queue].filter(
-      (u) => u.kind !== 'final',
-    );
+    if (this.queue.length === 0 || this.hangUpAfterPlayback) return; // the goodbye is not cut
+    // Barge-in: stop the reply now; keep what it had left (the sentence playing is the
+    // queue's first) in case this was no words.
+    const cut = this.queue.filter((u) => u.kind !== 'final');
     if (cut.length === 0) return;
     this.interrupted = cut.map((u) => ({ ...u })); // their audio, when made, plays again as is
     this.stopPlayback();
@@ -301,17 +302,20 @@ export class CallSession {
 
   /** Starts live recognition of the utterance that just began (its frames so far first). */
   private openLive(frames: Int16Array[]): void {
-    void this.live?.stream.then((s) => s?.abort());
+    void this.live?.stream.then((s) => s?.abort()).catch(() => undefined);
     this.live = null;
-    if (!this.deps.transcriber.stream) return;
+    // Live only when the provider that would answer now streams; else speculation at pauses.
+    if (!this.deps.transcriber.stream || !this.deps.transcriber.streamsNow?.()) return;
     const live = {
       stream: this.deps.transcriber.stream(this.context()).catch(() => null),
       queued: [...frames] as Int16Array[] | null,
     };
-    void live.stream.then((stream) => {
-      for (const frame of live.queued ?? []) stream?.write(frame);
-      live.queued = null;
-    });
+    void live.stream
+      .then((stream) => {
+        for (const frame of live.queued ?? []) stream?.write(frame);
+      })
+      .catch(() => undefined)
+      .finally(() => (live.queued = null));
     this.live = live;
   }
 
@@ -320,7 +324,7 @@ export class CallSession {
     const live = this.live;
     if (!live) return;
     if (live.queued) live.queued.push(frame);
-    else void live.stream.then((stream) => stream?.write(frame));
+    else void live.stream.then((stream) => stream?.write(frame)).catch(() => undefined);
   }
 
   /** The words of an utterance: live when it streamed, else the speculation or a whole request. */
@@ -354,8 +358,8 @@ export class CallSession {
       this.resumeTimer = setTimeout(() => this.resume(), Math.max(0, left));
     }
     if (speechMs < (this.settings.minUtteranceMs ?? 250)) {
-      void live?.stream.then((s) => s?.abort());
-      if (cut) this.falseBargeIn();
+      void live?.stream.then((s) => s?.abort()).catch(() => undefined);
+      if (cut && this.interrupted === cut) this.falseBargeIn();
       return;
     }
     // The speculation holds the same speech when the caller said nothing more after the pause.
@@ -374,8 +378,8 @@ export class CallSession {
     }
     if (this.ended) return;
     if (!hasWords(text)) {
-      if (cut) this.falseBargeIn();
-      else this.armNoInput();
+      if (cut && this.interrupted === cut) this.falseBargeIn();
+      else if (!cut) this.armNoInput();
       return;
     }
     clearTimeout(this.resumeTimer);
@@ -417,6 +421,8 @@ export class CallSession {
   /** Plays again what barge-in cut, from the sentence it cut. */
   private resume(): void {
     clearTimeout(this.resumeTimer);
+    // The caller is speaking again: what they say decides (a new turn, or another resume).
+    if (this.detector.inSpeech) return;
     const cut = this.interrupted;
     this.interrupted = null;
     if (!cut || this.ended) return;
@@ -461,7 +467,8 @@ export class CallSession {
   }
 
   private enqueue(text: string, kind: Kind): void {
-    if (this.ended) return;
+    // After the goodbye nothing more is said: the call ends when it has played.
+    if (this.ended || (this.hangUpAfterPlayback && kind !== 'final')) return;
     if (kind === 'final') this.hangUpAfterPlayback = true;
     this.queue.push({ text, kind });
     this.disarmNoInput();
@@ -491,7 +498,7 @@ export class CallSession {
           if (this.ended) break;
           if (abort.signal.aborted) continue; // barge-in emptied the queue: play what came since
           this.deps.logger.error({ err }, 'No synthesis for a sentence; skipped');
-          this.queue.shift();
+          this.done(utterance);
           continue;
         }
         if (this.ended) break;
@@ -516,7 +523,7 @@ export class CallSession {
         }
         const played = await this.deps.out.play(pcm);
         if (!played || abort.signal.aborted) continue;
-        this.queue.shift();
+        this.done(utterance);
       }
     } finally {
       this.playing = null;
@@ -531,11 +538,20 @@ export class CallSession {
     this.armNoInput();
   }
 
+  /** Takes a sentence that has played (or could not be made) off the queue. */
+  private done(utterance: Utterance): void {
+    const at = this.queue.indexOf(utterance);
+    if (at >= 0) this.queue.splice(at, 1);
+  }
+
+  /** Stops what plays and drops what waits, except the goodbye (the call then ends). */
   private stopPlayback(): void {
-    if (!this.playing && this.queue.length === 0) return;
-    this.playing?.abort.abort();
-    this.queue = [];
-    this.deps.out.clear();
+    if (this.queue.length === 0) return;
+    if (this.queue[0]?.kind !== 'final') {
+      this.playing?.abort.abort();
+      this.deps.out.clear();
+    }
+    this.queue = this.queue.filter((u) => u.kind === 'final');
   }
 
   private armNoInput(): void {

@@ -172,6 +172,12 @@ export class TranscriberFailover extends Failover<Transcriber> implements Transc
    * counts on that provider's breaker; if it fails, the caller transcribes the
    * utterance whole through the failover.
    */
+  /** Whether the provider a request would go to now can listen live. */
+  streamsNow(): boolean {
+    const member = this.available();
+    return member !== undefined && canStream(member.provider);
+  }
+
   async stream(context: SpeechContext): Promise<TranscriptionStream | null> {
     const member = this.available();
     if (!member || !canStream(member.provider)) return null;
@@ -184,7 +190,8 @@ export class TranscriberFailover extends Failover<Transcriber> implements Transc
       return null;
     }
     const fail = (err: unknown) => {
-      permit.failed(err);
+      // Whatever the SDK threw (socket events classify as unknown), a broken stream counts.
+      permit.failed(new TaskCancelledError(`live recognition failed: ${String(err)}`));
       if (!context.signal.aborted) this.metrics.errors.inc(labels);
     };
     let stream: TranscriptionStream;

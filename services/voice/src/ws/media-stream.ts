@@ -115,8 +115,14 @@ export function mediaStreams(
 
   function serve(ws: WebSocket): void {
     let call: Call | undefined;
+    // The stream URL is public: a socket that does not start a signed call soon is closed.
+    const startBy = setTimeout(() => {
+      if (!call) ws.close(1008, 'no start');
+    }, 5_000);
     let handler: CallHandler | undefined;
     let marks = 0;
+    const echoed = new Set<string>();
+    let awaitingMark: { name: string; close(): void } | null = null;
     const sendJson = (message: Record<string, unknown>) => {
       if (call && ws.readyState === ws.OPEN)
         ws.send(JSON.stringify({ ...message, streamSid: call.streamSid }));
@@ -136,7 +142,20 @@ export function mediaStreams(
       },
       hangUp() {
         playback.clear();
-        ws.close(1000, 'call ended');
+        // Twilio echoes the last mark once the audio before it has played: hang up then.
+        const lastMark = `utterance-${marks}`;
+        if (marks === 0 || echoed.has(lastMark)) {
+          ws.close(1000, 'call ended');
+          return;
+        }
+        const timer = setTimeout(() => ws.close(1000, 'call ended'), 1_500);
+        awaitingMark = {
+          name: lastMark,
+          close: () => {
+            clearTimeout(timer);
+            ws.close(1000, 'call ended');
+          },
+        };
       },
     };
     const finish = () => {
@@ -197,6 +216,7 @@ export function mediaStreams(
             framesIn: 0,
             digits: [],
           };
+          clearTimeout(startBy);
           deps.calls.add(call);
           deps.logger.info({ callSid: call.callSid, tenantId }, 'Call started');
           handler = deps.answer(call, channel);
@@ -214,6 +234,8 @@ export function mediaStreams(
           handler?.digit(message.dtmf.digit);
           return;
         case 'mark':
+          echoed.add(message.mark.name);
+          if (awaitingMark?.name === message.mark.name) awaitingMark.close();
           return;
         case 'stop':
           finish();
@@ -221,7 +243,10 @@ export function mediaStreams(
           return;
       }
     });
-    ws.on('close', finish);
+    ws.on('close', () => {
+      clearTimeout(startBy);
+      finish();
+    });
     ws.on('error', () => ws.terminate());
   }
 }
