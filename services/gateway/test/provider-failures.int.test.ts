@@ -143,6 +143,7 @@ describe('answers while every model provider keeps failing', () => {
         }),
       );
       const frames = clients.flatMap((c) => c.frames);
+      const answers: string[] = [];
       expect(frames.filter((f) => f.type === 'error')).toEqual([]);
       // Each broken stream was marked before its answer arrived, never ended as a clean finish.
       for (const client of clients) {
@@ -164,11 +165,14 @@ describe('answers while every model provider keeps failing', () => {
           Array.from({ length: 2 * MESSAGES }, (_, k) => (k % 2 ? 'assistant' : 'user')),
         );
         expect(stored.every((m) => m.text.trim().length > 0)).toBe(true);
+        answers.push(...stored.filter((m) => m.role === 'assistant').map((m) => m.text));
         client.close();
       }
-      // The failures really happened, and the answers came from more than one source.
+      // The failures really happened, and the answers came from more than one source. (Not
+      // "some answer was streamed": when degradation is quick, templates and static answers,
+      // which are not streamed, can answer every question of a run.)
       expect(openai.requests.length + anthropic.requests.length).toBeGreaterThan(CLIENTS);
-      expect(frames.some((f) => f.type === 'delta')).toBe(true);
+      expect(new Set(answers).size).toBeGreaterThan(1);
     } catch (err) {
       // The AI process's own account of what went wrong (its logs carry no message text).
       const ai = procs[2]!.logs.slice(-8);
