@@ -267,12 +267,44 @@ describe.each(REGIONS)('the chart for %s', (region) => {
       'ParleyHealthFailing',
       'ParleyHighErrorRate',
       'ParleyConsumerLag',
+      'ParleyIntegrityCritical',
+      'ParleyIntegrityWarning',
+      'ParleyIntegrityStale',
       'ParleyReplicaLag',
       'ParleyCircuitBreakerOpen',
       'ParleyDegraded',
       'ParleyHumanOnly',
     ]);
     expect(rules.find((r: any) => r.alert === 'ParleyHealthFailing').for).toBe('2m');
+    expect(rules.find((r: any) => r.alert === 'ParleyIntegrityCritical').expr).toContain(
+      'parley_integrity_findings{job="parley_integrity", severity="critical"}',
+    );
+  });
+
+  it('runs the integrity checks from the chat image as a non-root, read-only job that fails on critical findings', async () => {
+    const job = named('us-east', 'CronJob', 'parley-integrity-check');
+    const pod = job.spec.jobTemplate.spec.template.spec;
+    const [container] = pod.containers;
+    expect(container.image).toMatch(/\/parley-chat:/);
+    expect(container.args).toEqual([
+      'node_modules/@parley/dr/dist/cli.js',
+      'check',
+      '--fail-on',
+      'critical',
+    ]);
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(container.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+    });
+    const pushing = await renderRegion('us-east', [
+      '--set',
+      'integrityCheck.pushgateway=http://pushgateway.monitoring:9091',
+    ]);
+    const args = pushing.objects.find(
+      (o) => o.kind === 'CronJob' && o.metadata.name === 'parley-integrity-check',
+    )!.spec.jobTemplate.spec.template.spec.containers[0].args;
+    expect(args.slice(-2)).toEqual(['--pushgateway', 'http://pushgateway.monitoring:9091']);
   });
 });
 

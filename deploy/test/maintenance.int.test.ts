@@ -34,9 +34,15 @@ afterAll(() => client?.end());
 async function runCronJob(name: string, env: Record<string, string>) {
   const job = cronJobs.find((c) => c.metadata.name === name)!;
   const [container] = job.spec.jobTemplate.spec.template.spec.containers;
-  const [program, ...args] = [...container.command, ...container.args] as string[];
+  // A job without a command runs a Parley image's entrypoint, node, in /app: here the chat
+  // service's folder, whose node_modules the image's pruned tree mirrors.
+  const [program, ...args] = [
+    ...(container.command ?? [process.execPath]),
+    ...container.args,
+  ] as string[];
   return run(program!, args, {
     env: { ...process.env, PARLEY_PG_PRIMARY_URL: url(), ...env },
+    ...(container.command ? {} : { cwd: join(import.meta.dirname, '../../services/chat') }),
   }).then(
     (r) => ({ ok: true, output: r.stdout + r.stderr }),
     (err: { stdout?: string; stderr?: string }) => ({
@@ -82,7 +88,8 @@ describe('the maintenance CronJobs, run against real Postgres', () => {
       );
       const found = await runCronJob('parley-integrity-check', {});
       expect(found.ok).toBe(false);
-      expect(found.output).toMatch(/integrity: [1-9]\d* conversations with gaps/);
+      expect(found.output).toMatch(/^FAIL message_sequence_gaps +\d+ found/m);
+      expect(found.output).toMatch(/integrity: \d+ of 8 checks failed: message_sequence_gaps/);
     } finally {
       await client.query('delete from messages where tenant_id = $1', [tenant]);
       await client.query('delete from conversations where tenant_id = $1', [tenant]);

@@ -4,11 +4,12 @@ import pg from 'pg';
 import { CHECKS } from './checks.js';
 import { failed, pushResults, runChecks } from './run.js';
 
-const USAGE = `parley-dr check [--only name,...] [--limit N] [--pushgateway URL] [--json]
+const USAGE = `parley-dr check [--only name,...] [--limit N] [--fail-on warning|critical] [--pushgateway URL] [--json]
 
 Runs the integrity checks against PARLEY_PG_PRIMARY_URL (read-only) and prints
-one line per check. Exits 1 when any check found rows or could not run, 2 on
-bad usage. Checks: ${CHECKS.map((c) => c.name).join(', ')}.`;
+one line per check. Exits 1 when a check of the --fail-on severity or worse
+(default: warning, so any) found rows or could not run, 2 on bad usage.
+Checks: ${CHECKS.map((c) => c.name).join(', ')}.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -25,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
         limit: { type: 'string', default: '1000' },
         pushgateway: { type: 'string' },
         json: { type: 'boolean', default: false },
+        'fail-on': { type: 'string', default: 'warning' },
       },
       strict: true,
     }));
@@ -38,6 +40,11 @@ async function main(argv: string[]): Promise<number> {
     .map((s) => s.trim())
     .filter(Boolean);
   const unknown = only?.filter((n) => !CHECKS.some((c) => c.name === n)) ?? [];
+  const failOn = values['fail-on'];
+  if (failOn !== 'warning' && failOn !== 'critical') {
+    process.stderr.write(`--fail-on must be warning or critical\n${USAGE}\n`);
+    return 2;
+  }
   if (!Number.isInteger(limit) || limit < 1 || limit > 100_000 || unknown.length > 0) {
     process.stderr.write(
       `bad --limit or unknown check: ${unknown.join(', ') || values.limit}\n${USAGE}\n`,
@@ -77,7 +84,8 @@ async function main(argv: string[]): Promise<number> {
         ? `integrity: ok (${results.length} checks)\n`
         : `integrity: ${failures.length} of ${results.length} checks failed: ${failures.map((f) => f.name).join(', ')}\n`,
     );
-    return failures.length === 0 ? 0 : 1;
+    const fatal = failures.filter((f) => failOn === 'warning' || f.severity === 'critical');
+    return fatal.length === 0 ? 0 : 1;
   } finally {
     await client.end();
   }

@@ -143,6 +143,10 @@ describe('parley-dr check', () => {
     } finally {
       gateway.close();
     }
+    // Warnings alert through the metrics; with --fail-on critical they do not fail the run.
+    expect((await check('--only', 'unanswered_messages', '--fail-on', 'critical')).code).toBe(0);
+    expect((await check('--only', 'unanswered_messages')).code).toBe(1);
+    expect((await check('--fail-on', 'sometimes')).code).toBe(2);
     expect((await check('--only', 'no_such_check')).code).toBe(2);
     expect((await check('--limit', '0')).code).toBe(2);
   });
