@@ -100,5 +100,9 @@ write_env_lines() { # PREFIX: "export " or ""
   printf '%sPARLEY_REDIS_URL=redis://127.0.0.1:%s\n' "$p" "$REDIS_PORT"
   printf '%sPARLEY_KAFKA_BROKERS=127.0.0.1:%s\n' "$p" "$KAFKA_PORT"
   printf '%sPARLEY_LOCAL_STT_URL=http://127.0.0.1:%s/v1\n' "$p" "$LOCAL_STT_PORT"
+  # Backups: a replication login, the WAL archive's folder and the server binaries (restores).
+  printf '%sPARLEY_PG_REPLICATION_URL=postgres://replicator@127.0.0.1:%s/postgres\n' "$p" "$PG_PRIMARY_PORT"
+  printf '%sPARLEY_BACKUP_DIR=%s\n' "$p" "$INFRA_DIR/backups"
+  printf '%sPARLEY_PG_BIN=%s\n' "$p" "$PG_BIN"
   printf '%sPARLEY_INFRA=local\n' "$p"
 }

@@ -3,6 +3,8 @@
 # (never the Debian cluster / pg_ctlcluster).
 
 PG_DIR="$INFRA_DIR/pg"
+# Where the primary archives its WAL (continuous archiving; `parley-dr backup` reads it).
+PG_WAL_ARCHIVE="$INFRA_DIR/backups/wal"
 PG_PRIMARY_DATA="$PG_DIR/primary"
 PG_REPLICA_DATA="$PG_DIR/replica"
 PG_PRIMARY_LOG="$LOG_DIR/pg-primary.log"
@@ -51,9 +53,9 @@ pg_psql() { # PORT [psql args...]: superuser session over the unix socket
 pg_running() { [[ -f $1/PG_VERSION ]] && as_pg "$PG_BIN/pg_ctl" status -D "$1" >/dev/null 2>&1; }
 
 pg_prepare_dirs() {
-  mkdir -p "$PG_DIR" "$PG_SOCKET_DIR" "$LOG_DIR"
+  mkdir -p "$PG_DIR" "$PG_SOCKET_DIR" "$LOG_DIR" "$PG_WAL_ARCHIVE"
   touch "$PG_PRIMARY_LOG" "$PG_REPLICA_LOG"
-  ((EUID != 0)) || chown postgres:postgres "$PG_DIR" "$PG_SOCKET_DIR" "$PG_PRIMARY_LOG" "$PG_REPLICA_LOG"
+  ((EUID != 0)) || chown postgres:postgres "$PG_DIR" "$PG_SOCKET_DIR" "$PG_PRIMARY_LOG" "$PG_REPLICA_LOG" "$PG_WAL_ARCHIVE"
   chmod 700 "$PG_SOCKET_DIR"
   ((EUID == 0)) || return 0
   # The postgres user must be able to reach the work folder through its parents.
@@ -85,6 +87,12 @@ pg_conf_text() { # PORT [replica]
     echo "hot_standby = on"
     echo "hot_standby_feedback = on"
     echo "log_line_prefix = '%m [%p] %q%u@%d '"
+    if [[ ${2:-} != replica ]]; then
+      # Continuous archiving: each finished WAL segment (at least one a minute) goes to the archive.
+      echo "archive_mode = on"
+      echo "archive_command = 'test ! -f $PG_WAL_ARCHIVE/%f && cp %p $PG_WAL_ARCHIVE/%f'"
+      echo "archive_timeout = 60"
+    fi
     if [[ ${2:-} == replica ]]; then
       echo "primary_conninfo = 'host=127.0.0.1 port=$PG_PRIMARY_PORT user=replicator application_name=$PG_SLOT'"
       echo "primary_slot_name = '$PG_SLOT'"
@@ -125,6 +133,8 @@ SELECT pg_create_physical_replication_slot('$PG_SLOT')
 -- Lets tests pause the replica's replay to prove reads route around a lagging replica.
 \\c parley
 GRANT EXECUTE ON FUNCTION pg_wal_replay_pause(), pg_wal_replay_resume() TO parley;
+-- Lets the backup tests close the current WAL segment (so it is archived now).
+GRANT EXECUTE ON FUNCTION pg_switch_wal() TO parley;
 SQL
 }
 

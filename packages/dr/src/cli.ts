@@ -1,18 +1,146 @@
 #!/usr/bin/env node
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { CHECKS } from './checks.js';
+import { createBackup, listBackups, restoreBackup, startRestored, verifyBackup } from './backup.js';
 import { failed, pushResults, runChecks } from './run.js';
+import { DirectoryStorage } from './storage.js';
 
-const USAGE = `parley-dr check [--only name,...] [--limit N] [--fail-on warning|critical] [--pushgateway URL] [--json]
+const USAGE = `parley-dr backup create|list|verify|restore ... (parley-dr backup --help)
+parley-dr check [--only name,...] [--limit N] [--fail-on warning|critical] [--pushgateway URL] [--json]
 
 Runs the integrity checks against PARLEY_PG_PRIMARY_URL (read-only) and prints
 one line per check. Exits 1 when a check of the --fail-on severity or worse
 (default: warning, so any) found rows or could not run, 2 on bad usage.
 Checks: ${CHECKS.map((c) => c.name).join(', ')}.`;
 
+const BACKUP_USAGE = `parley-dr backup create
+parley-dr backup list [--json]
+parley-dr backup verify [--backup-id <id|latest>] [--port P]
+parley-dr backup restore --backup-id <id|latest> [--to-time <ISO timestamp>] --target <dir> [--port P] [--start]
+
+Environment: PARLEY_BACKUP_DIR (the backup storage: base/ and the WAL archive wal/),
+PARLEY_PG_REPLICATION_URL (create: a replication login), PARLEY_PG_BIN (the server's
+programs), PARLEY_PG_PRIMARY_URL (verify: its user and password for the restored copy).`;
+
+function need(name: string): string {
+  const value = process.env[name];
+  if (!value) throw Object.assign(new Error(`${name} is not set`), { code: 'DR_ERR_USAGE' });
+  return value;
+}
+
+async function backup(rest: string[]): Promise<number> {
+  const [sub, ...args] = rest;
+  const { values } = parseArgs({
+    args,
+    options: {
+      'backup-id': { type: 'string', default: 'latest' },
+      'to-time': { type: 'string' },
+      target: { type: 'string' },
+      port: { type: 'string', default: '55499' },
+      start: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const storage = new DirectoryStorage(need('PARLEY_BACKUP_DIR'));
+  const tools = { bin: process.env.PARLEY_PG_BIN ?? '/usr/lib/postgresql/15/bin' };
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw usage('--port must be a TCP port');
+  const walArchive = join(storage.root, 'wal');
+  switch (sub) {
+    case 'create': {
+      const m = await createBackup(storage, {
+        replicationUrl: need('PARLEY_PG_REPLICATION_URL'),
+        tools,
+      });
+      process.stdout.write(`${m.id} ${m.size} bytes, kept until ${m.keepUntil}\n`);
+      return 0;
+    }
+    case 'list': {
+      const all = await listBackups(storage);
+      if (values.json) process.stdout.write(`${JSON.stringify(all)}\n`);
+      else
+        for (const m of all)
+          process.stdout.write(`${m.id}  ${m.kind}  ${m.size} bytes  kept until ${m.keepUntil}\n`);
+      return 0;
+    }
+    case 'restore': {
+      if (!values.target) throw usage('restore needs --target <dir> (a new data directory)');
+      const toTime = values['to-time'] ? new Date(values['to-time']) : undefined;
+      if (toTime && Number.isNaN(toTime.getTime()))
+        throw usage('--to-time must be an ISO timestamp');
+      const m = await restoreBackup(storage, {
+        backupId: values['backup-id'],
+        target: values.target,
+        walArchive,
+        ...(toTime ? { toTime } : {}),
+        port,
+        tools,
+      });
+      if (values.start) await startRestored(values.target, tools);
+      process.stdout.write(
+        `restored ${m.id} into ${values.target} (port ${port}${toTime ? `, up to ${toTime.toISOString()}` : ', up to the end of the archive'})${values.start ? ', started' : ''}\n`,
+      );
+      return 0;
+    }
+    case 'verify': {
+      const primary = new URL(need('PARLEY_PG_PRIMARY_URL'));
+      const { manifest, result } = await verifyBackup(storage, {
+        backupId: values['backup-id'],
+        walArchive,
+        port,
+        tools,
+        url: (p) =>
+          Object.assign(new URL(primary.toString()), {
+            hostname: '127.0.0.1',
+            port: String(p),
+          }).toString(),
+        check: async (url) => {
+          const client = new pg.Client({ connectionString: url });
+          await client.connect();
+          try {
+            return await runChecks(client);
+          } finally {
+            await client.end();
+          }
+        },
+      });
+      const failures = result.filter((r) => failed(r) && r.severity === 'critical');
+      for (const r of result)
+        process.stdout.write(`${failed(r) ? 'FAIL' : 'ok  '} ${r.name} ${r.found} found\n`);
+      process.stdout.write(
+        failures.length === 0
+          ? `verify: ${manifest.id} restores and passes the integrity checks\n`
+          : `verify: ${manifest.id} restores but fails ${failures.map((f) => f.name).join(', ')}\n`,
+      );
+      return failures.length === 0 ? 0 : 1;
+    }
+    default:
+      process.stderr.write(`${BACKUP_USAGE}\n`);
+      return 2;
+  }
+}
+
+const usage = (message: string) => Object.assign(new Error(message), { code: 'DR_ERR_USAGE' });
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'backup') {
+    try {
+      return await backup(rest);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      process.stderr.write(`parley-dr backup: ${(err as Error).message}\n`);
+      if (code === 'DR_ERR_USAGE' || code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+        process.stderr.write(`${BACKUP_USAGE}\n`);
+        return 2;
+      }
+      return 1;
+    }
+  }
   if (command !== 'check') {
     process.stderr.write(`${USAGE}\n`);
     return command === '--help' || command === '-h' ? 0 : 2;

@@ -1,4 +1,4 @@
-/** Data safety: the integrity checks (the backup and restore commands come next). */
+/** Data safety: integrity checks, base backups with WAL archiving, point-in-time restore, verify. */
 export { CHECKS, type IntegrityCheck } from './checks.js';
 export {
   runChecks,
@@ -8,3 +8,16 @@ export {
   type CheckResult,
   type Queryable,
 } from './run.js';
+export {
+  createBackup,
+  listBackups,
+  findBackup,
+  restoreBackup,
+  verifyBackup,
+  startRestored,
+  stopRestored,
+  RETENTION,
+  type BackupManifest,
+  type PgTools,
+} from './backup.js';
+export { DirectoryStorage, type BackupStorage } from './storage.js';
