@@ -4,10 +4,12 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { CHECKS } from './checks.js';
 import { createBackup, listBackups, restoreBackup, startRestored, verifyBackup } from './backup.js';
+import { exportTenant } from './export.js';
 import { failed, pushResults, runChecks } from './run.js';
 import { DirectoryStorage } from './storage.js';
 
 const USAGE = `parley-dr backup create|list|verify|restore ... (parley-dr backup --help)
+parley-dr export --tenant <id> --out <file.jsonl>
 parley-dr check [--only name,...] [--limit N] [--fail-on warning|critical] [--pushgateway URL] [--json]
 
 Runs the integrity checks against PARLEY_PG_PRIMARY_URL (read-only) and prints
@@ -139,6 +141,28 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return 1;
+    }
+  }
+  if (command === 'export') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { tenant: { type: 'string' }, out: { type: 'string' } },
+      strict: true,
+    });
+    if (!values.tenant || !values.out || !/^[A-Za-z0-9._:-]{1,128}$/.test(values.tenant)) {
+      process.stderr.write('usage: parley-dr export --tenant <id> --out <file.jsonl>\n');
+      return 2;
+    }
+    const client = new pg.Client({ connectionString: need('PARLEY_PG_PRIMARY_URL') });
+    await client.connect();
+    try {
+      const counts = await exportTenant(client, values.tenant, values.out);
+      process.stdout.write(
+        `${JSON.stringify({ tenant: values.tenant, file: values.out, rows: counts })}\n`,
+      );
+      return counts.tenants ? 0 : 1;
+    } finally {
+      await client.end();
     }
   }
   if (command !== 'check') {

@@ -21,3 +21,4 @@ export {
   type PgTools,
 } from './backup.js';
 export { DirectoryStorage, type BackupStorage } from './storage.js';
+export { exportTenant, TENANT_TABLES } from './export.js';

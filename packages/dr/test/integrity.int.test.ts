@@ -2,6 +2,9 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +65,67 @@ async function check(...args: string[]) {
     (err: { code: number; stdout: string }) => ({ code: err.code, stdout: err.stdout }),
   );
 }
+
+describe('parley-dr export', () => {
+  it("writes one tenant's rows and nothing of another tenant's, without secrets", async () => {
+    await db.query(
+      `insert into tenants (id, name, widget_key, allowed_origins, identity_secret) values ('t2', 'T2', 'pk_t2', '{}', 'identity-secret-of-t2')`,
+    );
+    await db.query(
+      `insert into conversations (tenant_id, id, visitor_id, channel, last_seq) values ('t2', 'c9', 'v9', 'voice', 1)`,
+    );
+    await db.query(
+      `insert into messages (tenant_id, conversation_id, seq, id, role, client_message_id, text, event_id, received_at)
+       values ('t2', 'c9', 1, 'm9', 'user', 'x9', 'only t2 says this', 'e9', now())`,
+    );
+    for (const tenant of ['t1', 't2'])
+      await db.query(
+        `insert into agents (tenant_id, id, email, name, password_hash) values ($1, 'a1', 'a@x.test', 'A', 'scrypt$hash-of-' || $1)`,
+        [tenant],
+      );
+    const out = join(tmpdir(), `export-${randomUUID()}.jsonl`);
+    try {
+      const { stdout } = await run(
+        process.execPath,
+        [cli, 'export', '--tenant', 't2', '--out', out],
+        {
+          env: { ...process.env, PARLEY_PG_PRIMARY_URL: url },
+        },
+      );
+      expect(JSON.parse(stdout)).toMatchObject({
+        tenant: 't2',
+        rows: { tenants: 1, conversations: 1, messages: 1, agents: 1 },
+      });
+      const text = await readFile(out, 'utf8');
+      const lines = text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { table: string; row: Record<string, unknown> });
+      expect(
+        lines.every((l) => (l.table === 'tenants' ? l.row.id : l.row.tenant_id) === 't2'),
+      ).toBe(true);
+      expect(lines.find((l) => l.table === 'messages')!.row.text).toBe('only t2 says this');
+      expect(text).not.toContain('scrypt$');
+      expect(text).not.toContain('identity-secret-of-t2');
+      expect(text).not.toContain('"t1"');
+      expect((await stat(out)).mode & 0o777).toBe(0o600);
+    } finally {
+      await rm(out, { force: true });
+    }
+    const unknown = await run(
+      process.execPath,
+      [cli, 'export', '--tenant', 'nobody', '--out', out],
+      {
+        env: { ...process.env, PARLEY_PG_PRIMARY_URL: url },
+      },
+    ).then(
+      () => 0,
+      (err: { code: number }) => err.code,
+    );
+    expect(unknown).toBe(1);
+    await rm(out, { force: true });
+  });
+});
 
 describe('parley-dr check', () => {
   it('passes a consistent database, reporting every check', async () => {
