@@ -273,3 +273,28 @@ export async function verifyBackup<T>(
     await rm(target, { recursive: true, force: true });
   }
 }
+
+/**
+ * Applies the retention (seed 001): full backups past their `keepUntil` go,
+ * except the newest; archived WAL goes once it is older than the WAL
+ * retention and than the oldest backup kept (which still needs it to reach
+ * any later point in time).
+ */
+export async function pruneBackups(
+  storage: BackupStorage,
+  now = new Date(),
+): Promise<{ backups: string[]; walSegments: number }> {
+  const all = await listBackups(storage);
+  const expired = all.slice(0, -1).filter((b) => new Date(b.keepUntil) <= now);
+  for (const b of expired) await storage.remove(`base/${b.id}`);
+  const kept = all.filter((b) => !expired.includes(b));
+  const oldestKept = kept[0] ? new Date(kept[0].startedAt) : now;
+  const walCutoff = Math.min(oldestKept.getTime(), now.getTime() - RETENTION.walDays * 86_400_000);
+  let walSegments = 0;
+  for (const name of await storage.list('wal/')) {
+    if ((await storage.storedAt(`wal/${name}`)).getTime() >= walCutoff) continue;
+    await storage.remove(`wal/${name}`);
+    walSegments++;
+  }
+  return { backups: expired.map((b) => b.id), walSegments };
+}

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { CHECKS } from './checks.js';
-import { createBackup, listBackups, restoreBackup, startRestored, verifyBackup } from './backup.js';
+import {
+  createBackup,
+  listBackups,
+  pruneBackups,
+  restoreBackup,
+  startRestored,
+  verifyBackup,
+} from './backup.js';
 import { exportTenant } from './export.js';
 import { failed, pushResults, runChecks } from './run.js';
 import { DirectoryStorage } from './storage.js';
@@ -19,6 +26,7 @@ Checks: ${CHECKS.map((c) => c.name).join(', ')}.`;
 
 const BACKUP_USAGE = `parley-dr backup create
 parley-dr backup list [--json]
+parley-dr backup prune
 parley-dr backup verify [--backup-id <id|latest>] [--port P]
 parley-dr backup restore --backup-id <id|latest> [--to-time <ISO timestamp>] --target <dir> [--port P] [--start]
 
@@ -59,6 +67,13 @@ async function backup(rest: string[]): Promise<number> {
         tools,
       });
       process.stdout.write(`${m.id} ${m.size} bytes, kept until ${m.keepUntil}\n`);
+      return 0;
+    }
+    case 'prune': {
+      const pruned = await pruneBackups(storage);
+      process.stdout.write(
+        `pruned ${pruned.backups.length} backups (${pruned.backups.join(', ') || 'none'}) and ${pruned.walSegments} WAL segments\n`,
+      );
       return 0;
     }
     case 'list': {

@@ -14,6 +14,7 @@ export {
   findBackup,
   restoreBackup,
   verifyBackup,
+  pruneBackups,
   startRestored,
   stopRestored,
   RETENTION,

@@ -19,6 +19,8 @@ export interface BackupStorage {
   list(prefix: string): Promise<string[]>;
   remove(prefix: string): Promise<void>;
   size(key: string): Promise<number>;
+  /** When `key` was stored. */
+  storedAt(key: string): Promise<Date>;
 }
 
 /** Backups in a local directory (also what Postgres's archive_command copies WAL into). */
@@ -61,5 +63,9 @@ export class DirectoryStorage implements BackupStorage {
 
   async size(key: string): Promise<number> {
     return (await stat(this.path(key))).size;
+  }
+
+  async storedAt(key: string): Promise<Date> {
+    return (await stat(this.path(key))).mtime;
   }
 }
