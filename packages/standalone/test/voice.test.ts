@@ -44,16 +44,6 @@ afterAll(async () => {
   await platform?.close();
 });
 
-async function untilQuiet(call: FakeTwilioCall, quietMs = 400) {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const last = call.received.filter((m) => m.event === 'media').at(-1)?.at ?? 0;
-    if (last > 0 && Date.now() - last > quietMs) return;
-    await call.silence(100);
-  }
-  throw new Error('the assistant never went quiet');
-}
-
 describe('a phone call to the embedded platform', () => {
   it('answers a spoken question from the demo knowledge base, in audio', async () => {
     const call = await FakeTwilioCall.place(platform.baseUrl, {
@@ -61,7 +51,7 @@ describe('a phone call to the embedded platform', () => {
       from: '+15557654321',
     });
     await call.silence(300);
-    await untilQuiet(call);
+    await call.untilQuiet();
     const question = await espeak.synthesize('How long is the warranty on a PowerBlend blender?', {
       language: 'en',
       signal: AbortSignal.timeout(10_000),
@@ -102,7 +92,7 @@ describe('a phone call to the embedded platform', () => {
       from: '+15557650001',
     });
     await call.silence(300);
-    await untilQuiet(call);
+    await call.untilQuiet();
     const conversationId = platform.app.platform.voice.active()[0]!.conversationId!;
     call.dtmf('0');
     const handoff = await openHandoff(platform, 'demo', conversationId);
@@ -114,7 +104,7 @@ describe('a phone call to the embedded platform', () => {
       });
       expect(accepted.status).toBe(200);
     }
-    await untilQuiet(call);
+    await call.untilQuiet();
     // The agent types; the caller hears it.
     const typedAt = Date.now();
     const sent = await api.call(`/v1/agent/conversations/${conversationId}/messages`, {
@@ -125,7 +115,7 @@ describe('a phone call to the embedded platform', () => {
     await expectEventually(() => expect(call.audioSince(typedAt).length).toBeGreaterThan(50), {
       timeoutMs: 20_000,
     });
-    await untilQuiet(call);
+    await call.untilQuiet();
     // The caller speaks; the agent reads it, and the assistant stays quiet.
     const words = await espeak.synthesize('I need help with my order.', {
       language: 'en',

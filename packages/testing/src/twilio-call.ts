@@ -130,6 +130,17 @@ export class FakeTwilioCall {
     return this.speak(pcm);
   }
 
+  /** Waits until no answer audio came for `quietMs` (the assistant finished speaking); the line keeps its noise meanwhile. */
+  async untilQuiet(quietMs = 400, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const last = this.received.filter((m) => m.event === 'media').at(-1)?.at ?? 0;
+      if (last > 0 && Date.now() - last > quietMs) return;
+      await this.silence(100);
+    }
+    throw new Error('the assistant never went quiet');
+  }
+
   media(frame: Uint8Array): void {
     this.chunk++;
     this.send({

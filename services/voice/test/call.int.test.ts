@@ -128,17 +128,6 @@ afterAll(async () => {
 const say = async (text: string) =>
   espeak.synthesize(text, { language: 'en', signal: new AbortController().signal });
 
-/** Waits until no audio came for `quietMs` (the assistant finished speaking). */
-async function untilQuiet(call: FakeTwilioCall, quietMs = 400, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const last = call.received.filter((m) => m.event === 'media').at(-1)?.at ?? 0;
-    if (last > 0 && Date.now() - last > quietMs) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('the assistant never went quiet');
-}
-
 /** The tenant's newest conversation (each call is one). */
 async function conversation() {
   const rows = await db.read<{ id: string; channel: string }>(
@@ -169,7 +158,7 @@ describe('a phone call to the assistant', () => {
     const password = await say('I need to reset my password.');
     // The greeting plays; the line is quiet meanwhile.
     await call.silence(300);
-    await untilQuiet(call);
+    await call.untilQuiet();
     expect(call.received.filter((m) => m.event === 'mark').length).toBeGreaterThan(0);
 
     // The caller speaks, in real time; the words reach the conversation.
@@ -239,7 +228,7 @@ describe('a phone call to the assistant', () => {
     const before = (await conversation())?.id;
     const call = await FakeTwilioCall.place(voice.baseUrl, { to: number, from: '+15557650000' });
     await call.silence(300);
-    await untilQuiet(call);
+    await call.untilQuiet();
     call.dtmf('0');
     await expect.poll(async () => (await conversation())?.id, { timeout: 20_000 }).not.toBe(before);
     const conv = (await conversation())!;
