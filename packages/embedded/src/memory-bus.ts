@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Envelope } from '@parley/contracts';
 import {
   isPermanentError,
+  isUnavailableError,
   type EventBus,
   type SubscribeOptions,
   type Subscription,
@@ -181,6 +182,7 @@ export class MemoryBroker {
     }
     const signal = member.abort.signal;
     let lastError: unknown;
+    let waits = 0;
     for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
       if (signal.aborted) return false;
       try {
@@ -189,6 +191,13 @@ export class MemoryBroker {
       } catch (err) {
         lastError = err;
         if (signal.aborted) return false;
+        if (isUnavailableError(err)) {
+          // A dependency is down: retry without using up an attempt, as Kafka's consumer does.
+          const delay = Math.min(1_000, this.opts.retryBackoffMs * 2 ** Math.min(waits++, 10));
+          await sleep(delay, undefined, { signal }).catch(() => undefined);
+          attempt--;
+          continue;
+        }
         if (isPermanentError(err)) break;
         if (attempt < this.opts.maxAttempts)
           await sleep(this.opts.retryBackoffMs * 2 ** (attempt - 1), undefined, { signal }).catch(

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SpanKind, SpanStatusCode, context } from '@opentelemetry/api';
 import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { CONVERSATION_EVENTS_TOPIC, type Event, type EventRegistry } from '@parley/contracts';
-import { isPermanentError } from '@parley/ports';
+import { isPermanentError, isUnavailableError } from '@parley/ports';
 import { KafkaDeliveryError, KafkaStoppingError } from './errors.js';
 import { silentLogger, type KafkaLogger } from './logger.js';
 import type { EventProducer } from './producer.js';
@@ -58,6 +58,11 @@ export interface ConsumerOptions {
   retryBackoffMs?: number;
   /** Upper bound of a retry delay. @default 5000 */
   maxRetryBackoffMs?: number;
+  /**
+   * Upper bound of the delay between tries while the handler reports a
+   * dependency unavailable (`UnavailableError`: retried without limit). @default 1000
+   */
+  maxUnavailableBackoffMs?: number;
   /** Start from the oldest message when the group has no committed offset. @default false */
   fromBeginning?: boolean;
   /** Partitions handled in parallel (order is kept within each). @default 4 */
@@ -97,6 +102,7 @@ export class EventConsumer {
       maxAttempts: 3,
       retryBackoffMs: 200,
       maxRetryBackoffMs: 5_000,
+      maxUnavailableBackoffMs: 1_000,
       fromBeginning: false,
       partitionsConsumedConcurrently: 4,
       maxWaitTimeMs: 50,
@@ -138,7 +144,8 @@ export class EventConsumer {
     await this.consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently,
-      eachMessage: ({ topic, partition, message }) => this.process(topic, partition, message),
+      eachMessage: ({ topic, partition, message, heartbeat }) =>
+        this.process(topic, partition, message, heartbeat),
     });
     this.state = 'running';
     this.lagTimer = setInterval(() => void this.reportLag(), this.opts.lagIntervalMs).unref();
@@ -182,9 +189,14 @@ export class EventConsumer {
     return lags;
   }
 
-  private async process(topic: string, partition: number, message: KafkaMessage): Promise<void> {
+  private async process(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    heartbeat?: () => Promise<void>,
+  ): Promise<void> {
     const started = performance.now();
-    const outcome = await this.decodeAndHandle(topic, partition, message);
+    const outcome = await this.decodeAndHandle(topic, partition, message, heartbeat);
     await this.consumer.commitOffsets([
       { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
     ]);
@@ -195,6 +207,7 @@ export class EventConsumer {
     topic: string,
     partition: number,
     message: KafkaMessage,
+    heartbeat?: () => Promise<void>,
   ): Promise<'ok' | 'skipped' | 'dead_lettered'> {
     const where = { groupId: this.opts.groupId, topic, partition, offset: message.offset };
     const decoded = this.opts.registry.decode(message.value);
@@ -218,7 +231,7 @@ export class EventConsumer {
         );
         return 'dead_lettered';
       case 'ok':
-        return this.handleWithRetries(decoded.event, topic, partition, message);
+        return this.handleWithRetries(decoded.event, topic, partition, message, heartbeat);
     }
   }
 
@@ -227,9 +240,11 @@ export class EventConsumer {
     topic: string,
     partition: number,
     message: KafkaMessage,
+    heartbeat?: () => Promise<void>,
   ): Promise<'ok' | 'dead_lettered'> {
     const parent = extractTraceContext(message.headers, event.trace);
     let lastError: unknown;
+    let waits = 0;
     for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
       if (this.abort.signal.aborted) throw new KafkaStoppingError();
       const ctx: HandlerContext = {
@@ -241,9 +256,31 @@ export class EventConsumer {
       };
       try {
         await context.with(parent, () => this.traced(event, ctx));
+        if (waits > 0)
+          this.opts.logger.info(
+            { groupId: this.opts.groupId, partition, offset: message.offset, waits },
+            'Dependency back: handled after waiting',
+          );
         return 'ok';
       } catch (err) {
         lastError = err;
+        if (isUnavailableError(err) && !this.abort.signal.aborted) {
+          // A dependency is down (Postgres failing over): wait and try again
+          // without using up an attempt; the partition waits behind this event.
+          if (waits++ % 20 === 0)
+            this.opts.logger.warn(
+              { err, groupId: this.opts.groupId, partition, offset: message.offset, waits },
+              'Dependency unavailable: retrying',
+            );
+          const delay = Math.min(
+            this.opts.maxUnavailableBackoffMs,
+            this.opts.retryBackoffMs * 2 ** Math.min(waits - 1, 10),
+          );
+          await sleep(delay, undefined, { signal: this.abort.signal }).catch(() => undefined);
+          await heartbeat?.().catch(() => undefined);
+          attempt--;
+          continue;
+        }
         this.opts.logger.warn(
           {
             err,

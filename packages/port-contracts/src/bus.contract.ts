@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventRegistry, messageReceivedV1, type Event } from '@parley/contracts';
-import { PermanentError, type EventBus, type Subscription } from '@parley/ports';
+import { PermanentError, UnavailableError, type EventBus, type Subscription } from '@parley/ports';
 import { expectEventually as eventually } from '@parley/testing';
 
 /** Makes a bus on the shared backend: two calls behave like two processes. */
@@ -128,6 +128,27 @@ export function busContract(name: string, factory: BusFactory): void {
       await bus.publish(message(conversation, 0));
       await bus.publish(message(conversation, 1));
       await eventually(() => expect(attempts).toEqual(['message 0#1', 'message 1#1']));
+    });
+
+    it('retries an event whose dependency is unavailable until it works, without dead-lettering it', async () => {
+      const bus = await open();
+      const conversation = randomUUID();
+      const handled: string[] = [];
+      let failures = 0;
+      await member(bus, `g-${randomUUID()}`, async (e) => {
+        if (e.conversation_id !== conversation) return;
+        const text = (e.payload as { text: string }).text;
+        // Five failures: more than the attempts a handler error gets.
+        if (text === 'message 0' && failures < 5) {
+          failures++;
+          throw new UnavailableError('Postgres is failing over', { code: 'TEST_UNAVAILABLE' });
+        }
+        handled.push(text);
+      });
+      await bus.publish(message(conversation, 0));
+      await bus.publish(message(conversation, 1));
+      await eventually(() => expect(handled).toEqual(['message 0', 'message 1']));
+      expect(failures).toBe(5);
     });
 
     it('redelivers an event whose member stopped before finishing it', async () => {

@@ -10,7 +10,10 @@ export interface DeliveryContext {
   signal: AbortSignal;
 }
 
-/** Handles one decoded event. Throwing means "retry, then dead-letter". */
+/**
+ * Handles one decoded event. Throwing means "retry, then dead-letter";
+ * {@link PermanentError}: dead-letter now; {@link UnavailableError}: retry until it works.
+ */
 export type BusHandler = (event: Event, ctx: DeliveryContext) => Promise<void>;
 
 /** Options for {@link EventBus.subscribe}. */
@@ -56,4 +59,27 @@ export class PermanentError extends Error {
 /** True for a {@link PermanentError}, also across package copies. */
 export function isPermanentError(err: unknown): boolean {
   return err instanceof Error && (err as { permanent?: unknown }).permanent === true;
+}
+
+/**
+ * A handler failure because a dependency is down for now (Postgres failing
+ * over to its replica): the bus keeps retrying the event, at most its retry
+ * cap apart, without counting attempts or dead-lettering it, until the
+ * dependency is back or the subscription stops. Later events of the
+ * partition wait behind it, so a conversation stays in order.
+ */
+export class UnavailableError extends Error {
+  override readonly name = 'UnavailableError';
+  readonly unavailable = true;
+  readonly code: string;
+
+  constructor(message: string, options: { code: string; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.code = options.code;
+  }
+}
+
+/** True for an {@link UnavailableError}, also across package copies. */
+export function isUnavailableError(err: unknown): boolean {
+  return err instanceof Error && (err as { unavailable?: unknown }).unavailable === true;
 }

@@ -15,7 +15,7 @@ export type {
   SubscribeOptions,
   Subscription,
 } from './bus.js';
-export { PermanentError, isPermanentError } from './bus.js';
+export { PermanentError, isPermanentError, UnavailableError, isUnavailableError } from './bus.js';
 export type { SqlDatabase, SqlTransaction, ReadConsistency, WritePosition } from './sql.js';
 export type { Cache, TokenBucket, TokenResult, Unsubscribe } from './cache.js';
 export { comparePositions } from './position.js';

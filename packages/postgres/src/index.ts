@@ -1,6 +1,6 @@
 /**
  * Postgres for Parley: writes to the primary, reads to replicas, read-your-writes
- * through WAL positions.
+ * through WAL positions; writes follow a promoted replica without a restart.
  *
  * ```ts
  * const db = new PgDatabase({ primaryUrl, replicaUrls });
@@ -9,6 +9,6 @@
  * const mine = await db.read('select ...', [...], { after: position });  // sees that write
  * ```
  */
-export { PgRouter, type PgRouterOptions } from './router.js';
+export { PgRouter, type PgRouterOptions, type TopologyEvent, type NodeRole } from './router.js';
 export { PgDatabase } from './pg-database.js';
 export { postgresPlugin } from './plugin.js';

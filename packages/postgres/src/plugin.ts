@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type {} from '@parley/service-kit';
 import fp from 'fastify-plugin';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { PgDatabase } from './pg-database.js';
 import type { PgRouterOptions } from './router.js';
 
@@ -13,11 +13,24 @@ declare module 'fastify' {
 
 async function postgres(
   app: FastifyInstance,
-  options: Omit<PgRouterOptions, 'onError'>,
+  options: Omit<PgRouterOptions, 'onError' | 'onTopology'>,
 ): Promise<void> {
+  const registers = app.hasDecorator('metrics') ? [app.metrics] : [];
+  const writerChanges = new Counter({
+    name: 'pg_writer_changes_total',
+    help: 'Times writes moved to another Postgres node (a replica was promoted)',
+    labelNames: ['to'],
+    registers,
+  });
   const db = new PgDatabase({
     ...options,
     onError: (err, pool) => app.log.warn({ err, pool }, 'Postgres pool error'),
+    onTopology: (event) => {
+      if (event.kind === 'writer_changed') {
+        writerChanges.inc({ to: event.to });
+        app.log.warn(event, 'Postgres writes moved to another node');
+      } else app.log.error(event, 'More than one Postgres node takes writes');
+    },
   });
   await db.check();
   app.decorate('db', db);
@@ -30,7 +43,7 @@ async function postgres(
     name: 'pg_replica_lag_seconds',
     help: 'Replication lag of each Postgres replica at its last sample, in seconds',
     labelNames: ['replica'],
-    registers: app.hasDecorator('metrics') ? [app.metrics] : [],
+    registers,
     collect() {
       for (const [replica, ms] of Object.entries(db.router.replicaLag()))
         this.set({ replica }, ms / 1000);

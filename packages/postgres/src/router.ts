@@ -1,5 +1,11 @@
 import pg from 'pg';
-import { comparePositions, type ReadConsistency, type WritePosition } from '@parley/ports';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  UnavailableError,
+  comparePositions,
+  type ReadConsistency,
+  type WritePosition,
+} from '@parley/ports';
 
 /** Options for {@link PgRouter}. */
 export interface PgRouterOptions {
@@ -18,19 +24,49 @@ export interface PgRouterOptions {
   maxReplicaLagMs?: number;
   /** How often replicas' replay positions (and so their lag) are sampled. @default 500 */
   lagSampleIntervalMs?: number;
+  /**
+   * How often every node is asked whether it takes writes: how soon writes
+   * follow a promoted replica when nothing failed here first (a failed write
+   * asks at once). @default 5000
+   */
+  topologyIntervalMs?: number;
+  /** A node that does not answer that question within this counts as down. @default 2000 */
+  probeTimeoutMs?: number;
   /** Called on pool-level errors (a backend died while idle). */
   onError?: (err: Error, pool: string) => void;
+  /**
+   * Called when writes move to another node (a replica was promoted), and
+   * when more than one node takes writes (the one on the newest timeline wins).
+   */
+  onTopology?: (event: TopologyEvent) => void;
 }
 
-interface Replica {
+/** What {@link PgRouterOptions.onTopology} reports. */
+export type TopologyEvent =
+  | { kind: 'writer_changed'; from: string; to: string; timeline: number }
+  | { kind: 'several_writers'; writers: Array<{ name: string; timeline: number }>; chosen: string };
+
+/** A node's role at the last look: `stale` takes writes on an older timeline (a primary that was failed over). */
+export type NodeRole = 'primary' | 'replica' | 'stale' | 'down' | 'unknown';
+
+interface Node {
+  /** `primary` for the configured primary, `replica-N` for the others, whatever they are now. */
   name: string;
   pool: pg.Pool;
+  role: NodeRole;
+  /** The timeline it writes on (primaries only): each promotion starts a higher one. */
+  timeline: number;
   downUntil: number;
-  /** Last replay position seen on the replica. */
+  /** Last replay position seen on the node (as a replica). */
   replayed: WritePosition;
-  /** How far behind the primary it was at the last sample. */
+  /** How far behind the writer it was at the last sample. */
   lagMs: number;
 }
+
+/** One question to each node: does it take writes, and on which timeline. */
+const PROBE_SQL = `select pg_is_in_recovery() as recovery,
+  case when pg_is_in_recovery() then null
+       else substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) end as timeline`;
 
 /** `pg_lsn` text (`16/B374D848`) as a fixed-width hex position that compares as a number. */
 export const LSN_SQL = (expr: string) =>
@@ -40,15 +76,26 @@ export const LSN_SQL = (expr: string) =>
  * Postgres with writes on the primary and reads spread over replicas.
  * Use {@link write} (or {@link transaction}) for anything that changes data,
  * {@link read} for queries that may see slightly old data.
+ *
+ * Every configured node is a candidate for writes: the router asks each
+ * whether it is in recovery, and writes go to the one that is not (the
+ * newest timeline wins, so a failed-over primary that comes back unrewound is
+ * never written to). When a replica is promoted, writes follow it without a
+ * restart; until then they fail with `UnavailableError` (`PG_ERR_UNAVAILABLE`),
+ * which the event bus retries without dead-lettering.
  */
 export class PgRouter {
-  readonly primary: pg.Pool;
-  private readonly replicas: Replica[];
+  private readonly nodes: Node[];
+  private writer: Node;
   private readonly cooldownMs: number;
   private readonly maxLagMs: number;
-  /** Recent primary positions with when they were seen, oldest first (for lag in time). */
+  private readonly probeTimeoutMs: number;
+  private readonly onTopology: ((event: TopologyEvent) => void) | undefined;
+  /** Recent writer positions with when they were seen, oldest first (for lag in time). */
   private readonly primarySamples: Array<{ at: number; lsn: WritePosition }> = [];
-  private readonly sampler: NodeJS.Timeout | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private discovering: Promise<void> | undefined;
+  private lastDiscovery = 0;
   private next = 0;
 
   constructor(options: PgRouterOptions) {
@@ -58,38 +105,56 @@ export class PgRouter {
       statement_timeout: options.statementTimeoutMs ?? 15_000,
       idleTimeoutMillis: 30_000,
     };
-    const pool = (url: string, name: string) => {
-      const p = new pg.Pool({
+    const node = (url: string, name: string, role: NodeRole): Node => {
+      const pool = new pg.Pool({
         connectionString: url,
         application_name: `parley-${name}`,
         ...common,
       });
-      p.on('error', (err) => options.onError?.(err, name));
-      return p;
+      pool.on('error', (err) => options.onError?.(err, name));
+      return { name, pool, role, timeline: 0, downUntil: 0, replayed: '0', lagMs: 0 };
     };
-    this.primary = pool(options.primaryUrl, 'primary');
-    this.replicas = (options.replicaUrls ?? []).map((url, i) => ({
-      name: `replica-${i + 1}`,
-      pool: pool(url, `replica-${i + 1}`),
-      downUntil: 0,
-      replayed: '0',
-      lagMs: 0,
-    }));
+    this.nodes = [
+      node(options.primaryUrl, 'primary', 'unknown'),
+      ...(options.replicaUrls ?? []).map((url, i) => node(url, `replica-${i + 1}`, 'unknown')),
+    ];
+    this.writer = this.nodes[0]!;
     this.cooldownMs = options.replicaCooldownMs ?? 5_000;
     this.maxLagMs = options.maxReplicaLagMs ?? 2_000;
-    if (this.replicas.length > 0) {
-      const every = options.lagSampleIntervalMs ?? 500;
-      this.sampler = setInterval(() => void this.sampleLag().catch(() => undefined), every);
-      this.sampler.unref();
+    this.probeTimeoutMs = options.probeTimeoutMs ?? 2_000;
+    this.onTopology = options.onTopology;
+    if (this.nodes.length > 1) {
+      const every = (ms: number, fn: () => Promise<void>) => {
+        const timer = setInterval(() => void fn().catch(() => undefined), ms);
+        timer.unref();
+        this.timers.push(timer);
+      };
+      every(options.lagSampleIntervalMs ?? 500, () => this.sampleLag());
+      every(options.topologyIntervalMs ?? 5_000, () => this.discover());
     }
   }
 
+  /** The pool writes go to now. */
+  get primary(): pg.Pool {
+    return this.writer.pool;
+  }
+
+  /** The name of the node writes go to now (`primary`, or `replica-N` after a failover). */
+  get writerName(): string {
+    return this.writer.name;
+  }
+
   /** Runs a statement on the primary. */
-  write<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  async write<R extends pg.QueryResultRow = pg.QueryResultRow>(
     text: string,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>> {
-    return this.primary.query<R>(text, values);
+    const writer = this.writer;
+    try {
+      return await writer.pool.query<R>(text, values);
+    } catch (err) {
+      throw this.writeFailure(writer, err);
+    }
   }
 
   /**
@@ -102,7 +167,7 @@ export class PgRouter {
     values?: unknown[],
     consistency: ReadConsistency = 'replica',
   ): Promise<pg.QueryResult<R>> {
-    if (consistency === 'primary') return this.primary.query<R>(text, values);
+    if (consistency === 'primary') return this.write<R>(text, values);
     const after = typeof consistency === 'object' ? consistency.after : undefined;
     for (const replica of this.healthyReplicas()) {
       try {
@@ -113,11 +178,11 @@ export class PgRouter {
         replica.downUntil = Date.now() + this.cooldownMs;
       }
     }
-    return this.primary.query<R>(text, values);
+    return this.write<R>(text, values);
   }
 
   /** The primary's current write position: reads given `{ after: it }` see everything written so far. */
-  async writePosition(client: pg.PoolClient | pg.Pool = this.primary): Promise<WritePosition> {
+  async writePosition(client: pg.PoolClient | pg.Pool = this.writer.pool): Promise<WritePosition> {
     const { rows } = await client.query<{ lsn: string }>(
       `select ${LSN_SQL('pg_current_wal_lsn()')}`,
     );
@@ -126,7 +191,7 @@ export class PgRouter {
 
   /** Replication lag per replica at the last sample, in milliseconds. */
   replicaLag(): Record<string, number> {
-    return Object.fromEntries(this.replicas.map((r) => [r.name, r.lagMs]));
+    return Object.fromEntries(this.readers().map((r) => [r.name, r.lagMs]));
   }
 
   /**
@@ -137,7 +202,14 @@ export class PgRouter {
     fn: (client: pg.PoolClient) => Promise<T>,
     afterCommit?: (client: pg.PoolClient) => Promise<void>,
   ): Promise<T> {
-    const client = await this.primary.connect();
+    const writer = this.writer;
+    let client: pg.PoolClient;
+    try {
+      client = await writer.pool.connect();
+    } catch (err) {
+      throw this.writeFailure(writer, err);
+    }
+    let broken: unknown;
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -145,42 +217,127 @@ export class PgRouter {
       await afterCommit?.(client);
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      if (isWriterGone(err)) broken = err;
+      else await client.query('ROLLBACK').catch(() => undefined);
+      throw this.writeFailure(writer, err);
     } finally {
-      client.release();
+      // A connection that failed is not given back to the pool.
+      client.release(broken instanceof Error ? broken : undefined);
     }
   }
 
-  /** Checks each pool; the primary must accept writes and each replica must be in recovery. */
+  /**
+   * Asks every node whether it takes writes and on which timeline, and moves
+   * writes to the newest one. Runs on a timer, and at once (at most every
+   * 200 ms) when a write failed as if the primary were gone.
+   */
+  discover(): Promise<void> {
+    if (this.discovering) return this.discovering;
+    const wait = Math.max(0, this.lastDiscovery + 200 - Date.now());
+    this.discovering = (async () => {
+      if (wait > 0) await sleep(wait);
+      try {
+        await this.probeAll();
+      } finally {
+        this.lastDiscovery = Date.now();
+        this.discovering = undefined;
+      }
+    })();
+    return this.discovering;
+  }
+
+  /**
+   * Looks at every node now: throws when none takes writes, else reports
+   * which one does and what the others are (for readiness).
+   */
   async check(): Promise<Record<string, unknown>> {
-    const role = async (pool: pg.Pool) =>
-      (await pool.query<{ r: boolean }>('select pg_is_in_recovery() as r')).rows[0]?.r
-        ? 'replica'
-        : 'primary';
-    const primaryRole = await role(this.primary);
-    if (primaryRole !== 'primary')
-      throw new Error('the configured primary is in recovery (read-only)');
-    const replicas: Record<string, string> = {};
-    for (const replica of this.replicas) {
-      replicas[replica.name] = await role(replica.pool).catch(() => 'down');
-    }
-    return { primary: primaryRole, replicas };
+    await this.discover();
+    if (this.writer.role !== 'primary')
+      throw new Error(
+        `no Postgres node takes writes (${this.nodes.map((n) => `${n.name}: ${n.role}`).join(', ')})`,
+      );
+    const others = this.nodes.filter((n) => n !== this.writer);
+    return {
+      primary: 'primary',
+      ...(this.writer !== this.nodes[0] ? { writer: this.writer.name } : {}),
+      replicas: Object.fromEntries(others.map((n) => [n.name, n.role])),
+    };
   }
 
   /** Closes every pool. */
   async close(): Promise<void> {
-    clearInterval(this.sampler);
-    await Promise.all([this.primary.end(), ...this.replicas.map((r) => r.pool.end())]);
+    for (const timer of this.timers) clearInterval(timer);
+    await this.discovering?.catch(() => undefined);
+    await Promise.all(this.nodes.map((n) => n.pool.end()));
   }
 
-  private async hasReplayed(replica: Replica, position: WritePosition): Promise<boolean> {
+  /** Turns a failed write into `UnavailableError` when the writer seems gone, and looks again. */
+  private writeFailure(writer: Node, err: unknown): unknown {
+    if (!isWriterGone(err)) return err;
+    void this.discover().catch(() => undefined);
+    return new UnavailableError(
+      `Postgres ${writer.name} does not take writes now: ${(err as Error).message}`,
+      { code: 'PG_ERR_UNAVAILABLE', cause: err },
+    );
+  }
+
+  private async probeAll(): Promise<void> {
+    await Promise.all(
+      this.nodes.map(async (node) => {
+        try {
+          const { rows } = await withTimeout(
+            node.pool.query<{ recovery: boolean; timeline: string | null }>(PROBE_SQL),
+            this.probeTimeoutMs,
+          );
+          const row = rows[0]!;
+          node.role = row.recovery ? 'replica' : 'primary';
+          node.timeline = row.timeline ? Number.parseInt(row.timeline, 16) : 0;
+        } catch {
+          node.role = 'down';
+        }
+      }),
+    );
+    const writers = this.nodes.filter((n) => n.role === 'primary');
+    if (writers.length === 0) return;
+    // The newest timeline wins; on a tie the current writer stays.
+    const newest = Math.max(...writers.map((n) => n.timeline));
+    const chosen =
+      writers.find((n) => n === this.writer && n.timeline === newest) ??
+      writers.find((n) => n.timeline === newest)!;
+    for (const n of writers) if (n !== chosen) n.role = 'stale';
+    if (writers.length > 1)
+      this.onTopology?.({
+        kind: 'several_writers',
+        writers: writers.map((n) => ({ name: n.name, timeline: n.timeline })),
+        chosen: chosen.name,
+      });
+    if (chosen !== this.writer) {
+      const from = this.writer.name;
+      this.writer = chosen;
+      this.primarySamples.length = 0;
+      this.onTopology?.({
+        kind: 'writer_changed',
+        from,
+        to: chosen.name,
+        timeline: chosen.timeline,
+      });
+    }
+  }
+
+  /** Nodes that may serve reads: everything but the writer, a stale primary and a node found down. */
+  private readers(): Node[] {
+    return this.nodes.filter(
+      (n) => n !== this.writer && (n.role === 'replica' || n.role === 'unknown'),
+    );
+  }
+
+  private async hasReplayed(replica: Node, position: WritePosition): Promise<boolean> {
     if (comparePositions(replica.replayed, position) >= 0) return true;
     replica.replayed = await this.replayPosition(replica);
     return comparePositions(replica.replayed, position) >= 0;
   }
 
-  private async replayPosition(replica: Replica): Promise<WritePosition> {
+  private async replayPosition(replica: Node): Promise<WritePosition> {
     const { rows } = await replica.pool.query<{ lsn: string | null }>(
       `select ${LSN_SQL('pg_last_wal_replay_lsn()')}`,
     );
@@ -197,7 +354,7 @@ export class PgRouter {
     const keepFrom = now - Math.max(10_000, this.maxLagMs * 2);
     while (this.primarySamples.length > 1 && this.primarySamples[0]!.at < keepFrom)
       this.primarySamples.shift();
-    for (const replica of this.replicas) {
+    for (const replica of this.readers()) {
       try {
         replica.replayed = await this.replayPosition(replica);
       } catch {
@@ -208,9 +365,9 @@ export class PgRouter {
     }
   }
 
-  private healthyReplicas(): Replica[] {
+  private healthyReplicas(): Node[] {
     const now = Date.now();
-    const up = this.replicas.filter((r) => r.downUntil <= now && r.lagMs <= this.maxLagMs);
+    const up = this.readers().filter((r) => r.downUntil <= now && r.lagMs <= this.maxLagMs);
     if (up.length === 0) return [];
     const start = this.next++ % up.length;
     return [...up.slice(start), ...up.slice(0, start)];
@@ -229,6 +386,19 @@ const CONNECTION_CODES = new Set([
   '08001',
   '08004',
 ]);
+
+/** A write failure that means the writer is gone or no longer the primary (read-only now). */
+function isWriterGone(err: unknown): boolean {
+  return isConnectionError(err) || (err as { code?: string }).code === '25006';
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 
 function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string }).code;

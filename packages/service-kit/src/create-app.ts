@@ -1,3 +1,4 @@
+import { isUnavailableError } from '@parley/ports';
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -85,6 +86,17 @@ export function createApp(options: AppOptions): FastifyInstance {
       code?: string;
       message: string;
     };
+    if (isUnavailableError(err)) {
+      // A dependency is down for now (Postgres failing over): ask to retry soon.
+      request.log.warn({ err }, 'Dependency unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({
+          code: (err as { code?: string }).code ?? 'SVC_ERR_UNAVAILABLE',
+          message: 'Temporarily unavailable, retry shortly',
+        });
+    }
     if (fastifyError.validation) {
       return reply.code(400).send({ code: 'SVC_ERR_VALIDATION', message: fastifyError.message });
     }

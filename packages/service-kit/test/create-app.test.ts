@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { UnavailableError } from '@parley/ports';
 import { ServiceError } from '../src/index.js';
 import { build } from './build.js';
 
@@ -93,6 +94,23 @@ describe('createApp', () => {
     expect(res.json()).toEqual({ code: 'SVC_ERR_INTERNAL', message: 'Internal error' });
     expect(res.body).not.toContain('hunter2');
     expect(logs.filter((l) => l.msg === 'Unhandled error')).toHaveLength(1);
+  });
+
+  it('answers 503 with Retry-After while a dependency is unavailable (a Postgres failover)', async () => {
+    ({ app } = build());
+    app.get('/store', async () => {
+      throw new UnavailableError('Postgres primary does not take writes now: host db.internal', {
+        code: 'PG_ERR_UNAVAILABLE',
+      });
+    });
+    const res = await app.inject({ method: 'GET', url: '/store' });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.json()).toEqual({
+      code: 'PG_ERR_UNAVAILABLE',
+      message: 'Temporarily unavailable, retry shortly',
+    });
+    expect(res.body).not.toContain('db.internal');
   });
 
   it('answers coded client errors with their code and a clear message', async () => {

@@ -36,3 +36,4 @@ export {
   streamParameters,
   type TwilioMessage,
 } from './twilio-call.js';
+export { startPgCluster, STANDBY_NAME, type PgCluster, type PgNode } from './pg-cluster.js';

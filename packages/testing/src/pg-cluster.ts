@@ -1,0 +1,170 @@
+import { execFile } from 'node:child_process';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+const run = promisify(execFile);
+
+/** One server of a {@link PgCluster}. */
+export interface PgNode {
+  name: string;
+  port: number;
+  dataDir: string;
+  /** Superuser URL on loopback (the scratch cluster trusts 127.0.0.1 only). */
+  url: string;
+}
+
+/** A primary and a streaming replica of its own, for tests that kill servers. */
+export interface PgCluster {
+  primary: PgNode;
+  replica: PgNode;
+  /** The programs' directory (`PARLEY_PG_BIN`). */
+  bin: string;
+  /** Crashes a server: `pg_ctl stop -m immediate` (no checkpoint, clients cut off mid-flight). */
+  crash(node: PgNode): Promise<void>;
+  start(node: PgNode): Promise<void>;
+  /** Stops every server and removes the directories. */
+  destroy(): Promise<void>;
+}
+
+/** The name the replica streams under; `synchronous_standby_names` names it. */
+export const STANDBY_NAME = 'parley_standby';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Starts a scratch primary and a streaming replica (`pg_basebackup -R`) in a
+ * temporary directory, with the settings failover needs (`wal_log_hints` for
+ * `pg_rewind`). With `synchronous`, commits wait for the replica.
+ * Postgres refuses to run as root, so as root the servers run as `postgres`.
+ */
+export async function startPgCluster({
+  synchronous = false,
+  bin = process.env.PARLEY_PG_BIN,
+}: { synchronous?: boolean; bin?: string } = {}): Promise<PgCluster> {
+  if (!bin)
+    throw new Error('PARLEY_PG_BIN is not set: run through scripts/test (scripts/infra up)');
+  const root = await mkdtemp(join(tmpdir(), 'parley-pgc-'));
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await run('chown', ['postgres:postgres', root]);
+  const pgRun = (program: string, args: string[]) =>
+    asRoot
+      ? run('runuser', ['-u', 'postgres', '--', join(bin, program), ...args], { cwd: '/' })
+      : run(join(bin, program), args, { cwd: '/' });
+  const node = async (name: string): Promise<PgNode> => {
+    const port = await freePort();
+    return {
+      name,
+      port,
+      dataDir: join(root, name),
+      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    };
+  };
+  const own = (n: PgNode) => [
+    `port = ${n.port}`,
+    "listen_addresses = '127.0.0.1'",
+    `unix_socket_directories = '${root}'`,
+  ];
+  // Appending keeps the file's owner (postgres, when we are root).
+  const configure = (n: PgNode, lines: string[]) =>
+    appendFile(join(n.dataDir, 'postgresql.auto.conf'), `\n${lines.join('\n')}\n`);
+  const start = async (n: PgNode) => {
+    await pgRun('pg_ctl', [
+      '-D',
+      n.dataDir,
+      '-l',
+      join(root, `${n.name}.log`),
+      '-w',
+      '-t',
+      '60',
+      'start',
+    ]);
+  };
+  const stop = (n: PgNode, mode: 'fast' | 'immediate') =>
+    pgRun('pg_ctl', ['-D', n.dataDir, '-m', mode, '-w', 'stop']).then(
+      () => undefined,
+      () => undefined,
+    );
+
+  const primary = await node('a');
+  const replica = await node('b');
+  await pgRun('initdb', [
+    '-D',
+    primary.dataDir,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    '--locale=C.UTF-8',
+  ]);
+  await configure(primary, [
+    ...own(primary),
+    'wal_level = replica',
+    'max_wal_senders = 5',
+    'wal_log_hints = on',
+    'hot_standby = on',
+    'wal_keep_size = 256MB',
+  ]);
+  await start(primary);
+  await pgRun('pg_basebackup', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(primary.port),
+    '-U',
+    'postgres',
+    '-D',
+    replica.dataDir,
+    '-X',
+    'stream',
+    '-R',
+  ]);
+  await configure(replica, [
+    ...own(replica),
+    `primary_conninfo = 'host=127.0.0.1 port=${primary.port} user=postgres application_name=${STANDBY_NAME}'`,
+  ]);
+  await start(replica);
+  const admin = new pg.Client({ connectionString: primary.url });
+  await admin.connect();
+  try {
+    if (synchronous) {
+      await admin.query(`alter system set synchronous_standby_names = 'FIRST 1 (${STANDBY_NAME})'`);
+      await admin.query('select pg_reload_conf()');
+    }
+    // Streaming (and, when synchronous, counted as the synchronous standby) before tests begin.
+    const want = synchronous ? 'sync' : 'async';
+    for (let i = 0; ; i++) {
+      const { rows } = await admin.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_replication
+          where application_name = $1 and state = 'streaming' and sync_state = $2`,
+        [STANDBY_NAME, want],
+      );
+      if (rows[0]!.n === 1) break;
+      if (i > 300) throw new Error(`the replica did not start streaming (${want}) in 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await admin.end();
+  }
+  return {
+    primary,
+    replica,
+    bin,
+    crash: (n) => stop(n, 'immediate'),
+    start,
+    destroy: async () => {
+      await Promise.all([stop(primary, 'fast'), stop(replica, 'fast')]);
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
