@@ -38,7 +38,7 @@ async function sha256(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-const asUser = (tools: PgTools, program: string, args: string[]): [string, string[]] =>
+export const asUser = (tools: PgTools, program: string, args: string[]): [string, string[]] =>
   process.getuid?.() === 0
     ? ['runuser', ['-u', tools.user ?? 'postgres', '--', join(tools.bin, program), ...args]]
     : [join(tools.bin, program), args];

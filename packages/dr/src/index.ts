@@ -1,4 +1,7 @@
-/** Data safety: integrity checks, base backups with WAL archiving, point-in-time restore, verify. */
+/**
+ * Data safety: integrity checks, base backups with WAL archiving, point-in-time
+ * restore, verify, and Postgres failover (promote, the automatic policy, rejoin, synchronous replication).
+ */
 export { CHECKS, type IntegrityCheck } from './checks.js';
 export {
   runChecks,
@@ -23,3 +26,16 @@ export {
 } from './backup.js';
 export { DirectoryStorage, type BackupStorage } from './storage.js';
 export { exportTenant, TENANT_TABLES } from './export.js';
+export {
+  nodeStatus,
+  promote,
+  watch,
+  rejoin,
+  setSynchronous,
+  lsnBytes,
+  STANDBY_NAME,
+  type NodeStatus,
+  type PromoteResult,
+  type WatchEvent,
+  type RejoinResult,
+} from './failover.js';
