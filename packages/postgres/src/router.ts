@@ -209,7 +209,14 @@ export class PgRouter {
     } catch (err) {
       throw this.writeFailure(writer, err);
     }
+    // A checked-out client whose server dies between statements emits
+    // 'error', and pg-pool listens only while a client is idle: without this
+    // the process would crash on an uncaught 'error' event.
     let broken: unknown;
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -221,6 +228,7 @@ export class PgRouter {
       else await client.query('ROLLBACK').catch(() => undefined);
       throw this.writeFailure(writer, err);
     } finally {
+      client.off('error', onError);
       // A connection that failed is not given back to the pool.
       client.release(broken instanceof Error ? broken : undefined);
     }
