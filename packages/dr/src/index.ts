@@ -39,3 +39,13 @@ export {
   type WatchEvent,
   type RejoinResult,
 } from './failover.js';
+export {
+  regionFailover,
+  regionFailback,
+  runHook,
+  STATUS_TEMPLATES,
+  type StepResult,
+  type RegionHooks,
+  type RegionFailoverOptions,
+  type RegionFailbackOptions,
+} from './region.js';
