@@ -306,6 +306,41 @@ describe.each(REGIONS)('the chart for %s', (region) => {
     )!.spec.jobTemplate.spec.template.spec.containers[0].args;
     expect(args.slice(-2)).toEqual(['--pushgateway', 'http://pushgateway.monitoring:9091']);
   });
+
+  it("runs one failover watcher when enabled, promoting by itself only with the operator's approval", async () => {
+    expect(objects('us-east', 'Deployment').map((d) => d.metadata.name)).not.toContain(
+      'parley-failover-watch',
+    );
+    const watch = async (approve: boolean) =>
+      (
+        await renderRegion('us-east', [
+          '--set',
+          'postgresFailover.enabled=true',
+          '--set',
+          `postgresFailover.approveAutomatic=${approve}`,
+        ])
+      ).objects.find(
+        (o) => o.kind === 'Deployment' && o.metadata.name === 'parley-failover-watch',
+      )!;
+    const reporting = await watch(false);
+    expect(reporting.spec.replicas).toBe(1);
+    expect(reporting.spec.strategy).toEqual({ type: 'Recreate' });
+    const [container] = reporting.spec.template.spec.containers;
+    expect(container.args).toEqual([
+      'node_modules/@parley/dr/dist/cli.js',
+      'failover',
+      'watch',
+      '--after-ms',
+      '30000',
+    ]);
+    expect(container.env[0].valueFrom.secretKeyRef.key).toBe('PARLEY_PG_FAILOVER_URLS');
+    expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true });
+    expect((await watch(true)).spec.template.spec.containers[0].args.at(-1)).toBe('--approve');
+    // It reaches Postgres through the maintenance policy.
+    expect(reporting.spec.template.metadata.labels['app.kubernetes.io/component']).toBe(
+      'maintenance',
+    );
+  });
 });
 
 describe('what differs between the regions', () => {
