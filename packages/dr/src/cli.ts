@@ -12,6 +12,7 @@ import {
   verifyBackup,
 } from './backup.js';
 import { exportTenant } from './export.js';
+import { importTenant } from './import.js';
 import { nodeStatus, promote, redact, rejoin, setSynchronous, watch } from './failover.js';
 import { failed, pushResults, runChecks } from './run.js';
 import { regionFailback, regionFailover, type StepResult } from './region.js';
@@ -21,6 +22,7 @@ const USAGE = `parley-dr backup create|list|verify|restore ... (parley-dr backup
 parley-dr failover status|promote|watch|rejoin|sync ... (parley-dr failover --help)
 parley-dr region failover|failback ... (parley-dr region --help)
 parley-dr export --tenant <id> --out <file.jsonl>
+parley-dr import --tenant <id> --file <file.jsonl>   (puts back what is missing; never overwrites)
 parley-dr check [--only name,...] [--limit N] [--fail-on warning|critical] [--pushgateway URL] [--json]
 
 Runs the integrity checks against PARLEY_PG_PRIMARY_URL (read-only) and prints
@@ -402,6 +404,30 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return 1;
+    }
+  }
+  if (command === 'import') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { tenant: { type: 'string' }, file: { type: 'string' } },
+      strict: true,
+    });
+    if (!values.tenant || !values.file || !/^[A-Za-z0-9._:-]{1,128}$/.test(values.tenant)) {
+      process.stderr.write('usage: parley-dr import --tenant <id> --file <export.jsonl>\n');
+      return 2;
+    }
+    const client = new pg.Client({ connectionString: need('PARLEY_PG_PRIMARY_URL') });
+    await client.connect();
+    try {
+      process.stdout.write(
+        `${JSON.stringify(await importTenant(client, values.tenant, values.file))}\n`,
+      );
+      return 0;
+    } catch (err) {
+      process.stderr.write(`parley-dr import: ${(err as Error).message}\n`);
+      return 1;
+    } finally {
+      await client.end();
     }
   }
   if (command === 'export') {

@@ -26,6 +26,7 @@ export {
 } from './backup.js';
 export { DirectoryStorage, type BackupStorage } from './storage.js';
 export { exportTenant, TENANT_TABLES } from './export.js';
+export { importTenant, RESTORED_AGENT_HASH, type ImportResult } from './import.js';
 export {
   nodeStatus,
   promote,

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -124,6 +124,85 @@ describe('parley-dr export', () => {
     );
     expect(unknown).toBe(1);
     await rm(out, { force: true });
+  });
+});
+
+describe('parley-dr import', () => {
+  const env = () => ({ ...process.env, PARLEY_PG_PRIMARY_URL: url });
+  const importFile = (file: string, tenant = 't3') =>
+    run(process.execPath, [cli, 'import', '--tenant', tenant, '--file', file], { env: env() }).then(
+      ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+
+  it("puts back one tenant's lost rows from its export, never overwriting what is there, and refuses another tenant's rows", async () => {
+    await db.query(
+      `insert into tenants (id, name, widget_key, allowed_origins) values ('t3', 'T3', 'pk_t3', '{https://t3.test}')`,
+    );
+    await db.query(
+      `insert into conversations (tenant_id, id, visitor_id, channel, last_seq) values ('t3', 'c1', 'v1', 'web', 2)`,
+    );
+    await db.query(
+      `insert into messages (tenant_id, conversation_id, seq, id, role, client_message_id, text, event_id, received_at) values
+         ('t3', 'c1', 1, 'm31', 'user', 'x1', 'hello', 'e31', now()),
+         ('t3', 'c1', 2, 'm32', 'assistant', 'reply:1', 'hi, how can I help?', 'e32', now())`,
+    );
+    await db.query(
+      `insert into agents (tenant_id, id, email, name, password_hash) values ('t3', 'a1', 'a@t3.test', 'A', 'scrypt$real')`,
+    );
+    await db.query(
+      `insert into knowledge_documents (tenant_id, id, title, format, content_hash, content, status, chunk_count)
+       values ('t3', 'd1', 'Hours', 'text', 'h1', 'Open 9 to 5.', 'ready', 1)`,
+    );
+    await db.query(
+      `insert into knowledge_chunks (tenant_id, document_id, ord, heading, text, content_hash, model, embedding)
+       values ('t3', 'd1', 0, 'Hours', 'Open 9 to 5.', 'h1', 'test', '{0.1,0.2}')`,
+    );
+    const file = join(tmpdir(), `t3-${randomUUID()}.jsonl`);
+    const foreign = join(tmpdir(), `t3-foreign-${randomUUID()}.jsonl`);
+    try {
+      await run(process.execPath, [cli, 'export', '--tenant', 't3', '--out', file], { env: env() });
+      // The loss: a reply, an agent, a document; and a message edited since the export.
+      await db.query(`delete from messages where tenant_id = 't3' and seq = 2`);
+      await db.query(`delete from agents where tenant_id = 't3'`);
+      await db.query(`delete from knowledge_documents where tenant_id = 't3'`);
+      await db.query(
+        `update messages set text = 'hello (kept)' where tenant_id = 't3' and seq = 1`,
+      );
+
+      await writeFile(
+        foreign,
+        `${await readFile(file, 'utf8')}${JSON.stringify({ table: 'messages', row: { tenant_id: 't2', conversation_id: 'c9', seq: 2 } })}\n`,
+      );
+      const refused = await importFile(foreign);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('a row of another tenant (messages); nothing imported');
+      expect((await db.query(`select 1 from agents where tenant_id = 't3'`)).rowCount).toBe(0);
+
+      const done = await importFile(file);
+      expect(done.code).toBe(0);
+      expect(JSON.parse(done.stdout)).toMatchObject({
+        tenant: 't3',
+        added: { tenants: 0, conversations: 0, messages: 1, agents: 1, knowledge_documents: 1 },
+        reindex: ['d1'],
+        agentsWithoutPassword: 1,
+      });
+      const { rows } = await db.query<{ text: string }>(
+        `select text from messages where tenant_id = 't3' order by seq`,
+      );
+      expect(rows.map((r) => r.text)).toEqual(['hello (kept)', 'hi, how can I help?']);
+      const agent = await db.query<{ password_hash: string }>(
+        `select password_hash from agents where tenant_id = 't3'`,
+      );
+      expect(agent.rows[0]!.password_hash).toBe('!restored: set a new password');
+      const doc = await db.query<{ status: string }>(
+        `select status from knowledge_documents where tenant_id = 't3'`,
+      );
+      expect(doc.rows[0]!.status).toBe('pending');
+    } finally {
+      await rm(file, { force: true });
+      await rm(foreign, { force: true });
+    }
   });
 });
 
