@@ -12,6 +12,7 @@ import {
   verifyBackup,
 } from './backup.js';
 import { exportTenant } from './export.js';
+import { backupRedis, restoreRedis } from './redis-snapshot.js';
 import { importTenant } from './import.js';
 import { nodeStatus, promote, redact, rejoin, setSynchronous, watch } from './failover.js';
 import { failed, pushResults, runChecks } from './run.js';
@@ -35,6 +36,8 @@ parley-dr backup list [--json]
 parley-dr backup prune
 parley-dr backup verify [--backup-id <id|latest>] [--port P]
 parley-dr backup restore --backup-id <id|latest> [--to-time <ISO timestamp>] --target <dir> [--port P] [--start]
+parley-dr backup redis                                   (a Redis snapshot over the replication protocol; PARLEY_REDIS_URL)
+parley-dr backup redis-restore [--backup-id <id|latest>] --target <dir>
 
 Environment: PARLEY_BACKUP_DIR (the backup storage: base/ and the WAL archive wal/),
 PARLEY_PG_REPLICATION_URL (create: a replication login), PARLEY_PG_BIN (the server's
@@ -73,6 +76,19 @@ async function backup(rest: string[]): Promise<number> {
         tools,
       });
       process.stdout.write(`${m.id} ${m.size} bytes, kept until ${m.keepUntil}\n`);
+      return 0;
+    }
+    case 'redis': {
+      const m = await backupRedis(storage, need('PARLEY_REDIS_URL'));
+      process.stdout.write(`${m.id} ${m.size} bytes, ${m.keys} keys, kept until ${m.keepUntil}\n`);
+      return 0;
+    }
+    case 'redis-restore': {
+      if (!values.target) throw usage('redis-restore needs --target <dir> (where dump.rdb goes)');
+      const m = await restoreRedis(storage, values['backup-id'], values.target);
+      process.stdout.write(
+        `restored ${m.id} (${m.keys} keys) into ${join(values.target, 'dump.rdb')}: start Redis with --dir ${values.target} --dbfilename dump.rdb\n`,
+      );
       return 0;
     }
     case 'prune': {

@@ -50,3 +50,11 @@ export {
   type RegionFailoverOptions,
   type RegionFailbackOptions,
 } from './region.js';
+export {
+  snapshotRedis,
+  backupRedis,
+  listRedisSnapshots,
+  restoreRedis,
+  REDIS_RETENTION_DAYS,
+  type RedisSnapshotManifest,
+} from './redis-snapshot.js';

@@ -1,0 +1,123 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, infraEnv } from '@parley/testing';
+
+/**
+ * Redis snapshots as an operator takes them: over the replication protocol
+ * from the test Redis, stored with a checksum, put back as dump.rdb, and
+ * loaded by a scratch redis-server that then holds the same keys.
+ */
+const exec = promisify(execFile);
+const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+const prefix = `dr-snapshot:${randomUUID()}`;
+let dir = '';
+let redis: Redis;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const dr = (...args: string[]) =>
+  exec(process.execPath, [cli, 'backup', ...args], {
+    env: {
+      ...process.env,
+      PARLEY_BACKUP_DIR: join(dir, 'store'),
+      PARLEY_REDIS_URL: infraEnv().redisUrl,
+    },
+    timeout: 120_000,
+  }).then(
+    ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
+    (err: { code: number; stdout: string; stderr: string }) => err,
+  );
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'parley-redis-test-'));
+  redis = new Redis(infraEnv().redisUrl);
+  for (let i = 0; i < 3; i++) await redis.set(`${prefix}:${i}`, `session ${i}`);
+  await redis.hset(`${prefix}:hash`, { lastSeq: '7', visitor: 'v-1' });
+});
+afterAll(async () => {
+  await redis.del(`${prefix}:0`, `${prefix}:1`, `${prefix}:2`, `${prefix}:hash`);
+  redis.disconnect();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('parley-dr backup redis', () => {
+  it('takes a snapshot over the replication protocol that a fresh redis-server loads with the same keys', async () => {
+    const taken = await dr('redis');
+    expect(taken.code).toBe(0);
+    expect(taken.stdout).toMatch(/^redis-\d{8}T\d{6}Z \d+ bytes, \d+ keys, kept until /);
+
+    const target = join(dir, 'restore');
+    const restored = await dr('redis-restore', '--backup-id', 'latest', '--target', target);
+    expect(restored.stdout).toContain(`into ${join(target, 'dump.rdb')}`);
+    const port = await freePort();
+    const server = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        target,
+        '--dbfilename',
+        'dump.rdb',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
+      { stdio: 'ignore' },
+    );
+    const copy = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      retryStrategy: () => 100,
+    });
+    copy.on('error', () => undefined); // refused until the server listens
+    try {
+      await eventually(async () => ((await copy.ping()) === 'PONG' ? true : undefined), {
+        what: 'the scratch redis-server',
+      });
+      expect(await copy.mget(`${prefix}:0`, `${prefix}:1`, `${prefix}:2`)).toEqual([
+        'session 0',
+        'session 1',
+        'session 2',
+      ]);
+      expect(await copy.hgetall(`${prefix}:hash`)).toEqual({ lastSeq: '7', visitor: 'v-1' });
+    } finally {
+      copy.disconnect();
+      server.kill('SIGKILL');
+    }
+  });
+
+  it('refuses a snapshot that does not match its checksum, and an unknown id', async () => {
+    const [id] = await readdir(join(dir, 'store', 'redis'));
+    await appendFile(join(dir, 'store', 'redis', id!, 'dump.rdb'), 'tampered');
+    const tampered = await dr('redis-restore', '--backup-id', id!, '--target', join(dir, 'again'));
+    expect(tampered.code).toBe(1);
+    expect(tampered.stderr).toContain('does not match its checksum');
+    const unknown = await dr(
+      'redis-restore',
+      '--backup-id',
+      'redis-nope',
+      '--target',
+      join(dir, 'again'),
+    );
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no Redis snapshot redis-nope');
+  });
+});
