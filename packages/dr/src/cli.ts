@@ -237,7 +237,8 @@ async function failover(rest: string[]): Promise<number> {
     }
     case 'promote': {
       if (!values.target) throw usage('promote needs --target URL (the replica to promote)');
-      const others = values.nodes ? nodesFrom(values.nodes) : [];
+      // Without --nodes: every configured node but the target must not take writes.
+      const others = nodesFrom(values.nodes).filter((u) => u !== values.target);
       out(await promote({ target: values.target, others, force: values.force }));
       return 0;
     }
@@ -296,7 +297,7 @@ async function failover(rest: string[]): Promise<number> {
 
 const REGION_USAGE = `parley-dr region failover --from NAME --from-health URL --from-db URL[,URL] --to NAME --to-db URL
     [--to-health URL] [--probes 3] [--confirm-ms 30000] [--down-since ISO] [--max-lag-s 30]
-    [--hook-repoint CMD] [--hook-scale CMD] --hook-dns CMD [--hook-notify CMD]
+    [--hook-fence CMD] [--hook-repoint CMD] [--hook-scale CMD] --hook-dns CMD [--hook-notify CMD]
 parley-dr region failback --from NAME --from-db URL --to NAME --to-health URL --to-db URL
     [--traffic 10,50,100] [--soak-ms 300000] [--hook-resync CMD] --hook-dns CMD --hook-fence CMD
     [--hook-rejoin CMD] [--hook-notify CMD]

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lsnBytes, redact } from './failover.js';
+import { confString, conninfoValue, lsnBytes, redact } from './failover.js';
 
 describe('failover helpers', () => {
   it('hides the password of a node URL in everything it prints', () => {
@@ -8,6 +8,12 @@ describe('failover helpers', () => {
     );
     expect(redact('postgres://admin@db-1/parley')).toBe('postgres://admin@db-1/parley');
     expect(redact('not a url')).toBe('(unparseable URL)');
+  });
+
+  it('quotes passwords with quotes and backslashes for libpq and for postgresql.conf', () => {
+    expect(conninfoValue('plain')).toBe('plain');
+    expect(conninfoValue("it's a\\b c")).toBe("'it\\'s a\\\\b c'");
+    expect(confString("password='x\\y'")).toBe("'password=''x\\\\y'''");
   });
 
   it('compares WAL positions across the 32-bit boundary', () => {

@@ -14,7 +14,12 @@ export const STANDBY_NAME = 'parley_standby';
 export interface NodeStatus {
   /** The URL without its password. */
   node: string;
-  role: 'primary' | 'replica' | 'down';
+  /**
+   * `down`: refused, unreachable or not answering in time; `unknown`: it
+   * answered with an error (a login refused, too many connections), so it
+   * may well be alive and is never taken for dead.
+   */
+  role: 'primary' | 'replica' | 'down' | 'unknown';
   /** Primaries: the timeline they write on (each promotion starts a higher one). */
   timeline?: number;
   /** Primaries: where they write now; replicas: what they received and replayed (LSN). */
@@ -50,6 +55,8 @@ async function withClient<T>(
   const client = new pg.Client({
     connectionString: url,
     connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs * 20,
+    keepAlive: true,
     application_name: 'parley-dr',
   });
   client.on('error', () => undefined);
@@ -109,8 +116,33 @@ export async function nodeStatus(url: string, timeoutMs = 3_000): Promise<NodeSt
       timeoutMs,
     );
   } catch (err) {
-    return { node: redact(url), role: 'down', error: (err as Error).message };
+    return {
+      node: redact(url),
+      role: isUnreachable(err) ? 'down' : 'unknown',
+      error: (err as Error).message,
+    };
   }
+}
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  '57P01', // shutting down
+  '57P02', // crash shutdown
+  '57P03', // cannot connect now (starting, recovering, shutting down)
+]);
+
+/** Whether a connection failure means the server is not there (rather than refusing us). */
+function isUnreachable(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  if (code) return UNREACHABLE.has(code);
+  return /timeout|terminated|closed/i.test((err as Error).message ?? '');
 }
 
 /** `16/B374D848` as a number of bytes, to compare positions. */
@@ -161,13 +193,25 @@ export async function promote(options: {
   }
   return withClient(options.target, async (c) => {
     const { rows } = await c.query<{ ok: boolean }>('select pg_promote(true, 60) as ok');
-    if (!rows[0]!.ok) throw coded('DR_ERR_PROMOTE', `${target.node} did not promote within 60 s`);
+    // false means "not finished within the wait": the promotion goes on, so wait for it.
+    for (let i = 0; !rows[0]!.ok; i++) {
+      const r = await c.query<{ r: boolean }>('select pg_is_in_recovery() as r');
+      if (!r.rows[0]!.r) break;
+      if (i >= 120)
+        throw coded(
+          'DR_ERR_PROMOTE',
+          `${target.node} is still promoting after 120 s: do not promote another node`,
+        );
+      await new Promise((r) => setTimeout(r, 500));
+    }
     const names = (
       await c.query<{ v: string }>(`select current_setting('synchronous_standby_names') as v`)
     ).rows[0]!.v;
     if (names) {
-      await c.query('alter system reset synchronous_standby_names');
+      // SET '' (not RESET): it also wins over a value from postgresql.conf.
+      await c.query(`alter system set synchronous_standby_names = ''`);
       await c.query('select pg_reload_conf()');
+      await waitForSetting(c, '');
     }
     const tl = await c.query<{ t: string }>(
       'select substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) as t',
@@ -181,8 +225,24 @@ export async function promote(options: {
   });
 }
 
+/** Waits until a reload has applied `synchronous_standby_names` (it is asynchronous). */
+async function waitForSetting(c: pg.Client, value: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const { rows } = await c.query<{ v: string }>(
+      `select current_setting('synchronous_standby_names') as v`,
+    );
+    if (rows[0]!.v === value) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw coded(
+    'DR_ERR_SETTING',
+    `synchronous_standby_names did not become '${value}' (set elsewhere, e.g. on the command line?)`,
+  );
+}
+
 /** What {@link watch} reports as it goes. */
 export type WatchEvent =
+  | { kind: 'primary_seen'; node: string }
   | { kind: 'primary_down'; since: string }
   | { kind: 'primary_up'; node: string }
   | { kind: 'would_promote'; node: string; reason: string }
@@ -214,7 +274,18 @@ export async function watch(options: {
   while (!options.signal.aborted) {
     const statuses = await Promise.all(options.nodes.map((u) => nodeStatus(u, interval)));
     const primary = statuses.find((s) => s.role === 'primary');
-    if (primary) {
+    const unsure = statuses.find((s) => s.role === 'unknown');
+    if (!primary && unsure) {
+      // A node that answers with an error may be a live primary: never promote past it.
+      if (!reported)
+        options.onEvent({
+          kind: 'no_candidate',
+          reason: `${unsure.node} answers but not to us: ${unsure.error}`,
+        });
+      reported = true;
+    } else if (primary) {
+      if (lastPrimaryLsn === undefined)
+        options.onEvent({ kind: 'primary_seen', node: primary.node });
       if (downSince !== undefined) options.onEvent({ kind: 'primary_up', node: primary.node });
       downSince = undefined;
       reported = false;
@@ -235,6 +306,15 @@ export async function watch(options: {
           best && lastPrimaryLsn !== undefined ? lastPrimaryLsn - lsnBytes(best.s.received!) : 0n;
         if (!best) {
           if (!reported) options.onEvent({ kind: 'no_candidate', reason: 'no replica answers' });
+          reported = true;
+        } else if (lastPrimaryLsn === undefined) {
+          // Started during the outage: how far behind the replica is cannot be known.
+          if (!reported)
+            options.onEvent({
+              kind: 'no_candidate',
+              reason:
+                'no primary seen since this watcher started: promote by hand (parley-dr failover promote)',
+            });
           reported = true;
         } else if (behind > maxLag) {
           if (!reported)
@@ -274,6 +354,8 @@ export interface RejoinResult {
   dataDir: string;
   /** Why pg_rewind was not used, when the base backup was the fallback. */
   rewindError?: string;
+  /** Base backup: where the old data directory was moved (remove it once nothing in it is needed). */
+  keptAside?: string;
   started: boolean;
 }
 
@@ -298,12 +380,13 @@ export async function rejoin(options: {
   const source = new URL(options.source);
   // The password goes through the environment, never onto a command line.
   const password = decodeURIComponent(source.password);
-  const exec = (program: string, args: string[]) => {
+  const exec = (program: string, args: string[], withPassword = false) => {
     const [p, a] = asUser(tools, program, args);
     return run(p, a, {
       cwd: '/',
       maxBuffer: 16 * 1024 * 1024,
-      env: { ...process.env, ...(password ? { PGPASSWORD: password } : {}) },
+      // Only the tools that connect get it (a started server must not inherit it).
+      env: { ...process.env, ...(withPassword && password ? { PGPASSWORD: password } : {}) },
     });
   };
   const running = await exec('pg_ctl', ['-D', dataDir, 'status']).then(
@@ -315,11 +398,14 @@ export async function rejoin(options: {
   const own: string[] = [];
   for (const name of ['port', 'listen_addresses', 'unix_socket_directories']) {
     const { stdout } = await exec('postgres', ['-D', dataDir, '-C', name]);
-    own.push(`${name} = '${stdout.trim().replace(/'/g, "''")}'`);
+    own.push(`${name} = ${confString(stdout.trim())}`);
   }
-  const database = `host=${source.hostname} port=${source.port || '5432'} user=${decodeURIComponent(source.username)} dbname=${decodeURIComponent(source.pathname.slice(1)) || 'postgres'}`;
+  const host = conninfoValue(source.hostname.replace(/^\[(.*)\]$/, '$1'));
+  const user = conninfoValue(decodeURIComponent(source.username));
+  const dbname = conninfoValue(decodeURIComponent(source.pathname.slice(1)) || 'postgres');
+  const database = `host=${host} port=${source.port || '5432'} user=${user} dbname=${dbname}`;
   // What the standby streams with (kept in postgresql.auto.conf, mode 0600, as -R would).
-  const conninfo = `host=${source.hostname} port=${source.port || '5432'} user=${decodeURIComponent(source.username)}${password ? ` password=${conninfoValue(password)}` : ''} application_name=${STANDBY_NAME}`;
+  const conninfo = `host=${host} port=${source.port || '5432'} user=${user}${password ? ` password=${conninfoValue(password)}` : ''} application_name=${STANDBY_NAME}`;
   const method = options.method ?? 'auto';
   let result: RejoinResult | undefined;
   let rewindError: string | undefined;
@@ -330,7 +416,7 @@ export async function rejoin(options: {
       // without this it would find "no rewind required" and the node could
       // never follow the new timeline.
       await withClient(options.source, (c) => c.query('checkpoint'));
-      await exec('pg_rewind', [`--target-pgdata=${dataDir}`, `--source-server=${database}`]);
+      await exec('pg_rewind', [`--target-pgdata=${dataDir}`, `--source-server=${database}`], true);
       result = { method: 'rewind', dataDir, started: false };
     } catch (err) {
       rewindError = `${(err as { stderr?: string }).stderr ?? (err as Error).message}`.trim();
@@ -341,7 +427,7 @@ export async function rejoin(options: {
     const aside = `${dataDir}.old-${Date.now()}`;
     await rename(dataDir, aside);
     try {
-      await exec('pg_basebackup', ['-d', database, '-D', dataDir, '-X', 'stream']);
+      await exec('pg_basebackup', ['-d', database, '-D', dataDir, '-X', 'stream'], true);
     } catch (err) {
       await rm(dataDir, { recursive: true, force: true });
       await rename(aside, dataDir);
@@ -350,10 +436,11 @@ export async function rejoin(options: {
         `pg_basebackup failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`,
       );
     }
-    await rm(aside, { recursive: true, force: true });
+    // Kept: it may hold the only copy of what the old primary wrote after the split.
     result = {
       method: 'basebackup',
       dataDir,
+      keptAside: aside,
       ...(rewindError ? { rewindError } : {}),
       started: false,
     };
@@ -364,7 +451,7 @@ export async function rejoin(options: {
     join(dataDir, 'postgresql.auto.conf'),
     `\n# parley-dr rejoin\n${[
       ...own,
-      `primary_conninfo = '${conninfo.replace(/'/g, "''")}'`,
+      `primary_conninfo = ${confString(conninfo)}`,
       "synchronous_standby_names = ''",
       "restore_command = ''",
     ].join('\n')}\n`,
@@ -418,15 +505,21 @@ export async function setSynchronous(options: {
       await c.query(`alter system set synchronous_standby_names = 'FIRST 1 (${standby})'`);
       await c.query(`alter system set synchronous_commit = 'on'`);
     } else {
-      await c.query('alter system reset synchronous_standby_names');
+      await c.query(`alter system set synchronous_standby_names = ''`);
     }
     await c.query('select pg_reload_conf()');
+    await waitForSetting(c, options.on ? `FIRST 1 (${standby})` : '');
   });
   return nodeStatus(options.primary);
 }
 
+/** A postgresql.conf string: its parser takes backslash escapes and doubled quotes. */
+export function confString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
 /** A libpq conninfo value, quoted when it has spaces, quotes or backslashes. */
-function conninfoValue(value: string): string {
+export function conninfoValue(value: string): string {
   return /[\s'\\]/.test(value) || value === ''
     ? `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
     : value;

@@ -62,7 +62,9 @@ export async function importTenant(
         'DR_ERR_FOREIGN_ROW',
         `line ${n}: a row of another tenant (${table}); nothing imported`,
       );
-    byTable.set(table, [...(byTable.get(table) ?? []), row as Record<string, unknown>]);
+    const rows = byTable.get(table) ?? [];
+    rows.push(row as Record<string, unknown>);
+    byTable.set(table, rows);
   }
   const read: Record<string, number> = {};
   const added: Record<string, number> = {};

@@ -35,9 +35,11 @@ class Reader {
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
 
-  constructor(socket: Socket) {
+  constructor(private readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
+      // Back-pressure: no more than a few MiB held in memory.
+      if (this.buffer.length > 8 << 20) socket.pause();
       this.wake?.();
     });
     const fail = (err?: Error) => {
@@ -73,6 +75,7 @@ class Reader {
     if (this.buffer.length === 0) await this.more();
     const out = this.buffer.subarray(0, max);
     this.buffer = this.buffer.subarray(out.length);
+    if (this.buffer.length < 1 << 20) this.socket.resume();
     return out;
   }
 }
@@ -86,6 +89,7 @@ export async function snapshotRedis(
   file: string,
   timeoutMs = 120_000,
 ): Promise<{ size: number; keys: number }> {
+  const deadline = Date.now() + timeoutMs;
   const u = new URL(url);
   if (u.protocol !== 'redis:')
     throw coded('DR_ERR_USAGE', 'only redis:// URLs (snapshots over TLS are not supported)');
@@ -121,22 +125,25 @@ export async function snapshotRedis(
     };
     if (header.startsWith('$EOF:')) {
       // Diskless: the snapshot ends with the 40-byte mark given in the header.
+      // Redis goes on with the replication stream right after it: stop at the mark.
       const mark = Buffer.from(header.slice(5));
       let tail = Buffer.alloc(0);
       for (;;) {
-        tail = Buffer.concat([tail, await reader.chunk(1 << 20)]);
-        if (tail.length >= mark.length && tail.subarray(-mark.length).equals(mark)) {
-          await write(tail.subarray(0, -mark.length));
+        if (Date.now() > deadline) throw coded('DR_ERR_REDIS', 'the snapshot took too long');
+        const data = Buffer.concat([tail, await reader.chunk(1 << 20)]);
+        const at = data.indexOf(mark);
+        if (at >= 0) {
+          await write(data.subarray(0, at));
           break;
         }
-        if (tail.length > mark.length) {
-          await write(tail.subarray(0, tail.length - mark.length));
-          tail = tail.subarray(tail.length - mark.length);
-        }
+        const keep = Math.min(data.length, mark.length - 1);
+        await write(data.subarray(0, data.length - keep));
+        tail = data.subarray(data.length - keep);
       }
     } else if (header.startsWith('$')) {
       let left = Number(header.slice(1));
       while (left > 0) {
+        if (Date.now() > deadline) throw coded('DR_ERR_REDIS', 'the snapshot took too long');
         const bytes = await reader.chunk(Math.min(left, 1 << 20));
         left -= bytes.length;
         await write(bytes);

@@ -32,7 +32,11 @@ export interface RegionHooks {
   notify?: string;
   /** Failback: makes the old primary's database a replica of the current one (parley-dr failover rejoin on its host). */
   resync?: string;
-  /** Failback: stops writes on the region being left (its pods to zero, its Postgres stopped). */
+  /**
+   * Stops writes in the region being left (its pods to zero, its Postgres
+   * stopped or cut off). Failback: required. Failover: run before the
+   * promotion when given (STONITH, where the dead region's API still answers).
+   */
   fence?: string;
   /** Failback: makes the fenced database a replica again. */
   rejoin?: string;
@@ -128,6 +132,11 @@ class Runner {
     }
   }
 
+  /** Records a failed check that needs no work (a missing setting). */
+  fail(step: string, detail: string): void {
+    this.record({ step, ok: false, detail, ms: 0 });
+  }
+
   private record(result: StepResult): void {
     this.steps.push(result);
     this.onStep?.(result);
@@ -162,6 +171,11 @@ export async function regionFailover(o: RegionFailoverOptions): Promise<StepResu
   const maxLag = o.maxLagSeconds ?? 30;
   let downSince = o.downSince;
   let lastReplay: Date | null = null;
+  // Checked before anything changes: a run that stops half-way cannot simply be run again.
+  if (!o.hooks.dns) {
+    run.fail('preflight', 'no DNS hook (--hook-dns): traffic could not be moved; nothing was done');
+    return run.steps;
+  }
   try {
     await run.step('primary-region-down', async () => {
       for (let i = 0; i < probes; i++) {
@@ -215,6 +229,11 @@ export async function regionFailover(o: RegionFailoverOptions): Promise<StepResu
         );
       return `replica replayed up to ${status.replayed}, ${lagSeconds.toFixed(1)} s behind the outage`;
     });
+    if (o.hooks.fence)
+      await run.step('fence', async () => {
+        await runHook(o.hooks.fence!, env);
+        return `${o.from.name} fenced (its pods and database can no longer take writes)`;
+      });
     await run.step('promote', async () => {
       const result = await promote({ target: o.to.dbUrl, others: o.from.dbUrls });
       // Write capability: a transaction id is only assigned on a writable primary.
@@ -269,6 +288,24 @@ export interface RegionFailbackOptions {
   onStep?: (step: StepResult) => void;
 }
 
+async function waitStreamEnded(replicaUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await query<{ streaming: boolean; caught_up: boolean }>(
+      replicaUrl,
+      `select exists (select 1 from pg_stat_wal_receiver where status = 'streaming') as streaming,
+              coalesce(pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn(), true) as caught_up`,
+    );
+    if (row && !row.streaming && row.caught_up) return;
+    if (Date.now() > deadline)
+      throw coded(
+        'DR_ERR_CATCH_UP',
+        `${redact(replicaUrl)} still streams from the fenced primary (is it stopped?) or has not replayed what it received`,
+      );
+    await sleep(250);
+  }
+}
+
 async function waitReplayed(
   replicaUrl: string,
   position: string,
@@ -297,6 +334,14 @@ export async function regionFailback(o: RegionFailbackOptions): Promise<StepResu
   const run = new Runner(o.onStep);
   const env = { PARLEY_REGION_FROM: o.from.name, PARLEY_REGION_TO: o.to.name };
   const catchUp = o.catchUpTimeoutMs ?? 120_000;
+  const missing = (['dns', 'fence'] as const).filter((h) => !o.hooks[h]);
+  if (missing.length > 0) {
+    run.fail(
+      'preflight',
+      `missing hooks: ${missing.map((h) => `--hook-${h}`).join(', ')}; nothing was done`,
+    );
+    return run.steps;
+  }
   try {
     await run.step('recovered-region-healthy', async () => {
       if (!(await healthy(o.to.healthUrl)))
@@ -384,8 +429,11 @@ export async function regionFailback(o: RegionFailbackOptions): Promise<StepResu
           'DR_ERR_PRIMARY_ALIVE',
           `${after.node} still takes writes after the fence hook`,
         );
-      // Nothing written before the fence is left behind.
+      // Nothing written before or during the fence is left behind: the fenced
+      // server sent the replica all it wrote as it shut down, so wait until
+      // the replica's stream from it has ended and everything received is replayed.
       await waitReplayed(o.to.dbUrl, before!.lsn, catchUp);
+      await waitStreamEnded(o.to.dbUrl, catchUp);
       const result = await promote({ target: o.to.dbUrl, others: [o.from.dbUrl] });
       await query(o.to.dbUrl, 'select txid_current()');
       return `${o.to.name} promoted (timeline ${result.timeline}) after replaying ${before!.lsn}`;

@@ -46,11 +46,8 @@ function dr(...args: string[]): Promise<{ code: number; stdout: string; stderr: 
   );
 }
 
-/** Runs `failover watch` until `until` sees the event it waits for; returns every event. */
-async function watchUntil(
-  args: string[],
-  until: (event: { kind: string }) => boolean,
-): Promise<Array<Record<string, unknown>>> {
+/** A running `failover watch`: its events as they come, and a way to wait for one. */
+function startWatch(args: string[]) {
   const child = spawn(process.execPath, [cli, 'failover', 'watch', ...args], {
     env: { ...process.env, PARLEY_PG_BIN: cluster.bin },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -63,17 +60,20 @@ async function watchUntil(
     buffered = lines.pop()!;
     for (const line of lines) events.push(JSON.parse(line) as Record<string, unknown>);
   });
-  try {
-    await eventually(() => (events.some((e) => until(e as { kind: string })) ? true : undefined), {
-      timeoutMs: 30_000,
-      what: 'the watch event',
-    });
-  } finally {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
-  return events;
+  return {
+    events,
+    until: (kind: string) =>
+      eventually(() => events.find((e) => e.kind === kind), {
+        timeoutMs: 30_000,
+        what: `the watch event ${kind}`,
+      }),
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 describe('parley-dr failover', () => {
@@ -102,24 +102,51 @@ describe('parley-dr failover', () => {
     expect(bad.stderr).toContain('promote needs --target');
   });
 
-  it('only reports when automatic promotion is not approved, and promotes the replica once it is', async () => {
-    await cluster.crash(cluster.primary);
+  it('only reports when automatic promotion is not approved, refuses without a primary position seen, and promotes once approved', async () => {
     const nodes = `${cluster.primary.url},${cluster.replica.url}`;
-    const policy = ['--nodes', nodes, '--after-ms', '1000', '--interval-ms', '200'];
+    const policy = (afterMs: number) => [
+      '--nodes',
+      nodes,
+      '--after-ms',
+      String(afterMs),
+      '--interval-ms',
+      '200',
+    ];
+    // Both watch the primary before it fails: they know its last position.
+    const reporting = startWatch(policy(1000));
+    const approved = startWatch([...policy(6000), '--approve']);
+    try {
+      await Promise.all([reporting.until('primary_seen'), approved.until('primary_seen')]);
+      await cluster.crash(cluster.primary);
 
-    const reported = await watchUntil(policy, (e) => e.kind === 'would_promote');
-    expect(reported.map((e) => e.kind)).toEqual(['primary_down', 'would_promote']);
-    expect((await sql(cluster.replica.url, 'select pg_is_in_recovery() as r'))[0]?.r).toBe(true);
+      await reporting.until('would_promote');
+      expect(reporting.events.map((e) => e.kind)).toEqual([
+        'primary_seen',
+        'primary_down',
+        'would_promote',
+      ]);
+      expect((await sql(cluster.replica.url, 'select pg_is_in_recovery() as r'))[0]?.r).toBe(true);
 
-    const approved = await watchUntil([...policy, '--approve'], (e) => e.kind === 'promoted');
-    const promoted = approved.find((e) => e.kind === 'promoted') as {
-      result: { timeline: number };
-      downForMs: number;
-    };
-    expect(promoted.result.timeline).toBe(2);
-    expect(promoted.downForMs).toBeGreaterThanOrEqual(1000);
-    expect((await sql(cluster.replica.url, 'select pg_is_in_recovery() as r'))[0]?.r).toBe(false);
-  });
+      // Started during the outage, it cannot know how far behind the replica is.
+      const late = startWatch([...policy(500), '--approve']);
+      try {
+        const refused = await late.until('no_candidate');
+        expect(refused.reason).toContain('no primary seen since this watcher started');
+      } finally {
+        await late.stop();
+      }
+
+      const promoted = (await approved.until('promoted')) as {
+        result: { timeline: number };
+        downForMs: number;
+      };
+      expect(promoted.result.timeline).toBe(2);
+      expect(promoted.downForMs).toBeGreaterThanOrEqual(6000);
+      expect((await sql(cluster.replica.url, 'select pg_is_in_recovery() as r'))[0]?.r).toBe(false);
+    } finally {
+      await Promise.all([reporting.stop(), approved.stop()]);
+    }
+  }, 60_000);
 
   it('rejoins the old primary as a replica with pg_rewind, taking back what it wrote after the split', async () => {
     await sql(cluster.replica.url, `insert into notes values (2, 'on the new primary')`);

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,41 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** A redis-server of the test's own, loading `dir/dump.rdb` if there is one. */
+async function startScratchRedis(
+  dataDir: string,
+  args: string[],
+): Promise<{ port: number; stop: () => void }> {
+  await mkdir(dataDir, { recursive: true });
+  const port = await freePort();
+  const server = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dataDir,
+      '--dbfilename',
+      'dump.rdb',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      ...args,
+    ],
+    { stdio: 'ignore' },
+  );
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 100 });
+  probe.on('error', () => undefined); // refused until the server listens
+  await eventually(async () => ((await probe.ping()) === 'PONG' ? true : undefined), {
+    what: 'a scratch redis-server',
+  });
+  probe.disconnect();
+  return { port, stop: () => server.kill('SIGKILL') };
 }
 
 const dr = (...args: string[]) =>
@@ -103,6 +138,53 @@ describe('parley-dr backup redis', () => {
       server.kill('SIGKILL');
     }
   });
+
+  for (const diskless of [true, false])
+    it(`reads a ${diskless ? 'diskless snapshot up to its end mark' : 'disk-based snapshot by its length'} while writes go on`, async () => {
+      const source = await startScratchRedis(join(dir, `source-${diskless}`), [
+        '--repl-diskless-sync',
+        diskless ? 'yes' : 'no',
+        '--repl-diskless-sync-delay',
+        '0',
+      ]);
+      const writes = new Redis({ port: source.port, host: '127.0.0.1' });
+      let writing = true;
+      try {
+        for (let i = 0; i < 100; i++) await writes.set(`before:${i}`, 'x'.repeat(100));
+        const busy = (async () => {
+          for (let i = 0; writing && i < 100_000; i++) await writes.set(`during:${i}`, 'y');
+        })();
+        const store = join(dir, `store-${diskless}`);
+        const env = {
+          ...process.env,
+          PARLEY_BACKUP_DIR: store,
+          PARLEY_REDIS_URL: `redis://127.0.0.1:${source.port}`,
+        };
+        const taken = await exec(process.execPath, [cli, 'backup', 'redis'], {
+          env,
+          timeout: 60_000,
+        });
+        expect(Number(/ (\d+) keys/.exec(taken.stdout)?.[1])).toBeGreaterThanOrEqual(100);
+        writing = false;
+        await busy;
+        const target = join(dir, `restored-${diskless}`);
+        await exec(process.execPath, [cli, 'backup', 'redis-restore', '--target', target], { env });
+        const copy = await startScratchRedis(target, []);
+        try {
+          const client = new Redis({ port: copy.port, host: '127.0.0.1' });
+          expect(await client.exists(...Array.from({ length: 100 }, (_, i) => `before:${i}`))).toBe(
+            100,
+          );
+          client.disconnect();
+        } finally {
+          copy.stop();
+        }
+      } finally {
+        writing = false;
+        writes.disconnect();
+        source.stop();
+      }
+    });
 
   it('refuses a snapshot that does not match its checksum, and an unknown id', async () => {
     const [id] = await readdir(join(dir, 'store', 'redis'));

@@ -122,11 +122,22 @@ describe('parley-dr region', () => {
       `echo "repoint $PARLEY_REGION_TO" >> ${log()}`,
       '--hook-scale',
       `echo "scale $PARLEY_REGION_TO" >> ${log()}`,
+      '--hook-fence',
+      `echo "fence $PARLEY_REGION_FROM" >> ${log()}`,
       ...hooks(),
       ...extra,
     );
 
   it('refuses to fail over while the primary region answers, and while the replica is too far behind the outage', async () => {
+    const noDns = await dr(
+      'failover',
+      ...['--from', 'us-east', '--from-health', urls.east, '--from-db', cluster.primary.url],
+      ...['--to', 'us-west-dr', '--to-db', cluster.replica.url],
+    );
+    expect(noDns.code).toBe(1);
+    expect(steps(noDns.stdout)).toEqual([
+      expect.objectContaining({ step: 'preflight', ok: false }),
+    ]);
     const up = await failover();
     expect(up.code).toBe(1);
     expect(steps(up.stdout)).toEqual([
@@ -154,6 +165,7 @@ describe('parley-dr region', () => {
     expect(done.map((s) => [s.step, s.ok])).toEqual([
       ['primary-region-down', true],
       ['standby-replica-ready', true],
+      ['fence', true],
       ['promote', true],
       ['repoint', true],
       ['scale-up', true],
@@ -166,7 +178,7 @@ describe('parley-dr region', () => {
     expect(await role(cluster.replica.url)).toBe('primary');
     const hooksRan = await readFile(log(), 'utf8');
     expect(hooksRan).toContain(
-      'repoint us-west-dr\nscale us-west-dr\ndns us-west-dr 100\n[DEGRADED] Parley chat: regional failover',
+      'fence us-east\nrepoint us-west-dr\nscale us-west-dr\ndns us-west-dr 100\n[DEGRADED] Parley chat: regional failover',
     );
     await message(cluster.replica.url, 'during the outage, in us-west-dr', 2);
   });

@@ -277,7 +277,9 @@ export class EventConsumer {
             this.opts.retryBackoffMs * 2 ** Math.min(waits - 1, 10),
           );
           await sleep(delay, undefined, { signal: this.abort.signal }).catch(() => undefined);
-          await heartbeat?.().catch(() => undefined);
+          // A rebalance shows here: rethrown, so this member stops working on a
+          // partition that another member now owns.
+          await heartbeat?.();
           attempt--;
           continue;
         }

@@ -95,6 +95,8 @@ export class PgRouter {
   private readonly primarySamples: Array<{ at: number; lsn: WritePosition }> = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private discovering: Promise<void> | undefined;
+  /** The newest timeline ever seen taking writes: a node on an older one is never written to again. */
+  private newestTimeline = 0;
   private lastDiscovery = 0;
   private next = 0;
 
@@ -103,6 +105,10 @@ export class PgRouter {
       max: options.maxPoolSize ?? 10,
       connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
       statement_timeout: options.statementTimeoutMs ?? 15_000,
+      // The client gives up too when the server is gone without a word (a
+      // dropped network), and TCP keep-alive notices a dead peer.
+      query_timeout: (options.statementTimeoutMs ?? 15_000) + 5_000,
+      keepAlive: true,
       idleTimeoutMillis: 30_000,
     };
     const node = (url: string, name: string, role: NodeRole): Node => {
@@ -306,19 +312,21 @@ export class PgRouter {
       }),
     );
     const writers = this.nodes.filter((n) => n.role === 'primary');
-    if (writers.length === 0) return;
-    // The newest timeline wins; on a tie the current writer stays.
-    const newest = Math.max(...writers.map((n) => n.timeline));
-    const chosen =
-      writers.find((n) => n === this.writer && n.timeline === newest) ??
-      writers.find((n) => n.timeline === newest)!;
-    for (const n of writers) if (n !== chosen) n.role = 'stale';
-    if (writers.length > 1)
+    // The newest timeline ever seen wins: a node on an older one is never
+    // written to, even while the newest did not answer this time. On a tie
+    // the current writer stays.
+    this.newestTimeline = Math.max(this.newestTimeline, ...writers.map((n) => n.timeline));
+    const current = writers.filter((n) => n.timeline === this.newestTimeline);
+    for (const n of writers) if (n.timeline < this.newestTimeline) n.role = 'stale';
+    const chosen = current.find((n) => n === this.writer) ?? current[0];
+    if (writers.length > 1 || (writers.length > 0 && !chosen))
       this.onTopology?.({
         kind: 'several_writers',
         writers: writers.map((n) => ({ name: n.name, timeline: n.timeline })),
-        chosen: chosen.name,
+        chosen: chosen?.name ?? 'none',
       });
+    if (!chosen) return;
+    for (const n of current) if (n !== chosen) n.role = 'stale';
     if (chosen !== this.writer) {
       const from = this.writer.name;
       this.writer = chosen;
@@ -387,6 +395,10 @@ const CONNECTION_CODES = new Set([
   'ECONNRESET',
   'ETIMEDOUT',
   'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
   '57P01',
   '57P02',
   '57P03',
@@ -413,6 +425,8 @@ function isConnectionError(err: unknown): boolean {
   if (code && CONNECTION_CODES.has(code)) return true;
   return (
     err instanceof Error &&
-    /timeout exceeded when trying to connect|Connection terminated/i.test(err.message)
+    /timeout exceeded when trying to connect|Connection terminated|Query read timeout/i.test(
+      err.message,
+    )
   );
 }

@@ -97,5 +97,16 @@ describe('PgRouter when the primary fails over', () => {
       expect((await router.read('select count(*)::int as n from notes')).rows[0]?.n).toBe(3);
     const old = await sql(cluster.primary.url, 'select count(*)::int as n from notes');
     expect(old.rows[0].n).toBe(1);
+
+    // The new primary goes away too: the old one is still never chosen.
+    await cluster.crash(cluster.replica);
+    await router.discover();
+    expect(router.writerName).toBe('replica-1');
+    await expect(router.check()).rejects.toThrow(/no Postgres node takes writes/);
+    const refused = await router.write(`insert into notes values (4, 'nowhere')`).catch((e) => e);
+    expect(refused.code).toBe('PG_ERR_UNAVAILABLE');
+    expect((await sql(cluster.primary.url, 'select count(*)::int as n from notes')).rows[0].n).toBe(
+      1,
+    );
   });
 });
