@@ -11,6 +11,7 @@ PG_PRIMARY_PORT="${PARLEY_PG_PRIMARY_PORT:-55432}"
 PG_REPLICA_PORT="${PARLEY_PG_REPLICA_PORT:-55433}"
 REDIS_PORT="${PARLEY_REDIS_PORT:-56379}"
 LOCAL_STT_PORT="${PARLEY_LOCAL_STT_PORT:-56380}"
+S3_PORT="${PARLEY_S3_PORT:-56390}"
 KAFKA_PORT="${PARLEY_KAFKA_PORT:-59092}"
 KAFKA_CONTROLLER_PORT="${PARLEY_KAFKA_CONTROLLER_PORT:-59093}"
 
@@ -104,5 +105,7 @@ write_env_lines() { # PREFIX: "export " or ""
   printf '%sPARLEY_PG_REPLICATION_URL=postgres://replicator@127.0.0.1:%s/postgres\n' "$p" "$PG_PRIMARY_PORT"
   printf '%sPARLEY_BACKUP_DIR=%s\n' "$p" "$INFRA_DIR/backups"
   printf '%sPARLEY_PG_BIN=%s\n' "$p" "$PG_BIN"
+  # An S3-compatible endpoint (moto, in memory) for the backup storage tests.
+  printf '%sPARLEY_S3_ENDPOINT=http://127.0.0.1:%s\n' "$p" "$S3_PORT"
   printf '%sPARLEY_INFRA=local\n' "$p"
 }

@@ -138,6 +138,8 @@ export async function restoreBackup(
     target: string;
     /** Where the server fetches archived WAL from (this storage's `wal/`, as a local path). */
     walArchive: string;
+    /** Instead of copying from `walArchive`: the server's restore_command (`parley-dr wal-fetch %f %p` for object storage). */
+    restoreCommand?: string;
     toTime?: Date;
     port: number;
     tools: PgTools;
@@ -173,7 +175,7 @@ export async function restoreBackup(
     'archive_mode = off',
     "primary_conninfo = ''",
     "primary_slot_name = ''",
-    `restore_command = 'cp ${options.walArchive}/%f %p'`,
+    `restore_command = '${(options.restoreCommand ?? `cp ${options.walArchive}/%f %p`).replace(/\\/g, '\\\\').replace(/'/g, "''")}'`,
     // Postgres's own timestamp syntax (it refuses ISO 8601's T and Z here).
     ...(options.toTime
       ? [
@@ -254,6 +256,7 @@ export async function verifyBackup<T>(
   options: {
     backupId: string;
     walArchive: string;
+    restoreCommand?: string;
     port: number;
     tools: PgTools;
     /** The restored database's URL, given the scratch port. */

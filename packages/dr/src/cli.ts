@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { CHECKS } from './checks.js';
@@ -12,17 +13,19 @@ import {
   verifyBackup,
 } from './backup.js';
 import { exportTenant } from './export.js';
+import { walFetch, walPush } from './wal.js';
 import { backupRedis, restoreRedis } from './redis-snapshot.js';
 import { importTenant } from './import.js';
 import { nodeStatus, promote, redact, rejoin, setSynchronous, watch } from './failover.js';
 import { failed, pushResults, runChecks } from './run.js';
 import { regionFailback, regionFailover, type StepResult } from './region.js';
-import { DirectoryStorage } from './storage.js';
+import { DirectoryStorage, storageFromEnv } from './storage.js';
 
 const USAGE = `parley-dr backup create|list|verify|restore ... (parley-dr backup --help)
 parley-dr failover status|promote|watch|rejoin|sync ... (parley-dr failover --help)
 parley-dr region failover|failback ... (parley-dr region --help)
 parley-dr export --tenant <id> --out <file.jsonl>
+parley-dr wal-push <path> <name> | wal-fetch <name> <path>   (archive_command / restore_command)
 parley-dr import --tenant <id> --file <file.jsonl>   (puts back what is missing; never overwrites)
 parley-dr check [--only name,...] [--limit N] [--fail-on warning|critical] [--pushgateway URL] [--json]
 
@@ -63,12 +66,17 @@ async function backup(rest: string[]): Promise<number> {
     },
     strict: true,
   });
-  const storage = new DirectoryStorage(need('PARLEY_BACKUP_DIR'));
+  const storage = storageFromEnv();
   const tools = { bin: process.env.PARLEY_PG_BIN ?? '/usr/lib/postgresql/15/bin' };
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65_535)
     throw usage('--port must be a TCP port');
-  const walArchive = join(storage.root, 'wal');
+  // Directory storage: the server copies WAL itself; object storage: through wal-fetch.
+  const walArchive = storage instanceof DirectoryStorage ? join(storage.root, 'wal') : '';
+  const restoreCommand =
+    storage instanceof DirectoryStorage
+      ? undefined
+      : `"${process.execPath}" "${fileURLToPath(import.meta.url)}" wal-fetch %f %p`;
   switch (sub) {
     case 'create': {
       const m = await createBackup(storage, {
@@ -115,6 +123,7 @@ async function backup(rest: string[]): Promise<number> {
         backupId: values['backup-id'],
         target: values.target,
         walArchive,
+        ...(restoreCommand ? { restoreCommand } : {}),
         ...(toTime ? { toTime } : {}),
         port,
         tools,
@@ -130,6 +139,7 @@ async function backup(rest: string[]): Promise<number> {
       const { manifest, result } = await verifyBackup(storage, {
         backupId: values['backup-id'],
         walArchive,
+        ...(restoreCommand ? { restoreCommand } : {}),
         port,
         tools,
         url: (p) =>
@@ -420,6 +430,26 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`${usages[command]}\n`);
         return 2;
       }
+      return 1;
+    }
+  }
+  if (command === 'wal-push' || command === 'wal-fetch') {
+    // Postgres's archive_command / restore_command for object storage:
+    //   archive_command = 'parley-dr wal-push %p %f'   restore_command = 'parley-dr wal-fetch %f %p'
+    const [a, b] = rest;
+    if (!a || !b || rest.length !== 2) {
+      process.stderr.write(
+        `usage: parley-dr ${command} ${command === 'wal-push' ? '<path> <name>' : '<name> <path>'}\n`,
+      );
+      return 2;
+    }
+    try {
+      const storage = storageFromEnv();
+      if (command === 'wal-push') await walPush(storage, a, b);
+      else await walFetch(storage, a, b);
+      return 0;
+    } catch (err) {
+      process.stderr.write(`parley-dr ${command}: ${(err as Error).message}\n`);
       return 1;
     }
   }

@@ -24,7 +24,14 @@ export {
   type BackupManifest,
   type PgTools,
 } from './backup.js';
-export { DirectoryStorage, type BackupStorage } from './storage.js';
+export {
+  DirectoryStorage,
+  S3Storage,
+  storageFromEnv,
+  type BackupStorage,
+  type S3StorageOptions,
+} from './storage.js';
+export { walPush, walFetch } from './wal.js';
 export { exportTenant, TENANT_TABLES } from './export.js';
 export { importTenant, RESTORED_AGENT_HASH, type ImportResult } from './import.js';
 export {

@@ -50,7 +50,13 @@ async function freePort(): Promise<number> {
 export async function startPgCluster({
   synchronous = false,
   bin = process.env.PARLEY_PG_BIN,
-}: { synchronous?: boolean; bin?: string } = {}): Promise<PgCluster> {
+  primarySettings = [],
+}: {
+  synchronous?: boolean;
+  bin?: string;
+  /** More postgresql.conf lines for the primary (e.g. an archive_command). */
+  primarySettings?: string[];
+} = {}): Promise<PgCluster> {
   if (!bin)
     throw new Error('PARLEY_PG_BIN is not set: run through scripts/test (scripts/infra up)');
   const root = await mkdtemp(join(tmpdir(), 'parley-pgc-'));
@@ -114,6 +120,7 @@ export async function startPgCluster({
     'wal_log_hints = on',
     'hot_standby = on',
     'wal_keep_size = 256MB',
+    ...primarySettings,
   ]);
   await start(primary);
   await pgRun('pg_basebackup', [
