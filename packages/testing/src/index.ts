@@ -37,3 +37,4 @@ export {
   type TwilioMessage,
 } from './twilio-call.js';
 export { startPgCluster, STANDBY_NAME, type PgCluster, type PgNode } from './pg-cluster.js';
+export { fuzzCorpus, hostileText } from './fuzz.js';
