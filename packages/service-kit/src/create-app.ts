@@ -1,14 +1,16 @@
 import { isUnavailableError } from '@parley/ports';
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { isServiceError } from './errors.js';
+import { HealthMonitor } from './health-monitor.js';
 import { Readiness } from './readiness.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Dependency checks behind `/readyz`; adapter plugins add theirs. */
     readiness: Readiness;
+    health: HealthMonitor;
     /** The service's Prometheus registry, served at `/metrics`. */
     metrics: Registry;
   }
@@ -28,6 +30,8 @@ export interface AppOptions {
   requestTimeoutMs?: number;
   /** Time allowed for each readiness check. @default 2000 */
   readinessTimeoutMs?: number;
+  /** How often the health monitor runs the checks (seed 004: 30 s). @default 30000 */
+  healthIntervalMs?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -61,6 +65,13 @@ export function createApp(options: AppOptions): FastifyInstance {
   }) as unknown as FastifyInstance;
 
   app.decorate('readiness', new Readiness(options.readinessTimeoutMs ?? 2_000));
+  app.decorate(
+    'health',
+    new HealthMonitor(app.readiness, { intervalMs: options.healthIntervalMs ?? 30_000 }),
+  );
+  registerHealthMetrics(app.health, options.metrics);
+  app.addHook('onReady', async () => app.health.start());
+  app.addHook('onClose', async () => app.health.stop());
   app.decorate('metrics', options.metrics);
   registerHttpMetrics(app, options.metrics);
 
@@ -120,12 +131,60 @@ export function createApp(options: AppOptions): FastifyInstance {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const report = await app.readiness.report();
+    app.health.record(report);
     return reply.code(report.status === 'ready' ? 200 : 503).send(report);
   });
+  // The monitor's view: state, each dependency's last results, availability and MTTR.
+  app.get('/readyz/history', async () => app.health.summary());
   app.get('/metrics', async (_request, reply) =>
     reply.type(options.metrics.contentType).send(await options.metrics.metrics()),
   );
   return app;
+}
+
+function registerHealthMetrics(health: HealthMonitor, registry: Registry): void {
+  const STATE = { healthy: 0, degraded: 1, critical: 2 } as const;
+  new Gauge({
+    name: 'health_state',
+    help: 'The service by its dependencies: 0 healthy, 1 degraded (optional ones down), 2 critical.',
+    registers: [registry],
+    collect() {
+      this.set(STATE[health.summary().state]);
+    },
+  });
+  const perDependency = (
+    name: string,
+    help: string,
+    value: (d: ReturnType<HealthMonitor['summary']>['dependencies'][string]) => number | null,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['dependency'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [dependency, d] of Object.entries(health.summary().dependencies)) {
+          const v = value(d);
+          if (v !== null) this.set({ dependency }, v);
+        }
+      },
+    });
+  perDependency(
+    'health_dependency_up',
+    'Whether the dependency answered its last check (1) or not (0).',
+    (d) => (d.status === 'up' ? 1 : 0),
+  );
+  perDependency(
+    'health_dependency_availability_ratio',
+    'Share of the last 100 checks the dependency passed.',
+    (d) => d.availability,
+  );
+  perDependency(
+    'health_dependency_mttr_seconds',
+    'Mean time to recovery of the dependency over the outages the monitor saw.',
+    (d) => d.mttrSeconds,
+  );
 }
 
 function registerHttpMetrics(app: FastifyInstance, registry: Registry): void {

@@ -17,6 +17,14 @@ export {
   type ReadinessReport,
   type CheckResult,
 } from './readiness.js';
+export {
+  HealthMonitor,
+  type HealthMonitorOptions,
+  type HealthSummary,
+  type HealthState,
+  type DependencyHealth,
+  type HealthSample,
+} from './health-monitor.js';
 export { ServiceError, isServiceError } from './errors.js';
 export { superviseWorker, type Worker, type SuperviseOptions } from './worker.js';
 export { requireOperator, type OperatorAuthOptions } from './operator-auth.js';

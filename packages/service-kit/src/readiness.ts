@@ -22,14 +22,25 @@ export interface ReadinessReport {
  */
 export class Readiness {
   private readonly checks = new Map<string, ReadinessCheck>();
+  private readonly optional = new Set<string>();
   private drainingSince: number | undefined;
 
   constructor(private readonly timeoutMs: number) {}
 
-  /** Registers a check under a unique name (`postgres-primary`, `kafka`). */
-  add(name: string, check: ReadinessCheck): void {
+  /**
+   * Registers a check under a unique name (`postgres-primary`, `kafka`).
+   * An optional one (`critical: false`) is reported and monitored but does
+   * not make the service unready: it only degrades it.
+   */
+  add(name: string, check: ReadinessCheck, { critical = true }: { critical?: boolean } = {}): void {
     if (this.checks.has(name)) throw new Error(`Readiness check "${name}" is already registered`);
     this.checks.set(name, check);
+    if (!critical) this.optional.add(name);
+  }
+
+  /** Whether the service cannot work without this dependency. */
+  isCritical(name: string): boolean {
+    return !this.optional.has(name);
   }
 
   /** From now on `/readyz` answers 503 `draining`. */
@@ -48,7 +59,7 @@ export class Readiness {
     );
     const checks = Object.fromEntries(entries);
     if (this.draining) return { status: 'draining', checks };
-    const allUp = entries.every(([, r]) => r.status === 'up');
+    const allUp = entries.every(([name, r]) => r.status === 'up' || this.optional.has(name));
     return { status: allUp ? 'ready' : 'not_ready', checks };
   }
 
