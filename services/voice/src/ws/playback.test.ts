@@ -24,14 +24,18 @@ describe('paced playback', () => {
   it('drops what was not sent on clear, and the pending play resolves false', async () => {
     let sent = 0;
     const playback = new PacedPlayback(() => sent++, new Ticker());
+    const started = performance.now();
     const played = playback.play(new Uint8Array(160 * 100)); // 2 s
     await new Promise((r) => setTimeout(r, 200));
     playback.clear();
+    const elapsed = performance.now() - started;
     expect(await played).toBe(false);
     const atClear = sent;
     await new Promise((r) => setTimeout(r, 200));
     expect(sent).toBe(atClear);
-    expect(atClear).toBeLessThan(20);
+    // Paced: about one 20 ms frame per 20 ms until the clear (timers run late on a busy machine).
+    expect(atClear).toBeLessThanOrEqual(Math.ceil(elapsed / 20) + 2);
+    expect(atClear).toBeLessThan(100);
     expect(playback.active).toBe(false);
   });
 });
