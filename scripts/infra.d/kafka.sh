@@ -81,7 +81,12 @@ kafka_format() {
   # A cluster id is 16 random bytes in URL-safe base64 (what `StorageTool random-uuid`
   # prints); making it here saves a JVM start.
   local cluster_id
-  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  # One starting with '-' would be read as an option (StorageTool's argparse
+  # refuses it), as Kafka's own random-uuid avoids: draw again.
+  cluster_id=-
+  while [[ $cluster_id == -* ]]; do
+    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  done
   log "formatting Kafka storage (cluster id $cluster_id)"
   kafka_tool kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_PROPS" \
     --ignore-formatted >>"$KAFKA_OUT" 2>&1 || fail_with_log "kafka storage format" "$KAFKA_OUT"
