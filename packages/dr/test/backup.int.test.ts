@@ -2,12 +2,11 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infraEnv } from '@parley/testing';
+import { freePort, infraEnv } from '@parley/testing';
 import {
   createBackup,
   findBackup,
@@ -33,14 +32,6 @@ let storage: DirectoryStorage;
 let db: pg.Client;
 let target = '';
 const tools = () => ({ bin: env('PARLEY_PG_BIN') });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   storage = new DirectoryStorage(env('PARLEY_BACKUP_DIR'));

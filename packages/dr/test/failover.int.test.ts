@@ -1,8 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startPgCluster, type PgCluster } from '@parley/testing';
+import { eventually, pgQuery, startPgCluster, type PgCluster } from '@parley/testing';
 
 /**
  * `parley-dr failover` as an operator runs it, on a scratch primary and
@@ -16,25 +15,12 @@ let cluster: PgCluster;
 
 beforeAll(async () => {
   cluster = await startPgCluster();
-  await sql(cluster.primary.url, 'create table notes (id int primary key, body text not null)');
-  await sql(cluster.primary.url, `insert into notes values (1, 'before')`);
+  await pgQuery(cluster.primary.url, 'create table notes (id int primary key, body text not null)');
+  await pgQuery(cluster.primary.url, `insert into notes values (1, 'before')`);
 }, 120_000);
 afterAll(async () => {
   await cluster?.destroy();
 });
-
-async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(
-  url: string,
-  text: string,
-): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 function dr(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return exec(process.execPath, [cli, 'failover', ...args], {
@@ -125,7 +111,9 @@ describe('parley-dr failover', () => {
         'primary_down',
         'would_promote',
       ]);
-      expect((await sql(cluster.replica.url, 'select pg_is_in_recovery() as r'))[0]?.r).toBe(true);
+      expect((await pgQuery(cluster.replica.url, 'select pg_is_in_recovery() as r'))[0]?.r).toBe(
+        true,
+      );
 
       // Started during the outage, it cannot know how far behind the replica is.
       const late = startWatch([...policy(500), '--approve']);
@@ -142,17 +130,19 @@ describe('parley-dr failover', () => {
       };
       expect(promoted.result.timeline).toBe(2);
       expect(promoted.downForMs).toBeGreaterThanOrEqual(6000);
-      expect((await sql(cluster.replica.url, 'select pg_is_in_recovery() as r'))[0]?.r).toBe(false);
+      expect((await pgQuery(cluster.replica.url, 'select pg_is_in_recovery() as r'))[0]?.r).toBe(
+        false,
+      );
     } finally {
       await Promise.all([reporting.stop(), approved.stop()]);
     }
   }, 60_000);
 
   it('rejoins the old primary as a replica with pg_rewind, taking back what it wrote after the split', async () => {
-    await sql(cluster.replica.url, `insert into notes values (2, 'on the new primary')`);
+    await pgQuery(cluster.replica.url, `insert into notes values (2, 'on the new primary')`);
     // The old primary comes back as it was and takes a write nobody else has.
     await cluster.start(cluster.primary);
-    await sql(cluster.primary.url, `insert into notes values (3, 'split brain')`);
+    await pgQuery(cluster.primary.url, `insert into notes values (3, 'split brain')`);
     const running = await dr(
       'rejoin',
       '--data-dir',
@@ -174,11 +164,13 @@ describe('parley-dr failover', () => {
     );
     expect(rejoined.stderr).toBe('');
     expect(JSON.parse(rejoined.stdout)).toMatchObject({ method: 'rewind', started: true });
-    expect((await sql(cluster.primary.url, 'select pg_is_in_recovery() as r'))[0]?.r).toBe(true);
-    await sql(cluster.replica.url, `insert into notes values (4, 'after the rejoin')`);
+    expect((await pgQuery(cluster.primary.url, 'select pg_is_in_recovery() as r'))[0]?.r).toBe(
+      true,
+    );
+    await pgQuery(cluster.replica.url, `insert into notes values (4, 'after the rejoin')`);
     const rows = await eventually(
       async () => {
-        const r = await sql<{ id: number }>(
+        const r = await pgQuery<{ id: number }>(
           cluster.primary.url,
           'select id from notes order by id',
         );
@@ -198,7 +190,7 @@ describe('parley-dr failover', () => {
     await eventually(
       async () =>
         (
-          await sql<{ s: string }>(
+          await pgQuery<{ s: string }>(
             cluster.replica.url,
             `select sync_state as s from pg_stat_replication where application_name = 'parley_standby'`,
           )

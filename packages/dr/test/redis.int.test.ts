@@ -1,13 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, infraEnv } from '@parley/testing';
+import { eventually, freePort, infraEnv } from '@parley/testing';
 
 /**
  * Redis snapshots as an operator takes them: over the replication protocol
@@ -19,14 +18,6 @@ const cli = new URL('../dist/cli.js', import.meta.url).pathname;
 const prefix = `dr-snapshot:${randomUUID()}`;
 let dir = '';
 let redis: Redis;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A redis-server of the test's own, loading `dir/dump.rdb` if there is one. */
 async function startScratchRedis(
@@ -97,36 +88,9 @@ describe('parley-dr backup redis', () => {
     const target = join(dir, 'restore');
     const restored = await dr('redis-restore', '--backup-id', 'latest', '--target', target);
     expect(restored.stdout).toContain(`into ${join(target, 'dump.rdb')}`);
-    const port = await freePort();
-    const server = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        target,
-        '--dbfilename',
-        'dump.rdb',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-      ],
-      { stdio: 'ignore' },
-    );
-    const copy = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      retryStrategy: () => 100,
-    });
-    copy.on('error', () => undefined); // refused until the server listens
+    const server = await startScratchRedis(target, []);
+    const copy = new Redis({ port: server.port, host: '127.0.0.1' });
     try {
-      await eventually(async () => ((await copy.ping()) === 'PONG' ? true : undefined), {
-        what: 'the scratch redis-server',
-      });
       expect(await copy.mget(`${prefix}:0`, `${prefix}:1`, `${prefix}:2`)).toEqual([
         'session 0',
         'session 1',
@@ -135,7 +99,7 @@ describe('parley-dr backup redis', () => {
       expect(await copy.hgetall(`${prefix}:hash`)).toEqual({ lastSeq: '7', visitor: 'v-1' });
     } finally {
       copy.disconnect();
-      server.kill('SIGKILL');
+      server.stop();
     }
   });
 

@@ -5,11 +5,10 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { PgDatabase } from '@parley/postgres';
-import { startPgCluster, type PgCluster } from '@parley/testing';
+import { pgQuery, startPgCluster, type PgCluster } from '@parley/testing';
 
 /**
  * The regional runbook as `parley-dr region failover|failback` on a real
@@ -54,18 +53,10 @@ async function message(url: string, text: string, seq: number): Promise<void> {
   }
 }
 
-async function sql<R extends pg.QueryResultRow>(url: string, text: string): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 const role = async (url: string) =>
-  (await sql<{ r: boolean }>(url, 'select pg_is_in_recovery() as r'))[0]?.r ? 'replica' : 'primary';
+  (await pgQuery<{ r: boolean }>(url, 'select pg_is_in_recovery() as r'))[0]?.r
+    ? 'replica'
+    : 'primary';
 
 function dr(...args: string[]) {
   return exec(process.execPath, [cli, 'region', ...args], {
@@ -215,7 +206,7 @@ describe('parley-dr region', () => {
     expect(await role(cluster.primary.url)).toBe('primary');
     expect(await role(cluster.replica.url)).toBe('replica');
     // What was written in us-west-dr during the outage is in us-east now.
-    const texts = await sql<{ text: string }>(
+    const texts = await pgQuery<{ text: string }>(
       cluster.primary.url,
       `select text from messages where tenant_id = '${tenantId}' order by seq`,
     );

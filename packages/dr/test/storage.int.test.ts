@@ -1,14 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startPgCluster, type PgCluster } from '@parley/testing';
+import { eventually, freePort, pgQuery, startPgCluster, type PgCluster } from '@parley/testing';
 import { stopRestored } from '../src/backup.js';
 import { DirectoryStorage, S3Storage, type BackupStorage } from '../src/storage.js';
 
@@ -102,18 +100,9 @@ describe('point-in-time restore with WAL and backups in object storage', () => {
     PARLEY_PG_REPLICATION_URL: cluster.primary.url,
     PARLEY_PG_BIN: cluster.bin,
   });
-  const sql = async <R extends pg.QueryResultRow>(url: string, text: string) => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      return (await client.query<R>(text)).rows;
-    } finally {
-      await client.end();
-    }
-  };
   const archived = async () =>
     (
-      await sql<{ n: string }>(
+      await pgQuery<{ n: string }>(
         cluster.primary.url,
         'select archived_count::text as n from pg_stat_archiver',
       )
@@ -143,32 +132,27 @@ describe('point-in-time restore with WAL and backups in object storage', () => {
   });
 
   it('archives WAL to the bucket, backs up there, and restores to a point in time from it', async () => {
-    await sql(cluster.primary.url, 'create table notes (id int primary key)');
-    await sql(cluster.primary.url, 'insert into notes values (1)');
+    await pgQuery(cluster.primary.url, 'create table notes (id int primary key)');
+    await pgQuery(cluster.primary.url, 'insert into notes values (1)');
     const created = await exec(process.execPath, [cli, 'backup', 'create'], {
       env: env(),
       timeout: 120_000,
     });
     expect(created.stdout).toMatch(/^full-\d{8}T\d{6}Z \d+ bytes/);
-    await sql(cluster.primary.url, 'insert into notes values (2)');
+    await pgQuery(cluster.primary.url, 'insert into notes values (2)');
     await new Promise((r) => setTimeout(r, 1_100));
     const pointInTime = new Date();
     await new Promise((r) => setTimeout(r, 1_100));
-    await sql(cluster.primary.url, 'insert into notes values (3)');
-    await sql(cluster.primary.url, 'delete from notes where id = 1');
+    await pgQuery(cluster.primary.url, 'insert into notes values (3)');
+    await pgQuery(cluster.primary.url, 'delete from notes where id = 1');
     const before = Number(await archived());
-    await sql(cluster.primary.url, 'select pg_switch_wal()');
+    await pgQuery(cluster.primary.url, 'select pg_switch_wal()');
     await eventually(async () => (Number(await archived()) > before ? true : undefined), {
       timeoutMs: 30_000,
       what: 'the WAL segment to be archived through wal-push',
     });
 
-    const port = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port: p } = server.address() as { port: number };
-        server.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     // Its own folder under /tmp: the server's user must reach it.
     target = join(tmpdir(), `parley-s3-restore-${randomUUID().slice(0, 8)}`);
     const restored = await exec(
@@ -193,9 +177,9 @@ describe('point-in-time restore with WAL and backups in object storage', () => {
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
     const rows = await eventually(
       async () => {
-        const [r] = await sql<{ r: boolean }>(url, 'select pg_is_in_recovery() as r');
+        const [r] = await pgQuery<{ r: boolean }>(url, 'select pg_is_in_recovery() as r');
         return r?.r === false
-          ? sql<{ id: number }>(url, 'select id from notes order by id')
+          ? pgQuery<{ id: number }>(url, 'select id from notes order by id')
           : undefined;
       },
       { timeoutMs: 60_000, what: 'the restored server to promote' },

@@ -1,7 +1,6 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUnavailableError } from '@parley/ports';
-import { expectEventually, startPgCluster, type PgCluster } from '@parley/testing';
+import { expectEventually, pgQuery, startPgCluster, type PgCluster } from '@parley/testing';
 import { PgRouter, type TopologyEvent } from '../src/index.js';
 
 /**
@@ -29,16 +28,6 @@ afterAll(async () => {
   await cluster?.destroy();
 });
 
-async function sql(url: string, text: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
 describe('PgRouter when the primary fails over', () => {
   it('fails writes as unavailable while no node takes them, then writes to the promoted replica without a restart', async () => {
     await router.write(`insert into notes values (1, 'before the crash')`);
@@ -55,7 +44,7 @@ describe('PgRouter when the primary fails over', () => {
       .catch((e) => e);
     expect(inTx.code).toBe('PG_ERR_UNAVAILABLE');
 
-    await sql(cluster.replica.url, 'select pg_promote(true, 60)');
+    await pgQuery(cluster.replica.url, 'select pg_promote(true, 60)');
     await expectEventually(
       async () => void (await router.write(`insert into notes values (2, 'after')`)),
       {
@@ -80,7 +69,7 @@ describe('PgRouter when the primary fails over', () => {
   it('never writes to the old primary when it comes back on its old timeline (no split brain)', async () => {
     await cluster.start(cluster.primary);
     // The old primary takes writes again (nobody rewound it), on timeline 1.
-    expect((await sql(cluster.primary.url, 'select pg_is_in_recovery() as r')).rows[0].r).toBe(
+    expect((await pgQuery(cluster.primary.url, 'select pg_is_in_recovery() as r'))[0]?.r).toBe(
       false,
     );
     await router.discover();
@@ -95,8 +84,8 @@ describe('PgRouter when the primary fails over', () => {
     // Reads skip the stale node too: it does not have row 3.
     for (let i = 0; i < 4; i++)
       expect((await router.read('select count(*)::int as n from notes')).rows[0]?.n).toBe(3);
-    const old = await sql(cluster.primary.url, 'select count(*)::int as n from notes');
-    expect(old.rows[0].n).toBe(1);
+    const old = await pgQuery(cluster.primary.url, 'select count(*)::int as n from notes');
+    expect(old[0]?.n).toBe(1);
 
     // The new primary goes away too: the old one is still never chosen.
     await cluster.crash(cluster.replica);
@@ -105,7 +94,7 @@ describe('PgRouter when the primary fails over', () => {
     await expect(router.check()).rejects.toThrow(/no Postgres node takes writes/);
     const refused = await router.write(`insert into notes values (4, 'nowhere')`).catch((e) => e);
     expect(refused.code).toBe('PG_ERR_UNAVAILABLE');
-    expect((await sql(cluster.primary.url, 'select count(*)::int as n from notes')).rows[0].n).toBe(
+    expect((await pgQuery(cluster.primary.url, 'select count(*)::int as n from notes'))[0]?.n).toBe(
       1,
     );
   });

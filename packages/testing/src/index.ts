@@ -36,5 +36,12 @@ export {
   streamParameters,
   type TwilioMessage,
 } from './twilio-call.js';
-export { startPgCluster, STANDBY_NAME, type PgCluster, type PgNode } from './pg-cluster.js';
+export {
+  startPgCluster,
+  pgQuery,
+  freePort,
+  STANDBY_NAME,
+  type PgCluster,
+  type PgNode,
+} from './pg-cluster.js';
 export { fuzzCorpus, hostileText } from './fuzz.js';

@@ -33,12 +33,31 @@ export interface PgCluster {
 /** The name the replica streams under; `synchronous_standby_names` names it. */
 export const STANDBY_NAME = 'parley_standby';
 
-async function freePort(): Promise<number> {
+/** A TCP port free on loopback right now (for a server a test starts). */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/**
+ * Runs one statement with a connection of its own and returns the rows: for
+ * tests on servers they crash and restart, which a pool would outlive.
+ */
+export async function pgQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  text: string,
+  values?: unknown[],
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
 }
 
 /**
