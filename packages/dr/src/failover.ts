@@ -3,6 +3,7 @@ import { appendFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { UNREACHABLE_CODES } from '@parley/postgres/errors';
 import { asUser, type PgTools } from './backup.js';
 
 const run = promisify(execFile);
@@ -124,24 +125,10 @@ export async function nodeStatus(url: string, timeoutMs = 3_000): Promise<NodeSt
   }
 }
 
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  '57P01', // shutting down
-  '57P02', // crash shutdown
-  '57P03', // cannot connect now (starting, recovering, shutting down)
-]);
-
 /** Whether a connection failure means the server is not there (rather than refusing us). */
 function isUnreachable(err: unknown): boolean {
   const code = (err as { code?: string }).code;
-  if (code) return UNREACHABLE.has(code);
+  if (code) return UNREACHABLE_CODES.has(code);
   return /timeout|terminated|closed/i.test((err as Error).message ?? '');
 }
 

@@ -6,6 +6,7 @@ import {
   type ReadConsistency,
   type WritePosition,
 } from '@parley/ports';
+import { isConnectionError } from './errors.js';
 
 /** Options for {@link PgRouter}. */
 export interface PgRouterOptions {
@@ -390,23 +391,6 @@ export class PgRouter {
   }
 }
 
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  '57P01',
-  '57P02',
-  '57P03',
-  '08006',
-  '08001',
-  '08004',
-]);
-
 /** A write failure that means the writer is gone or no longer the primary (read-only now). */
 function isWriterGone(err: unknown): boolean {
   return isConnectionError(err) || (err as { code?: string }).code === '25006';
@@ -418,15 +402,4 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
-
-function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  if (code && CONNECTION_CODES.has(code)) return true;
-  return (
-    err instanceof Error &&
-    /timeout exceeded when trying to connect|Connection terminated|Query read timeout/i.test(
-      err.message,
-    )
-  );
 }
