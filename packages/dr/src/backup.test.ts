@@ -2,7 +2,7 @@ import { mkdtemp, rm, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listBackups, pruneBackups, type BackupManifest } from './backup.js';
+import { backupId, listBackups, pruneBackups, type BackupManifest } from './backup.js';
 import { DirectoryStorage } from './storage.js';
 
 const dirs: string[] = [];
@@ -18,10 +18,7 @@ async function storageWith(now: Date, backupAgesDays: number[], walAgesDays: num
   const storage = new DirectoryStorage(root);
   for (const age of backupAgesDays) {
     const started = new Date(now.getTime() - age * DAY);
-    const id = `full-${started
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d+Z$/, 'Z')}`;
+    const id = backupId('full', started);
     const manifest: BackupManifest = {
       id,
       kind: 'full',

@@ -54,10 +54,7 @@ export async function createBackup(
 ): Promise<BackupManifest> {
   const now = options.now ?? (() => new Date());
   const started = now();
-  const id = `full-${started
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z')}`;
+  const id = backupId('full', started);
   const work = await mkdtemp(join(tmpdir(), 'parley-basebackup-'));
   try {
     await run(join(options.tools.bin, 'pg_basebackup'), [
@@ -102,12 +99,29 @@ export async function createBackup(
 
 /** Complete backups, oldest first. */
 export async function listBackups(storage: BackupStorage): Promise<BackupManifest[]> {
-  const out: BackupManifest[] = [];
-  for (const id of await storage.list('base/')) {
-    const text = await storage.getText(`base/${id}/manifest.json`);
-    if (text) out.push(JSON.parse(text) as BackupManifest);
+  return readManifests<BackupManifest>(storage, 'base', (m) => m.startedAt);
+}
+
+/** A backup's id: its kind and when it was taken, to the second (`full-20261126T101609Z`). */
+export function backupId(kind: string, at: Date): string {
+  return `${kind}-${at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
+}
+
+/** The manifests stored under `dir/<id>/manifest.json`, oldest first by `takenAt`. */
+export async function readManifests<M>(
+  storage: BackupStorage,
+  dir: string,
+  takenAt: (manifest: M) => string,
+): Promise<M[]> {
+  const out: M[] = [];
+  for (const id of await storage.list(`${dir}/`)) {
+    const text = await storage.getText(`${dir}/${id}/manifest.json`);
+    if (text) out.push(JSON.parse(text) as M);
   }
-  return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  return out.sort((a, b) => takenAt(a).localeCompare(takenAt(b)));
 }
 
 /** `latest`, or an id; the coded error names what is there. */

@@ -46,6 +46,20 @@ Environment: PARLEY_BACKUP_DIR (the backup storage: base/ and the WAL archive wa
 PARLEY_PG_REPLICATION_URL (create: a replication login), PARLEY_PG_BIN (the server's
 programs), PARLEY_PG_PRIMARY_URL (verify: its user and password for the restored copy).`;
 
+/** A tenant id as the services accept it. */
+const TENANT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Runs `fn` with a connection to PARLEY_PG_PRIMARY_URL, closed afterwards. */
+async function onPrimary<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: need('PARLEY_PG_PRIMARY_URL') });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
 function need(name: string): string {
   const value = process.env[name];
   if (!value) throw Object.assign(new Error(`${name} is not set`), { code: 'DR_ERR_USAGE' });
@@ -459,23 +473,20 @@ async function main(argv: string[]): Promise<number> {
       options: { tenant: { type: 'string' }, file: { type: 'string' } },
       strict: true,
     });
-    if (!values.tenant || !values.file || !/^[A-Za-z0-9._:-]{1,128}$/.test(values.tenant)) {
+    if (!values.tenant || !values.file || !TENANT_ID.test(values.tenant)) {
       process.stderr.write('usage: parley-dr import --tenant <id> --file <export.jsonl>\n');
       return 2;
     }
-    const client = new pg.Client({ connectionString: need('PARLEY_PG_PRIMARY_URL') });
-    await client.connect();
-    try {
-      process.stdout.write(
-        `${JSON.stringify(await importTenant(client, values.tenant, values.file))}\n`,
-      );
-      return 0;
-    } catch (err) {
-      process.stderr.write(`parley-dr import: ${(err as Error).message}\n`);
-      return 1;
-    } finally {
-      await client.end();
-    }
+    const { tenant, file } = values;
+    return onPrimary(async (client) => {
+      try {
+        process.stdout.write(`${JSON.stringify(await importTenant(client, tenant, file))}\n`);
+        return 0;
+      } catch (err) {
+        process.stderr.write(`parley-dr import: ${(err as Error).message}\n`);
+        return 1;
+      }
+    });
   }
   if (command === 'export') {
     const { values } = parseArgs({
@@ -483,21 +494,16 @@ async function main(argv: string[]): Promise<number> {
       options: { tenant: { type: 'string' }, out: { type: 'string' } },
       strict: true,
     });
-    if (!values.tenant || !values.out || !/^[A-Za-z0-9._:-]{1,128}$/.test(values.tenant)) {
+    if (!values.tenant || !values.out || !TENANT_ID.test(values.tenant)) {
       process.stderr.write('usage: parley-dr export --tenant <id> --out <file.jsonl>\n');
       return 2;
     }
-    const client = new pg.Client({ connectionString: need('PARLEY_PG_PRIMARY_URL') });
-    await client.connect();
-    try {
-      const counts = await exportTenant(client, values.tenant, values.out);
-      process.stdout.write(
-        `${JSON.stringify({ tenant: values.tenant, file: values.out, rows: counts })}\n`,
-      );
+    const { tenant, out } = values;
+    return onPrimary(async (client) => {
+      const counts = await exportTenant(client, tenant, out);
+      process.stdout.write(`${JSON.stringify({ tenant, file: out, rows: counts })}\n`);
       return counts.tenants ? 0 : 1;
-    } finally {
-      await client.end();
-    }
+    });
   }
   if (command !== 'check') {
     process.stderr.write(`${USAGE}\n`);

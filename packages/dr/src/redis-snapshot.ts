@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sha256 } from './backup.js';
+import { backupId, readManifests, sha256 } from './backup.js';
 import type { BackupStorage } from './storage.js';
 
 /**
@@ -176,10 +176,7 @@ export async function backupRedis(
   try {
     const file = join(work, 'dump.rdb');
     const { size, keys } = await snapshotRedis(url, file);
-    const id = `redis-${now
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d+Z$/, 'Z')}`;
+    const id = backupId('redis', now);
     const manifest: RedisSnapshotManifest = {
       id,
       kind: 'redis',
@@ -199,12 +196,7 @@ export async function backupRedis(
 
 /** The stored Redis snapshots, oldest first. */
 export async function listRedisSnapshots(storage: BackupStorage): Promise<RedisSnapshotManifest[]> {
-  const all: RedisSnapshotManifest[] = [];
-  for (const id of await storage.list('redis/')) {
-    const text = await storage.getText(`redis/${id}/manifest.json`);
-    if (text) all.push(JSON.parse(text) as RedisSnapshotManifest);
-  }
-  return all.sort((a, b) => a.takenAt.localeCompare(b.takenAt));
+  return readManifests<RedisSnapshotManifest>(storage, 'redis', (m) => m.takenAt);
 }
 
 /**
