@@ -29,6 +29,28 @@ wait_until() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# http_get PORT PATH: the reply (status line, headers, body) to a GET on loopback,
+# over bash's /dev/tcp (no curl needed); fails when nothing listens.
+http_get() {
+  (
+    exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$2" >&3
+    timeout 5 cat <&3
+  )
+}
+
+# status_line NAME PORT CHECK...: `scripts/infra status`'s line for one server,
+# running when CHECK succeeds; returns 1 when it does not.
+status_line() {
+  local name=$1 port=$2
+  shift 2
+  if "$@"; then
+    printf '%-18s running  127.0.0.1:%s\n' "$name" "$port"
+  else
+    printf '%-18s stopped  127.0.0.1:%s\n' "$name" "$port"; return 1
+  fi
+}
+
 # pid_alive PIDFILE [CMDLINE-PATTERN]: the pid in the file runs (and, guarding
 # against pid reuse after a reboot, its command line matches the pattern).
 pid_alive() {

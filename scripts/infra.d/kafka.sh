@@ -156,10 +156,5 @@ kafka_down() {
   log "kafka stopped"
 }
 
-kafka_status_line() {
-  if kafka_ours && port_open "$KAFKA_PORT"; then
-    printf '%-18s running  127.0.0.1:%s\n' kafka "$KAFKA_PORT"
-  else
-    printf '%-18s stopped  127.0.0.1:%s\n' kafka "$KAFKA_PORT"; return 1
-  fi
-}
+kafka_running() { kafka_ours && port_open "$KAFKA_PORT"; }
+kafka_status_line() { status_line kafka "$KAFKA_PORT" kafka_running; }

@@ -109,11 +109,7 @@ stt_ours() { pid_alive "$STT_PID" local-stt/server.py; }
 # GET /healthz over bash's /dev/tcp: no curl needed.
 stt_healthy() {
   local reply
-  reply=$(
-    exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$LOCAL_STT_PORT" || exit 1
-    printf 'GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
-    timeout 5 cat <&3
-  ) || return 1
+  reply=$(http_get "$LOCAL_STT_PORT" /healthz) || return 1
   [[ $reply == "HTTP/1."[01]" 200 "* && $reply == *'"status": "ok"'* ]]
 }
 
@@ -165,13 +161,8 @@ stt_down() {
   log "local-stt stopped"
 }
 
-stt_status_line() {
-  if stt_ours && stt_healthy; then
-    printf '%-18s running  127.0.0.1:%s\n' local-stt "$LOCAL_STT_PORT"
-  else
-    printf '%-18s stopped  127.0.0.1:%s\n' local-stt "$LOCAL_STT_PORT"; return 1
-  fi
-}
+stt_running() { stt_ours && stt_healthy; }
+stt_status_line() { status_line local-stt "$LOCAL_STT_PORT" stt_running; }
 
 # The server in the foreground (for the embedded mode): LOCAL_STT_API_KEY is honoured,
 # and ARGS go to server.py after ours (e.g. --port N).

@@ -202,9 +202,5 @@ pg_down() {
 }
 
 pg_status_line() { # NAME PORT
-  if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$2"; then
-    printf '%-18s running  127.0.0.1:%s\n' "$1" "$2"
-  else
-    printf '%-18s stopped  127.0.0.1:%s\n' "$1" "$2"; return 1
-  fi
+  status_line "$1" "$2" "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$2"
 }

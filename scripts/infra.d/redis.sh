@@ -56,10 +56,4 @@ redis_down() {
   log "redis stopped"
 }
 
-redis_status_line() {
-  if redis_ping; then
-    printf '%-18s running  127.0.0.1:%s\n' redis "$REDIS_PORT"
-  else
-    printf '%-18s stopped  127.0.0.1:%s\n' redis "$REDIS_PORT"; return 1
-  fi
-}
+redis_status_line() { status_line redis "$REDIS_PORT" redis_ping; }

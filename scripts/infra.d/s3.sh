@@ -32,11 +32,7 @@ s3_ours() { pid_alive "$S3_PID" moto_server; }
 
 s3_healthy() {
   local reply
-  reply=$(
-    exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$S3_PORT" || exit 1
-    printf 'GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
-    timeout 5 cat <&3
-  ) || return 1
+  reply=$(http_get "$S3_PORT" /moto-api/) || return 1
   [[ $reply == "HTTP/1."[01]" 200 "* ]]
 }
 
@@ -66,10 +62,5 @@ s3_down() {
   log "s3 stopped"
 }
 
-s3_status_line() {
-  if s3_ours && s3_healthy; then
-    printf '%-18s running  127.0.0.1:%s\n' s3 "$S3_PORT"
-  else
-    printf '%-18s stopped  127.0.0.1:%s\n' s3 "$S3_PORT"; return 1
-  fi
-}
+s3_running() { s3_ours && s3_healthy; }
+s3_status_line() { status_line s3 "$S3_PORT" s3_running; }
