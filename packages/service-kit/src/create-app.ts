@@ -149,7 +149,7 @@ function registerHealthMetrics(health: HealthMonitor, registry: Registry): void 
     help: 'The service by its dependencies: 0 healthy, 1 degraded (optional ones down), 2 critical.',
     registers: [registry],
     collect() {
-      this.set(STATE[health.summary().state]);
+      this.set(STATE[health.summary({ samples: false }).state]);
     },
   });
   const perDependency = (
@@ -164,7 +164,9 @@ function registerHealthMetrics(health: HealthMonitor, registry: Registry): void 
       registers: [registry],
       collect() {
         this.reset();
-        for (const [dependency, d] of Object.entries(health.summary().dependencies)) {
+        for (const [dependency, d] of Object.entries(
+          health.summary({ samples: false }).dependencies,
+        )) {
           const v = value(d);
           if (v !== null) this.set({ dependency }, v);
         }

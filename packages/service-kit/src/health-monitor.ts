@@ -117,7 +117,8 @@ export class HealthMonitor {
     }
   }
 
-  summary(): HealthSummary {
+  /** The state and each dependency's figures; `samples: false` leaves out the kept results (the metrics need none). */
+  summary({ samples = true }: { samples?: boolean } = {}): HealthSummary {
     const now = this.now();
     const dependencies: Record<string, DependencyHealth> = {};
     let state: HealthState = 'healthy';
@@ -136,11 +137,13 @@ export class HealthMonitor {
           ? t.recoveries.reduce((a, b) => a + b, 0) / t.recoveries.length / 1000
           : null,
         downForSeconds: t.status === 'down' ? (now - t.since) / 1000 : null,
-        samples: t.samples.map((s) => ({
-          at: new Date(s.at).toISOString(),
-          status: s.status,
-          latencyMs: s.latencyMs,
-        })),
+        samples: samples
+          ? t.samples.map((s) => ({
+              at: new Date(s.at).toISOString(),
+              status: s.status,
+              latencyMs: s.latencyMs,
+            }))
+          : [],
       };
     }
     return {
