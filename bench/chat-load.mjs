@@ -11,18 +11,10 @@
 // processes on the local infrastructure (`scripts/infra up`). Loopback only,
 // bounded in count (clients <= 500, messages <= 200, idle <= 20000) and time.
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { ConversationStore, migrate } from '@parley/conversations';
-import { PgDatabase } from '@parley/postgres';
-import {
-  WidgetClient,
-  infraEnv,
-  serviceEnv,
-  startServiceProcess,
-  openSocket,
-  createSession,
-} from '@parley/testing';
+import { WidgetClient, startServiceProcess, openSocket, createSession } from '@parley/testing';
+import { limits, startDistributed } from './lib/platform.mjs';
+import { report } from './lib/stats.mjs';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const distributed = process.argv.includes('--distributed');
@@ -30,44 +22,11 @@ const clients = Math.min(Number(args[0] ?? 50), 500);
 const messages = Math.min(Number(args[1] ?? 20), 200);
 const idle = Math.min(Number(args[2] ?? 2_000), 20_000);
 const require = createRequire(import.meta.url);
-const entry = (pkg) => require.resolve(`@parley/${pkg}/main`);
 const BOUND_MS = 300_000;
 setTimeout(() => {
   console.error(`bench: still running after ${BOUND_MS / 1000} s; giving up`);
   process.exit(2);
 }, BOUND_MS).unref();
-
-const limits = {
-  RATE_LIMIT_IP_BURST: '100000',
-  RATE_LIMIT_IP_PER_SECOND: '100000',
-  RATE_LIMIT_TENANT_BURST: '1000000',
-  RATE_LIMIT_TENANT_PER_SECOND: '1000000',
-  RATE_LIMIT_CONNECTION_BURST: '10000',
-  RATE_LIMIT_CONNECTION_PER_SECOND: '10000',
-  WS_MAX_CONNECTIONS_PER_VISITOR: '100',
-  LOG_LEVEL: 'info',
-  PARLEY_SESSION_SECRET: 'bench-secret-bench-secret-bench-secret-00',
-};
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-function report(label, latencies, elapsedMs) {
-  latencies.sort((a, b) => a - b);
-  const result = {
-    label,
-    perSecond: (latencies.length / elapsedMs) * 1000,
-    p50: percentile(latencies, 50),
-    p95: percentile(latencies, 95),
-    p99: percentile(latencies, 99),
-  };
-  console.log(
-    `${label.padEnd(26)} ${String(latencies.length).padStart(6)} msgs  ${result.perSecond.toFixed(0).padStart(6)} msg/s  ` +
-      `p50 ${result.p50.toFixed(1)} ms  p95 ${result.p95.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms`,
-  );
-  return result;
-}
 
 /** The ceiling: a bare ws echo server in a child process, same client loop. */
 async function echoBaseline() {
@@ -184,33 +143,18 @@ const ceiling = await echoBaseline();
 }
 
 if (distributed) {
-  const infra = infraEnv();
-  const db = new PgDatabase({ primaryUrl: infra.pgPrimaryUrl, replicaUrls: [infra.pgReplicaUrl] });
-  await migrate(db);
-  const tenantId = `bench-${randomUUID().slice(0, 8)}`;
-  const origin = 'http://bench.test';
-  await new ConversationStore(db).upsertTenant({
-    id: tenantId,
-    name: tenantId,
-    widgetKey: `pk_${tenantId}`,
-    allowedOrigins: [origin],
-  });
-  await db.close();
-  const env = {
-    ...serviceEnv({ isolate: tenantId }),
-    ...limits,
-  };
-  const procs = await Promise.all(
-    ['chat', 'ai', 'gateway'].map((s) =>
-      startServiceProcess(entry(s), { env, startTimeoutMs: 60_000 }),
-    ),
+  const platform = await startDistributed(['chat', 'ai', 'gateway']);
+  const gateway = platform.procs.gateway;
+  const result = await chat(
+    'distributed (3 processes)',
+    gateway.baseUrl,
+    platform.widgetKey,
+    platform.origin,
   );
-  const gateway = procs[2];
-  const result = await chat('distributed (3 processes)', gateway.baseUrl, `pk_${tenantId}`, origin);
   console.log(
     `  ratio to ceiling: throughput ${(result.perSecond / ceiling.perSecond).toFixed(3)}, p50 latency x${(result.p50 / ceiling.p50).toFixed(1)}`,
   );
-  await idleCapacity('distributed gateway', gateway.baseUrl, `pk_${tenantId}`, origin);
-  await Promise.all(procs.map((p) => p.stop()));
+  await idleCapacity('distributed gateway', gateway.baseUrl, platform.widgetKey, platform.origin);
+  await platform.stop();
 }
 process.exit(0);

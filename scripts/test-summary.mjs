@@ -9,11 +9,11 @@ const [checksFailed = '0', startedAt] = process.argv.slice(2);
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const failures = [];
 
-// Workspace packages: packages/*, services/* and deploy/ itself.
+// Workspace packages: packages/*, services/*, deploy/ and bench/.
 const workspaces = ['packages', 'services'].flatMap((root) =>
   readdirSync(root).map((name) => [root, name]),
 );
-for (const [root, name] of [...workspaces, ['.', 'deploy']]) {
+for (const [root, name] of [...workspaces, ['.', 'deploy'], ['.', 'bench']]) {
   const report = join(root, name, 'reports', 'vitest.json');
   if (!existsSync(report)) continue;
   const json = JSON.parse(readFileSync(report, 'utf8'));

@@ -1,6 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the checks walk rendered YAML, which has no static type; validateObject checks it against the Kubernetes schemas. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { selectors } from './dashboards.js';
+import { ruleExpressions } from './prometheus.js';
 import { CHART, REGIONS, exec, renderRegion, type K8sObject, type Region } from './tools.js';
 import { validateObject } from './validate.js';
 
@@ -206,6 +208,29 @@ describe.each(REGIONS)('the chart for %s', (region) => {
         ),
         name,
       ).toBe(true);
+    }
+  });
+
+  it("keeps the services' own labels on scrape, which the alerts and adapter rules select on", () => {
+    // Without honorLabels Prometheus keeps the target's service="parley-ai" and
+    // renames the service's own service="ai" to exported_service.
+    for (const monitor of objects(region, 'ServiceMonitor'))
+      for (const endpoint of monitor.spec.endpoints)
+        expect(endpoint.honorLabels, monitor.metadata.name).toBe(true);
+    const components = new Set(
+      objects(region, 'Deployment').map(
+        (d) => d.spec.template.metadata.labels['app.kubernetes.io/component'],
+      ),
+    );
+    const onService = ruleExpressions(objects(region), 'parley').flatMap(({ where, expr }) =>
+      selectors(expr).flatMap((s) =>
+        s.matchers.filter((m) => m.label === 'service').map((m) => ({ where, ...m })),
+      ),
+    );
+    expect(onService.length).toBeGreaterThanOrEqual(4);
+    for (const { where, op, value } of onService) {
+      expect(op, where).toBe('=');
+      expect(components, where).toContain(value);
     }
   });
 

@@ -129,5 +129,7 @@ write_env_lines() { # PREFIX: "export " or ""
   printf '%sPARLEY_PG_BIN=%s\n' "$p" "$PG_BIN"
   # An S3-compatible endpoint (moto, in memory) for the backup storage tests.
   printf '%sPARLEY_S3_ENDPOINT=http://127.0.0.1:%s\n' "$p" "$S3_PORT"
+  # Kafka's jars, for the fault-injection tests' own broker (restarted mid-test).
+  printf '%sPARLEY_KAFKA_LIBS=%s\n' "$p" "$KAFKA_LIBS"
   printf '%sPARLEY_INFRA=local\n' "$p"
 }

@@ -1,13 +1,15 @@
 # shellcheck shell=bash
-# The deploy tests' tools, built from source with the local Go toolchain (no
-# binary downloads here) into $CACHE_DIR/tools/bin, once:
+# The deploy and fault-injection tests' tools, built from source with the local Go
+# toolchain (no binary downloads here) into $CACHE_DIR/tools/bin, once:
 #   helm (templates, lint), kustomize (the k8s/ overlays), compose-check
-#   (docker-compose.yml against the Compose Specification's own loader).
+#   (docker-compose.yml against the Compose Specification's own loader),
+#   toxiproxy-server (network faults between the services and their dependencies).
 
 HELM_VERSION="v3.22.0"
 # What `helm template` assumes the cluster runs (helm's own build sets it the same way).
 HELM_KUBE_MINOR="33"
 KUSTOMIZE_VERSION="v5.7.1"
+TOXIPROXY_VERSION="v2.12.0"
 TOOLS_BIN="$CACHE_DIR/tools/bin"
 
 go_bin() {
@@ -16,7 +18,8 @@ go_bin() {
 }
 
 # Builds TOOL with `go install` into $TOOLS_BIN unless a build of this version is there.
-# Usage: go_tool NAME VERSION PACKAGE [LDFLAGS] (run from DIR with GO_TOOL_DIR=DIR)
+# Usage: go_tool NAME VERSION PACKAGE [LDFLAGS] (run from DIR with GO_TOOL_DIR=DIR;
+# GO_TOOL_BUILT=X when the package's binary is called X rather than NAME)
 go_tool() {
   local name=$1 version=$2 package=$3 ldflags=${4:-} go stamp="$TOOLS_BIN/.$1.version"
   if [[ -x $TOOLS_BIN/$name && $(cat "$stamp" 2>/dev/null) == "$version" ]]; then
@@ -31,6 +34,7 @@ go_tool() {
     GOBIN="$TOOLS_BIN" GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOTOOLCHAIN=local \
       "$go" install -ldflags "-s -w $ldflags" "$package" >&2
   ) || die "go install $name $version failed"
+  [[ -z ${GO_TOOL_BUILT:-} ]] || mv -f "$TOOLS_BIN/$GO_TOOL_BUILT" "$TOOLS_BIN/$name"
   echo "$version" >"$stamp"
   echo "$TOOLS_BIN/$name"
 }
@@ -50,9 +54,16 @@ compose_check_install() {
   GO_TOOL_DIR="$dir" go_tool compose-check "$(sha256sum "$dir/go.sum" "$dir/main.go" | sha256sum | cut -c1-12)" .
 }
 
-# Every deploy tool; prints `export PARLEY_HELM=...` lines for the tests.
+# Toxiproxy (the fault-injection tests' TCP proxy, driven over its HTTP API).
+toxiproxy_install() {
+  GO_TOOL_BUILT=server go_tool toxiproxy-server "$TOXIPROXY_VERSION" \
+    "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+}
+
+# Every deploy and fault-injection tool; prints `export PARLEY_HELM=...` lines for the tests.
 deploy_tools_install() {
   echo "export PARLEY_HELM=$(helm_install)"
+  echo "export PARLEY_TOXIPROXY=$(toxiproxy_install)"
   echo "export PARLEY_KUSTOMIZE=$(kustomize_install)"
   echo "export PARLEY_COMPOSE_CHECK=$(compose_check_install)"
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import pg from 'pg';
+import { STATUS_TEMPLATES } from '@parley/status-templates';
 import { CHECKS } from './checks.js';
 import { lsnBytes, nodeStatus, promote, redact } from './failover.js';
 import { failed, runChecks } from './run.js';
@@ -59,17 +60,8 @@ export interface RegionFailoverOptions {
   onStep?: (step: StepResult) => void;
 }
 
-/** Status-page texts (seed 002's templates, for Parley). */
-export const STATUS_TEMPLATES = {
-  failover: (from: string, to: string, at: Date) =>
-    `[DEGRADED] Parley chat: regional failover\n\nThe ${from} region is unavailable. Conversations continue from ${to}; ` +
-    `messages sent in the last moments before the outage may need to be sent again, and replies may be slower while capacity scales up.\n\nTime: ${at.toISOString()}`,
-  progress: (eta: string, at: Date) =>
-    `[UPDATE] Parley chat: service disruption\n\nWe have identified the cause and are restoring service. We expect full service within ${eta}.\n\nTime: ${at.toISOString()}`,
-  resolved: (cause: string, resolution: string, at: Date) =>
-    `[RESOLVED] Parley chat: service disruption\n\nThe disruption has been resolved and all regions are operating normally. ` +
-    `It was caused by ${cause} and resolved by ${resolution}.\n\nTime: ${at.toISOString()}`,
-} as const;
+/** Status-page texts (seed 002's templates, for Parley), shared with the gateway's status page. */
+export { STATUS_TEMPLATES };
 
 const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,12 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, freePort, infraEnv } from '@parley/testing';
+import { infraEnv, startRedisServer } from '@parley/testing';
 
 /**
  * Redis snapshots as an operator takes them: over the replication protocol
@@ -18,41 +18,6 @@ const cli = new URL('../dist/cli.js', import.meta.url).pathname;
 const prefix = `dr-snapshot:${randomUUID()}`;
 let dir = '';
 let redis: Redis;
-
-/** A redis-server of the test's own, loading `dir/dump.rdb` if there is one. */
-async function startScratchRedis(
-  dataDir: string,
-  args: string[],
-): Promise<{ port: number; stop: () => void }> {
-  await mkdir(dataDir, { recursive: true });
-  const port = await freePort();
-  const server = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dataDir,
-      '--dbfilename',
-      'dump.rdb',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      ...args,
-    ],
-    { stdio: 'ignore' },
-  );
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 100 });
-  probe.on('error', () => undefined); // refused until the server listens
-  await eventually(async () => ((await probe.ping()) === 'PONG' ? true : undefined), {
-    what: 'a scratch redis-server',
-  });
-  probe.disconnect();
-  return { port, stop: () => server.kill('SIGKILL') };
-}
 
 const dr = (...args: string[]) =>
   exec(process.execPath, [cli, 'backup', ...args], {
@@ -88,7 +53,7 @@ describe('parley-dr backup redis', () => {
     const target = join(dir, 'restore');
     const restored = await dr('redis-restore', '--backup-id', 'latest', '--target', target);
     expect(restored.stdout).toContain(`into ${join(target, 'dump.rdb')}`);
-    const server = await startScratchRedis(target, []);
+    const server = await startRedisServer({ dir: target });
     const copy = new Redis({ port: server.port, host: '127.0.0.1' });
     try {
       expect(await copy.mget(`${prefix}:0`, `${prefix}:1`, `${prefix}:2`)).toEqual([
@@ -99,18 +64,16 @@ describe('parley-dr backup redis', () => {
       expect(await copy.hgetall(`${prefix}:hash`)).toEqual({ lastSeq: '7', visitor: 'v-1' });
     } finally {
       copy.disconnect();
-      server.stop();
+      await server.destroy();
     }
   });
 
   for (const diskless of [true, false])
     it(`reads a ${diskless ? 'diskless snapshot up to its end mark' : 'disk-based snapshot by its length'} while writes go on`, async () => {
-      const source = await startScratchRedis(join(dir, `source-${diskless}`), [
-        '--repl-diskless-sync',
-        diskless ? 'yes' : 'no',
-        '--repl-diskless-sync-delay',
-        '0',
-      ]);
+      const source = await startRedisServer({
+        dir: join(dir, `source-${diskless}`),
+        args: ['--repl-diskless-sync', diskless ? 'yes' : 'no', '--repl-diskless-sync-delay', '0'],
+      });
       const writes = new Redis({ port: source.port, host: '127.0.0.1' });
       let writing = true;
       try {
@@ -133,7 +96,7 @@ describe('parley-dr backup redis', () => {
         await busy;
         const target = join(dir, `restored-${diskless}`);
         await exec(process.execPath, [cli, 'backup', 'redis-restore', '--target', target], { env });
-        const copy = await startScratchRedis(target, []);
+        const copy = await startRedisServer({ dir: target });
         try {
           const client = new Redis({ port: copy.port, host: '127.0.0.1' });
           expect(await client.exists(...Array.from({ length: 100 }, (_, i) => `before:${i}`))).toBe(
@@ -141,12 +104,12 @@ describe('parley-dr backup redis', () => {
           );
           client.disconnect();
         } finally {
-          copy.stop();
+          await copy.destroy();
         }
       } finally {
         writing = false;
         writes.disconnect();
-        source.stop();
+        await source.destroy();
       }
     });
 

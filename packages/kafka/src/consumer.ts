@@ -31,7 +31,15 @@ export type Interceptor = (
 
 /** The metrics the runner reports; bind it with `kafkaConsumerMetrics` from `@parley/observability`. */
 export interface ConsumerMetrics {
+  /**
+   * Messages of a partition this member holds that it has not handled yet
+   * (the partition's high watermark minus the group's committed offset).
+   * Only the member holding a partition reports it, so a sum over the
+   * group's members is the group's lag and a pod's sum is its own backlog.
+   */
   lag(group: string, topic: string, partition: number, value: number): void;
+  /** This member no longer holds the partition (rebalanced away, or stopped): forget its lag. */
+  released(group: string, topic: string, partition: number): void;
   handled(
     group: string,
     topic: string,
@@ -69,10 +77,14 @@ export interface ConsumerOptions {
   partitionsConsumedConcurrently?: number;
   /** Longest the broker holds a fetch open when no data is there: low for millisecond delivery. @default 50 */
   maxWaitTimeMs?: number;
-  /** @default 30000 */
+  /**
+   * How long the group waits for a silent member (a killed pod) before its
+   * partitions go to the others. Long handlers keep beating. @default 10000
+   */
   sessionTimeoutMs?: number;
-  /** How often the lag gauge is refreshed. @default 15000 */
+  /** How often the lag gauge is refreshed (also at once on every group join). @default 15000 */
   lagIntervalMs?: number;
+  /** Lag and handling metrics; without them the runner reports none (`reportLag` still answers). */
   metrics?: ConsumerMetrics;
   logger?: KafkaLogger;
 }
@@ -87,12 +99,21 @@ type State = 'idle' | 'running' | 'stopping' | 'stopped' | 'crashed';
  */
 export class EventConsumer {
   private readonly consumer: Consumer;
+  private get heartbeatIntervalMs(): number {
+    return Math.min(3_000, Math.floor(this.opts.sessionTimeoutMs / 3));
+  }
   private readonly admin: Admin;
   private readonly opts: Required<Omit<ConsumerOptions, 'metrics' | 'interceptors'>> &
     Pick<ConsumerOptions, 'metrics' | 'interceptors'>;
   private readonly abort = new AbortController();
   private lagTimer: NodeJS.Timeout | undefined;
   private state: State = 'idle';
+  /** Partitions of the topic this member holds, as of its last group join. */
+  private assigned = new Set<number>();
+  /** Partitions whose lag the metrics have, to release them when they move away. */
+  private readonly reported = new Set<number>();
+  /** The offset being handled per partition: a position where the group has committed none. */
+  private readonly inFlight = new Map<number, bigint>();
 
   constructor(kafka: Kafka, options: ConsumerOptions) {
     const topic = options.topic ?? CONVERSATION_EVENTS_TOPIC;
@@ -106,17 +127,18 @@ export class EventConsumer {
       fromBeginning: false,
       partitionsConsumedConcurrently: 4,
       maxWaitTimeMs: 50,
-      sessionTimeoutMs: 30_000,
+      sessionTimeoutMs: 10_000,
       lagIntervalMs: 15_000,
       logger: silentLogger,
       ...options,
     };
     if (this.opts.maxAttempts < 1) throw new RangeError('maxAttempts must be at least 1');
+    if (this.opts.lagIntervalMs < 100) throw new RangeError('lagIntervalMs must be at least 100');
     this.consumer = kafka.consumer({
       groupId: this.opts.groupId,
       maxWaitTimeInMs: this.opts.maxWaitTimeMs,
       sessionTimeout: this.opts.sessionTimeoutMs,
-      heartbeatInterval: Math.min(3_000, Math.floor(this.opts.sessionTimeoutMs / 3)),
+      heartbeatInterval: this.heartbeatIntervalMs,
       allowAutoTopicCreation: false,
     });
     this.admin = kafka.admin();
@@ -126,6 +148,12 @@ export class EventConsumer {
         'Consumer crashed',
       );
       if (!payload.restart) this.state = 'crashed';
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.assigned = new Set(payload.memberAssignment[this.opts.topic] ?? []);
+      for (const partition of this.inFlight.keys())
+        if (!this.assigned.has(partition)) this.inFlight.delete(partition);
+      void this.reportLag();
     });
   }
 
@@ -163,30 +191,62 @@ export class EventConsumer {
     this.abort.abort();
     await this.consumer.disconnect();
     await this.admin.disconnect();
+    this.assigned = new Set();
+    this.release();
     this.state = 'stopped';
   }
 
-  /** Per-partition lag (high watermark minus committed offset), also sent to the metrics. */
+  /**
+   * The lag of each partition this member holds: its high watermark minus
+   * the group's committed offset (where the group has committed none: minus
+   * the offset being handled, else the low watermark when consuming from the
+   * beginning, else none, as the member starts at the end). Also sent to the
+   * metrics; partitions that moved to another member are released there.
+   */
   async reportLag(): Promise<Map<number, number>> {
     const lags = new Map<number, number>();
+    const assigned = this.assigned;
     try {
       const [committed, watermarks] = await Promise.all([
         this.admin.fetchOffsets({ groupId: this.opts.groupId, topics: [this.opts.topic] }),
         this.admin.fetchTopicOffsets(this.opts.topic),
       ]);
       const byPartition = new Map(
-        committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? [],
+        committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? [],
       );
       for (const w of watermarks) {
-        const done = byPartition.get(w.partition) ?? -1;
-        const lag = Math.max(0, Number(w.high) - (done < 0 ? Number(w.low) : done));
+        if (!assigned.has(w.partition)) continue;
+        const high = BigInt(w.high);
+        const done = byPartition.get(w.partition) ?? -1n;
+        const next =
+          done >= 0n
+            ? done
+            : (this.inFlight.get(w.partition) ?? (this.opts.fromBeginning ? BigInt(w.low) : high));
+        const lag = Number(high > next ? high - next : 0n);
         lags.set(w.partition, lag);
-        this.opts.metrics?.lag(this.opts.groupId, this.opts.topic, w.partition, lag);
       }
     } catch (err) {
-      this.opts.logger.warn({ err, groupId: this.opts.groupId }, 'Could not read consumer lag');
+      if (this.state !== 'stopping' && this.state !== 'stopped')
+        this.opts.logger.warn({ err, groupId: this.opts.groupId }, 'Could not read consumer lag');
+      return lags;
+    }
+    // A join or a stop while the offsets were read: its own report is the one that counts.
+    if (assigned !== this.assigned) return lags;
+    this.release();
+    for (const [partition, lag] of lags) {
+      this.opts.metrics?.lag(this.opts.groupId, this.opts.topic, partition, lag);
+      this.reported.add(partition);
     }
     return lags;
+  }
+
+  /** Forgets the lag of every reported partition this member no longer holds. */
+  private release(): void {
+    for (const partition of this.reported) {
+      if (this.assigned.has(partition)) continue;
+      this.opts.metrics?.released(this.opts.groupId, this.opts.topic, partition);
+      this.reported.delete(partition);
+    }
   }
 
   private async process(
@@ -196,10 +256,23 @@ export class EventConsumer {
     heartbeat?: () => Promise<void>,
   ): Promise<void> {
     const started = performance.now();
-    const outcome = await this.decodeAndHandle(topic, partition, message, heartbeat);
-    await this.consumer.commitOffsets([
-      { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
-    ]);
+    this.inFlight.set(partition, BigInt(message.offset));
+    // kafkajs heartbeats only between messages: a long handler (a model's
+    // answer) would outlive the session and be thrown out of the group. So
+    // it beats while the handler works, and the session can stay short,
+    // which is how fast a killed member's partitions move to the others.
+    const beating = heartbeat
+      ? setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatIntervalMs)
+      : undefined;
+    let outcome: Awaited<ReturnType<EventConsumer['decodeAndHandle']>>;
+    try {
+      outcome = await this.decodeAndHandle(topic, partition, message, heartbeat);
+    } finally {
+      clearInterval(beating);
+    }
+    const next = BigInt(message.offset) + 1n;
+    await this.consumer.commitOffsets([{ topic, partition, offset: next.toString() }]);
+    this.inFlight.set(partition, next);
     this.opts.metrics?.handled(this.opts.groupId, topic, outcome, performance.now() - started);
   }
 

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import type { Admin, Kafka } from 'kafkajs';
 import { CONVERSATION_EVENTS_TOPIC } from '@parley/contracts';
 import { createKafkaClient, ensureTopics } from './client.js';
-import { EventConsumer, type ConsumerOptions } from './consumer.js';
+import { EventConsumer, type ConsumerMetrics, type ConsumerOptions } from './consumer.js';
 import { KafkaEventBus } from './kafka-bus.js';
 import { EventProducer } from './producer.js';
 
@@ -42,6 +42,18 @@ export interface KafkaPluginOptions {
   minInsyncReplicas?: number;
   /** More topics this service uses (each with its dead letters), such as `knowledge-jobs`. */
   extraTopics?: string[];
+  /**
+   * Where every consumer of the plugin (its buses' subscriptions and
+   * `addConsumer`'s) reports its lag and handled messages: bind them with
+   * `kafkaConsumerMetrics(registry)` from `@parley/observability`. The
+   * `ParleyConsumerLag` alert and the AI and embedding HPAs read the lag.
+   * Without it the consumers report none. (The embedded mode's in-process
+   * bus has no Kafka lag: `scripts/start` exports no `kafka_consumer_lag`,
+   * and nothing there scales or alerts on it.)
+   */
+  consumerMetrics?: ConsumerMetrics;
+  /** How often each consumer refreshes its lag (and at once when it joins its group). @default 15000 */
+  consumerLagIntervalMs?: number;
 }
 
 async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise<void> {
@@ -70,9 +82,15 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
     ]),
     logger,
   );
+  // Every consumer of the plugin's, bus subscription or not, reports its lag the same way.
+  const consumerDefaults = {
+    ...(options.consumerMetrics ? { metrics: options.consumerMetrics } : {}),
+    ...(options.consumerLagIntervalMs ? { lagIntervalMs: options.consumerLagIntervalMs } : {}),
+  };
   const busDefaults = {
     logger,
     partitionsConsumedConcurrently: options.consumerConcurrency ?? 8,
+    ...consumerDefaults,
   };
   await producer.connect();
 
@@ -88,6 +106,7 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
     addConsumer(consumerOptions) {
       const consumer = new EventConsumer(client, {
         topic: eventsTopic,
+        ...consumerDefaults,
         ...consumerOptions,
         producer,
         logger,

@@ -1,6 +1,7 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
 import { CONVERSATION_EVENTS_TOPIC, type Envelope } from '@parley/contracts';
+import { UnavailableError } from '@parley/ports';
 import { injectTraceContext, tracer } from './tracing.js';
 
 /** Where a published event landed. */
@@ -91,7 +92,7 @@ export class EventProducer {
         } catch (err) {
           span.recordException(err as Error);
           span.setStatus({ code: SpanStatusCode.ERROR });
-          throw err;
+          throw unavailableUnlessPermanent(err);
         } finally {
           span.end();
         }
@@ -110,4 +111,38 @@ export class EventProducer {
   ): Promise<void> {
     await this.producer.send({ topic, acks: -1, timeout: this.ackTimeoutMs, messages: [message] });
   }
+}
+
+/** Broker answers that no retry changes: the event itself (or the topic) is wrong. */
+const PERMANENT = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+  'INVALID_TOPIC_EXCEPTION',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+]);
+
+/**
+ * A failed send is the broker being unreachable, restarting or electing a
+ * leader unless the broker refused the event itself: an {@link UnavailableError},
+ * so that a consumer publishing from its handler waits for Kafka instead of
+ * dead-lettering an event it already half handled (a stored message whose
+ * answer was never asked for).
+ */
+export function unavailableUnlessPermanent(err: unknown): unknown {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    const { type, originalError, cause } = e as {
+      type?: string;
+      originalError?: unknown;
+      cause?: unknown;
+    };
+    if (type && PERMANENT.has(type)) return err;
+    e = originalError ?? cause;
+  }
+  return new UnavailableError(`Kafka did not take the event: ${(err as Error)?.message ?? err}`, {
+    code: 'KAFKA_ERR_UNAVAILABLE',
+    cause: err,
+  });
 }

@@ -26,6 +26,19 @@ describe('createMetricsRegistry', () => {
     );
   });
 
+  it('drops the lag series of a partition the consumer released', async () => {
+    const registry = createMetricsRegistry({ service: 'ai', processMetrics: false });
+    const metrics = kafkaConsumerMetrics(registry);
+    metrics.lag('ai', 'conversation-events', 3, 17);
+    metrics.lag('ai', 'conversation-events', 4, 2);
+    metrics.released('ai', 'conversation-events', 3);
+    const text = await registry.metrics();
+    expect(text).not.toContain('partition="3"');
+    expect(text).toContain(
+      'kafka_consumer_lag{group="ai",topic="conversation-events",partition="4",service="ai"} 2',
+    );
+  });
+
   it('records breaker states, retries and rejections through the resilience binding', async () => {
     const registry = createMetricsRegistry({ service: 'ai', processMetrics: false });
     const sink = resilienceMetrics(registry);

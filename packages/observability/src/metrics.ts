@@ -25,7 +25,7 @@ export function createMetricsRegistry(config: MetricsConfig): Registry {
 export function kafkaConsumerMetrics(registry: Registry) {
   const lag = new Gauge({
     name: 'kafka_consumer_lag',
-    help: 'Messages not yet handled, per group and partition (high watermark minus committed offset).',
+    help: 'Messages not yet handled on the partitions this member holds (high watermark minus committed offset).',
     labelNames: ['group', 'topic', 'partition'] as const,
     registers: [registry],
   });
@@ -45,6 +45,10 @@ export function kafkaConsumerMetrics(registry: Registry) {
   return {
     lag(group: string, topic: string, partition: number, value: number): void {
       lag.set({ group, topic, partition: String(partition) }, value);
+    },
+    /** The partition moved to another member (or the consumer stopped): its series goes. */
+    released(group: string, topic: string, partition: number): void {
+      lag.remove({ group, topic, partition: String(partition) });
     },
     handled(group: string, topic: string, outcome: string, durationMs: number): void {
       handled.inc({ group, topic, outcome });

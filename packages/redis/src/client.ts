@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 
 /** Options for {@link createRedis}. */
@@ -29,8 +30,18 @@ export function createRedis(options: RedisOptions): Redis {
 
 /** Readiness details: round-trip and the server's role. */
 export async function checkRedis(redis: Redis): Promise<Record<string, unknown>> {
+  // Not connected: down at once. Queued behind the reconnects, the PING would
+  // take the command timeout, and a slow /readyz reads as a dead pod to
+  // whoever polls it (the kubelet, the AI's dependency checks).
+  if (redis.status !== 'ready') throw new Error(`not connected (${redis.status})`);
   const started = performance.now();
-  const pong = await redis.ping();
+  // Connected but silent (a one-way cut): down after 500 ms, not the command timeout.
+  const pong = await Promise.race([
+    redis.ping(),
+    sleep(500).then(() => {
+      throw new Error('no PONG within 500 ms');
+    }),
+  ]);
   if (pong !== 'PONG') throw new Error(`unexpected PING reply ${pong}`);
   const role = (await redis.call('ROLE')) as [string, ...unknown[]];
   return { role: role[0], rttMs: Math.round(performance.now() - started) };

@@ -16,9 +16,13 @@ async function redisAdapter(app: FastifyInstance, options: RedisOptions): Promis
   await redis.connect();
   const cache = new RedisCache(redis);
   app.decorate('cache', cache);
-  app.readiness.add('redis', () => cache.check());
+  // Optional: every service keeps working without Redis (rate limits fail
+  // open, session state comes from Postgres, caches miss), and a shared
+  // Redis outage must not take every pod out of its Service at once. The
+  // check still reports it (health state "degraded").
+  app.readiness.add('redis', () => cache.check(), { critical: false });
   app.addHook('onClose', () => cache.close());
 }
 
-/** Connects to Redis while registering, decorates `app.cache`, adds a readiness check, quits on close. */
+/** Connects to Redis while registering, decorates `app.cache`, adds an optional readiness check, quits on close. */
 export const redisPlugin = fp(redisAdapter, { name: 'parley-redis', fastify: '5.x' });

@@ -29,6 +29,22 @@ describe('WindowBreaker (LLM preset: 3 failures in 30 s, open 15 s, 2 probes, 2 
     expect(states).toEqual(['open']);
   });
 
+  it('half-opens at once when a health check saw the dependency back, and reopens on a failed probe', async () => {
+    const breaker = new WindowBreaker(BREAKER_PRESETS.llm);
+    for (let i = 0; i < 3; i++) await fail(breaker);
+    expect(breaker.state).toBe('open');
+    breaker.probeNow();
+    expect(breaker.state).toBe('half_open');
+    await fail(breaker);
+    expect(breaker.state).toBe('open');
+    breaker.probeNow();
+    await ok(breaker);
+    await ok(breaker);
+    expect(breaker.state).toBe('closed');
+    breaker.probeNow(); // closed: nothing to end
+    expect(breaker.state).toBe('closed');
+  });
+
   it('forgets failures older than the window', async () => {
     const breaker = new WindowBreaker(BREAKER_PRESETS.llm);
     await fail(breaker);

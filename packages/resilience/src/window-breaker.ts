@@ -114,6 +114,17 @@ export class WindowBreaker implements IPolicy<IDefaultPolicyContext> {
     };
   }
 
+  /**
+   * Ends an open period early: a health check saw the dependency answer
+   * again, so the circuit goes half-open and real calls decide from there
+   * (one failure opens it again). Without it, recovery waits out `openMs`.
+   */
+  probeNow(): void {
+    if (this.current !== 'open') return;
+    this.probeSuccesses = 0;
+    this.transition('half_open');
+  }
+
   /** Closes the circuit and forgets its failures (operators: `/admin/reset-circuits`). */
   reset(): void {
     this.failures = [];

@@ -5,12 +5,19 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { isServiceError } from './errors.js';
 import { HealthMonitor } from './health-monitor.js';
 import { Readiness } from './readiness.js';
+import { StatusPublisher } from './status-publisher.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Dependency checks behind `/readyz`; adapter plugins add theirs. */
     readiness: Readiness;
     health: HealthMonitor;
+    /**
+     * Publishes the monitor's summary on the region's status board (the
+     * gateway's status page); `launch` attaches it to `app.cache` when an
+     * adapter decorated one.
+     */
+    status: StatusPublisher;
     /** The service's Prometheus registry, served at `/metrics`. */
     metrics: Registry;
   }
@@ -70,8 +77,12 @@ export function createApp(options: AppOptions): FastifyInstance {
     new HealthMonitor(app.readiness, { intervalMs: options.healthIntervalMs ?? 30_000 }),
   );
   registerHealthMetrics(app.health, options.metrics);
+  app.decorate('status', new StatusPublisher(app.health, options.service));
   app.addHook('onReady', async () => app.health.start());
-  app.addHook('onClose', async () => app.health.stop());
+  app.addHook('onClose', async () => {
+    app.health.stop();
+    app.status.close();
+  });
   app.decorate('metrics', options.metrics);
   registerHttpMetrics(app, options.metrics);
 

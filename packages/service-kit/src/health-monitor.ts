@@ -64,6 +64,7 @@ export class HealthMonitor {
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private checkedAt: number | undefined;
+  private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly readiness: Readiness,
@@ -115,6 +116,21 @@ export class HealthMonitor {
       track.samples.push({ at, status: result.status, latencyMs: result.latencyMs });
       if (track.samples.length > this.keep) track.samples.shift();
     }
+    for (const listener of this.listeners) listener();
+  }
+
+  /**
+   * Calls `listener` after every recorded report (the timer's and `/readyz`'s);
+   * returns a function that removes it. A listener must not throw.
+   */
+  onRecord(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** How often the timer checks, in milliseconds. */
+  get checkIntervalMs(): number {
+    return this.intervalMs;
   }
 
   /** The state and each dependency's figures; `samples: false` leaves out the kept results (the metrics need none). */

@@ -25,6 +25,15 @@ export {
   type DependencyHealth,
   type HealthSample,
 } from './health-monitor.js';
+export {
+  StatusPublisher,
+  statusChannel,
+  type StatusReport,
+  type StatusAttachOptions,
+  type ReportedDependency,
+  type ReportedDegradation,
+  type ReportOutcome,
+} from './status-publisher.js';
 export { ServiceError, isServiceError } from './errors.js';
 export { superviseWorker, type Worker, type SuperviseOptions } from './worker.js';
 export { requireOperator, type OperatorAuthOptions } from './operator-auth.js';

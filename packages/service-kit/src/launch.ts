@@ -23,6 +23,7 @@ import {
   type Logger,
   type Registry,
 } from '@parley/observability';
+import type { Cache } from '@parley/ports';
 import type { FastifyInstance } from 'fastify';
 
 /** What `launch` hands to a service's `buildApp`. */
@@ -79,6 +80,9 @@ export async function launch<S extends ConfigSpec & typeof serviceFields>(
     const { buildApp } = await options.app();
     const { runService } = await import('./run-service.js');
     const app = await buildApp(config, { logger, metrics });
+    // Every service with a cache reports its health on the region's status board.
+    if (!app.status.attached && app.hasDecorator('cache'))
+      app.status.attach((app as unknown as { cache: Cache }).cache, { region: base.region });
     return await runService(app, {
       host: base.host,
       port: base.port,

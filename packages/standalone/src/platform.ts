@@ -59,6 +59,8 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
 
   app.readiness.add('database', () => db.check());
   app.readiness.add('cache', () => cache.check());
+  // One process serves every component: its health is each one's row on the status page.
+  app.status.attach(cache, { region: config.region, components: config.statusComponents });
   const gateway = await registerGateway(app, {
     bus: broker.bus(),
     cache,
@@ -88,8 +90,11 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
   // The same answering chain as the AI service: models when keys are set, else the offline FAQ.
   const ai = buildProviders(config, cache, 'standalone', {
     knowledge: { search: (tenantId, query) => knowledge.search(tenantId, query) },
-    onLevelChange: (level, previous, reasons) =>
-      deps.logger.warn({ level, previous, reasons }, 'Degradation level changed'),
+    onLevelChange: (level, previous, reasons) => {
+      deps.logger.warn({ level, previous, reasons }, 'Degradation level changed');
+      app.status.setDegradation({ level, reasons });
+    },
+    onAssess: ({ level, reasons }) => app.status.setDegradation({ level, reasons }),
   });
   if (ai.enabled.length) deps.logger.info({ providers: ai.enabled }, 'Reply providers');
   const workers = [

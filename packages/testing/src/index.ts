@@ -45,3 +45,20 @@ export {
   type PgNode,
 } from './pg-cluster.js';
 export { fuzzCorpus, hostileText } from './fuzz.js';
+export {
+  ResumingWidget,
+  type ResumingWidgetOptions,
+  type SentMessage,
+  type Reconnect,
+} from './resuming-widget.js';
+export {
+  startToxiproxy,
+  startRedisServer,
+  startKafkaBroker,
+  startTcpBalancer,
+  type ToxiproxyServer,
+  type FaultProxy,
+  type RedisServer,
+  type KafkaBroker,
+  type TcpBalancer,
+} from './faults.js';

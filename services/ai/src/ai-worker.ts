@@ -53,10 +53,15 @@ export function createAiWorker(deps: AiDeps): Subscription {
   const registry = new EventRegistry([replyRequestedV1]);
   const emergencies = deps.emergencies ?? new EmergencyDetector();
   const defaultContact = deps.defaultEmergencyContact ?? 'our support team by phone';
-  const live = (event: Event, update: LiveUpdate) =>
-    deps.cache
+  // Best effort and never waited for: a stalled Redis would otherwise hold
+  // the model's stream while its time limits run, and count as the model
+  // failing. The updates keep their order on the one connection anyway.
+  const live = (event: Event, update: LiveUpdate): Promise<void> => {
+    void deps.cache
       .publish(conversationChannel(event.tenant_id, event.conversation_id), JSON.stringify(update))
       .catch(() => undefined);
+    return Promise.resolve();
+  };
 
   /**
    * The provider's answer, streamed to the widget as it is written (answers

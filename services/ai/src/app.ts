@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { hostname } from 'node:os';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { resilienceMetrics } from '@parley/observability';
+import { kafkaConsumerMetrics, resilienceMetrics } from '@parley/observability';
 import { createApp, superviseWorker } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import { redisPlugin } from '@parley/redis';
@@ -31,6 +31,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     partitions: config.kafkaTopicPartitions,
     replicationFactor: config.kafkaReplicationFactor,
     minInsyncReplicas: config.kafkaMinInsyncReplicas,
+    consumerMetrics: kafkaConsumerMetrics(deps.metrics),
   });
   const duration = new Histogram({
     name: 'ai_reply_duration_seconds',
@@ -75,7 +76,10 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
       onLevelChange: (next, previous, reasons) => {
         levelGauge.set(levelNumber(next));
         deps.logger.warn({ level: next, previous, reasons }, 'Degradation level changed');
+        // The status page shows a new level at once, not at the next assessment.
+        app.status.setDegradation({ level: next, reasons });
       },
+      onAssess: ({ level, reasons }) => app.status.setDegradation({ level, reasons }),
     },
   );
   levelGauge.set(0);

@@ -1,11 +1,42 @@
+import { z } from 'zod';
 import {
   env,
+  adminFields,
   serviceFields,
   postgresFields,
   redisFields,
   kafkaFields,
   type ConfigOf,
+  type Field,
 } from '@parley/config';
+
+/** The components the status page shows by default: the six services. */
+export const DEFAULT_STATUS_COMPONENTS = ['gateway', 'chat', 'ai', 'hitl', 'embedding', 'voice'];
+
+/** A comma-separated list of component ids (`gateway,chat,ai`). */
+function componentList(variable: string, defaultValue: string[]): Field<string[]> {
+  const schema = z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/))
+        .min(1)
+        .max(20),
+    );
+  return {
+    variable,
+    expected: 'a comma-separated list of component names (lower-case letters, digits, -)',
+    schema: schema as z.ZodType<string[]>,
+    defaultValue,
+    secret: false,
+  };
+}
 
 /** The gateway's own settings, shared by the service and the embedded mode. */
 export const gatewayFields = {
@@ -38,6 +69,12 @@ export const gatewayFields = {
     default: 2,
   }),
   trustProxy: env.bool('TRUST_PROXY', { default: false }),
+  /** Operators' token for /admin/* (incidents, probe results); unset turns that API off. */
+  ...adminFields,
+  /** The components the status page lists, in order. */
+  statusComponents: componentList('STATUS_COMPONENTS', DEFAULT_STATUS_COMPONENTS),
+  /** How often the status page refreshes itself. */
+  statusPollSeconds: env.int('STATUS_PAGE_POLL_SECONDS', { min: 2, max: 300, default: 15 }),
 };
 
 /** Every environment variable the gateway service reads. */

@@ -11,6 +11,7 @@ import { gatewayMetrics } from './metrics.js';
 import { IpLimiter } from './routes/ip-limiter.js';
 import { sessionsRoute } from './routes/sessions.route.js';
 import { widgetRoute } from './routes/widget.route.js';
+import { registerStatus } from './status/register-status.js';
 import { ConversationHub } from './ws/conversation-hub.js';
 import { SocketServer } from './ws/socket-server.js';
 
@@ -36,7 +37,8 @@ export interface Gateway {
 
 /**
  * Adds the widget endpoints to `app`: the session route, the WebSocket
- * endpoint, the widget script and demo page. The same code serves the
+ * endpoint, the widget script and demo page, the status page (`/status`)
+ * and the operators' incident API (`/admin/*`). The same code serves the
  * gateway service and the embedded mode; only the adapters differ.
  */
 export async function registerGateway(
@@ -67,6 +69,22 @@ export async function registerGateway(
     });
   });
   await app.register(widgetRoute);
+  // The public status page and the operators' incident API.
+  await registerStatus(app, {
+    db: options.db,
+    logger,
+    metrics: options.metrics,
+    ipLimiter: new IpLimiter(
+      options.cache,
+      { capacity: settings.ipBurst, refillPerSecond: settings.ipPerSecond },
+      settings.trustProxy,
+      'parley:rl:status:',
+    ),
+    components: settings.statusComponents,
+    pollSeconds: settings.statusPollSeconds,
+    operatorToken: settings.adminToken,
+    onRefused: (code) => metrics.refused.inc({ code }),
+  });
 
   const sockets = new SocketServer(app, {
     bus: options.bus,

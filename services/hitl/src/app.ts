@@ -4,6 +4,7 @@ import type { ServiceDeps } from '@parley/service-kit/launch';
 import { postgresPlugin } from '@parley/postgres';
 import { redisPlugin } from '@parley/redis';
 import { kafkaPlugin } from '@parley/kafka';
+import { kafkaConsumerMetrics } from '@parley/observability';
 import { ConversationStore } from '@parley/conversations';
 import type { Config } from './config.js';
 import { registerHitl } from './hitl.js';
@@ -30,6 +31,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     partitions: config.kafkaTopicPartitions,
     replicationFactor: config.kafkaReplicationFactor,
     minInsyncReplicas: config.kafkaMinInsyncReplicas,
+    consumerMetrics: kafkaConsumerMetrics(deps.metrics),
   });
   const { worker } = await registerHitl(app, {
     bus: app.kafka.bus,

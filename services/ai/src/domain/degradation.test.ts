@@ -39,6 +39,20 @@ describe('DegradationManager', () => {
     ]);
   });
 
+  it('returns to L0 once 15 s pass without a failure, though the failures are still in the window', () => {
+    const { m, advance } = manager();
+    for (let i = 0; i < 6; i++) m.record(false, 1_500);
+    m.record(true, 500);
+    expect(m.level).toBe('L1');
+    advance(10_000);
+    m.record(true, 500);
+    expect(m.level).toBe('L1');
+    advance(5_001);
+    m.record(true, 500);
+    expect(m.status().models.failures).toBe(6);
+    expect(m.level).toBe('L0');
+  });
+
   it('counts slow answers (median over 5 s) as degraded models', () => {
     const { m } = manager();
     for (const ms of [6_000, 7_000, 4_000]) m.record(true, ms);
@@ -72,6 +86,17 @@ describe('DegradationManager', () => {
       checks: { knowledge: () => new Promise<never>(() => undefined) },
     });
     expect((await m.assess()).systems.knowledge).toBe(false);
+  });
+
+  it('reports every assessment, changed or not (the status board stays fresh)', async () => {
+    const assessed: string[] = [];
+    const { m } = manager({
+      checks: { knowledge: down },
+      onAssess: (status) => assessed.push(`${status.level}:${status.reasons.join(',')}`),
+    });
+    await m.assess();
+    await m.assess();
+    expect(assessed).toEqual(['L2:knowledge retrieval is down', 'L2:knowledge retrieval is down']);
   });
 
   it('numbers the levels 0 to 5 for the metric', () => {

@@ -36,6 +36,13 @@ export interface DegradationOptions {
   windowMs?: number;
   /** Share of failed model attempts in the window that degrades to L1. @default 0.2 (seed 004) */
   errorRateThreshold?: number;
+  /**
+   * Models count as degraded by their error rate only while a failure is this
+   * recent: after a fault clears, the level returns to L0 once this long
+   * passes without a failure, not when the whole window has aged out (seed
+   * 004: recovery within 30 s). @default 15000
+   */
+  recoveryMs?: number;
   /** Median answer time in the window above which models count as degraded. @default 5000 (seed 001) */
   slowAnswerMs?: number;
   /** How often the checks run. @default 10000 */
@@ -44,6 +51,8 @@ export interface DegradationOptions {
   checkTimeoutMs?: number;
   now?: () => number;
   onChange?: (next: DegradationLevel, previous: DegradationLevel, reasons: string[]) => void;
+  /** Called after every assessment with the status (the status board's report). */
+  onAssess?: (status: DegradationStatus) => void;
 }
 
 /** The level and why. */
@@ -68,8 +77,10 @@ interface Outcome {
  * returns to L0 by itself as failures age out of the window and checks pass.
  */
 export class DegradationManager {
-  private readonly opts: Required<Omit<DegradationOptions, 'onChange' | 'modelsDown'>> &
-    Pick<DegradationOptions, 'onChange' | 'modelsDown'>;
+  private readonly opts: Required<
+    Omit<DegradationOptions, 'onChange' | 'onAssess' | 'modelsDown'>
+  > &
+    Pick<DegradationOptions, 'onChange' | 'onAssess' | 'modelsDown'>;
   private outcomes: Outcome[] = [];
   private systems = { knowledge: true, backend: true, humans: true };
   private allModelsDown = false;
@@ -82,6 +93,7 @@ export class DegradationManager {
       checks: {},
       windowMs: 60_000,
       errorRateThreshold: 0.2,
+      recoveryMs: 15_000,
       slowAnswerMs: 5_000,
       intervalMs: 10_000,
       checkTimeoutMs: 2_000,
@@ -113,7 +125,9 @@ export class DegradationManager {
     this.systems = { knowledge, backend, humans };
     this.allModelsDown = modelsDown;
     this.recompute();
-    return this.status();
+    const status = this.status();
+    this.opts.onAssess?.(status);
+    return status;
   }
 
   status(): DegradationStatus {
@@ -157,9 +171,11 @@ export class DegradationManager {
     const times = window.filter((o) => o.ok).map((o) => o.ms);
     const reasons: string[] = [];
     const modelsDown = this.allModelsDown;
+    const lastFailure = window.findLast((o) => !o.ok)?.at ?? Number.NEGATIVE_INFINITY;
+    const failingNow = this.opts.now() - lastFailure < this.opts.recoveryMs;
     const modelsDegraded =
       modelsDown ||
-      (window.length > 0 && failures / window.length >= this.opts.errorRateThreshold) ||
+      (failingNow && window.length > 0 && failures / window.length >= this.opts.errorRateThreshold) ||
       (times.length > 0 && median(times) > this.opts.slowAnswerMs);
     if (modelsDown) reasons.push('every model provider is cooling down');
     else if (modelsDegraded)
@@ -173,7 +189,8 @@ export class DegradationManager {
     if (!this.systems.humans) reasons.push('no human can take over');
 
     // Models count as "down" for L4/L5 once they fail more often than not.
-    const modelsOut = modelsDown || (window.length >= 3 && failures / window.length > 0.5);
+    const modelsOut =
+      modelsDown || (failingNow && window.length >= 3 && failures / window.length > 0.5);
     const out = [modelsOut, !this.systems.knowledge, !this.systems.backend].filter(Boolean).length;
     const level: DegradationLevel =
       out >= 3 || (modelsOut && !this.systems.humans)

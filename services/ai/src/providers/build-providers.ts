@@ -6,6 +6,7 @@ import {
   DegradationManager,
   type DegradationChecks,
   type DegradationLevel,
+  type DegradationStatus,
   type HealthCheck,
 } from '../domain/degradation.js';
 import type { StreamingProvider } from '../domain/provider.js';
@@ -38,13 +39,15 @@ export interface Providers {
 export interface BuildHooks {
   onEvent?: (event: RouterEvent) => void;
   onLevelChange?: (next: DegradationLevel, previous: DegradationLevel, reasons: string[]) => void;
+  /** After every degradation assessment (every `degradationIntervalMs`). */
+  onAssess?: (status: DegradationStatus) => void;
   /** The router's weighted choice. @default Math.random */
   random?: () => number;
   /**
    * The tenant knowledge bases (RAG). Its breaker, when it has one, counts
    * as knowledge down while open (degradation L2).
    */
-  knowledge?: KnowledgeSearch & { breaker?: { readonly state: string } };
+  knowledge?: KnowledgeSearch & { breaker?: { readonly state: string; probeNow?(): void } };
 }
 
 /**
@@ -89,14 +92,20 @@ export function buildProviders(
   const knowledgeUp = config.knowledgeHealthUrl ? httpCheck(config.knowledgeHealthUrl) : undefined;
   const breaker = hooks.knowledge?.breaker;
   if (knowledgeUp || breaker)
-    checks.knowledge = async () =>
-      breaker?.state !== 'open' && (knowledgeUp ? await knowledgeUp() : true);
+    checks.knowledge = async () => {
+      const up = knowledgeUp ? await knowledgeUp() : true;
+      // The service answers again: let real searches test the circuit now
+      // rather than after its whole open period (recovery within 30 s).
+      if (up && knowledgeUp) breaker?.probeNow?.();
+      return up && breaker?.state !== 'open';
+    };
   if (config.backendHealthUrl) checks.backend = httpCheck(config.backendHealthUrl);
   if (config.humansHealthUrl) checks.humans = httpCheck(config.humansHealthUrl);
   const degradation = new DegradationManager({
     checks,
     intervalMs: config.degradationIntervalMs,
     ...(onLevelChange ? { onChange: onLevelChange } : {}),
+    ...(hooks.onAssess ? { onAssess: hooks.onAssess } : {}),
     // Models are down when every provider is cooling down (shared) or its circuit is open (here).
     modelsDown: async () => {
       if (!router || !health) return false;

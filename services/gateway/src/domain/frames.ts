@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ConversationState, StoredMessage } from '@parley/contracts';
 import type { GatewayErrorCode } from './errors.js';
+import { describeIssue } from './issues.js';
 
 const clientId = z
   .string()
@@ -74,9 +75,5 @@ export function parseClientFrame(
   }
   const parsed = clientFrameSchema.safeParse(json);
   if (parsed.success) return { ok: true, frame: parsed.data };
-  const issue = parsed.error.issues[0];
-  return {
-    ok: false,
-    message: `invalid frame: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
-  };
+  return { ok: false, message: `invalid frame: ${describeIssue(parsed.error, '(root)')}` };
 }

@@ -12,6 +12,8 @@ export class IpLimiter {
     private readonly cache: Cache,
     private readonly bucket: { capacity: number; refillPerSecond: number },
     private readonly trustProxy: boolean,
+    /** Key prefix of the buckets (a route with a bucket of its own uses another). */
+    private readonly prefix = 'parley:rl:ip:',
   ) {}
 
   /** The client address: the first X-Forwarded-For hop behind a trusted proxy, else the peer. */
@@ -27,7 +29,7 @@ export class IpLimiter {
   /** 0 when allowed, else the milliseconds to wait. */
   async check(req: IncomingMessage): Promise<number> {
     const result = await this.cache
-      .takeTokens(`parley:rl:ip:${this.ip(req)}`, this.bucket)
+      .takeTokens(`${this.prefix}${this.ip(req)}`, this.bucket)
       .catch(() => ({ allowed: true, retryAfterMs: 0 }));
     return result.allowed ? 0 : Math.max(1, result.retryAfterMs);
   }

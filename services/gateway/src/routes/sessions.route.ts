@@ -1,33 +1,13 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import { z } from 'zod';
-import { idSchema } from '@parley/contracts';
 import type { ConversationStore, Tenant } from '@parley/conversations';
 import { ServiceError } from '@parley/service-kit';
 import { GatewayErrors, type GatewayErrorCode } from '../domain/errors.js';
+import { parseSessionRequest } from '../domain/session-request.js';
 import type { WidgetTokens } from '../domain/tokens.js';
 import { WS_PATH } from '../ws/socket-server.js';
 import type { IpLimiter } from './ip-limiter.js';
-
-const bodySchema = z.strictObject({
-  widgetKey: z.string().min(1).max(128),
-  visitorToken: z.string().min(1).max(2_048).optional(),
-  conversationId: idSchema.optional(),
-  /** The page's language (BCP 47, such as `de-CH`); conversations keep its primary subtag. */
-  language: z
-    .string()
-    .max(35)
-    .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'a BCP 47 language tag such as de-CH')
-    .optional(),
-  /** Who the customer is, signed by the tenant's server with its identity secret. */
-  customer: z
-    .strictObject({
-      id: idSchema,
-      signature: z.string().regex(/^[0-9a-f]{64}$/, 'hex HMAC-SHA256 of the id'),
-    })
-    .optional(),
-});
 
 /** Whether `signature` is the hex HMAC-SHA256 of `id` under the tenant's identity secret. */
 function signedBy(secret: string, id: string, signature: string): boolean {
@@ -82,12 +62,9 @@ export async function sessionsRoute(app: FastifyInstance, options: SessionsRoute
       void reply.header('retry-after', Math.ceil(waitMs / 1000));
       return refused('GW_ERR_RATE_LIMITED', 'too many session requests', { retryAfterMs: waitMs });
     }
-    const parsed = bodySchema.safeParse(request.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return refused('GW_ERR_BAD_REQUEST', `${issue?.path.join('.') || 'body'}: ${issue?.message}`);
-    }
-    const body = parsed.data;
+    const parsed = parseSessionRequest(request.body);
+    if (!parsed.ok) return refused('GW_ERR_BAD_REQUEST', parsed.message);
+    const body = parsed.request;
     const origin = request.headers.origin;
     if (!origin) return refused('GW_ERR_ORIGIN_REQUIRED', 'an Origin header is required');
     const tenant = await tenantFor(body.widgetKey);

@@ -49,6 +49,8 @@ export class ChatSocket {
   private overflowed = false;
   /** Client message ids on the bus but not yet seen stored, with when they were sent. */
   private readonly pendingAcks = new Map<string, number>();
+  /** When the newest message sent was the visitor's own, still without an answer. */
+  private unansweredSince: number | undefined;
   private readonly bucket: LocalBucket;
 
   constructor(
@@ -123,7 +125,8 @@ export class ChatSocket {
   private async resume(afterSeq: number): Promise<void> {
     this.phase = 'replaying';
     const { tenantId, conversationId } = this.claims;
-    const cached = await this.deps.sessions.get(tenantId, conversationId);
+    // Redis down: the state comes from storage instead.
+    const cached = await this.deps.sessions.get(tenantId, conversationId).catch(() => null);
     const stored = cached ? null : await this.deps.store.conversation(tenantId, conversationId);
     const state: ConversationState = cached ??
       stored ?? { status: 'open', handler: 'bot', handoff: 'none', lastSeq: 0 };
@@ -141,17 +144,36 @@ export class ChatSocket {
     await this.goLive();
   }
 
+  /**
+   * Sends what was buffered meanwhile and goes live. Live even when storage
+   * failed on the way: a socket left replaying would buffer every update and
+   * never acknowledge again; what it could not send, the next heartbeat's
+   * {@link refresh} catches up.
+   */
   private async goLive(): Promise<void> {
-    for (;;) {
-      const pending = this.buffer.splice(0);
-      if (this.overflowed) {
-        this.overflowed = false;
-        await this.catchUp('primary');
+    try {
+      for (;;) {
+        const pending = this.buffer.splice(0);
+        if (this.overflowed) {
+          this.overflowed = false;
+          await this.catchUp('primary');
+        }
+        for (const update of pending) await this.deliver(update, true);
+        if (this.buffer.length === 0 && !this.overflowed) break;
       }
-      for (const update of pending) await this.deliver(update, true);
-      if (this.buffer.length === 0 && !this.overflowed) break;
+    } finally {
+      this.phase = 'live';
     }
-    this.phase = 'live';
+  }
+
+  /** Fills a gap from storage, then goes live again whether or not storage answered. */
+  private async replay(consistency: ReadConsistency): Promise<void> {
+    this.phase = 'replaying';
+    try {
+      await this.catchUp(consistency);
+    } finally {
+      await this.goLive();
+    }
   }
 
   /** Sends every stored message after the last one sent. */
@@ -207,9 +229,8 @@ export class ChatSocket {
         if (message.seq <= this.lastSentSeq) return;
         if (message.seq > this.lastSentSeq + 1) {
           // A live update went missing (pub/sub is best effort): fill the gap from storage.
-          if (!draining) this.phase = 'replaying';
-          await this.catchUp('primary');
-          if (!draining) await this.goLive();
+          if (draining) await this.catchUp('primary');
+          else await this.replay('primary');
           if (message.seq <= this.lastSentSeq) return;
         }
         this.sendMessage(message);
@@ -229,24 +250,37 @@ export class ChatSocket {
 
   /**
    * The safety net under best-effort pub/sub, run on every heartbeat: when the
-   * conversation has messages this socket has not been sent, or a message has
-   * waited longer than `staleMs` for its ack, catch up from storage.
+   * conversation has messages this socket has not been sent, a message has
+   * waited longer than `staleMs` for its ack, or the visitor's last message
+   * that long for an answer, catch up from storage.
    */
   async refresh(staleMs: number): Promise<void> {
     if (this.phase !== 'live') return;
     const { tenantId, conversationId } = this.claims;
-    const state = await this.deps.sessions.get(tenantId, conversationId);
+    // Redis down: no cached state; storage decides below.
+    const state = await this.deps.sessions.get(tenantId, conversationId).catch(() => null);
     const now = Date.now();
     const waiting = [...this.pendingAcks.values()].some((sentAt) => now - sentAt > staleMs);
-    if (!waiting && (!state || state.lastSeq <= this.lastSentSeq)) return;
-    this.phase = 'replaying';
-    await this.catchUp(state && !waiting ? { after: state.position } : 'primary');
-    await this.goLive();
+    // The visitor's last message is stored but no answer came: the cached state
+    // may be stale (its update lost in a Redis outage), so ask storage, at most
+    // once per interval. A replica is enough: a miss is retried next time.
+    const unanswered = this.unansweredSince !== undefined && now - this.unansweredSince > staleMs;
+    if (!waiting && !unanswered && (!state || state.lastSeq <= this.lastSentSeq)) return;
+    if (unanswered) this.unansweredSince = now;
+    await this.replay(
+      waiting
+        ? 'primary'
+        : state && state.lastSeq > this.lastSentSeq
+          ? { after: state.position }
+          : 'replica',
+    );
   }
 
   private sendMessage(message: StoredMessage): void {
     this.ackIfPending(message);
     if (message.seq <= this.lastSentSeq) return;
+    if (message.role === 'user') this.unansweredSince ??= Date.now();
+    else this.unansweredSince = undefined;
     this.lastSentSeq = message.seq;
     this.send({ type: 'message', ...message });
     this.deps.metrics.messagesOut.inc();

@@ -2,62 +2,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { z } from 'zod';
 import type { Logger } from '@parley/observability';
 import type { Call, CallRegistry } from '../domain/calls.js';
-import { decodeMulaw, encodeMulaw } from '../domain/codec.js';
+import { encodeMulaw } from '../domain/codec.js';
+import { mediaPayloadPcm, parseMediaStreamMessage } from '../domain/media-stream-message.js';
 import { PacedPlayback, Ticker } from './playback.js';
 import { TWILIO_STREAM_PATH } from '../routes/twilio.route.js';
-
-/** Twilio Media Streams' messages to us (https://www.twilio.com/docs/voice/media-streams/websocket-messages). */
-const inbound = z.discriminatedUnion('event', [
-  z.object({ event: z.literal('connected'), protocol: z.string(), version: z.string() }),
-  z.object({
-    event: z.literal('start'),
-    sequenceNumber: z.string(),
-    streamSid: z.string().min(1).max(64),
-    start: z.object({
-      streamSid: z.string(),
-      callSid: z.string().min(1).max(64),
-      accountSid: z.string().optional(),
-      tracks: z.array(z.string()).optional(),
-      customParameters: z.record(z.string(), z.string()).default({}),
-      mediaFormat: z.object({
-        encoding: z.literal('audio/x-mulaw'),
-        sampleRate: z.literal(8000),
-        channels: z.literal(1),
-      }),
-    }),
-  }),
-  z.object({
-    event: z.literal('media'),
-    sequenceNumber: z.string(),
-    streamSid: z.string(),
-    media: z.object({
-      track: z.string().optional(),
-      chunk: z.string(),
-      timestamp: z.string(),
-      payload: z.string().max(8_192),
-    }),
-  }),
-  z.object({
-    event: z.literal('mark'),
-    streamSid: z.string(),
-    mark: z.object({ name: z.string() }),
-  }),
-  z.object({
-    event: z.literal('dtmf'),
-    streamSid: z.string(),
-    dtmf: z.object({ track: z.string().optional(), digit: z.string().regex(/^[0-9*#A-D]$/) }),
-  }),
-  z.object({
-    event: z.literal('stop'),
-    streamSid: z.string(),
-    stop: z.object({ callSid: z.string() }).optional(),
-  }),
-]);
-
-export type MediaStreamEvent = z.infer<typeof inbound>;
 
 /** What a call's media stream can do toward the caller. */
 export interface CallChannel {
@@ -172,15 +122,13 @@ export function mediaStreams(
       call = undefined;
     };
     ws.on('message', (data, binary) => {
-      let message: MediaStreamEvent;
-      try {
-        if (binary) throw new Error('binary frame');
-        message = inbound.parse(JSON.parse(data.toString()));
-      } catch {
+      const parsed = binary ? null : parseMediaStreamMessage(data.toString());
+      if (!parsed?.ok) {
         deps.logger.warn('Media stream message outside the protocol; closing');
         ws.close(1008, 'not a media streams message');
         return;
       }
+      const message = parsed.event;
       switch (message.event) {
         case 'connected':
           return;
@@ -226,7 +174,7 @@ export function mediaStreams(
           if (!call || message.streamSid !== call.streamSid) return;
           if (message.media.track && message.media.track !== 'inbound') return;
           call.framesIn++;
-          handler?.audio(decodeMulaw(new Uint8Array(Buffer.from(message.media.payload, 'base64'))));
+          handler?.audio(mediaPayloadPcm(message.media.payload));
           return;
         case 'dtmf':
           if (!call) return;

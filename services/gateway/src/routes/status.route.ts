@@ -1,0 +1,60 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ServiceError } from '@parley/service-kit';
+import { GatewayErrors, type GatewayErrorCode } from '../domain/errors.js';
+import { renderStatusPage, type StatusDocument } from '../status/status-page.js';
+import type { IpLimiter } from './ip-limiter.js';
+
+/** Scripts and styles from this origin only; the page is never framed. */
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** Options for {@link statusRoute}. */
+export interface StatusRouteOptions {
+  /** A per-IP bucket of its own, so status polling never eats into session requests. */
+  ipLimiter: IpLimiter;
+  /** The public document (the caller reuses it for a moment under load). */
+  document(): Promise<StatusDocument>;
+  /** How often the page polls `/status.json`. */
+  pollSeconds: number;
+  onRefused(code: GatewayErrorCode): void;
+}
+
+/**
+ * The public status page: `GET /status` (HTML rendered on the server, then
+ * refreshed by `/status.js`) and `GET /status.json`. No authentication;
+ * rate limited per IP like the other public routes.
+ */
+export async function statusRoute(
+  app: FastifyInstance,
+  options: StatusRouteOptions,
+): Promise<void> {
+  const limited = async (request: FastifyRequest, reply: FastifyReply) => {
+    const waitMs = await options.ipLimiter.check(request.raw);
+    if (waitMs <= 0) return;
+    options.onRefused('GW_ERR_RATE_LIMITED');
+    void reply.header('retry-after', Math.ceil(waitMs / 1000));
+    throw new ServiceError(
+      'GW_ERR_RATE_LIMITED',
+      'too many status requests',
+      GatewayErrors.GW_ERR_RATE_LIMITED,
+      {
+        details: { retryAfterMs: waitMs },
+      },
+    );
+  };
+
+  app.get('/status.json', { onRequest: limited }, async (_request, reply) =>
+    reply.header('cache-control', 'no-cache').send(await options.document()),
+  );
+
+  app.get('/status', { onRequest: limited }, async (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .header('content-security-policy', CSP)
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+      .send(renderStatusPage(await options.document(), { pollSeconds: options.pollSeconds })),
+  );
+}
