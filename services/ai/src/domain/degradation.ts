@@ -175,7 +175,9 @@ export class DegradationManager {
     const failingNow = this.opts.now() - lastFailure < this.opts.recoveryMs;
     const modelsDegraded =
       modelsDown ||
-      (failingNow && window.length > 0 && failures / window.length >= this.opts.errorRateThreshold) ||
+      (failingNow &&
+        window.length > 0 &&
+        failures / window.length >= this.opts.errorRateThreshold) ||
       (times.length > 0 && median(times) > this.opts.slowAnswerMs);
     if (modelsDown) reasons.push('every model provider is cooling down');
     else if (modelsDegraded)
