@@ -27,7 +27,10 @@ import { MemorySampler, memoryGrowth } from './lib/memory.mjs';
 import { startDistributed, startEchoBaseline } from './lib/platform.mjs';
 import { formatPercentiles } from './lib/stats.mjs';
 
-const { values: opt } = parseArgs({
+const USAGE = `usage: pnpm --filter @parley/bench load [--sessions 1000] [--rate 20] [--duration 60]
+  [--workers 1] [--answer-timeout 30] [--soak 0] [--soak-rate rate/2] [--sample 10]
+  [--leak-threshold 50] [--skip-baseline] [--json file] [--service-env KEY=VALUE ...]`;
+const { values: opt } = parseArgsOrExit({
   options: {
     sessions: { type: 'string', default: '1000' },
     rate: { type: 'string', default: '20' },
@@ -43,6 +46,15 @@ const { values: opt } = parseArgs({
     'service-env': { type: 'string', multiple: true, default: [] },
   },
 });
+/** parseArgs, but a bad or unknown option prints the usage and exits 2. */
+function parseArgsOrExit(config) {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    console.error(`${err.message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
 /** A number option within [min, max], or exit naming it. */
 function num(name, min, max) {
   const value = Number(opt[name]);
