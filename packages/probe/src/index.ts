@@ -16,4 +16,4 @@ export {
   type ProbeLatency,
   type ProbeErrorCode,
 } from './probe.js';
-export { pushResult, reportResult, resultMetrics } from './report.js';
+export { PROBE_PHASES, pushResult, reportResult, resultMetrics } from './report.js';

@@ -1,7 +1,8 @@
 import { Gauge, Pushgateway, Registry } from 'prom-client';
 import type { ProbeResult } from './probe.js';
 
-const PHASES = {
+/** The probe's timed phases and their `phase` label values (the gateway exports the same). */
+export const PROBE_PHASES = {
   session: 'session',
   connect: 'connect',
   firstToken: 'first_token',
@@ -24,8 +25,8 @@ export function resultMetrics(result: ProbeResult): Registry {
     labelNames: ['phase'] as const,
     registers,
   });
-  for (const [key, phase] of Object.entries(PHASES)) {
-    const value = result.latencySeconds[key as keyof typeof PHASES];
+  for (const [key, phase] of Object.entries(PROBE_PHASES)) {
+    const value = result.latencySeconds[key as keyof typeof PROBE_PHASES];
     if (value !== undefined) latency.set({ phase }, value);
   }
   new Gauge({

@@ -1,13 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
+import { PROBE_PHASES as PHASES } from '@parley/probe';
 import { PROBE_COMPONENT, type ProbeView } from '../domain/status-board.js';
 
-const PHASES = {
-  session: 'session',
-  connect: 'connect',
-  firstToken: 'first_token',
-  answer: 'answer',
-  total: 'total',
-} as const;
 
 /** The label every probe series carries (absent series until a run is reported, never a made-up 0). */
 const LABEL = { component: PROBE_COMPONENT } as const;
