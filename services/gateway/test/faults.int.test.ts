@@ -78,6 +78,8 @@ interface Row {
   /** Services ready but reporting an optional dependency down. */
   degraded: string;
   messages: number;
+  /** Error frames the widgets received during the scenario, by code. */
+  errorFrames: string;
   lost: number;
   duplicated: number;
 }
@@ -234,6 +236,7 @@ async function runScenario(s: Scenario): Promise<Row> {
     if (Date.now() > healthyBy) throw new Error(`not healthy before ${s.name}`);
     await sleep(250);
   }
+  const errorsBefore = widgets.map((w) => w.errors.length);
   const injectedAt = Date.now();
   await s.inject();
   let detectedAt: number | undefined;
@@ -267,6 +270,11 @@ async function runScenario(s: Scenario): Promise<Row> {
     await sleep(200);
   }
   const { lost, duplicated } = await audit();
+  // Error frames the widgets got (each retried, as the protocol asks), by code.
+  const codes = new Map<string, number>();
+  widgets.forEach((w, i) => {
+    for (const code of w.errors.slice(errorsBefore[i])) codes.set(code, (codes.get(code) ?? 0) + 1);
+  });
   const row: Row = {
     scenario: s.name,
     detectMs: detectedAt === undefined ? null : detectedAt - injectedAt,
@@ -275,6 +283,7 @@ async function runScenario(s: Scenario): Promise<Row> {
     unready: SERVICES.filter((u) => unready.has(u)).join(' ') || '-',
     degraded: SERVICES.filter((d) => degraded.has(d) && !unready.has(d)).join(' ') || '-',
     messages: sentBefore.length,
+    errorFrames: [...codes].map(([code, n]) => `${code} ×${n}`).join(', ') || '-',
     lost,
     duplicated,
   };
@@ -383,11 +392,11 @@ afterAll(async () => {
       ms === null ? '-' : Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'never';
     console.log(
       [
-        '| scenario | detected after | recovered after | levels seen | not ready | degraded | messages | lost | doubled |',
-        '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+        '| scenario | detected after | recovered after | levels seen | not ready | degraded | messages | error frames | lost | doubled |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
         ...rows.map(
           (r) =>
-            `| ${r.scenario} | ${fmt(r.detectMs)} | ${fmt(r.recoverMs)} | ${r.levels} | ${r.unready} | ${r.degraded} | ${r.messages} | ${r.lost} | ${r.duplicated} |`,
+            `| ${r.scenario} | ${fmt(r.detectMs)} | ${fmt(r.recoverMs)} | ${r.levels} | ${r.unready} | ${r.degraded} | ${r.messages} | ${r.errorFrames} | ${r.lost} | ${r.duplicated} |`,
         ),
       ].join('\n'),
     );
