@@ -36,6 +36,14 @@ function field<T>(
 
 const INT = /^-?\d+$/;
 
+/** The items of a comma-separated value, trimmed, empty ones dropped. */
+const commaSeparated = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
 /** Environment-variable field builders. */
 export const env = {
   /** Any non-empty string. */
@@ -135,18 +143,34 @@ export const env = {
 
   /** A comma-separated list of `host:port` addresses. */
   hostPorts(variable: string, options: FieldOptions<string[]> = {}): Field<string[]> {
-    const schema = z
-      .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/)).min(1));
+    const schema = commaSeparated.pipe(
+      z.array(z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/)).min(1),
+    );
     return field(
       variable,
       'a comma-separated list of host:port',
+      schema as z.ZodType<string[]>,
+      options,
+    );
+  },
+
+  /**
+   * A comma-separated list of 1 to `max` names: lower-case letters, digits
+   * and `-`, starting with a letter, up to 32 characters (`gateway,chat,ai`).
+   */
+  names(
+    variable: string,
+    { max, ...options }: FieldOptions<string[]> & { max: number },
+  ): Field<string[]> {
+    const schema = commaSeparated.pipe(
+      z
+        .array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/))
+        .min(1)
+        .max(max),
+    );
+    return field(
+      variable,
+      'a comma-separated list of names (lower-case letters, digits, -)',
       schema as z.ZodType<string[]>,
       options,
     );
@@ -157,19 +181,9 @@ export const env = {
     variable: string,
     { protocols, ...options }: FieldOptions<string[]> & { protocols: string[] },
   ): Field<string[]> {
-    const schema = z
-      .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      )
-      .pipe(
-        z.array(
-          z.string().refine((u) => URL.canParse(u) && protocols.includes(new URL(u).protocol)),
-        ),
-      );
+    const schema = commaSeparated.pipe(
+      z.array(z.string().refine((u) => URL.canParse(u) && protocols.includes(new URL(u).protocol))),
+    );
     const schemes = protocols.map((p) => p.replace(/:$/, '://')).join(' or ');
     return field(
       variable,

@@ -66,6 +66,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads a list of names, trimmed, and refuses a bad name or too many', () => {
+    const names = { c: env.names('C', { max: 2, default: ['gateway'] }) };
+    expect(loadConfig(names, { C: ' chat , ai ' }).c).toEqual(['chat', 'ai']);
+    expect(loadConfig(names, {}).c).toEqual(['gateway']);
+    expect(() => loadConfig(names, { C: 'chat,Bad_Name' })).toThrowError(/C=/);
+    expect(() => loadConfig(names, { C: 'a,b,c' })).toThrowError(/C=/);
+  });
+
   it('rejects a list entry that is not host:port', () => {
     expect(() =>
       loadConfig({ b: env.hostPorts('B') }, { B: 'localhost:9092,nonsense' }),

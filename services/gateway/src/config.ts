@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import {
   env,
   adminFields,
@@ -7,36 +6,10 @@ import {
   redisFields,
   kafkaFields,
   type ConfigOf,
-  type Field,
 } from '@parley/config';
 
 /** The components the status page shows by default: the six services. */
 export const DEFAULT_STATUS_COMPONENTS = ['gateway', 'chat', 'ai', 'hitl', 'embedding', 'voice'];
-
-/** A comma-separated list of component ids (`gateway,chat,ai`). */
-function componentList(variable: string, defaultValue: string[]): Field<string[]> {
-  const schema = z
-    .string()
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .pipe(
-      z
-        .array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/))
-        .min(1)
-        .max(20),
-    );
-  return {
-    variable,
-    expected: 'a comma-separated list of component names (lower-case letters, digits, -)',
-    schema: schema as z.ZodType<string[]>,
-    defaultValue,
-    secret: false,
-  };
-}
 
 /** The gateway's own settings, shared by the service and the embedded mode. */
 export const gatewayFields = {
@@ -72,7 +45,7 @@ export const gatewayFields = {
   /** Operators' token for /admin/* (incidents, probe results); unset turns that API off. */
   ...adminFields,
   /** The components the status page lists, in order. */
-  statusComponents: componentList('STATUS_COMPONENTS', DEFAULT_STATUS_COMPONENTS),
+  statusComponents: env.names('STATUS_COMPONENTS', { max: 20, default: DEFAULT_STATUS_COMPONENTS }),
   /** How often the status page refreshes itself. */
   statusPollSeconds: env.int('STATUS_PAGE_POLL_SECONDS', { min: 2, max: 300, default: 15 }),
 };
