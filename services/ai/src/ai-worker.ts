@@ -56,11 +56,10 @@ export function createAiWorker(deps: AiDeps): Subscription {
   // Best effort and never waited for: a stalled Redis would otherwise hold
   // the model's stream while its time limits run, and count as the model
   // failing. The updates keep their order on the one connection anyway.
-  const live = (event: Event, update: LiveUpdate): Promise<void> => {
+  const live = (event: Event, update: LiveUpdate): void => {
     void deps.cache
       .publish(conversationChannel(event.tenant_id, event.conversation_id), JSON.stringify(update))
       .catch(() => undefined);
-    return Promise.resolve();
   };
 
   /**
@@ -71,7 +70,7 @@ export function createAiWorker(deps: AiDeps): Subscription {
   async function answer(
     request: ReplyRequest,
     replyTo: number,
-    publish: (update: LiveUpdate) => Promise<unknown>,
+    publish: (update: LiveUpdate) => void,
   ): Promise<Reply> {
     const provider = deps.provider;
     let text = '';
@@ -100,16 +99,14 @@ export function createAiWorker(deps: AiDeps): Subscription {
           deps.logger.debug({ tool: chunk.name, failed: chunk.error }, 'Tool called');
           break;
         case 'incomplete':
-          if (index > 0)
-            await publish({ kind: 'incomplete', replyTo: replyTo, reason: chunk.reason });
+          if (index > 0) publish({ kind: 'incomplete', replyTo: replyTo, reason: chunk.reason });
           text = '';
           index = 0;
           break;
         case 'text':
           text += chunk.text;
           if (deps.guardrails?.leaks(text)) {
-            if (index > 0)
-              await publish({ kind: 'incomplete', replyTo: replyTo, reason: 'withheld' });
+            if (index > 0) publish({ kind: 'incomplete', replyTo: replyTo, reason: 'withheld' });
             return deps.guardrails.after(request, {
               text: SAFE_ANSWERS.leak,
               provider: 'guardrails',
@@ -117,7 +114,7 @@ export function createAiWorker(deps: AiDeps): Subscription {
             });
           }
           if (!INSTANT_SOURCES.has(source))
-            await publish({ kind: 'delta', replyTo: replyTo, index: index++, text: chunk.text });
+            publish({ kind: 'delta', replyTo: replyTo, index: index++, text: chunk.text });
           break;
       }
     }
@@ -139,7 +136,7 @@ export function createAiWorker(deps: AiDeps): Subscription {
     handler: async (raw, ctx) => {
       const event = raw as Event<ReplyRequestedV1>;
       const started = performance.now();
-      await live(event, { kind: 'typing', role: 'assistant', active: true });
+      live(event, { kind: 'typing', role: 'assistant', active: true });
       // Emergencies bypass every model (and the cache): seed 004's emergency protocol.
       const alarm = emergencies.score(event.payload.text);
       let reply: Reply;
