@@ -36,12 +36,13 @@ export async function checkRedis(redis: Redis): Promise<Record<string, unknown>>
   if (redis.status !== 'ready') throw new Error(`not connected (${redis.status})`);
   const started = performance.now();
   // Connected but silent (a one-way cut): down after 500 ms, not the command timeout.
+  const silence = new AbortController();
   const pong = await Promise.race([
     redis.ping(),
-    sleep(500).then(() => {
+    sleep(500, undefined, { signal: silence.signal }).then(() => {
       throw new Error('no PONG within 500 ms');
     }),
-  ]);
+  ]).finally(() => silence.abort());
   if (pong !== 'PONG') throw new Error(`unexpected PING reply ${pong}`);
   const role = (await redis.call('ROLE')) as [string, ...unknown[]];
   return { role: role[0], rttMs: Math.round(performance.now() - started) };
