@@ -57,8 +57,6 @@ export interface FaultProxy {
 export interface ToxiproxyServer {
   /** Creates a proxy on a free loopback port to `127.0.0.1:upstreamPort`. */
   proxy(name: string, upstreamPort: number, listenPort?: number): Promise<FaultProxy>;
-  /** Heals every proxy. */
-  reset(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -93,7 +91,6 @@ export async function startToxiproxy(): Promise<ToxiproxyServer> {
       });
       return faultProxy(api, proxy, port);
     },
-    reset: () => api.reset(),
     stop: () => stopChild(child, 'SIGTERM'),
   };
 }

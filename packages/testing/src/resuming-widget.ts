@@ -106,7 +106,10 @@ export class ResumingWidget {
           this.resendAt = 0;
         }
         if (message.answeredAt === undefined) await this.sleep(250);
-        if (this.stopping && message.sends === 0) break;
+        if (this.stopping && message.sends === 0) {
+          this.sent.delete(clientMessageId); // never sent: nothing to answer
+          break;
+        }
       }
       if (!this.stopping) await this.sleep(thinkMs);
     }
