@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventRegistry, allEvents, messageReceivedV1 } from '@parley/contracts';
 import {
   createLogger,
   createMetricsRegistry,
@@ -15,7 +14,7 @@ import {
   ensureTopics,
   kafkaPlugin,
 } from '../src/index.js';
-
+import { registry as events, userMessage } from './events.js';
 /**
  * `kafka_consumer_lag` as the alert and the HPAs read it: per partition the
  * member holds, the high watermark minus the group's committed offset, rising
@@ -23,25 +22,12 @@ import {
  * reports only its own partitions, so the group's sum is not multiplied by
  * its members.
  */
-const events = new EventRegistry(allEvents);
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function message(conversationId: string, n: number) {
-  return events.create(messageReceivedV1, {
-    conversationId,
-    tenantId: 'tenant-lag',
-    payload: {
-      message_id: `${conversationId}-${n}`,
-      client_message_id: `c-${n}`,
-      visitor_id: 'v-1',
-      channel: 'web',
-      text: String(n),
-    },
-  });
-}
+const message = (conversationId: string, n: number) => userMessage('tenant-lag', conversationId, n);
 
 /** A handler held until `open()`; counts what it handled. */
 function heldHandler() {

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin, Kafka } from 'kafkajs';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { context, trace } from '@opentelemetry/api';
-import { EventRegistry, allEvents, messageReceivedV1, type Event } from '@parley/contracts';
+import type { Event } from '@parley/contracts';
 import { startTelemetry } from '@parley/observability';
 import { eventually, infraEnv, uniqueName } from '@parley/testing';
 import {
@@ -12,8 +12,8 @@ import {
   ensureTopics,
   type ConsumerOptions,
 } from '../src/index.js';
+import { registry, userMessage } from './events.js';
 
-const registry = new EventRegistry(allEvents);
 const exporter = new InMemorySpanExporter();
 const telemetry = startTelemetry({
   serviceName: 'kafka-test',
@@ -50,19 +50,7 @@ async function freshTopic(partitions = 6): Promise<string> {
   return topic;
 }
 
-function message(conversationId: string, n: number) {
-  return registry.create(messageReceivedV1, {
-    conversationId,
-    tenantId: 'tenant-a',
-    payload: {
-      message_id: `${conversationId}-${n}`,
-      client_message_id: `c-${n}`,
-      visitor_id: 'v-1',
-      channel: 'web',
-      text: String(n),
-    },
-  });
-}
+const message = (conversationId: string, n: number) => userMessage('tenant-a', conversationId, n);
 
 async function startConsumer(
   options: Omit<ConsumerOptions, 'producer' | 'registry'>,
