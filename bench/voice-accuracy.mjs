@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import OpenAI, { toFile } from 'openai';
 import wavefile from 'wavefile';
+import { wordErrors } from '@parley/testing';
 import { EspeakSynthesizer, decodeMulaw, encodeMulaw, toWav } from '@parley/voice/offline';
 
 const count = Math.min(Number(process.argv[2] ?? 75), 75);
@@ -28,31 +29,6 @@ const questions = JSON.parse(
 )
   .slice(0, count)
   .map((q) => q.question);
-const words = (text) =>
-  text
-    .toLowerCase()
-    .replace(/[’']/g, '')
-    .replace(/[^a-z0-9]+/g, ' ')
-    .trim()
-    .split(' ')
-    .filter(Boolean);
-
-/** Word-level edit distance (substitutions + deletions + insertions). */
-function editDistance(ref, hyp) {
-  let prev = Array.from({ length: hyp.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= ref.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= hyp.length; j++)
-      row[j] = Math.min(
-        prev[j] + 1,
-        row[j - 1] + 1,
-        prev[j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1),
-      );
-    prev = row;
-  }
-  return prev[hyp.length];
-}
-
 const stt = new OpenAI({ apiKey: 'local', baseURL: localStt, maxRetries: 0 });
 const espeak = new EspeakSynthesizer({ threads: 1 });
 const transcribe = async (wav) =>
@@ -78,7 +54,6 @@ try {
     const phone = decodeMulaw(
       encodeMulaw(await espeak.synthesize(question, { language: 'en', signal })),
     );
-    const ref = words(question);
     for (const [name, wav] of [
       ['phone', toWav(phone)],
       ['wide', wide.toBuffer()],
@@ -86,9 +61,9 @@ try {
       const started = performance.now();
       const heard = await transcribe(wav);
       runs[name].ms.push(performance.now() - started);
-      const errors = editDistance(ref, words(heard));
+      const { errors, words } = wordErrors(question, heard);
       runs[name].errors += errors;
-      runs[name].words += ref.length;
+      runs[name].words += words;
       if (errors === 0) runs[name].exact++;
       else if (name === 'phone') misses.push(`  "${question}" -> "${heard.trim()}"`);
     }

@@ -26,7 +26,7 @@ import twilio from 'twilio';
 import WebSocket from 'ws';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { PgDatabase } from '@parley/postgres';
-import { infraEnv, serviceEnv, startServiceProcess } from '@parley/testing';
+import { infraEnv, serviceEntry, serviceEnv, startServiceProcess } from '@parley/testing';
 import { EspeakSynthesizer, FRAME_BYTES, encodeMulaw, toWav } from '@parley/voice/offline';
 
 const args = process.argv.slice(2);
@@ -46,7 +46,7 @@ const PUBLIC = 'https://voice.bench.test';
 const NUMBER = '+15550177';
 const END_SILENCE_MS = 700;
 const require = createRequire(import.meta.url);
-const entry = (pkg) => require.resolve(`@parley/${pkg}/main`);
+const entry = (/** @type {`@parley/${string}`} */ name) => serviceEntry(name, import.meta.url);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -240,9 +240,11 @@ async function main() {
   });
   const env = serviceEnv({ isolate: run });
   const procs = await Promise.all(
-    ['chat', 'ai'].map((s) => startServiceProcess(entry(s), { env, startTimeoutMs: 60_000 })),
+    ['@parley/chat', '@parley/ai'].map((s) =>
+      startServiceProcess(entry(s), { env, startTimeoutMs: 60_000 }),
+    ),
   );
-  const voice = await startServiceProcess(entry('voice'), {
+  const voice = await startServiceProcess(entry('@parley/voice'), {
     env: {
       ...env,
       TWILIO_AUTH_TOKEN: AUTH,

@@ -1,38 +1,28 @@
-// Adds up every package's vitest JSON report into the closing line
-// "N passed, N failed[, N skipped]", and exits non-zero when anything failed,
-// including a lint, format, typecheck or build step (counted as one failure
-// each time no test report explains it).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// Adds up every package's reports/summary.json (written by @parley/testing's
+// SummaryReporter, in the vitest preset every package uses) into the closing
+// line "N passed, N failed[, N skipped]", and exits non-zero when anything
+// failed, including a lint, format, typecheck or build step (counted as one
+// failure each time no test report explains it). A test that never ran because
+// its suite's set-up failed is in the report as failed, not skipped.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [checksFailed = '0', startedAt] = process.argv.slice(2);
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const failures = [];
 
-// Workspace packages: packages/*, services/*, deploy/ and bench/.
+// Workspace packages: packages/*, services/*, deploy/, bench/ and e2e/.
 const workspaces = ['packages', 'services'].flatMap((root) =>
-  readdirSync(root).map((name) => [root, name]),
+  existsSync(root) ? readdirSync(root).map((name) => [root, name]) : [],
 );
-for (const [root, name] of [...workspaces, ['.', 'deploy'], ['.', 'bench']]) {
-  const report = join(root, name, 'reports', 'vitest.json');
+for (const [root, name] of [...workspaces, ['.', 'deploy'], ['.', 'bench'], ['.', 'e2e']]) {
+  const report = join(root, name, 'reports', 'summary.json');
   if (!existsSync(report)) continue;
-  const json = JSON.parse(readFileSync(report, 'utf8'));
-  totals.passed += json.numPassedTests;
-  totals.failed += json.numFailedTests;
-  totals.skipped += json.numPendingTests + json.numTodoTests;
-  for (const file of json.testResults) {
-    for (const t of file.assertionResults) {
-      if (t.status === 'failed') failures.push(`${root}/${name}: ${t.fullName}`);
-    }
-    // A file that failed with no failed test: it did not load, or a hook
-    // (beforeAll) failed and its tests were skipped. Either is a failure.
-    if (file.status === 'failed' && !file.assertionResults.some((t) => t.status === 'failed')) {
-      totals.failed += 1;
-      failures.push(
-        `${root}/${name}: ${file.name} failed to load or set up: ${String(file.message).split('\n')[0]}`,
-      );
-    }
-  }
+  const summary = JSON.parse(readFileSync(report, 'utf8'));
+  totals.passed += summary.passed;
+  totals.failed += summary.failed;
+  totals.skipped += summary.skipped;
+  for (const failure of summary.failures) failures.push(`${join(root, name)}: ${failure}`);
 }
 if (checksFailed !== '0' && totals.failed === 0) {
   totals.failed = 1;

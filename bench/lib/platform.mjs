@@ -5,16 +5,20 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { createKafkaClient } from '@parley/kafka';
 import { PgDatabase } from '@parley/postgres';
-import { infraEnv, serviceEnv, startServiceProcess } from '@parley/testing';
+import { infraEnv, serviceEntry, serviceEnv, startServiceProcess } from '@parley/testing';
 
-const require = createRequire(import.meta.url);
+/** The services a benchmark starts, by the name `procs` keeps each under. */
+const PACKAGES = { chat: '@parley/chat', ai: '@parley/ai', gateway: '@parley/gateway' };
 
-/** A service's built entry point (`@parley/<name>/main`). @param {string} name */
-export const serviceEntry = (name) => require.resolve(`@parley/${name}/main`);
+/** A service's built entry point. @param {string} name a key of PACKAGES */
+function entry(name) {
+  const pkg = PACKAGES[/** @type {keyof typeof PACKAGES} */ (name)];
+  if (!pkg) throw new Error(`bench: no service ${name}; one of ${Object.keys(PACKAGES)}`);
+  return serviceEntry(pkg, import.meta.url);
+}
 
 /**
  * Gateway limits raised far above what a benchmark sends, so it measures the
@@ -54,9 +58,7 @@ export async function startDistributed(services, extraEnv = {}) {
   await db.close();
   const env = { ...serviceEnv({ isolate: tenantId }), ...limits, ...extraEnv };
   const settled = await Promise.allSettled(
-    services.map((name) =>
-      startServiceProcess(serviceEntry(name), { env, startTimeoutMs: 60_000 }),
-    ),
+    services.map((name) => startServiceProcess(entry(name), { env, startTimeoutMs: 60_000 })),
   );
   const started = settled.filter((r) => r.status === 'fulfilled').map((r) => r.value);
   const failed = settled.find((r) => r.status === 'rejected');

@@ -19,6 +19,14 @@ import { REPO } from './tools.js';
  */
 const run = promisify(execFile);
 const SERVICES = ['gateway', 'chat', 'ai', 'hitl', 'voice', 'embedding'] as const;
+const PACKAGE = {
+  gateway: '@parley/gateway',
+  chat: '@parley/chat',
+  ai: '@parley/ai',
+  hitl: '@parley/hitl',
+  voice: '@parley/voice',
+  embedding: '@parley/embedding',
+} as const;
 const PORTS = { gateway: 8080, chat: 8081, ai: 8082, hitl: 8083, embedding: 8084, voice: 8085 };
 const NOBODY = { uid: 65534, gid: 65534 };
 
@@ -68,7 +76,7 @@ describe.each(SERVICES)('the %s image', (service) => {
     const out = await mkdtemp(join(tmpdir(), `parley-image-${service}-`));
     pruned.push(out);
     await rm(out, { recursive: true });
-    await run('pnpm', ['--filter', `@parley/${service}`, 'deploy', '--legacy', '--prod', out], {
+    await run('pnpm', ['--filter', PACKAGE[service], 'deploy', '--legacy', '--prod', out], {
       cwd: REPO,
       maxBuffer: 16 * 1024 * 1024,
     });

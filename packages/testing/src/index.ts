@@ -9,6 +9,7 @@
 export { infraEnv, uniqueName, eventually, expectEventually, type InfraEnv } from './infra.js';
 export {
   startServiceProcess,
+  serviceEntry,
   type ServiceProcess,
   type StartServiceOptions,
 } from './service-process.js';
@@ -45,6 +46,7 @@ export {
   type PgNode,
 } from './pg-cluster.js';
 export { fuzzCorpus, hostileText } from './fuzz.js';
+export { wordErrors, words } from './word-errors.js';
 export {
   ResumingWidget,
   type ResumingWidgetOptions,

@@ -1,6 +1,43 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The entry point (`<name>/main`) of a workspace service, resolved from the
+ * package holding `from` (a test's `import.meta.url`):
+ *
+ * ```ts
+ * const hitl = await startServiceProcess(serviceEntry('@parley/hitl', import.meta.url), { env });
+ * ```
+ *
+ * Throws unless that package's package.json declares `name`: turbo builds only
+ * declared dependencies before a package's tests, so an undeclared one runs
+ * only where an earlier build happened to leave its `dist/` behind. Name the
+ * package in full, as a string: the workspace dependency check
+ * (`packages/testing/test/workspace-deps.test.ts`) reads these names.
+ */
+export function serviceEntry(name: `@parley/${string}`, from: string | URL): string {
+  let dir = dirname(fileURLToPath(from));
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error(`serviceEntry: no package.json above ${from}`);
+    dir = dirname(dir);
+  }
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    name?: string;
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  };
+  if (pkg.name !== name && !pkg.dependencies?.[name] && !pkg.devDependencies?.[name])
+    throw new Error(
+      `${pkg.name} starts ${name}, which ${join(dir, 'package.json')} does not declare: ` +
+        `add "${name}": "workspace:*" to its devDependencies so that turbo builds it first`,
+    );
+  return createRequire(join(dir, 'package.json')).resolve(`${name}/main`);
+}
 
 /** A service started as a real child process, as Kubernetes would start it. */
 export interface ServiceProcess {

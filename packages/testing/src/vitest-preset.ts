@@ -9,10 +9,12 @@
  *
  * Tests live beside the code (`src/**\/*.test.ts`) or in `test/`. Files named
  * `*.int.test.ts` talk to real Kafka, Postgres and Redis (see `scripts/infra`).
- * Each run writes `reports/vitest.json`, which `scripts/test` adds up into the
- * closing `N passed, N failed` line.
+ * Each run writes `reports/summary.json` ({@link SummaryReporter}), which
+ * `scripts/test` adds up into the closing `N passed, N failed` line, and
+ * vitest's own `reports/vitest.json`.
  */
 import { defineConfig, type ViteUserConfig } from 'vitest/config';
+import { SummaryReporter } from './summary-reporter.js';
 
 /** Options for {@link defineParleyConfig}. */
 export interface ParleyTestOptions {
@@ -29,7 +31,11 @@ export function defineParleyConfig(options: ParleyTestOptions = {}): ViteUserCon
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       testTimeout: options.testTimeoutMs ?? 30_000,
       hookTimeout: options.hookTimeoutMs ?? 60_000,
-      reporters: ['default', ['json', { outputFile: 'reports/vitest.json' }]],
+      reporters: [
+        'default',
+        ['json', { outputFile: 'reports/vitest.json' }],
+        new SummaryReporter({ outputFile: 'reports/summary.json' }),
+      ],
       pool: 'forks',
       passWithNoTests: false,
     },

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { PgDatabase } from '@parley/postgres';
@@ -7,6 +6,7 @@ import {
   WidgetClient,
   expectEventually,
   infraEnv,
+  serviceEntry,
   serviceEnv,
   startServiceProcess,
   type ServiceProcess,
@@ -23,7 +23,7 @@ const ADMIN = 'operator-token-0123456789abcdef';
 const SEARCH = 'search-token-0123456789abcdef0';
 const run = randomUUID().slice(0, 8);
 const tenantId = `rag-${run}`;
-const entry = (pkg: string) => createRequire(import.meta.url).resolve(`@parley/${pkg}/main`);
+const entry = (name: `@parley/${string}`) => serviceEntry(name, import.meta.url);
 let db: PgDatabase;
 const procs: ServiceProcess[] = [];
 let gateway: ServiceProcess;
@@ -48,11 +48,14 @@ beforeAll(async () => {
     KNOWLEDGE_SEARCH_TOKEN: SEARCH,
     AI_DEGRADATION_INTERVAL_MS: '500',
   };
-  embedding = await startServiceProcess(entry('embedding'), { env, startTimeoutMs: 60_000 });
+  embedding = await startServiceProcess(entry('@parley/embedding'), {
+    env,
+    startTimeoutMs: 60_000,
+  });
   const started = await Promise.all(
-    ['gateway', 'chat', 'ai'].map((s) =>
+    (['@parley/gateway', '@parley/chat', '@parley/ai'] as const).map((s) =>
       startServiceProcess(entry(s), {
-        env: s === 'ai' ? { ...env, AI_KNOWLEDGE_URL: embedding.baseUrl } : env,
+        env: s === '@parley/ai' ? { ...env, AI_KNOWLEDGE_URL: embedding.baseUrl } : env,
         startTimeoutMs: 60_000,
       }),
     ),

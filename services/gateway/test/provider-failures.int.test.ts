@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { PgDatabase } from '@parley/postgres';
 import {
   WidgetClient,
   infraEnv,
+  serviceEntry,
   serviceEnv,
   startFakeLlm,
   startServiceProcess,
@@ -25,7 +25,7 @@ import {
 const CLIENTS = 8;
 const MESSAGES = 8;
 const ORIGIN = 'http://parley.test';
-const entry = (pkg: string) => createRequire(import.meta.url).resolve(`@parley/${pkg}/main`);
+const entry = (name: `@parley/${string}`) => serviceEntry(name, import.meta.url);
 
 /** What both providers do, phase by phase (each phase lasts PHASE_MS). */
 const PHASES: Array<[FakeLlmBehaviour, FakeLlmBehaviour]> = [
@@ -68,9 +68,9 @@ beforeAll(async () => {
     RATE_LIMIT_IP_PER_SECOND: '100000',
   };
   const started = await Promise.all([
-    startServiceProcess(entry('gateway'), { env, startTimeoutMs: 60_000 }),
-    startServiceProcess(entry('chat'), { env, startTimeoutMs: 60_000 }),
-    startServiceProcess(entry('ai'), {
+    startServiceProcess(entry('@parley/gateway'), { env, startTimeoutMs: 60_000 }),
+    startServiceProcess(entry('@parley/chat'), { env, startTimeoutMs: 60_000 }),
+    startServiceProcess(entry('@parley/ai'), {
       env: {
         ...env,
         OPENAI_API_KEY: 'sk-test-openai',

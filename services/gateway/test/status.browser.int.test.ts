@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { migrate } from '@parley/conversations';
@@ -9,6 +8,7 @@ import { PgDatabase } from '@parley/postgres';
 import {
   CHROMIUM,
   infraEnv,
+  serviceEntry,
   serviceEnv,
   startServiceProcess,
   type ServiceProcess,
@@ -23,7 +23,7 @@ import {
  */
 const TOKEN = 'operator-token-0123456789abcdef';
 const run = randomUUID().slice(0, 8);
-const entry = (pkg: string) => createRequire(import.meta.url).resolve(`@parley/${pkg}/main`);
+const entry = (name: `@parley/${string}`) => serviceEntry(name, import.meta.url);
 
 let db: PgDatabase;
 let gateway: ServiceProcess;
@@ -47,9 +47,9 @@ beforeAll(async () => {
     AI_KNOWLEDGE_HEALTH_URL: `http://127.0.0.1:${(knowledge.address() as AddressInfo).port}/`,
     AI_DEGRADATION_INTERVAL_MS: '500',
   };
-  gateway = await startServiceProcess(entry('gateway'), { env, startTimeoutMs: 60_000 });
+  gateway = await startServiceProcess(entry('@parley/gateway'), { env, startTimeoutMs: 60_000 });
   procs.push(gateway);
-  procs.push(await startServiceProcess(entry('ai'), { env, startTimeoutMs: 60_000 }));
+  procs.push(await startServiceProcess(entry('@parley/ai'), { env, startTimeoutMs: 60_000 }));
   browser = await chromium.launch(CHROMIUM);
 }, 120_000);
 

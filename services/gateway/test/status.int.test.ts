@@ -11,6 +11,7 @@ import {
   eventually,
   expectEventually,
   infraEnv,
+  serviceEntry,
   serviceEnv,
   startServiceProcess,
   type ServiceProcess,
@@ -25,7 +26,7 @@ const TOKEN = 'operator-token-0123456789abcdef';
 const ORIGIN = 'http://probe.parley.test';
 const run = randomUUID().slice(0, 8);
 const require = createRequire(import.meta.url);
-const entry = (pkg: string) => require.resolve(`@parley/${pkg}/main`);
+const entry = (name: `@parley/${string}`) => serviceEntry(name, import.meta.url);
 const PROBE_CLI = join(dirname(require.resolve('@parley/probe')), 'cli.js');
 const WIDGET_KEY = `pk_probe_${run}`;
 
@@ -54,12 +55,15 @@ beforeAll(async () => {
     allowedOrigins: [ORIGIN],
   });
   // The gateway first: its board listens before the others' first reports.
-  gateway = await startServiceProcess(entry('gateway'), { env: env(), startTimeoutMs: 60_000 });
+  gateway = await startServiceProcess(entry('@parley/gateway'), {
+    env: env(),
+    startTimeoutMs: 60_000,
+  });
   procs.push(gateway);
   procs.push(
     ...(await Promise.all([
-      startServiceProcess(entry('chat'), { env: env(), startTimeoutMs: 60_000 }),
-      startServiceProcess(entry('ai'), { env: env(), startTimeoutMs: 60_000 }),
+      startServiceProcess(entry('@parley/chat'), { env: env(), startTimeoutMs: 60_000 }),
+      startServiceProcess(entry('@parley/ai'), { env: env(), startTimeoutMs: 60_000 }),
     ])),
   );
   // A stand-in Pushgateway on loopback that records what it is sent.

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ConversationStore, migrate } from '@parley/conversations';
@@ -9,6 +8,7 @@ import { PgDatabase } from '@parley/postgres';
 import {
   CHROMIUM,
   infraEnv,
+  serviceEntry,
   serviceEnv,
   startFakeLlm,
   startServiceProcess,
@@ -28,7 +28,7 @@ import { HandoffStore } from '../src/hitl.js';
  */
 const run = randomUUID().slice(0, 8);
 const tenantId = `console-${run}`;
-const entry = (pkg: string) => createRequire(import.meta.url).resolve(`@parley/${pkg}/main`);
+const entry = (name: `@parley/${string}`) => serviceEntry(name, import.meta.url);
 
 let db: PgDatabase;
 let llm: FakeLlm;
@@ -94,7 +94,7 @@ beforeAll(async () => {
     AI_DEGRADATION_INTERVAL_MS: '500',
   };
   const started = await Promise.all(
-    ['gateway', 'chat', 'ai', 'hitl'].map((s) =>
+    (['@parley/gateway', '@parley/chat', '@parley/ai', '@parley/hitl'] as const).map((s) =>
       startServiceProcess(entry(s), { env, startTimeoutMs: 60_000 }),
     ),
   );

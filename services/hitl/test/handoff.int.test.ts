@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { PgDatabase } from '@parley/postgres';
@@ -7,6 +6,7 @@ import {
   WidgetClient,
   expectEventually,
   infraEnv,
+  serviceEntry,
   serviceEnv,
   startServiceProcess,
   type ServiceProcess,
@@ -20,7 +20,7 @@ import { HandoffStore } from '../src/hitl.js';
  * one wins each.
  */
 const ORIGIN = 'http://parley.test';
-const entry = (pkg: string) => createRequire(import.meta.url).resolve(`@parley/${pkg}/main`);
+const entry = (name: `@parley/${string}`) => serviceEntry(name, import.meta.url);
 const run = randomUUID().slice(0, 8);
 const env = {
   ...serviceEnv({ isolate: run }),
@@ -57,7 +57,7 @@ beforeAll(async () => {
       password: `${name}-password`,
     });
   const started = await Promise.all(
-    ['gateway', 'chat', 'ai', 'hitl'].map((s) =>
+    (['@parley/gateway', '@parley/chat', '@parley/ai', '@parley/hitl'] as const).map((s) =>
       startServiceProcess(entry(s), { env, startTimeoutMs: 60_000 }),
     ),
   );
@@ -117,7 +117,7 @@ describe('human handoff across processes on real infrastructure', () => {
     ).toBe(200);
 
     await hitl.stop('SIGKILL');
-    hitl = await startServiceProcess(entry('hitl'), { env, startTimeoutMs: 60_000 });
+    hitl = await startServiceProcess(entry('@parley/hitl'), { env, startTimeoutMs: 60_000 });
     procs.push(hitl);
     // Rebuilt from storage: the assignment and the waiting handoff are both still there,
     // and the token signed before the restart still works.

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationStore, migrate } from '@parley/conversations';
@@ -10,6 +9,7 @@ import {
   TEST_AUTH_TOKEN,
   TEST_PUBLIC_URL,
   infraEnv,
+  serviceEntry,
   serviceEnv,
   startServiceProcess,
   type ServiceProcess,
@@ -28,7 +28,7 @@ const run = randomUUID().slice(0, 8);
 const tenantId = `voice-${run}`;
 const number = '+15550142';
 const caller = '+15557654321';
-const entry = (pkg: string) => createRequire(import.meta.url).resolve(`@parley/${pkg}/main`);
+const entry = (name: `@parley/${string}`) => serviceEntry(name, import.meta.url);
 const localStt = process.env.PARLEY_LOCAL_STT_URL;
 let db: PgDatabase;
 let voice: ServiceProcess;
@@ -91,7 +91,7 @@ beforeAll(async () => {
   const env = serviceEnv({ isolate: run });
   procs.push(
     ...(await Promise.all(
-      ['chat', 'ai', 'hitl'].map((s) =>
+      (['@parley/chat', '@parley/ai', '@parley/hitl'] as const).map((s) =>
         startServiceProcess(entry(s), { env, startTimeoutMs: 60_000 }),
       ),
     )),

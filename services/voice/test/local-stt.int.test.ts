@@ -1,5 +1,6 @@
 import OpenAI, { APIError, toFile, toStreamingFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wordErrors } from '@parley/testing';
 import { EspeakSynthesizer } from '../src/adapters/espeak.js';
 import { PCM_RATE, toWav } from '../src/domain/pcm.js';
 
@@ -25,23 +26,48 @@ const say = (text: string) =>
 const wavFile = (samples: Int16Array) =>
   toFile(toWav(samples), 'utterance.wav', { type: 'audio/wav' });
 
-describe('the offline speech-to-text server', () => {
-  it('transcribes telephone-band speech synthesized by eSpeak NG', async () => {
-    const agent = await client.audio.transcriptions.create({
-      file: await wavFile(await say('Can I speak to an agent?')),
-      model: 'whisper-1',
-      language: 'en',
-    });
-    expect(agent.text).toMatch(/speak to an agent/i);
+/**
+ * Customer questions (from bench/knowledge/questions.json, as customers type
+ * them) whose telephone-band speech Whisper base recognizes
+ * fairly well. Its int8 kernels differ by instruction set (AVX2 against
+ * AVX-512, Intel MKL against oneDNN), and so do a few of the words it hears:
+ * on an AVX2-only CPU the warranty question came back as "How long is the war
+ * in the London?". So the words are held to a bound on the word error rate of
+ * the set, not to exact sentences. Measured on four CPU configurations (see
+ * bench/README.md), the rate of this set was 10 % to 15 %.
+ */
+const PHRASES = [
+  'Can I speak to an agent?',
+  'How long is the warranty on the blender?',
+  'if i order today how fast will my parcel get here',
+  'will I have to pay import duties if I order from the UK',
+  'where is my package?? cant find the tracking number',
+  'I put the wrong address on my order, can I fix it?',
+];
+const MAX_WORD_ERROR_RATE = 0.3;
 
-    const warranty = await client.audio.transcriptions.create({
-      file: await wavFile(await say('How long is the warranty on the blender?')),
-      model: 'whisper-1',
-      language: 'en',
-    });
-    expect(warranty.text).toMatch(/warranty/i);
-    expect(warranty.text).toMatch(/blender/i);
-  }, 30_000);
+describe('the offline speech-to-text server', () => {
+  it('transcribes telephone-band speech synthesized by eSpeak NG within a word error rate', async () => {
+    let errors = 0;
+    let words = 0;
+    const heard: string[] = [];
+    for (const phrase of PHRASES) {
+      const result = await client.audio.transcriptions.create({
+        file: await wavFile(await say(phrase)),
+        model: 'whisper-1',
+        language: 'en',
+      });
+      heard.push(result.text);
+      const counted = wordErrors(phrase, result.text);
+      errors += counted.errors;
+      words += counted.words;
+    }
+    const rate = errors / words;
+    console.log(`word error rate ${(100 * rate).toFixed(1)} % (${errors}/${words}):`, heard);
+    expect(rate).toBeLessThanOrEqual(MAX_WORD_ERROR_RATE);
+    // A word the telephone band does not blur, heard on every CPU measured.
+    expect(heard[0]).toMatch(/speak to an agent/i);
+  }, 60_000);
 
   it('returns verbose_json with the language and duration', async () => {
     const speech = await say('Can I speak to an agent?');

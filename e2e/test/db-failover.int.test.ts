@@ -11,6 +11,7 @@ import { PgDatabase } from '@parley/postgres';
 import {
   WidgetClient,
   eventually,
+  serviceEntry,
   serviceEnv,
   startPgCluster,
   startServiceProcess,
@@ -37,7 +38,7 @@ const AFTER_RECOVERY_MS = 3_000;
 const PROMOTE_AFTER_MS = 5_000;
 const ORIGIN = 'http://parley.test';
 const require = createRequire(import.meta.url);
-const entry = (pkg: string) => require.resolve(`@parley/${pkg}/main`);
+const entry = (name: `@parley/${string}`) => serviceEntry(name, import.meta.url);
 const drCli = join(dirname(require.resolve('@parley/dr')), 'cli.js');
 const exec = promisify(execFile);
 
@@ -167,8 +168,8 @@ async function drill(synchronous: boolean): Promise<Drill> {
       RATE_LIMIT_CONNECTION_PER_SECOND: '1000',
     };
     const [chat, gateway] = await Promise.all([
-      startServiceProcess(entry('chat'), { env, startTimeoutMs: 60_000 }),
-      startServiceProcess(entry('gateway'), { env, startTimeoutMs: 60_000 }),
+      startServiceProcess(entry('@parley/chat'), { env, startTimeoutMs: 60_000 }),
+      startServiceProcess(entry('@parley/gateway'), { env, startTimeoutMs: 60_000 }),
     ]);
     procs.push(chat, gateway);
     watcher = startWatcher(cluster);

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { PgDatabase } from '@parley/postgres';
@@ -8,6 +7,7 @@ import {
   ResumingWidget,
   freePort,
   pgQuery,
+  serviceEntry,
   startFakeLlm,
   startKafkaBroker,
   startPgCluster,
@@ -48,11 +48,19 @@ const QUESTIONS = ['What are your opening hours?', 'How much is shipping?', 'hel
 const HOLD_MS = 6_000;
 const RECOVERY_BOUND_MS = 30_000;
 const LEVELS = ['L0', 'L1', 'L2', 'L3', 'L4', 'L5'];
-const entry = (pkg: string) => createRequire(import.meta.url).resolve(`@parley/${pkg}/main`);
+const entry = (name: `@parley/${string}`) => serviceEntry(name, import.meta.url);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Service = 'gateway-a' | 'gateway-b' | 'chat' | 'ai' | 'hitl' | 'embedding';
 const SERVICES: Service[] = ['gateway-a', 'gateway-b', 'chat', 'ai', 'hitl', 'embedding'];
+const PACKAGE: Record<Service, `@parley/${string}`> = {
+  'gateway-a': '@parley/gateway',
+  'gateway-b': '@parley/gateway',
+  chat: '@parley/chat',
+  ai: '@parley/ai',
+  hitl: '@parley/hitl',
+  embedding: '@parley/embedding',
+};
 
 let toxi: ToxiproxyServer;
 let pg: PgCluster;
@@ -127,10 +135,12 @@ function env(service: Service): Record<string, string> {
 }
 
 async function start(service: Service): Promise<void> {
-  const pkg = service.startsWith('gateway') ? 'gateway' : service;
   procs.set(
     service,
-    await startServiceProcess(entry(pkg), { env: env(service), startTimeoutMs: 60_000 }),
+    await startServiceProcess(entry(PACKAGE[service]), {
+      env: env(service),
+      startTimeoutMs: 60_000,
+    }),
   );
 }
 

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { PgDatabase } from '@parley/postgres';
 import {
   WidgetClient,
   infraEnv,
+  serviceEntry,
   serviceEnv,
   startServiceProcess,
   type Frame,
@@ -21,7 +21,7 @@ import {
 const CLIENTS = 50;
 const MESSAGES = 20;
 const ORIGIN = 'http://parley.test';
-const entry = (pkg: string) => createRequire(import.meta.url).resolve(`@parley/${pkg}/main`);
+const entry = (name: `@parley/${string}`) => serviceEntry(name, import.meta.url);
 
 let db: PgDatabase;
 let store: ConversationStore;
@@ -42,8 +42,8 @@ beforeAll(async () => {
   await migrate(db);
   store = new ConversationStore(db);
   const [chat, ai] = await Promise.all([
-    startServiceProcess(entry('chat'), { env: env(), startTimeoutMs: 60_000 }),
-    startServiceProcess(entry('ai'), { env: env(), startTimeoutMs: 60_000 }),
+    startServiceProcess(entry('@parley/chat'), { env: env(), startTimeoutMs: 60_000 }),
+    startServiceProcess(entry('@parley/ai'), { env: env(), startTimeoutMs: 60_000 }),
   ]);
   procs.push(chat, ai);
 }, 90_000);
@@ -159,7 +159,7 @@ async function verify(tenantId: string, visitors: Visitor[]): Promise<void> {
 
 describe('text chat across separate processes on real infrastructure', () => {
   it(`stores and delivers ${CLIENTS} x ${MESSAGES} messages and replies exactly once, in order`, async () => {
-    const gateway = await startServiceProcess(entry('gateway'), {
+    const gateway = await startServiceProcess(entry('@parley/gateway'), {
       env: env(),
       startTimeoutMs: 60_000,
     });
@@ -176,8 +176,8 @@ describe('text chat across separate processes on real infrastructure', () => {
 
   it('loses and doubles nothing when one of two gateways is SIGKILLed mid-run', async () => {
     const [a, b] = await Promise.all([
-      startServiceProcess(entry('gateway'), { env: env(), startTimeoutMs: 60_000 }),
-      startServiceProcess(entry('gateway'), { env: env(), startTimeoutMs: 60_000 }),
+      startServiceProcess(entry('@parley/gateway'), { env: env(), startTimeoutMs: 60_000 }),
+      startServiceProcess(entry('@parley/gateway'), { env: env(), startTimeoutMs: 60_000 }),
     ]);
     procs.push(a, b);
     const tenantId = await tenant();

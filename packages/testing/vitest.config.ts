@@ -1,0 +1,3 @@
+import { defineParleyConfig } from './src/vitest-preset.js';
+
+export default defineParleyConfig();
