@@ -109,4 +109,15 @@ export const fuzzTargets: readonly FuzzTargetInfo[] = [
       json({ event: 'stop', streamSid: 'MZ1', stop: { callSid: 'CA1' } }),
     ],
   },
+  {
+    name: 'redact',
+    parser: 'observability redactString (every logged URL and message, the answer cache screen)',
+    corpus: 'redact',
+    valid: [
+      '/v1/widget/sessions?email=visitor@example.com&token=eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl',
+      'Authorization: Bearer sk-abcdefghijklmnopqrstuvwx',
+      'call me on +41 44 555 01 00 or (415) 555-0134, card 4111 1111 1111 1111',
+      'my key is AIzaSyA-abcdefghijklmnopqrstuvwxyz012345 and ghp_abcdefghijklmnopqrstuvwxyz',
+    ],
+  },
 ];

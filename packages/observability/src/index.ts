@@ -9,7 +9,14 @@
  * ```
  */
 export { createLogger, type LoggerConfig, type Logger } from './logger.js';
-export { redactString, redactValue, redactError, isSensitiveKey, REDACTED } from './redact.js';
+export {
+  redactString,
+  redactValue,
+  redactError,
+  isSensitiveKey,
+  REDACTED,
+  MAX_REDACTED_CHARS,
+} from './redact.js';
 export {
   createMetricsRegistry,
   kafkaConsumerMetrics,

@@ -6,20 +6,33 @@
  * string value is searched for e-mail addresses, phone numbers in international
  * or North-American format, card numbers (Luhn-checked, so order ids survive),
  * bearer tokens, JWTs and well-known API key shapes.
+ *
+ * Every string goes through it before any other limit applies (fastify logs
+ * each request's URL; the AI's answer cache screens each message), so it must
+ * cost time linear in its input, whatever the input: at most
+ * {@link MAX_REDACTED_CHARS} characters are kept (the rest is dropped, never
+ * logged unscrubbed), and no pattern may rescan a long run of characters from
+ * each of its positions. A pattern that starts with a repeated class is
+ * anchored to the start of its run by a lookbehind for a character outside
+ * that class, so each run is tried from one position only; see redact.test.ts
+ * for each pattern under an adversarial input.
  */
 
 export const REDACTED = '[REDACTED]';
+
+/** The most characters of one string kept in a log line; the rest is cut off. */
+export const MAX_REDACTED_CHARS = 4096;
 
 const SENSITIVE_KEY =
   /pass(word|wd)?$|secret|token|api[-_]?key|authorization|cookie|credential|private[-_]?key|^card|card[-_]?number|^pan$|cvv|cvc|ssn|e-?mail|phone|msisdn/i;
 
 const STRING_PATTERNS: Array<[RegExp, string]> = [
   [/\bBearer\s+[A-Za-z0-9._~+/=-]+/gi, `Bearer ${REDACTED}`],
-  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g, REDACTED],
+  [/(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g, REDACTED],
   [/\b(?:sk|pk|rk)-[A-Za-z0-9_-]{16,}/g, REDACTED],
   [/\bAIza[0-9A-Za-z_-]{30,}/g, REDACTED],
   [/\b(?:xox[abp]|ghp|gho|github_pat)_[A-Za-z0-9_]{16,}/g, REDACTED],
-  [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, REDACTED],
+  [/(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, REDACTED],
 ];
 
 const CARD_CANDIDATE = /\b(?:\d[ -]?){12,18}\d\b/g;
@@ -39,9 +52,15 @@ function luhn(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-/** Replaces secrets and personal data found inside a free-text string. */
-export function redactString(text: string): string {
-  let out = text;
+/**
+ * Replaces secrets and personal data found inside a free-text string, and
+ * cuts it at `maxChars` characters.
+ */
+export function redactString(text: string, maxChars = MAX_REDACTED_CHARS): string {
+  let out =
+    text.length > maxChars
+      ? `${text.slice(0, maxChars)}…[${text.length - maxChars} more characters]`
+      : text;
   for (const [pattern, replacement] of STRING_PATTERNS) out = out.replace(pattern, replacement);
   out = out.replace(CARD_CANDIDATE, (m) => (luhn(m.replace(/\D/g, '')) ? REDACTED : m));
   out = out.replace(PHONE_INTERNATIONAL, (m) => (m.replace(/\D/g, '').length >= 8 ? REDACTED : m));
