@@ -6,6 +6,7 @@ import { isServiceError } from './errors.js';
 import { HealthMonitor } from './health-monitor.js';
 import { Readiness } from './readiness.js';
 import { StatusPublisher } from './status-publisher.js';
+import { UpgradeRouter } from './upgrades.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,6 +21,8 @@ declare module 'fastify' {
     status: StatusPublisher;
     /** The service's Prometheus registry, served at `/metrics`. */
     metrics: Registry;
+    /** WebSocket upgrades by path; any other path is answered 404. */
+    upgrades: UpgradeRouter;
   }
 }
 
@@ -51,7 +54,8 @@ const PROBE_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
  * - `GET /metrics` Prometheus exposition with HTTP request metrics,
  * - request ids (a valid incoming `x-request-id` is kept, else a UUID; echoed on the reply),
  * - one error handler: validation errors become 400 with a code, {@link ServiceError}s keep their
- *   code and status, anything else is logged once and answered with a generic 500.
+ *   code and status, anything else is logged once and answered with a generic 500,
+ * - one `upgrade` listener ({@link UpgradeRouter}): every WebSocket upgrade is answered.
  */
 export function createApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
@@ -85,6 +89,8 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
   app.decorate('metrics', options.metrics);
   registerHttpMetrics(app, options.metrics);
+  app.decorate('upgrades', new UpgradeRouter(app.log));
+  app.server.on('upgrade', app.upgrades.handle);
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

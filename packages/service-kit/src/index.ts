@@ -38,3 +38,4 @@ export { ServiceError, isServiceError } from './errors.js';
 export { superviseWorker, type Worker, type SuperviseOptions } from './worker.js';
 export { requireOperator, type OperatorAuthOptions } from './operator-auth.js';
 export { parseInput, type SafeParser } from './parse-input.js';
+export { UpgradeRouter, refuseUpgrade, type UpgradeHandler } from './upgrades.js';

@@ -71,7 +71,17 @@ export async function launch<S extends ConfigSpec & typeof serviceFields>(
     level: base.logLevel,
     base: { region: base.region },
   });
+  // The last resort: an error nothing caught (a socket's 'error' with no listener) is logged,
+  // and the process goes on serving its other connections rather than dropping them all.
   process.on('unhandledRejection', (err) => logger.error({ err }, 'Unhandled promise rejection'));
+  let serving = false;
+  process.on('uncaughtException', (err) => {
+    if (!serving) {
+      logger.fatal({ err }, 'Uncaught exception while starting');
+      process.exit(1);
+    }
+    logger.error({ err }, 'Uncaught exception; the process goes on serving');
+  });
   const metrics = createMetricsRegistry({
     service: options.service,
     defaultLabels: { region: base.region },
@@ -80,6 +90,7 @@ export async function launch<S extends ConfigSpec & typeof serviceFields>(
     const { buildApp } = await options.app();
     const { runService } = await import('./run-service.js');
     const app = await buildApp(config, { logger, metrics });
+    app.server.once('listening', () => (serving = true));
     // Every service with a cache reports its health on the region's status board.
     if (!app.status.attached && app.hasDecorator('cache'))
       app.status.attach((app as unknown as { cache: Cache }).cache, { region: base.region });

@@ -8,7 +8,7 @@ import { MemoryBroker, MemoryCacheStore, PgliteDatabase } from '@parley/embedded
 import { registerGateway, type Gateway } from '@parley/gateway/gateway';
 import { registerHitl, type Hitl } from '@parley/hitl/hitl';
 import { registerKnowledge, type Knowledge } from '@parley/embedding/knowledge';
-import { TWILIO_STREAM_PATH, registerVoice, type Voice } from '@parley/voice/voice';
+import { registerVoice, type Voice } from '@parley/voice/voice';
 import { createApp } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import type { Config } from './config.js';
@@ -68,7 +68,6 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     settings: config,
     logger: deps.logger,
     metrics: deps.metrics,
-    foreignUpgradePaths: [TWILIO_STREAM_PATH],
   });
   const chatDeps = {
     bus: broker.bus(),

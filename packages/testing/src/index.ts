@@ -47,6 +47,7 @@ export {
 } from './pg-cluster.js';
 export { fuzzCorpus, hostileText } from './fuzz.js';
 export { wordErrors, words } from './word-errors.js';
+export { upgradeAnswer, resetUpgrade, type UpgradeAnswer } from './upgrade.js';
 export {
   ResumingWidget,
   type ResumingWidgetOptions,

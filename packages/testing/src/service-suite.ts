@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { infraEnv } from './infra.js';
 import { startServiceProcess } from './service-process.js';
+import { resetUpgrade, upgradeAnswer } from './upgrade.js';
 
 /** Options for {@link serviceProcessSuite}. */
 export interface ServiceSuiteOptions {
@@ -13,7 +14,14 @@ export interface ServiceSuiteOptions {
   details?: Record<string, Record<string, unknown>>;
   /** Metric names `/metrics` must expose besides the process ones. */
   metrics?: string[];
+  /** The WebSocket paths the service accepts upgrades on (any other is answered 404). */
+  upgradePaths?: string[];
+  /** Variables over {@link serviceEnv} for every process the suite starts. */
+  env?: Record<string, string>;
 }
+
+/** Upgrade paths every service is tried on: the platform's own, and one nobody owns. */
+const KNOWN_UPGRADE_PATHS = ['/v1/widget/ws', '/v1/voice/twilio/stream', '/no-such-socket'];
 
 /**
  * The environment a service needs to reach the real test infrastructure.
@@ -63,10 +71,13 @@ export function serviceProcessSuite({
   checks,
   details = {},
   metrics: metricNames = [],
+  upgradePaths = [],
+  env: extraEnv = {},
 }: ServiceSuiteOptions): void {
+  const env = () => ({ ...serviceEnv(), ...extraEnv });
   describe(`${service} process`, () => {
     it('answers /healthz, /readyz with its dependencies, and /metrics, then shuts down cleanly on SIGTERM', async () => {
-      const proc = await startServiceProcess(entry, { env: serviceEnv() });
+      const proc = await startServiceProcess(entry, { env: env() });
       try {
         const health = await fetch(`${proc.baseUrl}/healthz`);
         expect(health.status).toBe(200);
@@ -93,9 +104,30 @@ export function serviceProcessSuite({
       }
     });
 
+    it('answers every WebSocket upgrade, and survives clients that reset theirs', async () => {
+      const proc = await startServiceProcess(entry, { env: env() });
+      try {
+        const paths = [...new Set([...upgradePaths, ...KNOWN_UPGRADE_PATHS])];
+        for (const path of paths)
+          for (const afterMs of [0, 100, 500]) await resetUpgrade(proc.baseUrl, path, afterMs);
+        for (const path of paths.filter((p) => !upgradePaths.includes(p))) {
+          const answer = await upgradeAnswer(proc.baseUrl, path);
+          expect(answer.status, `an upgrade to ${path}`).toBe(404);
+          expect(answer.text, path).toMatch(/"code":"[A-Z]+_ERR_NOT_FOUND"/);
+        }
+        expect(proc.child.exitCode).toBeNull();
+        expect((await fetch(`${proc.baseUrl}/healthz`)).status).toBe(200);
+        expect(proc.logs.map((l) => l.msg)).not.toContain(
+          'Uncaught exception; the process goes on serving',
+        );
+      } finally {
+        await proc.stop('SIGTERM');
+      }
+    });
+
     it('refuses to start when a variable is invalid, naming it', async () => {
       const error = await startServiceProcess(entry, {
-        env: { ...serviceEnv(), SHUTDOWN_DEADLINE_MS: 'soon' },
+        env: { ...env(), SHUTDOWN_DEADLINE_MS: 'soon' },
         startTimeoutMs: 10_000,
       }).then(
         (proc) => proc.stop().then(() => new Error('started anyway')),

@@ -23,8 +23,6 @@ export interface GatewayOptions {
   settings: GatewaySettings;
   logger: Logger;
   metrics: Registry;
-  /** WebSocket paths another endpoint on the same server answers (the embedded mode's phone calls). */
-  foreignUpgradePaths?: readonly string[];
 }
 
 /** A handle for the embedded mode and tests. */
@@ -99,7 +97,6 @@ export async function registerGateway(
     tokens,
     ipLimiter,
     hub: new ConversationHub(options.cache, logger),
-    foreignUpgradePaths: new Set(options.foreignUpgradePaths ?? []),
   });
   sockets.listen();
   // Sockets close before the adapters (hooks run in reverse order of registration).

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { FastifyInstance } from 'fastify';
+import { refuseUpgrade } from '@parley/service-kit';
 import { GatewayErrors, type GatewayErrorCode } from '../domain/errors.js';
 import type { WidgetTokens } from '../domain/tokens.js';
 import { ChatSocket, type SocketDeps } from './chat-socket.js';
@@ -36,8 +37,6 @@ export class SocketServer {
       tokens: WidgetTokens;
       hub: ConversationHub;
       ipLimiter: IpLimiter;
-      /** Upgrades to these paths are another listener's: left alone. */
-      foreignUpgradePaths: ReadonlySet<string>;
     },
   ) {
     this.wss = new WebSocketServer({
@@ -48,11 +47,13 @@ export class SocketServer {
     });
   }
 
-  /** Starts accepting upgrades and the heartbeat. */
+  /**
+   * Starts accepting upgrades to {@link WS_PATH} (the app's upgrade router
+   * answers any other path with `GW_ERR_NOT_FOUND`) and the heartbeat.
+   */
   listen(): void {
-    this.app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (this.deps.foreignUpgradePaths.has(new URL(req.url ?? '/', 'http://x').pathname)) return;
-      socket.on('error', () => socket.destroy());
+    this.app.upgrades.setNotFoundCode('GW_ERR_NOT_FOUND');
+    this.app.upgrades.route(WS_PATH, (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       void this.upgrade(req, socket, head).catch((err: unknown) => {
         this.deps.logger.error({ err }, 'Upgrade failed');
         refuse(socket, 'GW_ERR_UNAVAILABLE', 'temporary failure');
@@ -89,7 +90,6 @@ export class SocketServer {
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway.invalid');
-    if (url.pathname !== WS_PATH) return refuse(socket, 'GW_ERR_NOT_FOUND', 'no such endpoint');
     const limited = await this.deps.ipLimiter.check(req);
     if (limited)
       return this.refuse(socket, 'GW_ERR_RATE_LIMITED', 'too many connection attempts', limited);
@@ -198,21 +198,10 @@ function refuse(
   message: string,
   retryAfterMs?: number,
 ): void {
-  if (socket.destroyed) return;
-  const status = GatewayErrors[code];
-  const body = JSON.stringify({ code, message, ...(retryAfterMs ? { retryAfterMs } : {}) });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
-      'Connection: close\r\nContent-Type: application/json\r\n' +
-      (retryAfterMs ? `Retry-After: ${Math.ceil(retryAfterMs / 1000)}\r\n` : '') +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  refuseUpgrade(
+    socket,
+    GatewayErrors[code],
+    { code, message, ...(retryAfterMs ? { retryAfterMs } : {}) },
+    retryAfterMs ? { 'Retry-After': String(Math.ceil(retryAfterMs / 1000)) } : {},
   );
 }
-
-const STATUS_TEXT: Record<number, string> = {
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  429: 'Too Many Requests',
-  503: 'Service Unavailable',
-};

@@ -54,10 +54,9 @@ export function mediaStreams(
 ): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const ticker = new Ticker();
-  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (new URL(req.url ?? '/', 'http://x').pathname !== TWILIO_STREAM_PATH) return;
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws));
-  });
+  app.upgrades.route(TWILIO_STREAM_PATH, (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws)),
+  );
   app.addHook('preClose', async () => {
     for (const ws of wss.clients) ws.close(1001, 'shutting down');
     wss.close();
