@@ -17,6 +17,7 @@ export {
   type Envelope,
   type Event,
 } from './envelope.js';
+export { tenantIdSchema, keyPart, cacheKey } from './keys.js';
 export { EventRegistry, type EventDefinition, type DecodeResult } from './registry.js';
 export {
   messageReceivedV1,

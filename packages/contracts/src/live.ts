@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cacheKey } from './keys.js';
 
 /**
  * Live updates: what the chat and AI services publish on a conversation's
@@ -9,7 +10,7 @@ import { z } from 'zod';
 
 /** The pub/sub channel of one conversation. */
 export function conversationChannel(tenantId: string, conversationId: string): string {
-  return `parley:conv:${tenantId}:${conversationId}`;
+  return cacheKey('conv', tenantId, conversationId);
 }
 
 /** A conversation's state as the widget shows it. */

@@ -5,6 +5,7 @@ export type StoreErrorCode =
   | 'STORE_ERR_CONVERSATION_OWNER'
   | 'STORE_ERR_INVALID'
   | 'STORE_ERR_INVALID_SETTINGS'
+  | 'STORE_ERR_INVALID_TENANT_ID'
   | 'STORE_ERR_NOT_HANDLER';
 
 /** An error of the conversation store, with a stable code. */

@@ -30,6 +30,17 @@ describe('SessionCache', () => {
     expect(await new SessionCache(shared, { l1TtlMs: 0 }).get('t', 'c')).toBeNull();
   });
 
+  it('keeps tenant acme:eu apart from tenant acme with conversation eu:<id>', async () => {
+    const store = new MemoryCacheStore();
+    await new SessionCache(store.client()).put('acme:eu', 'c1', {
+      ...state(7),
+      visitorId: 'eu-visitor',
+    });
+    const other = new SessionCache(store.client());
+    expect(await other.get('acme', 'eu:c1')).toBeNull();
+    expect((await other.get('acme:eu', 'c1'))?.visitorId).toBe('eu-visitor');
+  });
+
   it('never moves a conversation back to an older state', async () => {
     const sessions = new SessionCache(new MemoryCacheStore().client());
     await sessions.put('t', 'c', state(5));

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { conversationStateSchema, type ConversationState } from '@parley/contracts';
+import { cacheKey, conversationStateSchema, type ConversationState } from '@parley/contracts';
 import type { Cache, WritePosition } from '@parley/ports';
 
 /** A conversation's state, its owner, and the write position that produced it. */
@@ -67,7 +67,7 @@ export class SessionCache {
   }
 
   private key(tenantId: string, conversationId: string): string {
-    return `parley:state:${tenantId}:${conversationId}`;
+    return cacheKey('state', tenantId, conversationId);
   }
 }
 

@@ -1,5 +1,6 @@
 import {
   tenantAiSettingsSchema,
+  tenantIdSchema,
   type ConversationState,
   type StoredMessage,
   type TenantAiSettings,
@@ -130,9 +131,13 @@ export class ConversationStore {
 
   /**
    * Adds a tenant (or updates its name, key, origins and contact; its AI
-   * settings too when given). Refuses invalid AI settings (STORE_ERR_INVALID_SETTINGS).
+   * settings too when given). Refuses an id {@link tenantIdSchema} does not allow
+   * (STORE_ERR_INVALID_TENANT_ID) and invalid AI settings (STORE_ERR_INVALID_SETTINGS).
    */
   async upsertTenant(tenant: Tenant): Promise<void> {
+    const id = tenantIdSchema.safeParse(tenant.id);
+    if (!id.success)
+      throw new StoreError('STORE_ERR_INVALID_TENANT_ID', id.error.issues[0]!.message);
     let settings: string | null = null;
     if (tenant.aiSettings !== undefined) {
       const parsed = tenantAiSettingsSchema.safeParse(tenant.aiSettings);

@@ -110,6 +110,33 @@ export function storeContract(name: string, open: () => Promise<SqlDatabase>): v
       expect(answered.message.seq).toBe(3);
     });
 
+    it('refuses a tenant id with a key separator or other characters, in the store and in the database', async () => {
+      for (const id of ['acme:eu', '', '-acme', 'acme eu', 'a\u0000b', 'x'.repeat(129), 'café']) {
+        const err = await store
+          .upsertTenant({ id, name: 'n', widgetKey: `pk_${randomUUID()}`, allowedOrigins: [] })
+          .catch((e: unknown) => e);
+        expect(isStoreError(err, 'STORE_ERR_INVALID_TENANT_ID'), JSON.stringify(id)).toBe(true);
+      }
+      // An operator's own SQL meets the same rule.
+      const direct = await db
+        .transaction((tx) =>
+          tx.query(
+            `insert into tenants (id, name, widget_key, allowed_origins) values ($1, 'n', $2, '{}')`,
+            [`acme:${randomUUID()}`, `pk_${randomUUID()}`],
+          ),
+        )
+        .catch((e: unknown) => e);
+      expect(String((direct as Error).message)).toContain('tenants_id_format');
+      const fine = `acme-eu.1_${randomUUID()}`;
+      await store.upsertTenant({
+        id: fine,
+        name: fine,
+        widgetKey: `pk_${fine}`,
+        allowedOrigins: [],
+      });
+      expect((await store.tenantByWidgetKey(`pk_${fine}`))?.id).toBe(fine);
+    });
+
     it('finds a tenant by its widget key', async () => {
       expect(await store.tenantByWidgetKey(`pk_${tenantA}`)).toMatchObject({
         id: tenantA,

@@ -1,4 +1,5 @@
 import type { Cache } from '@parley/ports';
+import { cacheKey } from '@parley/contracts';
 import type { Reply, ReplyRequest } from './provider.js';
 
 /** Phrasings of prompt-injection attempts (case-insensitive). */
@@ -98,6 +99,6 @@ export class Guardrails {
 
   private usageKey(tenantId: string): string {
     const day = (this.options.now?.() ?? new Date()).toISOString().slice(0, 10);
-    return `parley:ai:usage:${tenantId}:${day}`;
+    return cacheKey('ai:usage', tenantId, day);
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import {
+  cacheKey,
   conversationChannel,
   callbackRequestedV1,
   messageReceivedV1,
@@ -290,7 +291,7 @@ export class ChatSocket {
   private async accept(clientMessageId: string, text: string): Promise<void> {
     const { tenantId, conversationId, visitorId, language, customerId } = this.claims;
     const tenantLimit = await this.deps.cache
-      .takeTokens(`parley:rl:tenant:${tenantId}`, {
+      .takeTokens(cacheKey('rl:tenant', tenantId), {
         capacity: this.deps.settings.tenantBurst,
         refillPerSecond: this.deps.settings.tenantPerSecond,
       })

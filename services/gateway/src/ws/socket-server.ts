@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { FastifyInstance } from 'fastify';
+import { cacheKey } from '@parley/contracts';
 import { refuseUpgrade } from '@parley/service-kit';
 import { GatewayErrors, type GatewayErrorCode } from '../domain/errors.js';
 import type { WidgetTokens } from '../domain/tokens.js';
@@ -108,7 +109,7 @@ export class SocketServer {
       return this.refuse(socket, 'GW_ERR_ORIGIN_FORBIDDEN', 'this origin may not use this session');
 
     const connectionId = randomUUID();
-    const slotKey = `parley:slots:${claims.tenantId}:${claims.visitorId}`;
+    const slotKey = cacheKey('slots', claims.tenantId, claims.visitorId);
     const slotTtl = this.deps.settings.heartbeatIntervalMs * 3;
     const { maxConnectionsPerVisitor } = this.deps.settings;
     const gotSlot = await this.deps.cache

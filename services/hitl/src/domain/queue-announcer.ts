@@ -1,10 +1,10 @@
-import { conversationChannel } from '@parley/contracts';
+import { cacheKey, conversationChannel } from '@parley/contracts';
 import type { Cache } from '@parley/ports';
 import type { HandoffStore } from './handoff-store.js';
 
 /** The pub/sub channel agents' consoles of one tenant listen on. */
 export function agentsChannel(tenantId: string): string {
-  return `parley:hitl:${tenantId}`;
+  return cacheKey('hitl', tenantId);
 }
 
 /**
