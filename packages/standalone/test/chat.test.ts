@@ -9,8 +9,9 @@ import {
   type ReplyRequestedV1,
 } from '@parley/contracts';
 import { WidgetClient, createSession, expectEventually, openSocket } from '@parley/testing';
+import { WidgetTokens } from '@parley/gateway/protocol';
 import { DEMO_WIDGET_KEY } from '../src/index.js';
-import { startPlatform, type Running } from './start.js';
+import { SESSION_SECRET, startPlatform, type Running } from './start.js';
 
 let platform: Running;
 const clients: WidgetClient[] = [];
@@ -203,6 +204,88 @@ describe('bad input at the gateway', () => {
       platform.origin,
     );
     expect([res.status, res.body.code]).toEqual([403, 'GW_ERR_CONVERSATION_FORBIDDEN']);
+  });
+
+  it('continues only a conversation id issued to the visitor: any other starts a new conversation', async () => {
+    const { baseUrl, origin } = platform;
+    const a = await createSession(baseUrl, { widgetKey: DEMO_WIDGET_KEY }, origin);
+    const issued = a.body.conversationId!;
+    // A returns before their first message: the same, still empty, conversation.
+    const again = await createSession(
+      baseUrl,
+      { widgetKey: DEMO_WIDGET_KEY, visitorToken: a.body.visitorToken, conversationId: issued },
+      origin,
+    );
+    expect([again.status, again.body.conversationId]).toEqual([201, issued]);
+    // Someone else asks for A's unused id, or makes one up: a conversation of their own.
+    const b = await createSession(baseUrl, { widgetKey: DEMO_WIDGET_KEY }, origin);
+    const sessionsOfB = [];
+    for (const conversationId of [
+      issued,
+      'chosen-by-visitor',
+      '6f1c2a4e-1b2c-4d3e-8f9a-0b1c2d3e4f5a',
+    ]) {
+      const res = await createSession(
+        baseUrl,
+        { widgetKey: DEMO_WIDGET_KEY, visitorToken: b.body.visitorToken, conversationId },
+        origin,
+      );
+      expect(res.status).toBe(201);
+      expect(res.body.conversationId, conversationId).not.toBe(conversationId);
+      sessionsOfB.push(res.body);
+    }
+    // What A then writes reaches none of B's sockets.
+    const owner = await connect({ visitorToken: a.body.visitorToken, conversationId: issued });
+    expect(owner.session.conversationId).toBe(issued);
+    const frames: Array<Record<string, unknown>> = [];
+    const sockets = await Promise.all(
+      sessionsOfB.map((body) => openSocket(baseUrl, '/v1/widget/ws', body.sessionToken!, origin)),
+    );
+    for (const ws of sockets) {
+      ws.on('message', (data: Buffer) =>
+        frames.push(JSON.parse(data.toString()) as Record<string, unknown>),
+      );
+      ws.send(JSON.stringify({ type: 'resume', afterSeq: 0 }));
+    }
+    owner.send({ type: 'resume', afterSeq: 0 });
+    owner.send({ type: 'message', clientMessageId: 'a-1', text: 'my private question' });
+    await owner.waitFor((f) => f.type === 'message' && f.role === 'assistant');
+    for (const ws of sockets) ws.close();
+    expect(frames.filter((f) => f.type === 'state')).toHaveLength(3);
+    expect(frames.filter((f) => f.type !== 'state')).toEqual([]);
+  });
+
+  it("refuses a socket whose session names another visitor's conversation when it resumes", async () => {
+    const owner = await connect();
+    owner.send({ type: 'resume', afterSeq: 0 });
+    owner.send({ type: 'message', clientMessageId: 'mine', text: 'only for me' });
+    await owner.waitFor((f) => f.type === 'ack');
+    // A session token for the owner's conversation but another visitor, as one issued
+    // before the owner's first message by a gateway that did not bind ids would be.
+    const tokens = new WidgetTokens(SESSION_SECRET, 900, 86_400);
+    const { token } = await tokens.issueSession({
+      tenantId: 'demo',
+      visitorId: 'intruder',
+      conversationId: owner.session.conversationId,
+      origin: platform.origin,
+    });
+    const ws = await openSocket(platform.baseUrl, '/v1/widget/ws', token, platform.origin);
+    const frames: Array<Record<string, unknown>> = [];
+    ws.on('message', (data: Buffer) =>
+      frames.push(JSON.parse(data.toString()) as Record<string, unknown>),
+    );
+    const closed = new Promise<number>((resolve) =>
+      ws.on('close', (code: number) => resolve(code)),
+    );
+    ws.send(JSON.stringify({ type: 'resume', afterSeq: 0 }));
+    expect(await closed).toBe(1008);
+    expect(frames).toEqual([
+      {
+        type: 'error',
+        code: 'GW_ERR_CONVERSATION_FORBIDDEN',
+        message: 'this conversation belongs to someone else',
+      },
+    ]);
   });
 
   it('refuses sockets without a valid token, from another origin, or beyond the per-visitor limit', async () => {

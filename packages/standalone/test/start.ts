@@ -4,6 +4,9 @@ import { loadConfig } from '@parley/config';
 import { createLogger, createMetricsRegistry } from '@parley/observability';
 import { buildApp, configSpec } from '../src/index.js';
 
+/** The session secret of every test platform (tests mint tokens with it). */
+export const SESSION_SECRET = 'test-secret-test-secret-test-secret-0123';
+
 /** A running embedded platform on a free loopback port. */
 export interface Running {
   app: FastifyInstance;
@@ -18,7 +21,7 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<R
     PORT: '0',
     HOST: '127.0.0.1',
     PARLEY_DATA_DIR: ':memory:',
-    PARLEY_SESSION_SECRET: 'test-secret-test-secret-test-secret-0123',
+    PARLEY_SESSION_SECRET: SESSION_SECRET,
     PARLEY_AGENT_SECRET: 'test-agent-secret-test-agent-secret-0123',
     RATE_LIMIT_IP_BURST: '10000',
     RATE_LIMIT_IP_PER_SECOND: '1000',

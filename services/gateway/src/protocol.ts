@@ -1,7 +1,8 @@
 /**
  * The gateway's boundary parsers, as pure functions: the body of a widget's
  * session request and the frames a widget sends on its socket
- * (docs/protocol.md). Each answers a result, never throws.
+ * (docs/protocol.md). Each answers a result, never throws. And the tokens a
+ * widget holds, signed and checked with the session secret.
  *
  * ```ts
  * import { parseClientFrame, parseSessionRequest } from '@parley/gateway/protocol';
@@ -11,3 +12,4 @@
  */
 export { parseClientFrame, type ClientFrame } from './domain/frames.js';
 export { parseSessionRequest, type SessionRequest } from './domain/session-request.js';
+export { WidgetTokens, type SessionClaims, type VisitorClaims } from './domain/tokens.js';

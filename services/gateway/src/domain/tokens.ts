@@ -1,3 +1,4 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 
 /** Who a session token lets in, and where. */
@@ -28,6 +29,7 @@ const ISSUER = 'parley-gateway';
  */
 export class WidgetTokens {
   private readonly key: Uint8Array;
+  private readonly conversationKey: Buffer;
 
   constructor(
     secret: string,
@@ -36,6 +38,46 @@ export class WidgetTokens {
   ) {
     if (secret.length < 32) throw new RangeError('the session secret needs at least 32 characters');
     this.key = new TextEncoder().encode(secret);
+    this.conversationKey = createHmac('sha256', secret).update('parley conversation ids').digest();
+  }
+
+  /**
+   * A new conversation's id, bound to the visitor it is issued to: a UUID
+   * (version 8, the custom one) whose first 8 bytes are random and whose last
+   * 8 carry 62 bits of an HMAC of tenant, visitor and those bytes. So a
+   * returning visitor may continue a conversation of theirs that has no
+   * message yet, and nobody can pick an id (or take another visitor's) for a
+   * conversation that does not exist. Every gateway of every region, sharing
+   * the session secret, can check it without storage.
+   */
+  newConversationId(tenantId: string, visitorId: string): string {
+    const bytes = randomBytes(16);
+    bytes[6] = (bytes[6]! & 0x0f) | 0x80; // version 8
+    this.conversationMac(tenantId, visitorId, bytes.subarray(0, 8)).copy(bytes, 8);
+    bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC 9562 variant
+    const hex = bytes.toString('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  /** Whether {@link newConversationId} issued `conversationId` to this visitor of this tenant. */
+  issuedTo(conversationId: string, tenantId: string, visitorId: string): boolean {
+    const match =
+      /^([0-9a-f]{8})-([0-9a-f]{4})-(8[0-9a-f]{3})-([89ab][0-9a-f]{3})-([0-9a-f]{12})$/.exec(
+        conversationId,
+      );
+    if (!match) return false;
+    const bytes = Buffer.from(match.slice(1).join(''), 'hex');
+    const mac = this.conversationMac(tenantId, visitorId, bytes.subarray(0, 8));
+    mac[0] = (mac[0]! & 0x3f) | 0x80;
+    return timingSafeEqual(mac, bytes.subarray(8));
+  }
+
+  private conversationMac(tenantId: string, visitorId: string, random: Buffer): Buffer {
+    return createHmac('sha256', this.conversationKey)
+      .update(`${tenantId}\u0000${visitorId}\u0000`)
+      .update(random)
+      .digest()
+      .subarray(0, 8);
   }
 
   async issueSession(claims: SessionClaims): Promise<{ token: string; expiresAt: Date }> {

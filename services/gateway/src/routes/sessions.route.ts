@@ -91,7 +91,9 @@ export async function sessionsRoute(app: FastifyInstance, options: SessionsRoute
     } else {
       visitorId = randomUUID();
     }
-    let conversationId = body.conversationId ?? randomUUID();
+    // A conversation is continued when it is the visitor's: stored with them as its visitor,
+    // or (no message yet) issued to them. Any other id starts a new conversation.
+    let conversationId = options.tokens.newConversationId(tenant.id, visitorId);
     if (body.conversationId) {
       const existing = await options.store.conversation(tenant.id, body.conversationId);
       if (existing && existing.visitorId !== visitorId)
@@ -99,7 +101,8 @@ export async function sessionsRoute(app: FastifyInstance, options: SessionsRoute
           'GW_ERR_CONVERSATION_FORBIDDEN',
           'this conversation belongs to someone else',
         );
-      if (!existing && !body.visitorToken) conversationId = randomUUID();
+      if (existing || options.tokens.issuedTo(body.conversationId, tenant.id, visitorId))
+        conversationId = body.conversationId;
     }
     const session = await options.tokens.issueSession({
       tenantId: tenant.id,

@@ -129,6 +129,14 @@ export class ChatSocket {
     // Redis down: the state comes from storage instead.
     const cached = await this.deps.sessions.get(tenantId, conversationId).catch(() => null);
     const stored = cached ? null : await this.deps.store.conversation(tenantId, conversationId);
+    // The session was issued to the conversation's visitor; checked again here, where it is read.
+    const owner = (cached ?? stored)?.visitorId;
+    if (owner !== undefined && owner !== this.claims.visitorId) {
+      this.phase = 'waiting';
+      this.error('GW_ERR_CONVERSATION_FORBIDDEN', 'this conversation belongs to someone else');
+      this.ws.close(1008, 'conversation forbidden');
+      return;
+    }
     const state: ConversationState = cached ??
       stored ?? { status: 'open', handler: 'bot', handoff: 'none', lastSeq: 0 };
     this.send({
