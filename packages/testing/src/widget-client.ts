@@ -21,10 +21,11 @@ export async function createSession(
   baseUrl: string,
   body: Record<string, unknown>,
   origin: string | undefined,
+  headers: Record<string, string> = {},
 ): Promise<SessionResponse> {
   const res = await fetch(`${baseUrl}/v1/widget/sessions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) },
+    headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}), ...headers },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   });
@@ -152,13 +153,14 @@ export function openSocket(
   path: string,
   token: string | undefined,
   origin: string | undefined,
-  options: { autoPong?: boolean; maxPayload?: number } = {},
+  options: { autoPong?: boolean; maxPayload?: number; headers?: Record<string, string> } = {},
 ): Promise<WebSocket> {
   const url = `${baseUrl.replace(/^http/, 'ws')}${path}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
   const ws = new WebSocket(url, {
     origin,
     autoPong: options.autoPong ?? true,
     handshakeTimeout: 10_000,
+    ...(options.headers ? { headers: options.headers } : {}),
   });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));

@@ -51,10 +51,11 @@ export async function registerGateway(
     settings.sessionTtlSeconds,
     settings.visitorTtlDays * 86_400,
   );
+  const trustedHops = settings.trustProxy ? settings.trustedProxyHops : 0;
   const ipLimiter = new IpLimiter(
     options.cache,
     { capacity: settings.ipBurst, refillPerSecond: settings.ipPerSecond },
-    settings.trustProxy,
+    trustedHops,
   );
 
   await app.register(async (scope) => {
@@ -75,7 +76,7 @@ export async function registerGateway(
     ipLimiter: new IpLimiter(
       options.cache,
       { capacity: settings.ipBurst, refillPerSecond: settings.ipPerSecond },
-      settings.trustProxy,
+      trustedHops,
       'parley:rl:status:',
     ),
     components: settings.statusComponents,

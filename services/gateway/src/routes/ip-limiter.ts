@@ -11,19 +11,31 @@ export class IpLimiter {
   constructor(
     private readonly cache: Cache,
     private readonly bucket: { capacity: number; refillPerSecond: number },
-    private readonly trustProxy: boolean,
+    /**
+     * How many proxies in front of the gateway append to `X-Forwarded-For`
+     * (0: trust none, the peer's address counts).
+     */
+    private readonly trustedHops: number,
     /** Key prefix of the buckets (a route with a bucket of its own uses another). */
     private readonly prefix = 'parley:rl:ip:',
   ) {}
 
-  /** The client address: the first X-Forwarded-For hop behind a trusted proxy, else the peer. */
+  /**
+   * The client's address: the one the outermost trusted proxy saw. Each proxy
+   * appends its peer to `X-Forwarded-For`, so with N trusted hops that is the
+   * N-th entry from the right; entries further left were written by the
+   * client and could be anything. With no trusted hop, the socket's peer.
+   */
   ip(req: IncomingMessage): string {
-    if (this.trustProxy) {
-      const forwarded = req.headers['x-forwarded-for'];
-      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-      if (first) return first;
-    }
-    return req.socket.remoteAddress ?? 'unknown';
+    const peer = req.socket.remoteAddress ?? 'unknown';
+    if (this.trustedHops === 0) return peer;
+    const header = req.headers['x-forwarded-for'];
+    const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+      .split(',')
+      .map((hop) => hop.trim())
+      .filter(Boolean);
+    const chain = [...hops, peer];
+    return chain[Math.max(0, chain.length - 1 - this.trustedHops)]!;
   }
 
   /** 0 when allowed, else the milliseconds to wait. */

@@ -40,7 +40,7 @@ async function build(capacity: number) {
     metrics: new Registry(),
   });
   await app.register(statusRoute, {
-    ipLimiter: new IpLimiter(cache, { capacity, refillPerSecond: 1 }, false, 'parley:rl:status:'),
+    ipLimiter: new IpLimiter(cache, { capacity, refillPerSecond: 1 }, 0, 'parley:rl:status:'),
     document: async () =>
       statusDocument(
         { stale: false, overall: 'operational', level: 'L0', components: [], probe: null },

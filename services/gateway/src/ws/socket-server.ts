@@ -30,6 +30,9 @@ interface Tracked {
 export class SocketServer {
   private readonly wss: WebSocketServer;
   private readonly tracked = new Map<WebSocket, Tracked>();
+  /** Sockets upgrading or open, in all and by client address (the caps). */
+  private held = 0;
+  private readonly heldByIp = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
@@ -94,6 +97,7 @@ export class SocketServer {
     const limited = await this.deps.ipLimiter.check(req);
     if (limited)
       return this.refuse(socket, 'GW_ERR_RATE_LIMITED', 'too many connection attempts', limited);
+    if (!this.hold(this.deps.ipLimiter.ip(req), socket)) return;
     const token = url.searchParams.get('token');
     const claims = token ? await this.deps.tokens.verifySession(token) : null;
     if (!claims)
@@ -125,6 +129,37 @@ export class SocketServer {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       void this.open(ws, new ChatSocket(ws, claims, this.deps), { slotKey, connectionId });
     });
+  }
+
+  /**
+   * Counts the socket against this pod's caps until it closes (refused or
+   * not), or refuses it: 503 at the pod's cap (another pod may have room),
+   * 429 at the cap for its client address.
+   */
+  private hold(ip: string, socket: Duplex): boolean {
+    const { maxConnections, maxConnectionsPerIp } = this.deps.settings;
+    if (this.held >= maxConnections) {
+      this.refuse(socket, 'GW_ERR_UNAVAILABLE', 'this server is at capacity', 1_000);
+      return false;
+    }
+    const ofIp = this.heldByIp.get(ip) ?? 0;
+    if (ofIp >= maxConnectionsPerIp) {
+      this.refuse(
+        socket,
+        'GW_ERR_TOO_MANY_CONNECTIONS',
+        `at most ${maxConnectionsPerIp} connections per address`,
+      );
+      return false;
+    }
+    this.held += 1;
+    this.heldByIp.set(ip, ofIp + 1);
+    socket.once('close', () => {
+      this.held -= 1;
+      const left = (this.heldByIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.heldByIp.set(ip, left);
+      else this.heldByIp.delete(ip);
+    });
+    return true;
   }
 
   private async open(
