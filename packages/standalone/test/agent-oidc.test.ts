@@ -48,19 +48,29 @@ afterAll(async () => {
   provider?.close();
 });
 
-/** An ID token as the provider would sign it, with `claims` over sensible defaults. */
+/**
+ * An ID token as the provider would sign it, with `claims` over sensible
+ * defaults; `subject`, `issuedAt` or `expires` null leaves that claim out.
+ */
 async function idToken(
   claims: Record<string, unknown> = {},
-  { signer = key, audience = 'parley-console', from = issuer, expires = '5m' } = {},
+  {
+    signer = key,
+    audience = 'parley-console',
+    from = issuer,
+    expires = '5m' as string | number | null,
+    subject = 'idp-user-1' as string | null,
+    issuedAt = Math.floor(Date.now() / 1000) as number | null,
+  } = {},
 ): Promise<string> {
-  return new SignJWT({ email: 'sso.agent@parley.demo', email_verified: true, ...claims })
+  const jwt = new SignJWT({ email: 'sso.agent@parley.demo', email_verified: true, ...claims })
     .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
     .setIssuer(from)
-    .setAudience(audience)
-    .setSubject('idp-user-1')
-    .setIssuedAt()
-    .setExpirationTime(expires)
-    .sign(signer);
+    .setAudience(audience);
+  if (subject !== null) jwt.setSubject(subject);
+  if (issuedAt !== null) jwt.setIssuedAt(issuedAt);
+  if (expires !== null) jwt.setExpirationTime(expires);
+  return jwt.sign(signer);
 }
 
 const exchange = (token: string, tenantId = 'demo') =>
@@ -83,6 +93,14 @@ describe('agents signing in through OpenID Connect (embedded)', () => {
       await idToken({}, { from: 'https://evil.example' }),
       await idToken({}, { expires: '-1m' }),
       await idToken({ email_verified: false }),
+      await idToken({ email_verified: undefined }),
+      await idToken({ email_verified: 'false' }),
+      await idToken({ email_verified: 'true' }),
+      await idToken({}, { expires: null }),
+      await idToken({}, { issuedAt: null }),
+      await idToken({}, { subject: null }),
+      // Issued 20 minutes ago, still unexpired: not one made for this sign-in.
+      await idToken({}, { issuedAt: Math.floor(Date.now() / 1000) - 1_200, expires: '1h' }),
       await idToken({ email: 'nobody@parley.demo' }),
       'not-a-jwt',
     ];
@@ -92,6 +110,21 @@ describe('agents signing in through OpenID Connect (embedded)', () => {
     }
     const otherTenant = await exchange(await idToken(), 'someone-else');
     expect([otherTenant.status, otherTenant.body.code]).toEqual([401, 'HITL_ERR_BAD_CREDENTIALS']);
+  });
+
+  it('binds the agent to the subject of its first sign-in: the same e-mail under another subject is refused', async () => {
+    await platform.app.platform.hitl.handoffs.upsertAgent({
+      tenantId: 'demo',
+      id: 'bound-agent',
+      email: 'bound@parley.demo',
+      name: 'Bea',
+      password: 'a-long-unused-password',
+    });
+    const as = (subject: string) => idToken({ email: 'bound@parley.demo' }, { subject });
+    expect((await exchange(await as('idp-user-7'))).status).toBe(201);
+    const other = await exchange(await as('idp-user-8'));
+    expect([other.status, other.body.code]).toEqual([401, 'HITL_ERR_BAD_CREDENTIALS']);
+    expect((await exchange(await as('idp-user-7'))).status).toBe(201);
   });
 
   it('does not offer single sign-on where it is not configured', async () => {

@@ -209,15 +209,37 @@ export class HandoffStore {
     return toAgent(tenantId, row);
   }
 
-  /** The tenant's active agent with this e-mail (an OIDC sign-in), or null. */
-  async agentByEmail(tenantId: string, email: string): Promise<Agent | null> {
-    const [row] = await this.db.read<AgentRow>(
-      `select ${AGENT_COLUMNS} from agents
-        where tenant_id = $1 and email = lower($2) and disabled_at is null`,
-      [tenantId, email],
-      'primary',
-    );
-    return row ? toAgent(tenantId, row) : null;
+  /**
+   * The tenant's active agent an OIDC sign-in is for: the one with this
+   * e-mail, bound to the provider's subject on its first such sign-in; or
+   * null when there is none, or it is bound to another subject.
+   */
+  async agentByOidc(
+    tenantId: string,
+    identity: { email: string; issuer: string; subject: string },
+  ): Promise<Agent | null> {
+    const { result } = await this.db.transaction(async (tx) => {
+      const [row] = await tx.query<
+        AgentRow & { oidc_issuer: string | null; oidc_subject: string | null }
+      >(
+        `select ${AGENT_COLUMNS}, oidc_issuer, oidc_subject from agents
+          where tenant_id = $1 and email = lower($2) and disabled_at is null
+          for update`,
+        [tenantId, identity.email],
+      );
+      if (!row) return null;
+      if (row.oidc_subject === null) {
+        await tx.query(
+          `update agents set oidc_issuer = $3, oidc_subject = $4 where tenant_id = $1 and id = $2`,
+          [tenantId, row.id, identity.issuer, identity.subject],
+        );
+        return toAgent(tenantId, row);
+      }
+      return row.oidc_issuer === identity.issuer && row.oidc_subject === identity.subject
+        ? toAgent(tenantId, row)
+        : null;
+    });
+    return result;
   }
 
   /** An active agent of the tenant, or null. */

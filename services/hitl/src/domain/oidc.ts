@@ -10,26 +10,46 @@ export interface OidcOptions {
   jwksUrl?: string;
 }
 
+/** Who a good ID token says signed in. */
+export interface OidcIdentity {
+  /** The verified e-mail address, lower case. */
+  email: string;
+  issuer: string;
+  /** The provider's stable id of the user (`sub`). */
+  subject: string;
+}
+
+/** The oldest ID token accepted (by its `iat`): one just issued for this sign-in. */
+const MAX_TOKEN_AGE = '10m';
+
 /**
- * Verifies ID tokens from the tenant's OpenID Connect provider (signature
- * against the provider's published keys, issuer, audience, expiry) and tells
- * whose verified e-mail they carry. The agent is then found by that e-mail.
+ * Verifies ID tokens from the tenant's OpenID Connect provider: signature
+ * against the provider's published keys, issuer, audience, `exp`, `iat` no
+ * older than {@link MAX_TOKEN_AGE}, a `sub`, and `email_verified` exactly
+ * `true`. The agent is then found by that e-mail and bound to the subject.
  */
 export class OidcVerifier {
   private keys: Promise<JWTVerifyGetKey> | undefined;
 
   constructor(private readonly options: OidcOptions) {}
 
-  /** The token's verified e-mail address (lower case), or null when the token is not good. */
-  async email(idToken: string): Promise<string | null> {
+  /** Who the token identifies, or null when the token is not good. */
+  async identity(idToken: string): Promise<OidcIdentity | null> {
     try {
       const { payload } = await jwtVerify(idToken, await this.keySet(), {
         issuer: this.options.issuer,
         audience: this.options.clientId,
         algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+        requiredClaims: ['exp', 'iat', 'sub'],
+        maxTokenAge: MAX_TOKEN_AGE,
       });
-      if (typeof payload.email !== 'string' || payload.email_verified === false) return null;
-      return payload.email.toLowerCase();
+      if (typeof payload.email !== 'string' || payload.email_verified !== true) return null;
+      if (!payload.sub) return null;
+      return {
+        email: payload.email.toLowerCase(),
+        issuer: this.options.issuer,
+        subject: payload.sub,
+      };
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) return null;
       throw err;

@@ -153,8 +153,8 @@ export async function agentRoutes(
     if (!oidc)
       throw new ServiceError('HITL_ERR_NOT_FOUND', 'Single sign-on is not configured', 404);
     const body = parse(oidcBody, request.body);
-    const email = await oidc.email(body.idToken);
-    const agent = email ? await handoffs.agentByEmail(body.tenantId, email) : null;
+    const identity = await oidc.identity(body.idToken);
+    const agent = identity ? await handoffs.agentByOidc(body.tenantId, identity) : null;
     return reply.code(201).send(await signIn(request, 'oidc', body.tenantId, agent));
   });
 
