@@ -15,6 +15,18 @@ export const serviceFields = {
   region: env.string('PARLEY_REGION', { default: 'local' }),
 };
 
+/** The proxies in front (an ingress, a load balancer), for the client's address. */
+export const proxyFields = {
+  /** Whether proxies in front append the client to X-Forwarded-For. */
+  trustProxy: env.bool('TRUST_PROXY', { default: false }),
+  /** How many such proxies there are: the client is the entry this far from the right. */
+  trustedProxyHops: env.int('TRUSTED_PROXY_HOPS', { min: 1, max: 10, default: 1 }),
+};
+
+/** The proxy hops to trust for the client's address: 0 without TRUST_PROXY. */
+export const trustedHops = (config: { trustProxy: boolean; trustedProxyHops: number }): number =>
+  config.trustProxy ? config.trustedProxyHops : 0;
+
 /** The operators' admin API (ai and hitl services, and the embedded platform). */
 export const adminFields = {
   /** Operators' bearer token for /admin/*; unset turns the admin API off. */

@@ -10,4 +10,12 @@
 export { loadConfig, type ConfigSpec, type ConfigOf } from './load-config.js';
 export { env, type Field, type FieldOptions } from './fields.js';
 export { ConfigError, isConfigError, type ConfigProblem } from './errors.js';
-export { serviceFields, kafkaFields, postgresFields, redisFields, adminFields } from './common.js';
+export {
+  serviceFields,
+  kafkaFields,
+  postgresFields,
+  redisFields,
+  adminFields,
+  proxyFields,
+  trustedHops,
+} from './common.js';

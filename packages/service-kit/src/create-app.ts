@@ -42,6 +42,11 @@ export interface AppOptions {
   readinessTimeoutMs?: number;
   /** How often the health monitor runs the checks (seed 004: 30 s). @default 30000 */
   healthIntervalMs?: number;
+  /**
+   * Proxies in front that append the client to X-Forwarded-For: `request.ip`
+   * is the entry this many hops from the right. @default 0 (the peer)
+   */
+  trustedProxyHops?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -61,6 +66,8 @@ export function createApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimitBytes ?? 1_048_576,
+    // The peer and the hops before it are trusted proxies (proxy-addr counts from the peer, 0).
+    trustProxy: (_address: string, hop: number) => hop < (options.trustedProxyHops ?? 0),
     requestTimeout: options.requestTimeoutMs ?? 30_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',

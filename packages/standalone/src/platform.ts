@@ -9,6 +9,7 @@ import { registerGateway, type Gateway } from '@parley/gateway/gateway';
 import { registerHitl, type Hitl } from '@parley/hitl/hitl';
 import { registerKnowledge, type Knowledge } from '@parley/embedding/knowledge';
 import { registerVoice, type Voice } from '@parley/voice/voice';
+import { trustedHops } from '@parley/config';
 import { createApp } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import type { Config } from './config.js';
@@ -49,7 +50,12 @@ declare module 'fastify' {
  * allowed on `http://localhost:<port>` and `http://127.0.0.1:<port>`.
  */
 export async function buildApp(config: Config, deps: ServiceDeps): Promise<FastifyInstance> {
-  const app = createApp({ service: 'parley', logger: deps.logger, metrics: deps.metrics });
+  const app = createApp({
+    service: 'parley',
+    logger: deps.logger,
+    metrics: deps.metrics,
+    trustedProxyHops: trustedHops(config),
+  });
   const db = await PgliteDatabase.open(config.dataDir === ':memory:' ? undefined : config.dataDir);
   await migrate(db);
   const broker = new MemoryBroker();

@@ -31,6 +31,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
   platform = await startPlatform({
+    // Each exchange comes from an address of its own (sign-in attempts are limited per address).
+    TRUST_PROXY: 'true',
     HITL_OIDC_ISSUER: issuer,
     HITL_OIDC_CLIENT_ID: 'parley-console',
   });
@@ -73,8 +75,12 @@ async function idToken(
   return jwt.sign(signer);
 }
 
+let client = 0;
 const exchange = (token: string, tenantId = 'demo') =>
-  api.call('/v1/agent/sessions/oidc', { body: { tenantId, idToken: token } });
+  api.call('/v1/agent/sessions/oidc', {
+    body: { tenantId, idToken: token },
+    headers: { 'x-forwarded-for': `203.0.113.${++client}` },
+  });
 
 describe('agents signing in through OpenID Connect (embedded)', () => {
   it("signs in the tenant's agent whose verified e-mail the provider's ID token carries", async () => {

@@ -25,13 +25,19 @@ export function agentApi(platform: Running) {
   /** GET without a body, POST with one (unless `method` says otherwise). */
   async function call(
     path: string,
-    init: { method?: string; token?: string; body?: unknown } = {},
+    init: {
+      method?: string;
+      token?: string;
+      body?: unknown;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<{ status: number; body: AgentApiBody }> {
     const res = await fetch(`${platform.baseUrl}${path}`, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
       headers: {
         ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
         ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+        ...init.headers,
       },
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     });

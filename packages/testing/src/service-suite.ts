@@ -56,6 +56,9 @@ export function serviceEnv({ isolate }: { isolate?: string } = {}): Record<strin
     LOG_LEVEL: 'info',
     PARLEY_SESSION_SECRET: 'integration-test-secret-0123456789abcdef',
     PARLEY_AGENT_SECRET: 'integration-agent-secret-0123456789abcdef',
+    // Every test signs its agents in from 127.0.0.1, and Redis keeps the count between runs.
+    HITL_SIGN_IN_BURST_PER_ADDRESS: '100000',
+    HITL_SIGN_IN_BURST_PER_ACCOUNT: '100000',
   };
 }
 

@@ -5,6 +5,7 @@ import {
   postgresFields,
   redisFields,
   kafkaFields,
+  proxyFields,
   type ConfigOf,
 } from '@parley/config';
 
@@ -41,10 +42,7 @@ export const gatewayFields = {
     max: 10_000,
     default: 2,
   }),
-  /** Whether proxies (an ingress, a load balancer) in front append the client to X-Forwarded-For. */
-  trustProxy: env.bool('TRUST_PROXY', { default: false }),
-  /** How many such proxies there are: the client is the entry this far from the right. */
-  trustedProxyHops: env.int('TRUSTED_PROXY_HOPS', { min: 1, max: 10, default: 1 }),
+  ...proxyFields,
   /** Open widget sockets this pod holds at most; past it upgrades get 503 and retry. */
   maxConnections: env.int('WS_MAX_CONNECTIONS', { min: 1, max: 1_000_000, default: 20_000 }),
   /** Open widget sockets this pod holds for one client address at most. */

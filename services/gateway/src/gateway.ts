@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
+import { trustedHops } from '@parley/config';
 import { EventRegistry, allEvents } from '@parley/contracts';
 import { ConversationStore, SessionCache } from '@parley/conversations';
 import type { Logger } from '@parley/observability';
@@ -51,11 +52,11 @@ export async function registerGateway(
     settings.sessionTtlSeconds,
     settings.visitorTtlDays * 86_400,
   );
-  const trustedHops = settings.trustProxy ? settings.trustedProxyHops : 0;
+  const hops = trustedHops(settings);
   const ipLimiter = new IpLimiter(
     options.cache,
     { capacity: settings.ipBurst, refillPerSecond: settings.ipPerSecond },
-    trustedHops,
+    hops,
   );
 
   await app.register(async (scope) => {
@@ -76,7 +77,7 @@ export async function registerGateway(
     ipLimiter: new IpLimiter(
       options.cache,
       { capacity: settings.ipBurst, refillPerSecond: settings.ipPerSecond },
-      trustedHops,
+      hops,
       'parley:rl:status:',
     ),
     components: settings.statusComponents,

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { trustedHops } from '@parley/config';
 import { createApp, superviseWorker } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import { postgresPlugin } from '@parley/postgres';
@@ -16,7 +17,12 @@ import { registerHitl } from './hitl.js';
  * closes on shutdown, in reverse order).
  */
 export async function buildApp(config: Config, deps: ServiceDeps): Promise<FastifyInstance> {
-  const app = createApp({ service: 'hitl', logger: deps.logger, metrics: deps.metrics });
+  const app = createApp({
+    service: 'hitl',
+    logger: deps.logger,
+    metrics: deps.metrics,
+    trustedProxyHops: trustedHops(config),
+  });
   await app.register(postgresPlugin, {
     primaryUrl: config.pgPrimaryUrl,
     replicaUrls: config.pgReplicaUrls,

@@ -5,6 +5,7 @@ import {
   redisFields,
   kafkaFields,
   adminFields,
+  proxyFields,
   type ConfigOf,
 } from '@parley/config';
 
@@ -28,7 +29,20 @@ export const hitlFields = {
   oidcClientId: env.string('HITL_OIDC_CLIENT_ID', { default: '' }),
   /** The provider's key set, when its discovery document should not be used. */
   oidcJwksUrl: env.url('HITL_OIDC_JWKS_URL', { protocols: ['https:', 'http:'], default: '' }),
+  /** Agent sign-in attempts per client address before the wait (one more every 30 s). */
+  signInBurstPerAddress: env.int('HITL_SIGN_IN_BURST_PER_ADDRESS', {
+    min: 1,
+    max: 100_000,
+    default: 10,
+  }),
+  /** Password sign-in attempts per account before the wait (one more every minute). */
+  signInBurstPerAccount: env.int('HITL_SIGN_IN_BURST_PER_ACCOUNT', {
+    min: 1,
+    max: 100_000,
+    default: 5,
+  }),
   ...adminFields,
+  ...proxyFields,
 };
 
 export type HitlConfig = ConfigOf<typeof hitlFields>;

@@ -87,6 +87,10 @@ export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promis
     tokens,
     dispatcher,
     queueChanged,
+    signInBurst: {
+      perAddress: deps.settings.signInBurstPerAddress,
+      perAccount: deps.settings.signInBurstPerAccount,
+    },
     ...(deps.settings.oidcIssuer && deps.settings.oidcClientId
       ? {
           oidc: new OidcVerifier({

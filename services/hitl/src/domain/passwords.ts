@@ -1,8 +1,20 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { BulkheadRejectedError, bulkhead } from 'cockatiel';
+
+/** Hashes running at once in this process (32 MiB each), and how many may wait for a turn. */
+export const HASHES_AT_ONCE = 2;
+export const HASHES_WAITING = 32;
+const hashing = bulkhead(HASHES_AT_ONCE, HASHES_WAITING);
+
+/** True when a hash was refused because {@link HASHES_AT_ONCE} run and {@link HASHES_WAITING} wait. */
+export const isHashingBusy = (err: unknown): boolean => err instanceof BulkheadRejectedError;
 
 const scrypt = (password: string, salt: Buffer, length: number, options: ScryptOptions) =>
-  new Promise<Buffer>((resolve, reject) =>
-    scryptCb(password, salt, length, options, (err, key) => (err ? reject(err) : resolve(key))),
+  hashing.execute(
+    () =>
+      new Promise<Buffer>((resolve, reject) =>
+        scryptCb(password, salt, length, options, (err, key) => (err ? reject(err) : resolve(key))),
+      ),
   );
 
 /** scrypt's cost: N = 2^15, r = 8 (32 MiB per hash: memory-hard), p = 1. */

@@ -3,18 +3,20 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   EventRegistry,
+  cacheKey,
   conversationChannel,
   agentRepliedV1,
   handoffClosedV1,
   handoffTransferredV1,
 } from '@parley/contracts';
 import type { ConversationStore } from '@parley/conversations';
-import type { Cache, EventBus } from '@parley/ports';
+import type { Cache, EventBus, TokenBucket } from '@parley/ports';
 import { ServiceError } from '@parley/service-kit';
 import { z } from 'zod';
 import type { AgentClaims, AgentTokens } from '../domain/agent-tokens.js';
 import type { Agent, HandoffRefusal, HandoffStore } from '../domain/handoff-store.js';
 import { agentsChannel } from '../domain/queue-announcer.js';
+import { isHashingBusy } from '../domain/passwords.js';
 import { parse } from './parse.js';
 import type { OidcVerifier } from '../domain/oidc.js';
 import { queueNameSchema } from '../domain/settings.js';
@@ -34,6 +36,12 @@ export interface AgentRoutesOptions {
   queueChanged(tenantId: string): Promise<void>;
   /** Counted when an agent closes (accepts are observed by the dispatcher). */
   metrics?: { closed(agentId: string): void };
+  /**
+   * Sign-in attempts, successful or not, before the wait: per client address
+   * (both methods, one more every 30 s) and per account (passwords, one more
+   * a minute). A guesser's wait grows with every attempt past the burst.
+   */
+  signInBurst: { perAddress: number; perAccount: number };
 }
 
 declare module 'fastify' {
@@ -90,6 +98,14 @@ export async function agentRoutes(
   options: AgentRoutesOptions,
 ): Promise<void> {
   const { bus, cache, handoffs, conversations, tokens } = options;
+  const perAddress: TokenBucket = {
+    capacity: options.signInBurst.perAddress,
+    refillPerSecond: 1 / 30,
+  };
+  const perAccount: TokenBucket = {
+    capacity: options.signInBurst.perAccount,
+    refillPerSecond: 1 / 60,
+  };
   const registry = new EventRegistry([handoffClosedV1, handoffTransferredV1, agentRepliedV1]);
   const audit = (request: FastifyRequest, action: string, fields: Record<string, unknown> = {}) =>
     request.log.info(
@@ -138,9 +154,48 @@ export async function agentRoutes(
     return { token, expiresAt: expiresAt.toISOString(), agent };
   };
 
+  /** Takes one attempt from each bucket, or refuses with 429 and when to retry. */
+  const limitAttempts = async (
+    reply: { header(name: string, value: string): unknown },
+    buckets: Array<[string, TokenBucket]>,
+  ) => {
+    for (const [key, bucket] of buckets) {
+      // The cache being down must not lock agents out: the hash bulkhead still bounds the cost.
+      const taken = await cache
+        .takeTokens(key, bucket)
+        .catch(() => ({ allowed: true, retryAfterMs: 0 }));
+      if (taken.allowed) continue;
+      const retryAfterMs = Math.max(1_000, taken.retryAfterMs);
+      reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
+      throw new ServiceError(
+        'HITL_ERR_RATE_LIMITED',
+        'Too many sign-in attempts; try again later',
+        429,
+        { details: { retryAfterMs } },
+      );
+    }
+  };
+
   app.post('/v1/agent/sessions', async (request, reply) => {
     const body = parse(loginBody, request.body);
-    const agent = await handoffs.authenticate(body.tenantId, body.email, body.password);
+    await limitAttempts(reply, [
+      [cacheKey('rl:agent-sign-in:ip', request.ip), perAddress],
+      [cacheKey('rl:agent-sign-in:account', body.tenantId, body.email.toLowerCase()), perAccount],
+    ]);
+    const agent = await handoffs
+      .authenticate(body.tenantId, body.email, body.password)
+      .catch((err: unknown) => {
+        if (!isHashingBusy(err)) throw err;
+        reply.header('retry-after', '1');
+        throw new ServiceError(
+          'HITL_ERR_UNAVAILABLE',
+          'Too many sign-ins at once; try again',
+          503,
+          {
+            details: { retryAfterMs: 1_000 },
+          },
+        );
+      });
     return reply.code(201).send(await signIn(request, 'password', body.tenantId, agent));
   });
 
@@ -153,6 +208,7 @@ export async function agentRoutes(
     if (!oidc)
       throw new ServiceError('HITL_ERR_NOT_FOUND', 'Single sign-on is not configured', 404);
     const body = parse(oidcBody, request.body);
+    await limitAttempts(reply, [[cacheKey('rl:agent-sign-in:ip', request.ip), perAddress]]);
     const identity = await oidc.identity(body.idToken);
     const agent = identity ? await handoffs.agentByOidc(body.tenantId, identity) : null;
     return reply.code(201).send(await signIn(request, 'oidc', body.tenantId, agent));
