@@ -30,7 +30,7 @@ export const trustedHops = (config: { trustProxy: boolean; trustedProxyHops: num
 /** The operators' admin API (ai and hitl services, and the embedded platform). */
 export const adminFields = {
   /** Operators' bearer token for /admin/*; unset turns the admin API off. */
-  adminToken: env.secret('PARLEY_ADMIN_TOKEN', { minLength: 24, optional: true }),
+  adminToken: env.secret('PARLEY_ADMIN_TOKEN', { minLength: 24, optional: true, generated: true }),
 };
 
 /** Kafka connection variables. */

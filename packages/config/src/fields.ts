@@ -36,6 +36,23 @@ function field<T>(
 
 const INT = /^-?\d+$/;
 
+/** The words of example values (`replace-me`, `changeme`, `<your-key>`, `xxxx`...). */
+const PLACEHOLDER =
+  /replace|change[-_ ]?me|changeit|placeholder|example|your[-_ ]|<[^>]*>|xxxx|todo|fixme/i;
+
+/**
+ * Whether a generated secret looks random enough: at least 10 distinct
+ * characters and 96 bits by its characters' frequencies. Catches `aaaa...`,
+ * `abcdabcd...` and `password-password-...`, not every weak value.
+ */
+function looksRandom(value: string): boolean {
+  const counts = new Map<string, number>();
+  for (const c of value) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) bits -= n * Math.log2(n / value.length);
+  return counts.size >= 10 && bits >= 96;
+}
+
 /** The items of a comma-separated value, trimmed, empty ones dropped. */
 const commaSeparated = z.string().transform((v) =>
   v
@@ -53,17 +70,26 @@ export const env = {
 
   /**
    * A secret (signing key, password, API key): at least `minLength` characters,
-   * never echoed. `optional` makes it default to `''` (feature off).
+   * never echoed, never an example value. `generated` (a key operators make
+   * themselves) also refuses one that does not look random. `optional` makes
+   * it default to `''` (feature off).
    */
   secret(
     variable: string,
-    options: { minLength?: number; optional?: boolean } = {},
+    options: { minLength?: number; optional?: boolean; generated?: boolean } = {},
   ): Field<string> {
     const minLength = options.minLength ?? 32;
+    const schema = z
+      .string()
+      .min(minLength)
+      .refine((v) => !PLACEHOLDER.test(v))
+      .refine((v) => !options.generated || looksRandom(v));
     return field(
       variable,
-      `a secret of at least ${minLength} characters`,
-      z.string().min(minLength),
+      options.generated
+        ? `a random secret of at least ${minLength} characters, not an example value (e.g. from \`openssl rand -base64 48\`)`
+        : `a secret of at least ${minLength} characters, not an example value`,
+      schema,
       { secret: true, ...(options.optional ? { default: '' } : {}) },
     );
   },

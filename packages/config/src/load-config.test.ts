@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ConfigError } from './index.js';
 import { env, isConfigError, loadConfig, postgresFields, serviceFields } from './index.js';
@@ -64,6 +65,53 @@ describe('loadConfig', () => {
       expect(String((err as Error).message)).toContain('PARLEY_PG_PRIMARY_URL');
       expect(String((err as Error).message)).not.toContain('hunter2');
     }
+  });
+
+  it("refuses deploy/compose/example.env's placeholders and secrets that do not look random", () => {
+    const example = readFileSync(
+      new URL('../../../deploy/compose/example.env', import.meta.url),
+      'utf8',
+    );
+    const placeholder = (name: string) => new RegExp(`^${name}=(.+)$`, 'm').exec(example)![1]!;
+    const spec = {
+      session: env.secret('PARLEY_SESSION_SECRET', { minLength: 32, generated: true }),
+      search: env.secret('KNOWLEDGE_SEARCH_TOKEN', {
+        minLength: 24,
+        optional: true,
+        generated: true,
+      }),
+      openai: env.secret('OPENAI_API_KEY', { minLength: 8, optional: true }),
+    };
+    const good = {
+      PARLEY_SESSION_SECRET: 'q8Vf2nLx0RkT7yWcZp4HsBd9GmJe1UaN',
+      KNOWLEDGE_SEARCH_TOKEN: 'Zx9c2Vb7Nm4Lk1Jh6Gf3Ds8A',
+      OPENAI_API_KEY: 'sk-test-openai',
+    };
+    expect(loadConfig(spec, good).session).toBe(good.PARLEY_SESSION_SECRET);
+    const refused = (variable: string, value: string) => {
+      try {
+        loadConfig(spec, { ...good, [variable]: value });
+        return null;
+      } catch (err) {
+        if (!isConfigError(err)) throw err;
+        return err.message;
+      }
+    };
+    for (const [variable, value] of [
+      ['PARLEY_SESSION_SECRET', placeholder('PARLEY_SESSION_SECRET')],
+      ['PARLEY_SESSION_SECRET', placeholder('PARLEY_AGENT_SECRET')],
+      ['KNOWLEDGE_SEARCH_TOKEN', placeholder('KNOWLEDGE_SEARCH_TOKEN')],
+      ['PARLEY_SESSION_SECRET', 'a'.repeat(40)],
+      ['PARLEY_SESSION_SECRET', 'abcd'.repeat(10)],
+      ['PARLEY_SESSION_SECRET', 'password-password-password-password'],
+      ['PARLEY_SESSION_SECRET', 'changeme-changeme-0123456789abcdefgh'],
+      ['OPENAI_API_KEY', '<your-openai-key>'],
+    ] as const) {
+      const message = refused(variable, value);
+      expect(message, `${variable}=${value}`).toContain(variable);
+      expect(message).not.toContain(value);
+    }
+    expect(refused('PARLEY_SESSION_SECRET', 'a'.repeat(40))).toContain('openssl rand');
   });
 
   it('reads a list of names, trimmed, and refuses a bad name or too many', () => {

@@ -38,6 +38,8 @@ declare module 'fastify' {
       hitl: Hitl;
       knowledge: Knowledge;
       voice: Voice;
+      /** Settles once the demo tenant, its knowledge and its agent are in place (after listening). */
+      seeded: Promise<void>;
     };
   }
 }
@@ -128,6 +130,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     metrics: deps.metrics,
   });
   workers.push(hitl.worker, knowledge.worker);
+  if (!isLoopback(config.host)) await refusePublicDemoAgent(hitl.handoffs, config);
   // Phone calls, when Twilio is configured: the same pipeline as the voice service.
   const voice = await registerVoice(app, {
     bus: broker.bus(),
@@ -137,6 +140,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     logger: deps.logger,
     metrics: deps.metrics,
   });
+  let seeded!: { resolve(): void; reject(err: unknown): void };
   app.decorate('platform', {
     gateway,
     broker,
@@ -145,7 +149,9 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     hitl,
     knowledge,
     voice,
+    seeded: new Promise<void>((resolve, reject) => (seeded = { resolve, reject })),
   });
+  app.platform.seeded.catch(() => undefined); // reported by the hook, awaited by whoever wants it
 
   app.addHook('onReady', async () => {
     for (const worker of workers) await worker.start();
@@ -156,26 +162,33 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     if (recovered > 0) deps.logger.info({ recovered }, 'Requested replies left unanswered');
   });
   app.addHook('onListen', async () => {
-    const { port } = app.server.address() as AddressInfo;
-    await store.upsertTenant({
-      id: 'demo',
-      name: 'Parley demo',
-      widgetKey: DEMO_WIDGET_KEY,
-      allowedOrigins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
-      emergencyContact: '+1 555 0100 (demo on-call line)',
-    });
-    if (config.demoKnowledge) {
-      const loaded = await loadDemoKnowledge(knowledge, 'demo');
-      if (loaded > 0) app.log.info({ documents: loaded }, 'Demo knowledge base loaded');
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      await store.upsertTenant({
+        id: 'demo',
+        name: 'Parley demo',
+        widgetKey: DEMO_WIDGET_KEY,
+        allowedOrigins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
+        emergencyContact: '+1 555 0100 (demo on-call line)',
+      });
+      if (config.demoKnowledge) {
+        const loaded = await loadDemoKnowledge(knowledge, 'demo');
+        if (loaded > 0) app.log.info({ documents: loaded }, 'Demo knowledge base loaded');
+      }
+      // Created once: an agent changed, re-passworded or disabled since is left as it is.
+      await hitl.handoffs.createAgentIfAbsent({
+        tenantId: DEMO_AGENT.tenantId,
+        id: DEMO_AGENT.id,
+        email: DEMO_AGENT.email,
+        name: DEMO_AGENT.name,
+        password: config.demoAgentPassword || DEMO_AGENT.defaultPassword,
+      });
+      app.log.info({ url: `http://localhost:${port}` }, 'Parley is running: open the URL to chat');
+      seeded.resolve();
+    } catch (err) {
+      seeded.reject(err);
+      throw err;
     }
-    await hitl.handoffs.upsertAgent({
-      tenantId: DEMO_AGENT.tenantId,
-      id: DEMO_AGENT.id,
-      email: DEMO_AGENT.email,
-      name: DEMO_AGENT.name,
-      password: config.demoAgentPassword || DEMO_AGENT.defaultPassword,
-    });
-    app.log.info({ url: `http://localhost:${port}` }, 'Parley is running: open the URL to chat');
   });
   app.addHook('onClose', async () => {
     ai.degradation.stop();
@@ -186,4 +199,27 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     await db.close();
   });
   return app;
+}
+
+/** Hosts that listen on this machine's loopback only. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Refuses to listen beyond loopback while anyone could sign in as the demo
+ * agent with the password the README publishes: the agent has it, or would
+ * be created with it.
+ */
+async function refusePublicDemoAgent(handoffs: Hitl['handoffs'], config: Config): Promise<void> {
+  const published = DEMO_AGENT.defaultPassword;
+  const inUse = (await handoffs.agentExists(DEMO_AGENT.tenantId, DEMO_AGENT.id))
+    ? (await handoffs.authenticate(DEMO_AGENT.tenantId, DEMO_AGENT.email, published)) !== null
+    : (config.demoAgentPassword || published) === published;
+  if (inUse)
+    throw new Error(
+      `HOST=${config.host} is reachable beyond this machine, and the demo agent ${DEMO_AGENT.email} ` +
+        `has the published password: listen on localhost, or give the agent another password ` +
+        `(PARLEY_DEMO_AGENT_PASSWORD before its first start, else the agents' admin API)`,
+    );
 }

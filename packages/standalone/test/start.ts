@@ -35,6 +35,7 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<R
     metrics: createMetricsRegistry({ service: 'parley', processMetrics: false }),
   });
   await app.listen({ host: config.host, port: config.port });
+  await app.platform.seeded;
   const { port } = app.server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
   return { app, baseUrl, origin: baseUrl, close: () => app.close() };

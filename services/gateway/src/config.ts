@@ -14,7 +14,7 @@ export const DEFAULT_STATUS_COMPONENTS = ['gateway', 'chat', 'ai', 'hitl', 'embe
 
 /** The gateway's own settings, shared by the service and the embedded mode. */
 export const gatewayFields = {
-  sessionSecret: env.secret('PARLEY_SESSION_SECRET', { minLength: 32 }),
+  sessionSecret: env.secret('PARLEY_SESSION_SECRET', { minLength: 32, generated: true }),
   sessionTtlSeconds: env.int('SESSION_TTL_SECONDS', { min: 30, max: 86_400, default: 900 }),
   visitorTtlDays: env.int('VISITOR_TTL_DAYS', { min: 1, max: 400, default: 30 }),
   maxPayloadBytes: env.int('WS_MAX_PAYLOAD_BYTES', { min: 256, max: 1_048_576, default: 16_384 }),

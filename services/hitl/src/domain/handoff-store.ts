@@ -158,6 +158,41 @@ export class HandoffStore {
   }
 
   /**
+   * Adds an agent unless the tenant has one with this id or e-mail already
+   * (enabled or not): an existing agent's password and state are never
+   * touched. True when it was added.
+   */
+  async createAgentIfAbsent(agent: {
+    tenantId: string;
+    id: string;
+    email: string;
+    name: string;
+    password: string;
+  }): Promise<boolean> {
+    const hash = await hashPassword(agent.password);
+    const { result } = await this.db.transaction((tx) =>
+      tx.query(
+        `insert into agents (tenant_id, id, email, name, password_hash)
+         values ($1, $2, lower($3), $4, $5)
+         on conflict do nothing
+         returning id`,
+        [agent.tenantId, agent.id, agent.email, agent.name, hash],
+      ),
+    );
+    return result.length > 0;
+  }
+
+  /** Whether the tenant has an agent with this id, enabled or not. */
+  async agentExists(tenantId: string, agentId: string): Promise<boolean> {
+    const rows = await this.db.read(
+      'select 1 from agents where tenant_id = $1 and id = $2',
+      [tenantId, agentId],
+      'primary',
+    );
+    return rows.length > 0;
+  }
+
+  /**
    * Disables an agent: it can no longer sign in or use its tokens, and the
    * handoffs it holds go back to the queue (returned). Null when the tenant
    * has no such agent.
