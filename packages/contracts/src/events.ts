@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema } from './envelope.js';
+import { storableText } from './text.js';
 import type { EventDefinition } from './registry.js';
 
 /** A language as conversations keep it: an ISO 639 primary subtag, lower case (`en`, `de`). */
@@ -21,7 +22,7 @@ export const messageReceivedV1 = {
     client_message_id: idSchema,
     visitor_id: idSchema,
     channel: z.enum(['web', 'voice']),
-    text: z.string().min(1).max(4_000),
+    text: storableText(4_000).pipe(z.string().min(1)),
     /** The visitor's language, from the widget (added in v1, optional). */
     language: languageSchema.optional(),
     /** The tenant's id for the customer, verified by the gateway (added in v1, optional). */
@@ -33,7 +34,7 @@ export type MessageReceivedV1 = z.infer<typeof messageReceivedV1.payload>;
 
 const turnSchema = z.object({
   role: z.enum(['user', 'assistant', 'agent', 'system']),
-  text: z.string().max(4_000),
+  text: storableText(4_000),
 });
 
 /**
@@ -84,7 +85,7 @@ export const replyRequestedV1 = {
     /** Sequence number of the user message being answered. */
     message_seq: z.number().int().positive(),
     message_id: idSchema,
-    text: z.string().min(1).max(4_000),
+    text: storableText(4_000).pipe(z.string().min(1)),
     /** Earlier turns, oldest first, bounded by the chat service. */
     history: z.array(turnSchema).max(50),
     channel: z.enum(['web', 'voice']),
@@ -110,7 +111,7 @@ export const replyGeneratedV1 = {
     /** The user message answered: one reply per user message (redeliveries are deduplicated). */
     reply_to_seq: z.number().int().positive(),
     message_id: idSchema,
-    text: z.string().min(1).max(8_000),
+    text: storableText(8_000).pipe(z.string().min(1)),
     /** Which provider answered (`offline`, `openai`, ...). */
     provider: z.string().max(64),
     /** The AI service's degradation level when it answered (added in v1, optional). */
@@ -222,12 +223,12 @@ export const callbackRequestedV1 = {
       contact_kind: z.literal('phone'),
       /** Digits with an optional leading +, spaces and dashes removed (7 to 15 digits). */
       contact: z.string().regex(/^\+?[0-9]{7,15}$/),
-      note: z.string().max(500).optional(),
+      note: storableText(500).optional(),
     }),
     z.object({
       contact_kind: z.literal('email'),
       contact: z.string().email().max(254),
-      note: z.string().max(500).optional(),
+      note: storableText(500).optional(),
     }),
   ]),
 } satisfies EventDefinition;
@@ -244,7 +245,7 @@ export const agentRepliedV1 = {
     client_message_id: idSchema,
     agent_id: idSchema,
     agent_name: z.string().min(1).max(100),
-    text: z.string().min(1).max(4_000),
+    text: storableText(4_000).pipe(z.string().min(1)),
   }),
 } satisfies EventDefinition;
 

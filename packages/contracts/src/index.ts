@@ -18,6 +18,7 @@ export {
   type Event,
 } from './envelope.js';
 export { tenantIdSchema, keyPart, cacheKey } from './keys.js';
+export { storableText } from './text.js';
 export { EventRegistry, type EventDefinition, type DecodeResult } from './registry.js';
 export {
   messageReceivedV1,

@@ -345,6 +345,33 @@ describe('bad input at the gateway', () => {
     await neighbour.waitFor((f) => f.type === 'message' && f.role === 'assistant');
   });
 
+  it('refuses a message with a NUL character at once, naming it, and stores emoji and right-to-left text as sent', async () => {
+    const client = await connect();
+    client.send({ type: 'resume', afterSeq: 0 });
+    await client.waitFor((f) => f.type === 'state');
+    client.send({ type: 'message', clientMessageId: 'nul', text: 'before\u0000after' });
+    const refused = await client.waitFor((f) => f.type === 'error');
+    expect(refused).toMatchObject({ code: 'GW_ERR_BAD_FRAME', clientMessageId: 'nul' });
+    expect(refused.message).toMatch(/NUL/);
+    const texts = ['👋🏽 hello', 'مرحبا، أين طلبي؟', 'שלום\u200f עולם', 'a\u0001b\u2028c'];
+    for (const [i, text] of texts.entries())
+      client.send({ type: 'message', clientMessageId: `odd-${i}`, text });
+    await expectEventually(() =>
+      expect(client.frames.filter((f) => f.type === 'ack')).toHaveLength(texts.length),
+    );
+    // Nothing of the refused message was stored; the others come back exactly as sent.
+    const replay = await connect({
+      visitorToken: client.session.visitorToken,
+      conversationId: client.session.conversationId,
+    });
+    replay.send({ type: 'resume', afterSeq: 0 });
+    await expectEventually(() =>
+      expect(
+        replay.frames.filter((f) => f.type === 'message' && f.role === 'user').map((f) => f.text),
+      ).toEqual(texts),
+    );
+  });
+
   it('closes a socket that sends a frame over the size limit with 1009', async () => {
     const client = await connect();
     client.send({ type: 'message', clientMessageId: 'big', text: 'x'.repeat(2_000) });

@@ -128,6 +128,12 @@ describe('a human agent taking over a conversation (embedded)', () => {
     expect(visitor.frames.slice(beforeClose).find((f) => f.role === 'system')?.text).toMatch(
       /left the conversation/,
     );
+    // After close the assistant answers: the agent's reply would leave the visitor alone.
+    const late = await api(`/v1/agent/conversations/${conversationId}/messages`, {
+      token: winner,
+      body: { clientMessageId: 'a-late', text: 'one more thing' },
+    });
+    expect(late).toMatchObject({ status: 409, body: { code: 'HITL_ERR_NO_HANDOFF' } });
     visitor.send({ type: 'message', clientMessageId: 'm3', text: 'What are your opening hours?' });
     const answer = await visitor.waitFor(
       (f) => f.type === 'message' && f.role === 'assistant' && f.clientMessageId !== 'reply:1',
@@ -217,6 +223,34 @@ describe('a human agent taking over a conversation (embedded)', () => {
         })
       ).status,
     ).toBe(404);
+    visitor.close();
+  });
+
+  it('refuses an agent reply where no handoff was ever asked for, and the assistant keeps answering', async () => {
+    const visitor = await WidgetClient.connect(platform.baseUrl, {
+      widgetKey: DEMO_WIDGET_KEY,
+      origin: platform.origin,
+    });
+    visitor.send({ type: 'resume', afterSeq: 0 });
+    visitor.send({ type: 'message', clientMessageId: 'q1', text: 'What are your opening hours?' });
+    await visitor.waitFor((f) => f.type === 'message' && f.clientMessageId === 'reply:1');
+    const conversationId = visitor.session.conversationId;
+    const dana = await signIn('demo', DEMO_AGENT.email, DEMO_AGENT.defaultPassword);
+    const nul = await api(`/v1/agent/conversations/${conversationId}/messages`, {
+      token: dana,
+      body: { clientMessageId: 'n', text: 'nul\u0000here' },
+    });
+    expect(nul).toMatchObject({ status: 400, body: { code: 'HITL_ERR_INVALID' } });
+    const unasked = await api(`/v1/agent/conversations/${conversationId}/messages`, {
+      token: dana,
+      body: { clientMessageId: 'u', text: 'Hello, can I help?' },
+    });
+    expect(unasked).toMatchObject({ status: 409, body: { code: 'HITL_ERR_NO_HANDOFF' } });
+    const read = await api(`/v1/agent/conversations/${conversationId}`, { token: dana });
+    expect(read.body.conversation).toMatchObject({ handler: 'bot', handoff: 'none' });
+    visitor.send({ type: 'message', clientMessageId: 'q2', text: 'What are your opening hours?' });
+    await visitor.waitFor((f) => f.type === 'message' && f.clientMessageId === 'reply:3');
+    expect(visitor.frames.some((f) => f.type === 'message' && f.role === 'agent')).toBe(false);
     visitor.close();
   });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ConversationState, StoredMessage } from '@parley/contracts';
+import { storableText, type ConversationState, type StoredMessage } from '@parley/contracts';
 import type { GatewayErrorCode } from './errors.js';
 import { describeIssue } from './issues.js';
 
@@ -15,10 +15,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('message'),
     clientMessageId: clientId,
-    text: z
-      .string()
-      .max(4_000)
-      .refine((t) => t.trim().length > 0, 'must not be blank'),
+    text: storableText(4_000).refine((t) => t.trim().length > 0, 'must not be blank'),
   }),
   z.strictObject({ type: z.literal('typing'), active: z.boolean() }),
   z.strictObject({ type: z.literal('ping') }),
@@ -32,7 +29,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
       .pipe(z.string().regex(/^\+?[0-9]{7,15}$/, 'a phone number of 7 to 15 digits'))
       .optional(),
     email: z.string().email().max(254).optional(),
-    note: z.string().max(500).optional(),
+    note: storableText(500).optional(),
   }),
 ]);
 
@@ -63,10 +60,14 @@ export type ServerFrame =
       retryAfterMs?: number;
     };
 
-/** Parses one text frame; the error names what is wrong without echoing the input. */
+/**
+ * Parses one text frame; the error names what is wrong without echoing the
+ * input, and carries the frame's `clientMessageId` when it has a valid one
+ * (so a widget knows which of its messages was refused).
+ */
 export function parseClientFrame(
   data: string,
-): { ok: true; frame: ClientFrame } | { ok: false; message: string } {
+): { ok: true; frame: ClientFrame } | { ok: false; message: string; clientMessageId?: string } {
   let json: unknown;
   try {
     json = JSON.parse(data);
@@ -75,5 +76,7 @@ export function parseClientFrame(
   }
   const parsed = clientFrameSchema.safeParse(json);
   if (parsed.success) return { ok: true, frame: parsed.data };
-  return { ok: false, message: `invalid frame: ${describeIssue(parsed.error, '(root)')}` };
+  const message = `invalid frame: ${describeIssue(parsed.error, '(root)')}`;
+  const id = clientId.safeParse((json as { clientMessageId?: unknown } | null)?.clientMessageId);
+  return id.success ? { ok: false, message, clientMessageId: id.data } : { ok: false, message };
 }

@@ -86,7 +86,10 @@ export class ChatSocket {
           parsed.ok && parsed.frame.type === 'message' ? parsed.frame.clientMessageId : undefined,
       });
     }
-    if (!parsed.ok) return this.error('GW_ERR_BAD_FRAME', parsed.message);
+    if (!parsed.ok)
+      return this.error('GW_ERR_BAD_FRAME', parsed.message, {
+        ...(parsed.clientMessageId ? { clientMessageId: parsed.clientMessageId } : {}),
+      });
     try {
       await this.handle(parsed.frame);
     } catch (err) {

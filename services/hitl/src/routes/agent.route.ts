@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   EventRegistry,
   cacheKey,
+  storableText,
   conversationChannel,
   agentRepliedV1,
   handoffClosedV1,
@@ -63,10 +64,7 @@ const oidcBody = z
 const replyBody = z
   .object({
     clientMessageId: z.string().min(1).max(128),
-    text: z
-      .string()
-      .max(4_000)
-      .refine((t) => t.trim().length > 0, 'must not be blank'),
+    text: storableText(4_000).refine((t) => t.trim().length > 0, 'must not be blank'),
   })
   .strict();
 const idParam = z.object({ id: z.string().min(1).max(128) });
@@ -423,11 +421,19 @@ export async function agentRoutes(
       const conversation = await conversations.conversation(tenantId, id, 'primary');
       if (!conversation) throw new ServiceError('HITL_ERR_NOT_FOUND', 'No such conversation', 404);
       // Any agent's reply takes the conversation: a waiting handoff is accepted by it;
-      // one another agent holds is not taken away.
+      // one another agent holds is not taken away. Without an open handoff (none was
+      // asked for, or it was closed) the assistant answers: a reply would leave the
+      // visitor with nobody answering, so it is refused.
       const open = await handoffs.openFor(tenantId, id);
-      if (open?.status === 'assigned' && open.agentId !== agentId) refuse('not_yours');
-      let held = open?.status === 'assigned' ? open : undefined;
-      if (open?.status === 'queued') {
+      if (!open)
+        throw new ServiceError(
+          'HITL_ERR_NO_HANDOFF',
+          'This conversation has no open handoff: the assistant answers it',
+          409,
+        );
+      if (open.status === 'assigned' && open.agentId !== agentId) refuse('not_yours');
+      let held = open.status === 'assigned' ? open : undefined;
+      if (open.status === 'queued') {
         const outcome = await handoffs.accept(tenantId, open.id, agentId);
         if (typeof outcome === 'string') refuse(outcome);
         if (outcome.changed) await announceAccepted(outcome.handoff, { id: agentId, name });
