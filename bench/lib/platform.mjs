@@ -32,6 +32,8 @@ export const limits = {
   RATE_LIMIT_CONNECTION_BURST: '10000',
   RATE_LIMIT_CONNECTION_PER_SECOND: '10000',
   WS_MAX_CONNECTIONS_PER_VISITOR: '100',
+  // Every session comes from 127.0.0.1.
+  WS_MAX_CONNECTIONS_PER_IP: '100000',
   LOG_LEVEL: 'info',
   PARLEY_SESSION_SECRET: 'bench-secret-bench-secret-bench-secret-00',
 };

@@ -399,6 +399,54 @@ describe('what differs between the regions', () => {
     expect(objects('us-east', 'Ingress')).toHaveLength(1);
   });
 
+  it("publishes only the public paths: no metrics, readiness or operators' API through the ingress", () => {
+    const ingress = objects('us-east', 'Ingress')[0]!;
+    /** Whether the ingress routes `path` to some service (Exact, or Prefix by path segment). */
+    const routed = (host: string, path: string) =>
+      ingress.spec.rules
+        .filter((rule: any) => rule.host === host)
+        .flatMap((rule: any) => rule.http.paths)
+        .some((p: any) =>
+          p.pathType === 'Exact'
+            ? p.path === path
+            : path === p.path.replace(/\/$/, '') ||
+              path.startsWith(p.path.endsWith('/') ? p.path : `${p.path}/`),
+        );
+    const hostOf = (service: string) =>
+      ingress.spec.rules.find((rule: any) =>
+        rule.http.paths.some((p: any) => p.backend.service.name === service),
+      ).host as string;
+    const chatHost = hostOf('parley-gateway');
+    const agentsHost = hostOf('parley-hitl');
+    const voiceHost = hostOf('parley-voice');
+    for (const host of [chatHost, agentsHost, voiceHost])
+      for (const inside of [
+        '/metrics',
+        '/readyz',
+        '/readyz/history',
+        '/healthz',
+        '/admin/incidents',
+        '/admin/tenants/acme/agents',
+      ])
+        expect(routed(host, inside), `${host}${inside}`).toBe(false);
+    for (const path of [
+      '/',
+      '/widget.js',
+      '/v1/widget/sessions',
+      '/v1/widget/ws',
+      '/status',
+      '/status.json',
+    ])
+      expect(routed(chatHost, path), path).toBe(true);
+    for (const path of [
+      '/console/',
+      '/console/console.js',
+      '/v1/agent/sessions',
+      '/v1/agent/events',
+    ])
+      expect(routed(agentsHost, path), path).toBe(true);
+  });
+
   it('labels everything with its region and lets eu-west reach the primary across regions', () => {
     for (const region of REGIONS)
       for (const o of objects(region))

@@ -188,6 +188,19 @@ export class ConversationStore {
   }
 
   /** The tenant whose widget key this is, or null. */
+  /** Whether some tenant allows `origin` for its widget (what a CORS preflight may be told). */
+  async isAllowedOrigin(
+    origin: string,
+    consistency: ReadConsistency = 'replica',
+  ): Promise<boolean> {
+    const rows = await this.db.read(
+      'select 1 from tenants where $1 = any(allowed_origins) limit 1',
+      [origin],
+      consistency,
+    );
+    return rows.length > 0;
+  }
+
   async tenantByWidgetKey(
     widgetKey: string,
     consistency: ReadConsistency = 'replica',

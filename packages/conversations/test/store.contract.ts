@@ -134,7 +134,7 @@ export function storeContract(name: string, open: () => Promise<SqlDatabase>): v
         widgetKey: `pk_${fine}`,
         allowedOrigins: [],
       });
-      expect((await store.tenantByWidgetKey(`pk_${fine}`))?.id).toBe(fine);
+      expect((await store.tenantByWidgetKey(`pk_${fine}`, 'primary'))?.id).toBe(fine);
     });
 
     it('finds a tenant by its widget key', async () => {

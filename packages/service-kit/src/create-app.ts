@@ -23,6 +23,12 @@ declare module 'fastify' {
     metrics: Registry;
     /** WebSocket upgrades by path; any other path is answered 404. */
     upgrades: UpgradeRouter;
+    /**
+     * The prefix of the codes this app answers with when fastify refuses a
+     * request (unknown path, bad JSON, too large a body): `SVC` by default, a
+     * public catalogue's own (`GW`) where one is documented.
+     */
+    errorPrefix: string;
   }
 }
 
@@ -96,7 +102,8 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
   app.decorate('metrics', options.metrics);
   registerHttpMetrics(app, options.metrics);
-  app.decorate('upgrades', new UpgradeRouter(app.log));
+  app.decorate('errorPrefix', 'SVC');
+  app.decorate('upgrades', new UpgradeRouter(app.log, () => `${app.errorPrefix}_ERR_NOT_FOUND`));
   app.server.on('upgrade', app.upgrades.handle);
 
   app.addHook('onSend', async (request, reply) => {
@@ -132,14 +139,16 @@ export function createApp(options: AppOptions): FastifyInstance {
           message: 'Temporarily unavailable, retry shortly',
         });
     }
+    const prefix = app.errorPrefix;
     if (fastifyError.validation) {
-      return reply.code(400).send({ code: 'SVC_ERR_VALIDATION', message: fastifyError.message });
+      const code = prefix === 'SVC' ? 'SVC_ERR_VALIDATION' : `${prefix}_ERR_BAD_REQUEST`;
+      return reply.code(400).send({ code, message: fastifyError.message });
     }
     const status = fastifyError.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      return reply
-        .code(status)
-        .send({ code: fastifyError.code ?? 'SVC_ERR_BAD_REQUEST', message: fastifyError.message });
+      // Fastify's own refusals (FST_ERR_CTP_INVALID_JSON_BODY...) in the app's catalogue.
+      const code = status === 413 ? `${prefix}_ERR_PAYLOAD_TOO_LARGE` : `${prefix}_ERR_BAD_REQUEST`;
+      return reply.code(status).send({ code, message: fastifyError.message });
     }
     request.log.error({ err }, 'Unhandled error');
     return reply.code(500).send({ code: 'SVC_ERR_INTERNAL', message: 'Internal error' });
@@ -147,8 +156,8 @@ export function createApp(options: AppOptions): FastifyInstance {
 
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({
-      code: 'SVC_ERR_NOT_FOUND',
-      message: `No route for ${request.method} ${request.url.split('?')[0]}`,
+      code: `${app.errorPrefix}_ERR_NOT_FOUND`,
+      message: `No route for ${request.method} ${request.url.split('?')[0]!.slice(0, 100)}`,
     }),
   );
 

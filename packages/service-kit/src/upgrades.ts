@@ -53,19 +53,17 @@ export function refuseUpgrade(
  */
 export class UpgradeRouter {
   private readonly routes = new Map<string, UpgradeHandler>();
-  private notFoundCode = 'SVC_ERR_NOT_FOUND';
 
-  constructor(private readonly log: Log) {}
+  /** `notFoundCode`: the code of the 404 for a path nobody owns (the app's catalogue). */
+  constructor(
+    private readonly log: Log,
+    private readonly notFoundCode: () => string = () => 'SVC_ERR_NOT_FOUND',
+  ) {}
 
   /** Routes upgrades to `path` (the exact pathname, query ignored) to `handler`. */
   route(path: string, handler: UpgradeHandler): void {
     if (this.routes.has(path)) throw new Error(`an upgrade handler for ${path} is already set`);
     this.routes.set(path, handler);
-  }
-
-  /** The code of the 404 for a path nobody owns (a service's own catalogue: `GW_ERR_NOT_FOUND`). */
-  setNotFoundCode(code: string): void {
-    this.notFoundCode = code;
   }
 
   /** The paths routed so far. */
@@ -88,7 +86,7 @@ export class UpgradeRouter {
     const handler = this.routes.get(path);
     if (!handler)
       return refuseUpgrade(socket, 404, {
-        code: this.notFoundCode,
+        code: this.notFoundCode(),
         message: 'no such endpoint',
       });
     try {

@@ -149,7 +149,7 @@ describe('createApp', () => {
       headers: { 'content-type': 'application/json' },
     });
     expect(malformed.statusCode).toBe(400);
-    expect(malformed.json().code).toBe('FST_ERR_CTP_INVALID_JSON_BODY');
+    expect(malformed.json().code).toBe('SVC_ERR_BAD_REQUEST');
     const missing = await app.inject({ method: 'GET', url: '/nowhere?x=1' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toEqual({
@@ -167,6 +167,36 @@ describe('createApp', () => {
       payload: { blob: 'x'.repeat(1_100_000) },
     });
     expect(res.statusCode).toBe(413);
-    expect(res.json().code).toBe('FST_ERR_CTP_BODY_TOO_LARGE');
+    expect(res.json().code).toBe('SVC_ERR_PAYLOAD_TOO_LARGE');
+  });
+
+  it("answers fastify's own refusals in the catalogue the app names", async () => {
+    ({ app } = build());
+    app.errorPrefix = 'GW';
+    app.post('/echo', async (request) => request.body);
+    const cases = [
+      { payload: '{not json', type: 'application/json', status: 400, code: 'GW_ERR_BAD_REQUEST' },
+      { payload: '', type: 'application/json', status: 400, code: 'GW_ERR_BAD_REQUEST' },
+      { payload: 'x', type: 'application/x-unknown', status: 415, code: 'GW_ERR_BAD_REQUEST' },
+      {
+        payload: JSON.stringify({ blob: 'x'.repeat(1_100_000) }),
+        type: 'application/json',
+        status: 413,
+        code: 'GW_ERR_PAYLOAD_TOO_LARGE',
+      },
+    ];
+    for (const { payload, type, status, code } of cases) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/echo',
+        payload,
+        headers: { 'content-type': type },
+      });
+      expect([res.statusCode, res.json().code], type).toEqual([status, code]);
+      expect(res.json().code).not.toMatch(/^FST_/);
+    }
+    const missing = await app.inject({ method: 'GET', url: `/${'n'.repeat(5_000)}` });
+    expect(missing.json().code).toBe('GW_ERR_NOT_FOUND');
+    expect(missing.json().message.length).toBeLessThan(200);
   });
 });

@@ -28,7 +28,7 @@ describe('WebSocket upgrades', () => {
   });
 
   it("answers with the service's own not-found code when it sets one", async () => {
-    const base = await listening((a) => a.upgrades.setNotFoundCode('GW_ERR_NOT_FOUND'));
+    const base = await listening((a) => (a.errorPrefix = 'GW'));
     expect((await upgradeAnswer(base, '/nope')).text).toContain('"code":"GW_ERR_NOT_FOUND"');
   });
 

@@ -54,7 +54,11 @@ export const aiFields = {
   /** The embedding service (knowledge search for RAG); unset: answers without a knowledge base. */
   knowledgeUrl: env.url('AI_KNOWLEDGE_URL', { protocols: ['http:', 'https:'], default: '' }),
   /** The embedding service's search token. */
-  knowledgeSearchToken: env.secret('KNOWLEDGE_SEARCH_TOKEN', { minLength: 24, optional: true, generated: true }),
+  knowledgeSearchToken: env.secret('KNOWLEDGE_SEARCH_TOKEN', {
+    minLength: 24,
+    optional: true,
+    generated: true,
+  }),
   /** Passages less similar to the question than this are not answered from (cosine). */
   knowledgeMinSimilarity: env.number('AI_KNOWLEDGE_MIN_SIMILARITY', {
     min: 0,

@@ -28,7 +28,11 @@ export const knowledgeFields = {
     default: 3_000,
   }),
   /** The AI service's bearer token for search; unset turns search off. */
-  searchToken: env.secret('KNOWLEDGE_SEARCH_TOKEN', { minLength: 24, optional: true, generated: true }),
+  searchToken: env.secret('KNOWLEDGE_SEARCH_TOKEN', {
+    minLength: 24,
+    optional: true,
+    generated: true,
+  }),
   /** Largest document accepted (bytes of text). */
   maxDocumentBytes: env.int('KNOWLEDGE_MAX_DOCUMENT_BYTES', {
     min: 1_024,

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
+import { LRUCache } from 'lru-cache';
 import { trustedHops } from '@parley/config';
 import { EventRegistry, allEvents } from '@parley/contracts';
 import { ConversationStore, SessionCache } from '@parley/conversations';
@@ -45,6 +46,8 @@ export async function registerGateway(
   options: GatewayOptions,
 ): Promise<Gateway> {
   const { settings, logger } = options;
+  // The widget's endpoints answer with the gateway's documented codes (docs/protocol.md).
+  app.errorPrefix = 'GW';
   const metrics = gatewayMetrics(options.metrics);
   const store = new ConversationStore(options.db);
   const tokens = new WidgetTokens(
@@ -60,7 +63,26 @@ export async function registerGateway(
   );
 
   await app.register(async (scope) => {
-    await scope.register(cors, { origin: true, methods: ['POST'], maxAge: 600 });
+    // CORS answers name an origin only when a tenant allows it (the session route then checks
+    // it is this widget's tenant); any other origin gets no CORS headers at all.
+    const allowed = new LRUCache<string, boolean>({ max: 10_000, ttl: 30_000 });
+    await scope.register(cors, {
+      methods: ['POST'],
+      maxAge: 600,
+      origin: (origin, callback) => {
+        if (!origin) return callback(null, false);
+        const known = allowed.get(origin);
+        if (known !== undefined) return callback(null, known);
+        store.isAllowedOrigin(origin).then(
+          (ok) => {
+            allowed.set(origin, ok, ok ? {} : { ttl: 2_000 });
+            callback(null, ok);
+          },
+          // Storage down: no CORS headers (the session request could not be served either).
+          () => callback(null, false),
+        );
+      },
+    });
     await scope.register(sessionsRoute, {
       store,
       tokens,

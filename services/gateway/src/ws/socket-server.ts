@@ -53,10 +53,9 @@ export class SocketServer {
 
   /**
    * Starts accepting upgrades to {@link WS_PATH} (the app's upgrade router
-   * answers any other path with `GW_ERR_NOT_FOUND`) and the heartbeat.
+   * answers any other path with the app's not-found code) and the heartbeat.
    */
   listen(): void {
-    this.app.upgrades.setNotFoundCode('GW_ERR_NOT_FOUND');
     this.app.upgrades.route(WS_PATH, (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       void this.upgrade(req, socket, head).catch((err: unknown) => {
         this.deps.logger.error({ err }, 'Upgrade failed');
