@@ -68,3 +68,19 @@ describe('error codes of the public edge', () => {
     ]);
   });
 });
+
+describe('the static pages', () => {
+  it("serve the agent console with its content security policy, and the widget's script", async () => {
+    const console = await fetch(`${platform.baseUrl}/console/`);
+    expect(console.status).toBe(200);
+    expect(console.headers.get('content-security-policy')).toBe(
+      "default-src 'self'; frame-ancestors 'none'",
+    );
+    expect(console.headers.get('x-content-type-options')).toBe('nosniff');
+    const widget = await fetch(`${platform.baseUrl}/widget.js`);
+    expect([widget.status, widget.headers.get('content-type')]).toEqual([
+      200,
+      expect.stringMatching(/^(text|application)\/javascript/),
+    ]);
+  });
+});

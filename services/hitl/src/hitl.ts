@@ -65,9 +65,9 @@ export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promis
     serveDotFiles: false,
     maxAge: 60_000,
     // Defence in depth against XSS: only the console's own files run.
-    setHeaders: (res) => {
-      res.setHeader('content-security-policy', "default-src 'self'; frame-ancestors 'none'");
-      res.setHeader('x-content-type-options', 'nosniff');
+    setHeaders: (reply) => {
+      reply.header('content-security-policy', "default-src 'self'; frame-ancestors 'none'");
+      reply.header('x-content-type-options', 'nosniff');
     },
   });
   // Every change of queue or capacity: tell consoles and visitors, then dispatch what can be.

@@ -114,6 +114,16 @@ beforeAll(async () => {
   await console.press('input[name=password]', 'Enter');
   await console.waitForSelector('#live >> text=live');
 }, 180_000);
+
+describe('the signed-in console', () => {
+  it('shows the desk, and no longer the sign-in card, at 1280×860', async () => {
+    await console.setViewportSize({ width: 1280, height: 860 });
+    expect(await console.locator('#desk').isVisible()).toBe(true);
+    expect(await console.locator('#sign-in').isVisible()).toBe(false);
+    expect(await console.locator('#sign-in').boundingBox()).toBeNull();
+    expect(await console.locator('input[name=password]').isVisible()).toBe(false);
+  });
+});
 afterAll(async () => {
   await browser?.close();
   await Promise.all(procs.map((p) => p.stop('SIGTERM').catch(() => undefined)));
