@@ -69,6 +69,33 @@ describe('the callback queue (embedded)', () => {
     visitor.close();
   });
 
+  it('refuses a callback before the conversation has a message, and keeps no ticket for it', async () => {
+    const visitor = await WidgetClient.connect(platform.baseUrl, {
+      widgetKey: DEMO_WIDGET_KEY,
+      origin: platform.origin,
+    });
+    visitor.send({ type: 'resume', afterSeq: 0 });
+    await visitor.waitFor((f) => f.type === 'state');
+    visitor.send({ type: 'callback', phone: '+1 555 010 7777' });
+    const refused = await visitor.waitFor((f) => f.type === 'error');
+    expect(refused).toMatchObject({ code: 'GW_ERR_NO_CONVERSATION' });
+    const dana = await api().signIn('demo', DEMO_AGENT.email, DEMO_AGENT.defaultPassword);
+    const { body } = await api().call('/v1/agent/callbacks', { token: dana });
+    expect(
+      (body.callbacks as Array<{ conversationId: string }>).filter(
+        (c) => c.conversationId === visitor.session.conversationId,
+      ),
+    ).toEqual([]);
+    // Once the visitor has written, the same request is taken.
+    visitor.send({ type: 'message', clientMessageId: 'c1', text: 'hello' });
+    await visitor.waitFor((f) => f.type === 'ack');
+    visitor.send({ type: 'callback', phone: '+1 555 010 7777' });
+    expect(await visitor.waitFor((f) => f.type === 'callback_saved')).toMatchObject({
+      ticketId: expect.any(String),
+    });
+    visitor.close();
+  });
+
   it('does not offer a callback while an agent is online', async () => {
     await platform.app.platform.hitl.handoffs.touchAgent('demo', DEMO_AGENT.id);
     const visitor = await visitorAskingForHuman(platform, { text: 'Can I talk to a person?' });

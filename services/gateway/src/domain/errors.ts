@@ -17,6 +17,7 @@ export const GatewayErrors = {
   GW_ERR_PAYLOAD_TOO_LARGE: 413,
   GW_ERR_BAD_FRAME: 400,
   GW_ERR_NOT_RESUMED: 409,
+  GW_ERR_NO_CONVERSATION: 409,
   GW_ERR_UNAVAILABLE: 503,
   // The operators' API (/admin/*: incidents, probe results); not part of the widget protocol.
   GW_ERR_UNAUTHORIZED: 401,

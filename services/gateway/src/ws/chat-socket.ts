@@ -353,6 +353,16 @@ export class ChatSocket {
     if (!frame.phone === !frame.email)
       return this.error('GW_ERR_BAD_FRAME', 'callback: give either a phone number or an e-mail');
     const { tenantId, conversationId } = this.claims;
+    // A callback is about a conversation: before its first message there is none to attach
+    // it to (and nobody to tell), so it is refused here rather than lost downstream.
+    const exists =
+      (await this.deps.sessions.get(tenantId, conversationId).catch(() => null)) ??
+      (await this.deps.store.conversation(tenantId, conversationId, 'primary'));
+    if (!exists)
+      return this.error(
+        'GW_ERR_NO_CONVERSATION',
+        'callback: send a message first; this conversation has none yet',
+      );
     const note = frame.note?.trim() ? { note: frame.note.trim() } : {};
     try {
       await this.deps.bus.publish(
