@@ -59,6 +59,7 @@
     sessionStorage.removeItem('parley.agent');
     state.token = null;
     state.events?.close();
+    clearTimeout(state.relisten);
     $('desk').hidden = true;
     $('sign-in').hidden = false;
   }
@@ -72,9 +73,22 @@
   }
 
   // ---- live updates (server-sent events) ----
-  function listen() {
+  // The stream's URL carries a one-use ticket (never the agent's token): each
+  // (re)connection asks for a new one.
+  let listening = 0;
+  async function listen() {
+    const attempt = ++listening;
     state.events?.close();
-    const query = new URLSearchParams({ token: state.token });
+    clearTimeout(state.relisten);
+    let ticket;
+    try {
+      ({ ticket } = await api('/v1/agent/events/tickets', { method: 'POST', body: {} }));
+    } catch {
+      if (state.token && attempt === listening) state.relisten = setTimeout(listen, 3000);
+      return;
+    }
+    if (attempt !== listening || !state.token) return;
+    const query = new URLSearchParams({ ticket });
     if (state.open) query.set('conversation', state.open);
     const events = new EventSource(`/v1/agent/events?${query}`);
     state.events = events;
@@ -84,7 +98,12 @@
       const update = JSON.parse(e.data);
       if (update.kind === 'message' || update.kind === 'state') refreshDetail();
     });
-    events.onerror = () => ($('live').textContent = 'reconnecting…');
+    events.onerror = () => {
+      $('live').textContent = 'reconnecting…';
+      // The browser's own retry would present the used ticket again: reconnect with a new one.
+      events.close();
+      if (attempt === listening && state.token) state.relisten = setTimeout(listen, 2000);
+    };
   }
 
   // ---- queues ----

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 
 /** Who an agent token identifies. */
@@ -47,4 +48,50 @@ export class AgentTokens {
       return null;
     }
   }
+
+  /**
+   * A ticket for the console's event stream: EventSource cannot send headers,
+   * so this goes in the URL instead of the agent's token. It lives
+   * {@link TICKET_SECONDS} seconds, and its `jti` lets the stream take it once.
+   */
+  async issueTicket(claims: AgentClaims): Promise<{ ticket: string; expiresAt: Date }> {
+    const expiresAt = new Date(Date.now() + TICKET_SECONDS * 1000);
+    const ticket = await new SignJWT({ typ: 'ticket', n: claims.name })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(ISSUER)
+      .setAudience(claims.tenantId)
+      .setSubject(claims.agentId)
+      .setJti(randomUUID())
+      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+      .sign(this.key);
+    return { ticket, expiresAt };
+  }
+
+  /** The ticket's claims and id, or null when it is malformed, forged or expired. */
+  async verifyTicket(ticket: string): Promise<(AgentClaims & { ticketId: string }) | null> {
+    try {
+      const { payload } = await jwtVerify(ticket, this.key, {
+        issuer: ISSUER,
+        algorithms: ['HS256'],
+      });
+      if (
+        payload.typ !== 'ticket' ||
+        typeof payload.aud !== 'string' ||
+        !payload.sub ||
+        !payload.jti
+      )
+        return null;
+      return {
+        tenantId: payload.aud,
+        agentId: payload.sub,
+        name: String(payload.n ?? ''),
+        ticketId: payload.jti,
+      };
+    } catch {
+      return null;
+    }
+  }
 }
+
+/** How long an event-stream ticket is good for. */
+export const TICKET_SECONDS = 30;

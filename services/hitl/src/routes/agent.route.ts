@@ -14,7 +14,7 @@ import type { ConversationStore } from '@parley/conversations';
 import type { Cache, EventBus, TokenBucket } from '@parley/ports';
 import { ServiceError } from '@parley/service-kit';
 import { z } from 'zod';
-import type { AgentClaims, AgentTokens } from '../domain/agent-tokens.js';
+import { TICKET_SECONDS, type AgentClaims, type AgentTokens } from '../domain/agent-tokens.js';
 import type { Agent, HandoffRefusal, HandoffStore } from '../domain/handoff-store.js';
 import { agentsChannel } from '../domain/queue-announcer.js';
 import { isHashingBusy } from '../domain/passwords.js';
@@ -72,6 +72,11 @@ const transferBody = z.union([
   z.object({ toAgentId: z.string().min(1).max(128) }).strict(),
   z.object({ toQueue: queueNameSchema }).strict(),
 ]);
+
+/** Event streams one agent may hold at once (consoles open in several tabs or devices). */
+const MAX_STREAMS_PER_AGENT = 5;
+/** A stream's slot outlives a missed heartbeat (every 15 s), not a dead pod by much. */
+const STREAM_SLOT_TTL_MS = 45_000;
 
 const REFUSALS: Record<HandoffRefusal, [string, string, number]> = {
   not_found: ['HITL_ERR_NOT_FOUND', 'No such handoff', 404],
@@ -213,10 +218,13 @@ export async function agentRoutes(
   });
 
   /**
-   * `GET /v1/agent/events?token=…[&conversation=…]`: server-sent events for the
-   * console (EventSource cannot send headers, hence the token in the query):
-   * `queue` whenever the tenant's queue changes, and the live updates of the
-   * conversation the agent has open (`message`, `state`, `typing`).
+   * `GET /v1/agent/events?ticket=…[&conversation=…]`: server-sent events for the
+   * console: `queue` whenever the tenant's queue changes, and the live updates
+   * of the conversation the agent has open (`message`, `state`, `typing`).
+   * EventSource cannot send headers, so the URL carries a ticket from
+   * `POST /v1/agent/events/tickets`: good for 30 s and for one stream, never
+   * the agent's token. An agent holds at most {@link MAX_STREAMS_PER_AGENT}
+   * streams at once, across every pod.
    */
   // Open streams would hold the server open: end them when it closes.
   const streams = new Set<ServerResponse>();
@@ -226,14 +234,37 @@ export async function agentRoutes(
   app.get('/v1/agent/events', async (request, reply) => {
     const query = parse(
       z.object({
-        token: z.string().max(4_096),
+        ticket: z.string().max(4_096),
         conversation: z.string().min(1).max(128).optional(),
       }),
       request.query,
     );
-    const claims = await tokens.verify(query.token);
+    const claims = await tokens.verifyTicket(query.ticket);
+    const unauthorized = () =>
+      new ServiceError(
+        'HITL_ERR_UNAUTHORIZED',
+        'A valid, unused event-stream ticket is required',
+        401,
+      );
     if (!claims || !(await handoffs.isActive(claims.tenantId, claims.agentId)))
-      throw new ServiceError('HITL_ERR_UNAUTHORIZED', 'A valid agent token is required', 401);
+      throw unauthorized();
+    // One stream per ticket: the first to present it takes it.
+    const fresh = await cache
+      .setIfAbsent(cacheKey('agent-ticket-used', claims.ticketId), '1', 2 * TICKET_SECONDS * 1000)
+      .catch(() => false);
+    if (!fresh) throw unauthorized();
+    const streamId = randomUUID();
+    const slots = cacheKey('agent-streams', claims.tenantId, claims.agentId);
+    const holdSlot = () =>
+      cache
+        .acquireSlot(slots, streamId, MAX_STREAMS_PER_AGENT, STREAM_SLOT_TTL_MS)
+        .catch(() => true);
+    if (!(await holdSlot()))
+      throw new ServiceError(
+        'HITL_ERR_TOO_MANY_STREAMS',
+        `At most ${MAX_STREAMS_PER_AGENT} event streams per agent; close another console`,
+        429,
+      );
     if (
       query.conversation &&
       !(await conversations.conversation(claims.tenantId, query.conversation, 'primary'))
@@ -266,11 +297,13 @@ export async function agentRoutes(
     const heartbeat = setInterval(() => {
       raw.write(': keep-alive\n\n');
       void present();
+      void holdSlot();
     }, 15_000);
     heartbeat.unref();
     const stop = () => {
       clearInterval(heartbeat);
       for (const unsubscribe of unsubscribers) void unsubscribe().catch(() => undefined);
+      void cache.releaseSlot(slots, streamId).catch(() => undefined);
     };
     streams.add(raw);
     raw.on('close', () => {
@@ -288,6 +321,11 @@ export async function agentRoutes(
       if (!claims || !(await handoffs.isActive(claims.tenantId, claims.agentId)))
         throw new ServiceError('HITL_ERR_UNAUTHORIZED', 'A valid agent token is required', 401);
       request.agent = claims;
+    });
+
+    scoped.post('/v1/agent/events/tickets', async (request, reply) => {
+      const { ticket, expiresAt } = await tokens.issueTicket(request.agent!);
+      return reply.code(201).send({ ticket, expiresAt: expiresAt.toISOString() });
     });
 
     scoped.get('/v1/agent/queue', async (request) => {
