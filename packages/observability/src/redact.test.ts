@@ -32,6 +32,12 @@ const ADVERSARIAL: Record<string, string> = {
   'international phone: long tail with no final digit': `+1${' '.repeat(N)}x`,
   'international phone: many plus signs': '+1 '.repeat(N / 3),
   'North-American phone: digit groups over and over': '555-'.repeat(N / 4),
+  'national phone: zeros over and over': '0'.repeat(N),
+  'national phone: trunk groups over and over': '020 '.repeat(N / 4),
+  'IBAN: country and check digits over and over': 'GB82 '.repeat(N / 5),
+  'IBAN: one long run of letters and digits': `DE89${'A1'.repeat(N / 2)}`,
+  'national id: NI-like groups over and over': 'AB 12 '.repeat(N / 6),
+  'birth date: the words over and over': 'born on DOB: '.repeat(N / 13),
 };
 
 describe('redactString under adversarial input', () => {
@@ -64,6 +70,44 @@ describe('redactString under adversarial input', () => {
       `call ${REDACTED} or ${REDACTED}`,
     );
     expect(redactString('card 4111 1111 1111 1111.')).toBe(`card ${REDACTED}.`);
+  });
+
+  // A corpus of personal data in the formats the answer cache must not keep, and look-alikes it may.
+  const PERSONAL = [
+    'my IBAN is GB82 WEST 1234 5698 7654 32',
+    'pay to DE89370400440532013000 please',
+    'IBAN: FR14 2004 1010 0505 0001 3M02 606',
+    'my SSN is 078-05-1120',
+    'NI number AB 12 34 56 C',
+    'national insurance JG103759A',
+    'Jane Doe, born on 12/03/1985',
+    'DOB: 1985-03-12',
+    'date of birth 3rd March 1985',
+    'my birthday is March 3, 1985',
+    'call me on 07700 900123',
+    'our office: 020 7946 0958',
+    'ring 0161 496 0000 after six',
+    'mobile 07700900123',
+    'UK +44 7700 900123',
+  ];
+  const NOT_PERSONAL = [
+    'order 1234567890123 shipped',
+    'took 2026-11-25T10:11:12.000Z',
+    'version 10.1.11 of the package',
+    'the blender costs 49.99 and ships in 3-5 days',
+    'ticket GB82WEST12345698765433 is closed', // fails the IBAN check
+    'model PB-2000, serial 0042',
+    'opening hours 09:00 to 17:30',
+    'room 123-45 on floor 6',
+    'born to run, released 1975',
+  ];
+
+  it('finds personal data in the formats of the corpus', () => {
+    for (const text of PERSONAL) expect(redactString(text), text).toContain(REDACTED);
+  });
+
+  it('leaves look-alikes that are not personal data as they are', () => {
+    for (const text of NOT_PERSONAL) expect(redactString(text), text).toBe(text);
   });
 
   it('cuts long strings inside logged objects too', () => {

@@ -3,9 +3,11 @@
  *
  * Two nets: keys whose *name* says secret or personal (`apiKey`, `authorization`,
  * `email`, `phone`, `cardNumber`, ...) have their whole value replaced; and every
- * string value is searched for e-mail addresses, phone numbers in international
- * or North-American format, card numbers (Luhn-checked, so order ids survive),
- * bearer tokens, JWTs and well-known API key shapes.
+ * string value is searched for e-mail addresses, phone numbers (international,
+ * North-American, or national with a trunk 0 as in the UK), card numbers
+ * (Luhn-checked, so order ids survive), IBANs (mod-97 checked), US social
+ * security and UK National Insurance numbers, birth dates (after words such as
+ * "born" or "DOB"), bearer tokens, JWTs and well-known API key shapes.
  *
  * Every string goes through it before any other limit applies (fastify logs
  * each request's URL; the AI's answer cache screens each message), so it must
@@ -38,6 +40,28 @@ const STRING_PATTERNS: Array<[RegExp, string]> = [
 const CARD_CANDIDATE = /\b(?:\d[ -]?){12,18}\d\b/g;
 const PHONE_INTERNATIONAL = /\+\d[\d\s().-]{6,}\d/g;
 const PHONE_NANP = /\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b/g;
+// A national number written with its trunk 0 (UK 07700 900123, 020 7946 0958; 10-11 digits).
+const PHONE_NATIONAL = /(?<![\w+])0\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}\b/g;
+// IBAN: country, check digits, then 11 to 30 letters and digits, grouped by 4 or not (mod-97 checked).
+const IBAN = /\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b/g;
+// National ids: US social security numbers, UK National Insurance numbers.
+const NATIONAL_ID =
+  /\b(?:\d{3}-\d{2}-\d{4}|[A-CEGHJ-PR-TW-Z]{2}[ ]?\d{2}[ ]?\d{2}[ ]?\d{2}[ ]?[A-D])\b/g;
+// A date after words that say it is someone's birth date.
+const BIRTH_DATE =
+  /\b(?:born(?: on)?|d\.?o\.?b\.?|date of birth|birth ?date|birthday)\b[:\s]{0,3}(?:(?:is|was|on)\s{1,3})?(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}(?:st|nd|rd|th)? [A-Za-z]{3,9},? \d{4}|[A-Za-z]{3,9} \d{1,2}(?:st|nd|rd|th)?,? \d{4})/gi;
+
+/** Whether an IBAN candidate's check digits hold (ISO 13616: mod 97 of the rearranged number is 1). */
+function ibanChecks(candidate: string): boolean {
+  const iban = candidate.replace(/ /g, '');
+  if (iban.length < 15 || iban.length > 34) return false;
+  let rest = 0;
+  for (const c of iban.slice(4) + iban.slice(0, 4)) {
+    const value = c >= 'A' ? c.charCodeAt(0) - 55 : c.charCodeAt(0) - 48;
+    rest = (value > 9 ? rest * 100 + value : rest * 10 + value) % 97;
+  }
+  return rest === 1;
+}
 
 function luhn(digits: string): boolean {
   let sum = 0;
@@ -64,6 +88,13 @@ export function redactString(text: string, maxChars = MAX_REDACTED_CHARS): strin
   for (const [pattern, replacement] of STRING_PATTERNS) out = out.replace(pattern, replacement);
   out = out.replace(CARD_CANDIDATE, (m) => (luhn(m.replace(/\D/g, '')) ? REDACTED : m));
   out = out.replace(PHONE_INTERNATIONAL, (m) => (m.replace(/\D/g, '').length >= 8 ? REDACTED : m));
+  out = out.replace(IBAN, (m) => (ibanChecks(m) ? REDACTED : m));
+  out = out.replace(NATIONAL_ID, REDACTED);
+  out = out.replace(BIRTH_DATE, REDACTED);
+  out = out.replace(PHONE_NATIONAL, (m) => {
+    const digits = m.replace(/\D/g, '').length;
+    return digits === 10 || digits === 11 ? REDACTED : m;
+  });
   return out.replace(PHONE_NANP, REDACTED);
 }
 

@@ -51,4 +51,22 @@ describe('ResponseCache', () => {
     ).toBe(false);
     expect(await cache.lookup(ask('where is my order?'))).toBeNull();
   });
+
+  it('keeps no question or answer with an IBAN, a national id, a birth date or a UK phone number', async () => {
+    const cache = new ResponseCache(new MemoryCacheStore().client());
+    for (const question of [
+      'refund to GB82 WEST 1234 5698 7654 32 please',
+      'my NI number is AB 12 34 56 C, can you update it?',
+      'I am Jane Doe, born on 12/03/1985: is my account active?',
+      'can you call me on 07700 900123?',
+      'my social security number is 078-05-1120',
+    ])
+      expect(await cache.store(ask(question), { text: 'Sure.' }), question).toBe(false);
+    expect(
+      await cache.store(ask('how do I get a refund?'), { text: 'Ring us on 020 7946 0958.' }),
+    ).toBe(false);
+    expect(await cache.store(ask('how do I get a refund?'), { text: 'Within 14 days.' })).toBe(
+      true,
+    );
+  });
 });
