@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM, expectEventually, startFakeLlm, type FakeLlm } from '@parley/testing';
+import {
+  CHROMIUM,
+  axeViolations,
+  expectEventually,
+  startFakeLlm,
+  type FakeLlm,
+} from '@parley/testing';
 import { DEMO_AGENT } from '../src/index.js';
 import { startPlatform, type Running } from './start.js';
 
@@ -43,6 +49,30 @@ describe('the chat widget in headless Chromium', () => {
       [1, 'user', 'What are your opening hours?'],
       [2, 'assistant', expect.stringContaining('Monday to Friday')],
     ]);
+    await page.close();
+  });
+
+  it('is usable from the keyboard and by a screen reader, and axe-core finds no serious violation', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    await page.goto(platform.baseUrl);
+    await page.waitForSelector('.parley-root[data-connection=online]');
+    // From the top of the page, Tab reaches the message box; Enter sends.
+    let focused = '';
+    for (let i = 0; i < 10 && focused !== 'Message'; i++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate<string>(
+        "document.activeElement?.getAttribute('aria-label') ?? ''",
+      );
+    }
+    expect(focused).toBe('Message');
+    await page.keyboard.type('What are your opening hours?');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.parley-assistant >> text=Monday to Friday');
+    // New messages land in a polite live region, inside a labelled landmark.
+    expect(await page.getAttribute('.parley-log', 'aria-live')).toBe('polite');
+    expect(await page.getAttribute('.parley-root', 'role')).toBe('region');
+    expect(await page.getAttribute('.parley-root', 'aria-label')).toBe('Chat');
+    expect(await axeViolations(page, ['critical', 'serious', 'moderate'])).toEqual([]);
     await page.close();
   });
 
@@ -225,6 +255,8 @@ describe('an agent taking over in the console while the visitor watches the widg
     await waiting.focus();
     await console.keyboard.press('Enter');
     await console.waitForSelector('#transcript li.user');
+    // The signed-in console with a conversation open: nothing axe-core calls critical or serious.
+    expect(await axeViolations(console)).toEqual([]);
     expect(
       await console.$$eval('#transcript li.user', (els) => els.map((e) => e.textContent)),
     ).toContain(hostile);

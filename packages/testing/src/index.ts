@@ -29,6 +29,7 @@ export {
   type FakeLlmRequest,
 } from './fake-llm.js';
 export { CHROMIUM } from './chromium.js';
+export { axeViolations, type AxeViolation, type EvaluatingPage } from './axe.js';
 export {
   FakeTwilioCall,
   TEST_AUTH_TOKEN,

@@ -97,7 +97,7 @@
 .parley-callback{display:grid;gap:6px;padding:8px 12px;font-size:13px;border-top:1px solid #e9ecef}.parley-callback[hidden]{display:none}
 .parley-callback input{display:block;width:100%;margin-top:4px;padding:6px;border:1px solid #ced4da;border-radius:6px;box-sizing:border-box}
 .parley-assistant,.parley-agent,.parley-system{align-self:flex-start;background:#f1f3f5}
-.parley-typing{padding:0 14px 6px;font-size:12px;color:#868e96;min-height:18px}
+.parley-typing{padding:0 14px 6px;font-size:12px;color:#5c636a;min-height:18px}
 .parley-error{padding:0 14px 6px;font-size:12px;color:#c92a2a;min-height:0}
 .parley-form{display:flex;border-top:1px solid #e9ecef}
 .parley-input{flex:1;border:0;padding:12px;font:inherit;outline:none}

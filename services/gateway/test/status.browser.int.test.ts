@@ -6,6 +6,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { migrate } from '@parley/conversations';
 import { PgDatabase } from '@parley/postgres';
 import {
+  axeViolations,
   CHROMIUM,
   infraEnv,
   serviceEntry,
@@ -95,9 +96,12 @@ describe('the status page in headless Chromium', () => {
       'AI assistant',
     ]);
     expect(await page.textContent('#overall')).toBe('All systems operational');
+    expect(await axeViolations(page)).toEqual([]);
 
     knowledgeUp = false;
     await page.waitForSelector('#level[data-level="L2"]');
+    // Degraded colours are readable too.
+    expect(await axeViolations(page)).toEqual([]);
     expect(await page.textContent('#level')).toBe(
       'Assistant: Answers without the help-center articles (L2)',
     );

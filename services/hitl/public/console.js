@@ -128,7 +128,7 @@
     li.dataset.conversationId = handoff.conversationId;
     li.dataset.handoffId = handoff.id;
     li.className = `reason-${handoff.reason}`;
-    li.setAttribute('aria-selected', String(handoff.conversationId === state.open));
+    li.setAttribute('aria-current', String(handoff.conversationId === state.open));
     const title = document.createElement('div');
     const where = [handoff.queue, handoff.language].filter(Boolean).join(' · ');
     title.textContent = mine ? `Your conversation · ${where}` : `#${handoff.position} in ${where}`;
