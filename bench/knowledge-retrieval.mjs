@@ -5,11 +5,18 @@
 //              (ratio: hybrid against lexical, the baseline, same run);
 //   ingestion  chunks per second for parse + chunk + embed + store, against
 //              parse + chunk + embed alone (the baseline: what storing costs);
-//   latency    p50/p99 per question of each ranking, against the lexical one.
+//   latency    p50/p99 per question of each ranking, against the lexical one;
+//   answering  which passages the assistant would answer from (confidentPassages):
+//              recall@5 of the in-scope questions' documents among them, and the
+//              share of out-of-scope questions (knowledge/out-of-scope.json) that
+//              would get an unrelated article, per confidence rule (baseline: the
+//              similarity rule alone, as before issue 19).
 //   pnpm --filter @parley/bench knowledge-retrieval [rounds=3]
 import { readFile, readdir } from 'node:fs/promises';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { PgliteDatabase } from '@parley/embedded';
+import { confidentPassages } from '@parley/ai/answering';
+import { questionCoverage } from './lib/coverage.mjs';
 import {
   KnowledgeIngestor,
   KnowledgeStore,
@@ -109,6 +116,51 @@ for (const ranking of ['lexical', 'vector', 'hybrid']) {
     p99Ms: pct(99),
   };
 }
+// Answering: what the assistant would answer from, per confidence rule.
+const outOfScope = JSON.parse(
+  await readFile(new URL('knowledge/out-of-scope.json', import.meta.url), 'utf8'),
+);
+const MIN_SIMILARITY = 0.3; // AI_KNOWLEDGE_MIN_SIMILARITY's default
+const hybrid = async (question) => {
+  const [embedding] = await embedder.embed([question]);
+  return store.search(
+    'bench',
+    { text: question, embedding, model: embedder.model },
+    { ranking: 'hybrid', limit: 5 },
+  );
+};
+const inScope = [];
+for (const q of questions) inScope.push({ ...q, passages: await hybrid(q.question) });
+const outside = [];
+for (const q of outOfScope) outside.push({ ...q, passages: await hybrid(q.question) });
+const rules = [
+  ['similarity only (before)', (q, ps) => confidentPassages(ps, MIN_SIMILARITY)],
+  ...[0.3, 0.4, 0.5, 0.6].map((c) => [
+    `+ question coverage >= ${c}`,
+    (q, ps) => confidentPassages(ps, MIN_SIMILARITY).filter((p) => questionCoverage(q, p) >= c),
+  ]),
+];
+const answering = {};
+for (const [name, confident] of rules) {
+  const right = inScope.filter(({ question, document, passages }) =>
+    confident(question, passages).some((p) => p.documentId === document),
+  ).length;
+  const wrong = outside.filter(
+    ({ question, passages }) => confident(question, passages).length > 0,
+  );
+  const byKind = {};
+  for (const q of outside) {
+    byKind[q.kind] ??= { n: 0, answered: 0 };
+    byKind[q.kind].n++;
+  }
+  for (const q of wrong) byKind[q.kind].answered++;
+  answering[name] = {
+    recallAt5: right / inScope.length,
+    unrelated: wrong.length / outside.length,
+    byKind,
+    wrong,
+  };
+}
 await db.close();
 
 const fmt = (n) => n.toFixed(3);
@@ -125,3 +177,17 @@ console.log(
 console.log(
   `  ingestion ${ingestRate.toFixed(0)} chunks/s (parse + chunk + embed + store) vs ${computeRate.toFixed(0)} chunks/s without storing: ratio ${fmt(ingestRate / computeRate)}`,
 );
+console.log(
+  `\n  answering from confident passages: ${questions.length} in-scope questions, ${outOfScope.length} out of scope`,
+);
+for (const [name, a] of Object.entries(answering))
+  console.log(
+    `    ${name.padEnd(30)} in-scope recall@5 ${fmt(a.recallAt5)}  out of scope answered with an article ${(100 * a.unrelated).toFixed(1)} % (` +
+      Object.entries(a.byKind)
+        .map(([kind, k]) => `${kind} ${k.answered}/${k.n}`)
+        .join(', ') +
+      ')',
+  );
+if (process.argv.includes('--misses'))
+  for (const q of answering['+ question coverage >= 0.5'].wrong)
+    console.log(`    still answered: [${q.kind}] ${q.question}`);
