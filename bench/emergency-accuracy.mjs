@@ -5,12 +5,15 @@
 // messages missed or flagged wrongly. Baseline, same run: flagging every
 // message that contains one of the detector's words at all (what a naive
 // keyword list does), so the ratio shows what the scoring buys.
-//   pnpm --filter @parley/bench emergency-accuracy [--misses]
+//   pnpm --filter @parley/bench emergency-accuracy [--held-out] [--misses]
 import { readFileSync } from 'node:fs';
 import { DEFAULT_EMERGENCY_RULES, EmergencyDetector } from '@parley/ai/emergency';
 
+// --held-out: bench/emergency/held-out.json, written without the rules in view and
+// never tuned on (its figures are what unseen messages can expect).
+const corpusName = process.argv.find((a) => a.startsWith('--corpus='))?.slice(9) ?? 'corpus';
 const corpus = JSON.parse(
-  readFileSync(new URL('./emergency/corpus.json', import.meta.url), 'utf8'),
+  readFileSync(new URL(`./emergency/${corpusName}.json`, import.meta.url), 'utf8'),
 );
 const showMisses = process.argv.includes('--misses');
 const detector = new EmergencyDetector();
@@ -51,7 +54,7 @@ const scored = evaluate((text) => detector.score(text).emergency);
 const baseline = evaluate(naive);
 const pct = (x) => `${(100 * x).toFixed(1)} %`;
 console.log(
-  `emergency detection on ${corpus.length} labelled messages (bench/emergency/corpus.json)\n`,
+  `emergency detection on ${corpus.length} labelled messages (bench/emergency/${corpusName}.json)\n`,
 );
 console.log('category / language         n   flagged by the detector   by the keyword baseline');
 for (const [key, g] of [...scored.byGroup].sort(([a], [b]) => a.localeCompare(b))) {

@@ -6,7 +6,7 @@
 export { aiFields, type AiConfig } from './config.js';
 export { buildProviders, type Providers } from './providers/build-providers.js';
 export { Guardrails } from './domain/guardrails.js';
-export { confidentPassages } from './domain/knowledge.js';
+export { confidentPassages, questionCoverage } from './domain/knowledge.js';
 export { DEFAULT_SYSTEM_PROMPT } from './providers/llm-options.js';
 export type { DegradationLevel, DegradationStatus } from './domain/degradation.js';
 export { LlmRouter, type WeightedProvider } from './router/llm-router.js';

@@ -171,7 +171,7 @@ export class AnsweringChain implements StreamingProvider {
     if (!knowledge || request.knowledge === false || level === 'L2') return {};
     try {
       const found = await knowledge.search.search(request.tenantId, request.text, request.signal);
-      const passages = confidentPassages(found.passages, knowledge.minSimilarity);
+      const passages = confidentPassages(request.text, found.passages, knowledge.minSimilarity);
       return { passages, knowledgeVersion: found.version };
     } catch (err) {
       if (request.signal.aborted) throw err;
