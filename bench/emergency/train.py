@@ -1,11 +1,10 @@
-"""Trains the emergency classifier (services/ai/src/domain/emergency-model.json).
+"""An experiment, not used by the product (bench/README.md, emergency-accuracy):
+a logistic regression over tf-idf character 3-5-grams (within words) and word
+1-2-grams, trained on corpus.json and dev.json and written, with its idf and
+weights, to bench/reports/emergency-model.json. unseen.json is never trained
+on; --evaluate prints the classifier's recall and precision on it.
 
-A logistic regression over tf-idf character 3-5-grams (within words) and word
-1-2-grams, trained on corpus.json and dev.json; unseen.json is never trained on
-(it measures what new messages can expect). The TypeScript side
-(emergency-classifier.ts) computes the same features and score.
-
-    python3 bench/emergency/train.py [--evaluate]   # needs scikit-learn
+    pip install scikit-learn && python3 bench/emergency/train.py --evaluate
 """
 import json, sys, unicodedata
 from pathlib import Path
@@ -14,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_union
 
 HERE = Path(__file__).parent
-OUT = HERE.parent.parent / 'services/ai/src/domain/emergency-model.json'
+OUT = HERE.parent / 'reports/emergency-model.json'
 C = 16.0
 THRESHOLD = 0.5
 
@@ -47,6 +46,7 @@ def table(vectorizer, start):
         term: [round(float(vectorizer.idf_[i]), 4), round(float(coef[start + i]), 4)]
         for term, i in sorted(vectorizer.vocabulary_.items())
     }
+OUT.parent.mkdir(exist_ok=True)
 OUT.write_text(json.dumps({
     'about': 'bench/emergency/train.py: logistic regression, tf-idf char_wb 3-5-grams + word 1-2-grams',
     'trainedOn': ['bench/emergency/corpus.json', 'bench/emergency/dev.json'],
@@ -62,4 +62,11 @@ if '--evaluate' in sys.argv:
     p = model.predict_proba(features.transform([normalise(x['text']) for x in test]))[:, 1]
     for x, pi in zip(test, p):
         x['p'] = float(pi)
-    print(json.dumps([{'text': x['text'], 'p': round(x['p'], 4)} for x in test[:5]], ensure_ascii=False))
+    for threshold in (0.5, 0.6, 0.7):
+        flagged = [x for x in test if x['p'] >= threshold]
+        hits = sum(x['label'] == 'emergency' for x in flagged)
+        emergencies = sum(x['label'] == 'emergency' for x in test)
+        life = [x for x in test if x['category'] == 'life_safety']
+        print(f'unseen, threshold {threshold}: recall {hits / emergencies:.3f}, '
+              f'precision {hits / max(1, len(flagged)):.3f}, '
+              f'life safety {sum(x["p"] >= threshold for x in life) / len(life):.3f}')
