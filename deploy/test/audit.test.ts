@@ -21,7 +21,10 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       const bulk = req.method === 'POST' && req.url === '/-/npm/v1/security/advisories/bulk';
-      if (!bulk || !answer) return res.writeHead(405).end();
+      if (!bulk || !answer) {
+        res.writeHead(405).end();
+        return;
+      }
       bodies.push(JSON.parse(body));
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     });
