@@ -13,35 +13,43 @@ const load = (name: string) =>
   JSON.parse(
     readFileSync(new URL(`../emergency/${name}.json`, import.meta.url), 'utf8'),
   ) as Labelled[];
-// Both corpora the rules were tuned with in view; unseen.json is left out on purpose.
-const corpus = [...load('corpus'), ...load('dev')];
 const detector = new EmergencyDetector();
-const flagged = corpus.map((item) => ({ ...item, flagged: detector.score(item.text).emergency }));
-const recall = (items: typeof flagged) => items.filter((i) => i.flagged).length / items.length;
+const flag = (items: Labelled[]) =>
+  items.map((item) => ({ ...item, flagged: detector.score(item.text).emergency }));
+type Flagged = ReturnType<typeof flag>;
+const recall = (items: Flagged) => items.filter((i) => i.flagged).length / items.length;
+const precision = (items: Flagged) => {
+  const alarms = items.filter((i) => i.flagged);
+  return alarms.filter((i) => i.label === 'emergency').length / alarms.length;
+};
 
 /**
- * The goals of issue 19 on the labelled corpora (bench/emergency/corpus.json
- * and dev.json, 658 messages in four languages): recall 0.98 on life safety,
- * 0.95 overall, precision 0.95. The rules were tuned with these in view: a
- * guard against regressions, not a measure of unseen messages (unseen.json,
- * reported by `emergency-accuracy --corpus=unseen`, is that).
+ * The goals of issue 19: recall 0.98 on life safety, 0.95 overall, precision
+ * 0.95. The rules were written and the classifier trained on corpus, dev,
+ * unseen, train-a and train-b (bench/emergency/train.py); fresh.json was
+ * neither, so its figures are what new messages can expect. Keep it so: never
+ * tune on fresh.json.
  */
-describe('emergency detection on the labelled corpus', () => {
-  it('finds at least 98 % of life-safety messages, in every language', () => {
-    const lifeSafety = flagged.filter((i) => i.category === 'life_safety');
-    expect(lifeSafety.length).toBeGreaterThanOrEqual(280);
+describe('emergency detection on the labelled corpora', () => {
+  it('meets the goals on what it was trained and tuned on, in every language', () => {
+    const seen = flag(['corpus', 'dev', 'unseen', 'train-a', 'train-b'].flatMap(load));
+    const lifeSafety = seen.filter((i) => i.category === 'life_safety');
+    expect(lifeSafety.length).toBeGreaterThanOrEqual(600);
     expect(recall(lifeSafety)).toBeGreaterThanOrEqual(0.98);
     for (const language of ['en', 'de', 'fr', 'es'])
       expect(recall(lifeSafety.filter((i) => i.language === language)), language).toBeGreaterThan(
-        0.9,
+        0.95,
       );
+    expect(recall(seen.filter((i) => i.label === 'emergency'))).toBeGreaterThanOrEqual(0.95);
+    expect(precision(seen)).toBeGreaterThanOrEqual(0.95);
   });
 
-  it('finds at least 95 % of all emergencies, with a precision of at least 95 %', () => {
-    const emergencies = flagged.filter((i) => i.label === 'emergency');
-    expect(recall(emergencies)).toBeGreaterThanOrEqual(0.95);
-    const alarms = flagged.filter((i) => i.flagged);
-    const precision = alarms.filter((i) => i.label === 'emergency').length / alarms.length;
-    expect(precision).toBeGreaterThanOrEqual(0.95);
+  it('meets the goals on fresh.json, which nothing was trained or tuned on, and leaves ordinary questions alone', () => {
+    const fresh = flag(load('fresh'));
+    expect(fresh.length).toBeGreaterThanOrEqual(300);
+    expect(recall(fresh.filter((i) => i.category === 'life_safety'))).toBeGreaterThanOrEqual(0.98);
+    expect(recall(fresh.filter((i) => i.label === 'emergency'))).toBeGreaterThanOrEqual(0.95);
+    expect(precision(fresh)).toBeGreaterThanOrEqual(0.95);
+    expect(fresh.filter((i) => i.category === 'ordinary' && i.flagged)).toEqual([]);
   });
 });

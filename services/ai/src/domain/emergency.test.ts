@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { EmergencyDetector, emergencyAnswer, emergencyTicketId } from './emergency.js';
 
 const detector = new EmergencyDetector();
+/** The point arithmetic, without the classifier. */
+const rulesAlone = new EmergencyDetector(undefined, { classifier: null });
 
 describe('EmergencyDetector', () => {
   it('flags incidents with business impact or urgency (40 points or more)', () => {
@@ -34,6 +36,22 @@ describe('EmergencyDetector', () => {
         text,
       ).toBe(true);
     }
+  });
+
+  it('flags dangers no rule names through the trained classifier, with the same guard', () => {
+    for (const text of [
+      'the blood is soaking through every towel i put on it',
+      'my diabetic son is sweaty, shaking and not making any sense, i think his sugar crashed',
+    ]) {
+      expect(rulesAlone.score(text).emergency, text).toBe(false);
+      const result = detector.score(text);
+      expect(result.emergency, text).toBe(true);
+      expect(result.matched).toEqual(['classifier']);
+    }
+    expect(
+      detector.score('the blood is soaking through every towel, just kidding, where is my parcel')
+        .emergency,
+    ).toBe(false);
   });
 
   it('flags business impact happening now, which the incident words alone missed', () => {
@@ -74,12 +92,12 @@ describe('EmergencyDetector', () => {
   });
 
   it('matches whole words only and counts each phrase once', () => {
-    expect(detector.score('viruses and antivirus').matched).toEqual([]);
-    expect(detector.score('urgent urgent urgent urgent').score).toBe(15);
+    expect(rulesAlone.score('viruses and antivirus').matched).toEqual([]);
+    expect(rulesAlone.score('urgent urgent urgent urgent').score).toBe(15);
   });
 
   it('adds points for shouting', () => {
-    expect(detector.score('THIS IS AN OUTAGE PLEASE HELP').score).toBe(30);
+    expect(rulesAlone.score('THIS IS AN OUTAGE PLEASE HELP').score).toBe(30);
   });
 
   it('never throws and stays bounded on any input', () => {

@@ -1,3 +1,5 @@
+import { EmergencyClassifier } from './emergency-classifier.js';
+
 /** One scoring rule: a phrase (matched on word boundaries, case-insensitive) and its points. */
 export interface EmergencyRule {
   phrase: string;
@@ -252,7 +254,7 @@ export const LIFE_SAFETY_RULES: LifeSafetyRule[] = [
       '(?:wrist|arm|leg|head|back|hand|eye) is (?:hurt|broken|bleeding|swelling)',
       'hurt (?:badly|really bad|bad)',
       'trapped (?:under|in|inside)',
-      'drowning',
+      'drowning(?! in (?:paperwork|cardboard|emails?|work|orders|boxes|debt|packaging|bills))',
       "blood ~(?:won'?t|wont|doesn'?t|does not|not) stop",
       'cut ~(?:very|really|so) deep',
       'very deep',
@@ -278,7 +280,8 @@ export const LIFE_SAFETY_RULES: LifeSafetyRule[] = [
       'blutet',
       'blut',
       'verbrennungen',
-      'verbrannt',
+      'sich ~verbrannt',
+      'verbrannt (?:am|an|die|den|das|sein|ihr)',
       'verbruht',
       'stromschlag',
       'funken ~(?:spruhen|fliegen|kommen)',
@@ -290,7 +293,9 @@ export const LIFE_SAFETY_RULES: LifeSafetyRule[] = [
       'blasen',
       'saigne',
       'sang',
-      'brulee?s?',
+      "s'?est brule",
+      'suis brule',
+      'brulee?s? (?:au|a la|aux|sur|partout|gravement)',
       'brulure',
       'brulures',
       'decharge',
@@ -305,7 +310,8 @@ export const LIFE_SAFETY_RULES: LifeSafetyRule[] = [
       'sangra',
       'sangre',
       'quemaduras',
-      'quemado',
+      'se (?:ha )?quem\\w*',
+      'quemad[oa] (?:el|la|los|las|su|mi|toda|todo)',
       'descarga',
       'chispas',
       'electrocut\\w*',
@@ -771,7 +777,7 @@ const GAP = "(?:[\\p{L}\\p{N}'-]+\\s+){0,4}";
 
 /** Words saying a danger is over or was never real. */
 const RESOLVED =
-  /\b(?:just kidding|jk|all gone now|(?:it'?s|is|everything is|all) (?:fine|ok|okay) now|(?:nobody|no one) (?:was|got) (?:hurt|injured)|kidding|all healed|healed now|back in (?:19|20)\d\d|last year|(?:el|l') ?(?:ano|annee) (?:pasado|derniere)|letztes jahr|since then|what if|(?:que|qu'?est-ce que je) (?:hago|fais) si|algun dia|si un jour|was mache ich,? wenn|just (?:curious|asking|wondering)|solo por saber|(?:novel|story|film|movie|game) (?:where|in which)|on fire this (?:quarter|year|month|week|season)|ca va maintenant|tout va bien maintenant|ahora (?:funciona|esta|estoy|estamos) bien|ya (?:esta|estoy|estamos) bien|jetzt (?:ist )?(?:wieder )?alles (?:gut|ok))\b/u;
+  /\b(?:just kidding|jk|all gone now|(?:it'?s|is|everything is|all) (?:fine|ok|okay) now|(?:nobody|no one) (?:was|got) (?:hurt|injured)|kidding|all healed|healed now|back in (?:19|20)\d\d|last year|(?:el|l') ?(?:ano|annee) (?:pasado|derniere)|letztes jahr|since then|what if|(?:que|qu'?est-ce que je) (?:hago|fais) si|algun dia|si un jour|was mache ich,? wenn|just (?:curious|asking|wondering)|(?:inbox|mailbox|postfach|boite (?:mail|de reception)|bandeja de entrada) (?:\w+ ){0,2}(?:on fire|brennt|en feu|arde)|(?:nearly|almost) had a heart attack|gave me a heart attack|resistente al fuego|fire[- ]?(?:resistant|proof|retardant)|feuerfest|ignifuge|resistant au feu|creme brulee|(?:boss|wife|husband|mum|mom|mother|dad|manager|patron|chef|femme|mari|mere|jefe|mujer|marido|madre|frau|mann|mutter)(?:'ll| will| is going to| gonna| va| me va a| bringt)? (?:\w+ ){0,2}(?:kill me|me tuer|matar|mich um)|mataria por|(?:he'?s|she'?s|they'?re|i'?m|we'?re|he is|she is) (?:fine|ok|okay|alright) now|(?:il|elle) va bien|l'?an dernier|solo por saber|(?:novel|story|film|movie|game) (?:where|in which)|on fire this (?:quarter|year|month|week|season)|ca va maintenant|tout va bien maintenant|ahora (?:funciona|esta|estoy|estamos) bien|ya (?:esta|estoy|estamos) bien|jetzt (?:ist )?(?:wieder )?alles (?:gut|ok))\b/u;
 
 function compile(rule: LifeSafetyRule): RegExp {
   return new RegExp(
@@ -830,6 +836,12 @@ export const DEFAULT_EMERGENCY_RULES: EmergencyRules = {
   threshold: 40,
 };
 
+let bundled: EmergencyClassifier | undefined;
+/** The bundled classifier, read once per process (about 1 MB of features). */
+function bundledClassifier(): EmergencyClassifier {
+  return (bundled ??= EmergencyClassifier.bundled());
+}
+
 /** The outcome for one message. */
 export interface EmergencyScore {
   score: number;
@@ -854,7 +866,17 @@ export class EmergencyDetector {
   private readonly lifeSafety: Array<{ name: string; pattern: RegExp }>;
   private readonly signals: Array<{ name: string; pattern: RegExp; points: number }>;
 
-  constructor(private readonly rules: EmergencyRules = DEFAULT_EMERGENCY_RULES) {
+  private readonly classifier: EmergencyClassifier | null;
+
+  /**
+   * @param options.classifier the learned classifier beside the rules; `null`
+   *   for the rules alone. @default the bundled one (bench/emergency/train.py)
+   */
+  constructor(
+    private readonly rules: EmergencyRules = DEFAULT_EMERGENCY_RULES,
+    options: { classifier?: EmergencyClassifier | null } = {},
+  ) {
+    this.classifier = options.classifier === undefined ? bundledClassifier() : options.classifier;
     this.lifeSafety = rules.lifeSafety.map((rule) => ({ name: rule.name, pattern: compile(rule) }));
     this.signals = rules.signals.map((rule) => ({ ...rule, pattern: compile(rule) }));
     const all = [...rules.keywords, ...rules.businessImpact, ...rules.urgency];
@@ -880,6 +902,9 @@ export class EmergencyDetector {
     if (!RESOLVED.test(plain))
       for (const rule of this.lifeSafety)
         if (rule.pattern.test(plain)) matched.add(`life safety: ${rule.name}`);
+    // The classifier catches what no rule names; the same guard applies.
+    if (matched.size === 0 && this.classifier?.isEmergency(sample) && !RESOLVED.test(plain))
+      matched.add('classifier');
     const lifeSafety = matched.size > 0;
     let signalPoints = 0;
     for (const signal of lifeSafety || RESOLVED.test(plain) ? [] : this.signals)
