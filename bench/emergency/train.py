@@ -6,7 +6,7 @@ A logistic regression over tf-idf character 3-5-grams (within words) and word
 1-2-grams, in scikit-learn's definitions, which the TypeScript side mirrors.
 Trained on every labelled message but fresh.json, which is never trained on
 (it measures what new messages can expect):
-  - bench/emergency/corpus.json, dev.json, unseen.json, train-a.json, train-b.json;
+  - bench/emergency/corpus.json, dev.json, unseen.json, train-a.json, train-b.json, train-c.json;
   - bench/knowledge/questions.json (ordinary questions: not emergencies);
   - bench/knowledge/out-of-scope.json (its safety questions are emergencies).
 The threshold is chosen by 5-fold cross-validation on the training set alone:
@@ -49,7 +49,7 @@ def load(path):
 def labelled():
     """(text, is an emergency, is an ordinary support message) for every training message."""
     items = []
-    for name in ('corpus', 'dev', 'unseen', 'train-a', 'train-b'):
+    for name in ('corpus', 'dev', 'unseen', 'train-a', 'train-b', 'train-c'):
         items += [
             (x['text'], x['label'] == 'emergency', x['category'] == 'ordinary')
             for x in load(f'bench/emergency/{name}.json')

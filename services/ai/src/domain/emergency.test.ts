@@ -41,7 +41,7 @@ describe('EmergencyDetector', () => {
   it('flags dangers no rule names through the trained classifier, with the same guard', () => {
     for (const text of [
       'the blood is soaking through every towel i put on it',
-      'my diabetic son is sweaty, shaking and not making any sense, i think his sugar crashed',
+      'found my 4yo sitting next to the empty paracetamol packet',
     ]) {
       expect(rulesAlone.score(text).emergency, text).toBe(false);
       const result = detector.score(text);
@@ -87,6 +87,14 @@ describe('EmergencyDetector', () => {
       'How do I get a refund?',
       'Is this urgent delivery option available?',
       'The antivirus subscription renewal price?',
+      // Follow-ups in a conversation: an early classifier flagged these ("and" weighed too much).
+      'and another thing',
+      'and another thing I wanted to ask',
+      'and another question about the invoice',
+      'the whole thing is a mess, where is my refund',
+      'I have been waiting for two weeks and nobody answers the phone',
+      'my cat knocked the blender off the counter',
+      'I cut myself slightly opening the box, no big deal',
     ])
       expect(detector.score(text).emergency, text).toBe(false);
   });
