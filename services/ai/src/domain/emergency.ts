@@ -480,11 +480,12 @@ export const LIFE_SAFETY_RULES: LifeSafetyRule[] = [
       'eingebrochen',
       'tickt',
       'droht',
-      'messer',
+      'mit (?:einem|dem) messer',
+      'messer (?:in der hand|gezogen)',
       'waffe',
       'pistole',
       'tuer',
-      'couteau',
+      '(?:a|avec|sort|tient|brandit) un couteau',
       'arme',
       'pistolet',
       'menace\\w*',
@@ -497,7 +498,7 @@ export const LIFE_SAFETY_RULES: LifeSafetyRule[] = [
       'agressee?',
       'ma frappee?',
       'matar\\w*',
-      'cuchillo',
+      '(?:con|tiene|saco) un cuchillo',
       'pistola',
       'arma',
       'amenaz\\w*',
@@ -660,6 +661,32 @@ export const LIFE_SAFETY_RULES: LifeSafetyRule[] = [
       'gresille',
       '(?:fell|fallen) (?:off|from) (?:the|a) ladder',
       'von der leiter gefallen',
+      'end things',
+      'raucht',
+      'knistert',
+      'chisporrotea',
+      'crepite',
+      'echa (?:\\w+ ){0,3}humo',
+      'exposes other',
+      'can see (?:other|all) (?:companies|customers|clients|people)',
+      "isn'?t waking up",
+      '(?:pill|medicine|tablet) bottle (?:is )?empty',
+      "(?:this is|it'?s) the last time",
+      'tell (?:mum|mom|mother|dad|her|him|them) i love',
+      'aufzubrechen',
+      'aufbrechen',
+      '(?:trying|tries) to (?:break|force) (?:in|open|the door)',
+      'part en lambeaux',
+      'peau part',
+      'verschlusselungstrojaner',
+      'trojaner',
+      'sofort sperren',
+      'encrypted by',
+      'losing (?:the )?contract',
+      '(?:verkaufen|selling) (?:seit \\w+ \\w+ )?(?:mit verlust|at a loss)',
+      'tresorerie est a sec',
+      'preleves deux fois',
+      '(?:customers|kunden|clients) (?:have )?already paid',
     ].join('|'),
   },
   {
@@ -883,7 +910,7 @@ const GAP = "(?:[\\p{L}\\p{N}'-]+\\s+){0,4}";
 
 /** Words saying a danger is over or was never real. */
 const RESOLVED =
-  /\b(?:just kidding|jk|all gone now|(?:it'?s|is|everything is|all) (?:fine|ok|okay) now|(?:nobody|no one) (?:was|got) (?:hurt|injured)|kidding|all healed|healed now|back in (?:19|20)\d\d|last year|(?:el|l') ?(?:ano|annee) (?:pasado|derniere)|letztes jahr|since then|what if|(?:que|qu'?est-ce que je) (?:hago|fais) si|algun dia|si un jour|was mache ich,? wenn|just (?:curious|asking|wondering)|(?:inbox|mailbox|postfach|boite (?:mail|de reception)|bandeja de entrada) (?:\w+ ){0,2}(?:on fire|brennt|en feu|arde)|(?:nearly|almost) had a heart attack|gave me a heart attack|resistente al fuego|fire[- ]?(?:resistant|proof|retardant)|feuerfest|ignifuge|resistant au feu|creme brulee|(?:boss|wife|husband|mum|mom|mother|dad|manager|patron|chef|femme|mari|mere|jefe|mujer|marido|madre|frau|mann|mutter)(?:'ll| will| is going to| gonna| va| me va a| bringt)? (?:\w+ ){0,2}(?:kill me|me tuer|matar|mich um)|mataria por|no big deal|(?<!no )esta bien|es geht (?:ihr|ihm|mir|uns|allen) (?:wieder )?gut|rien de grave|(?:totally|completely) fine|all sorted|(?:it'?s|smell is) gone now|nothing serious|just a (?:scratch|small cut)|pas grave|nicht schlimm|nada grave|(?:he'?s|she'?s|they'?re|i'?m|we'?re|he is|she is) (?:totally |completely )?(?:fine|ok|okay|alright)(?: now)?|(?:il|elle) va bien|l'?an dernier|solo por saber|(?:novel|story|film|movie|game) (?:where|in which)|on fire this (?:quarter|year|month|week|season)|ca va maintenant|tout va bien maintenant|ahora (?:funciona|esta|estoy|estamos) bien|ya (?:esta|estoy|estamos) bien|jetzt (?:ist )?(?:wieder )?alles (?:gut|ok))\b/u;
+  /\b(?:just kidding|jk|all gone now|(?:it'?s|is|everything is|all) (?:fine|ok|okay) now|(?:nobody|no one) (?:was|got) (?:hurt|injured)|kidding|all healed|healed now|back in (?:19|20)\d\d|last year|(?:el|l') ?(?:ano|annee) (?:pasado|derniere)|letztes jahr|since then|what if|(?:que|qu'?est-ce que je) (?:hago|fais) si|algun dia|si un jour|was mache ich,? wenn|just (?:curious|asking|wondering)|(?:inbox|mailbox|postfach|boite (?:mail|de reception)|bandeja de entrada) (?:\w+ ){0,2}(?:on fire|brennt|en feu|arde)|(?:nearly|almost) had a heart attack|gave me a heart attack|resistente al fuego|fire[- ]?(?:resistant|proof|retardant)|feuerfest|ignifuge|resistant au feu|creme brulee|(?:boss|wife|husband|mum|mom|mother|dad|brother|sister|manager|patron|chef|femme|mari|mere|frere|soeur|jefe|mujer|marido|madre|hermano|hermana|frau|mann|mutter|bruder|schwester)(?:'ll| will| is going to| gonna| va| me va a| bringt)? (?:\w+ ){0,2}(?:kill me|me tuer|matar|mich um)|mataria por|no big deal|no fire|nichts brennt|(?:contre|contra) (?:\w+ ){0,3}(?:incendi\w*|surchauffe)|(?:protection|securite|proteccion|schutz) (?:\w+ ){0,3}(?:incendi\w*|brand|feu)|failli faire|(?:we'?re|we are) all (?:fine|ok|okay|safe)|todo bien|last month|el mes pasado|le mois dernier|letzten monat|risk of (?:electric shock|fire)|risque (?:d'?incendie|de choc)|riesgo de (?:incendio|descarga)|brandgefahr|stromschlaggefahr|warning label|jouent aux pompiers|por si se|au cas ou|falls (?:er|sie|es) mal|(?<!no )esta bien|es geht (?:ihr|ihm|mir|uns|allen) (?:wieder )?gut|rien de grave|(?:totally|completely) fine|all sorted|(?:it'?s|smell is) gone now|nothing serious|just a (?:scratch|small cut)|pas grave|nicht schlimm|nada grave|(?:he'?s|she'?s|they'?re|i'?m|we'?re|he is|she is) (?:totally |completely )?(?:fine|ok|okay|alright)(?: now)?|(?:il|elle) va bien|l'?an dernier|solo por saber|(?:novel|story|film|movie|game) (?:where|in which)|on fire this (?:quarter|year|month|week|season)|ca va maintenant|tout va bien maintenant|ahora (?:funciona|esta|estoy|estamos) bien|ya (?:esta|estoy|estamos) bien|jetzt (?:ist )?(?:wieder )?alles (?:gut|ok))\b/u;
 
 function compile(rule: LifeSafetyRule): RegExp {
   return new RegExp(
