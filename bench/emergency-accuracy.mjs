@@ -7,7 +7,7 @@
 // keyword list does), so the ratio shows what the scoring buys.
 //   pnpm --filter @parley/bench emergency-accuracy [--held-out] [--misses]
 import { readFileSync } from 'node:fs';
-import { DEFAULT_EMERGENCY_RULES, EmergencyDetector } from '@parley/ai/emergency';
+import { DEFAULT_EMERGENCY_RULES, EmergencyDetector } from '@parley/ai';
 
 // --held-out: bench/emergency/held-out.json, written without the rules in view and
 // never tuned on (its figures are what unseen messages can expect).

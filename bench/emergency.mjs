@@ -2,7 +2,7 @@
 // p50/p99 over a mixed corpus, against a baseline measured in the same run: one
 // lower-cased substring check per message (the least any detector must do).
 //   pnpm --filter @parley/bench emergency [iterations=20000]
-import { EmergencyDetector } from '@parley/ai/emergency';
+import { EmergencyDetector } from '@parley/ai';
 
 const iterations = Math.min(Number(process.argv[2] ?? 20_000), 200_000);
 const corpus = [

@@ -15,8 +15,8 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { PgliteDatabase } from '@parley/embedded';
-import { confidentPassages, questionCoverage } from '@parley/ai/answering';
-import { EmergencyDetector } from '@parley/ai/emergency';
+import { confidentPassages, questionCoverage } from '@parley/ai';
+import { EmergencyDetector } from '@parley/ai';
 import {
   KnowledgeIngestor,
   KnowledgeStore,

@@ -4,7 +4,7 @@
 // same answer from the same local server with no router around it.
 //   pnpm --filter @parley/bench router-overhead [calls=400]
 import OpenAI from 'openai';
-import { LlmRouter, OpenAiProvider, ProviderHealth } from '@parley/ai/answering';
+import { LlmRouter, OpenAiProvider, ProviderHealth } from '@parley/ai';
 import { MemoryCacheStore } from '@parley/embedded';
 import { startFakeLlm } from '@parley/testing';
 

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import OpenAI, { toFile } from 'openai';
 import wavefile from 'wavefile';
 import { wordErrors } from '@parley/testing';
-import { EspeakSynthesizer, decodeMulaw, encodeMulaw, toWav } from '@parley/voice/offline';
+import { EspeakSynthesizer, decodeMulaw, encodeMulaw, toWav } from '@parley/voice';
 
 const count = Math.min(Number(process.argv[2] ?? 75), 75);
 const BOUND_MS = 300_000;

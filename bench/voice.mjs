@@ -27,7 +27,7 @@ import WebSocket from 'ws';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { PgDatabase } from '@parley/postgres';
 import { infraEnv, serviceEntry, serviceEnv, startServiceProcess } from '@parley/testing';
-import { EspeakSynthesizer, FRAME_BYTES, encodeMulaw, toWav } from '@parley/voice/offline';
+import { EspeakSynthesizer, FRAME_BYTES, encodeMulaw, toWav } from '@parley/voice';
 
 const args = process.argv.slice(2);
 const turns = Math.min(Number(args[0] ?? 5), 20);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { EmergencyDetector } from '@parley/ai/emergency';
+import { EmergencyDetector } from '@parley/ai';
 
 interface Labelled {
   text: string;

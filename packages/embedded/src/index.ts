@@ -11,3 +11,4 @@
 export { MemoryBroker, type MemoryBrokerOptions, type DeadLetter } from './memory-bus.js';
 export { MemoryCache, MemoryCacheStore, type MemoryCacheOptions } from './memory-cache.js';
 export { PgliteDatabase } from './pglite-database.js';
+export { embeddedPorts, type EmbeddedPortsOptions } from './plugin.js';

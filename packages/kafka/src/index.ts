@@ -4,8 +4,8 @@
  *
  * ```ts
  * await app.register(kafkaPlugin, { brokers, clientId: 'chat' });
- * app.kafka.addConsumer({ groupId: 'chat-store', registry, handler: async (event) => store(event) });
- * await app.kafka.producer.publish(registry.create(messageReceivedV1, { ... }));
+ * const subscription = app.ports.bus.subscribe({ groupId: 'chat', registry, handler });
+ * await app.ports.bus.publish(registry.create(messageReceivedV1, { ... }));
  * ```
  */
 export {

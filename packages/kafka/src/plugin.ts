@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import type { Admin, Kafka } from 'kafkajs';
 import { CONVERSATION_EVENTS_TOPIC } from '@parley/contracts';
 import { createKafkaClient, ensureTopics } from './client.js';
-import { EventConsumer, type ConsumerMetrics, type ConsumerOptions } from './consumer.js';
+import type { ConsumerMetrics } from './consumer.js';
 import { KafkaEventBus } from './kafka-bus.js';
 import { EventProducer } from './producer.js';
 
@@ -22,8 +22,6 @@ export interface KafkaHandle {
   bus: KafkaEventBus;
   /** An `EventBus` over another topic named in `extraTopics` (same client and producer). */
   busFor(topic: string): KafkaEventBus;
-  /** Adds a consumer that starts when the app is ready and stops (committing) before the app closes its pools. */
-  addConsumer(options: Omit<ConsumerOptions, 'producer' | 'logger'>): EventConsumer;
 }
 
 /** Options for {@link kafkaPlugin}. */
@@ -43,8 +41,7 @@ export interface KafkaPluginOptions {
   /** More topics this service uses (each with its dead letters), such as `knowledge-jobs`. */
   extraTopics?: string[];
   /**
-   * Where every consumer of the plugin (its buses' subscriptions and
-   * `addConsumer`'s) reports its lag and handled messages: bind them with
+   * Where every consumer of the plugin (its buses' subscriptions) reports its lag and handled messages: bind them with
    * `kafkaConsumerMetrics(registry)` from `@parley/observability`. The
    * `ParleyConsumerLag` alert and the AI and embedding HPAs read the lag.
    * Without it the consumers report none. (The embedded mode's in-process
@@ -66,7 +63,6 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
   const admin: Admin = client.admin();
   const eventsTopic = options.topic ?? CONVERSATION_EVENTS_TOPIC;
   const producer = new EventProducer(client, { topic: eventsTopic });
-  const consumers: EventConsumer[] = [];
 
   await admin.connect();
   const topic = {
@@ -82,15 +78,11 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
     ]),
     logger,
   );
-  // Every consumer of the plugin's, bus subscription or not, reports its lag the same way.
-  const consumerDefaults = {
-    ...(options.consumerMetrics ? { metrics: options.consumerMetrics } : {}),
-    ...(options.consumerLagIntervalMs ? { lagIntervalMs: options.consumerLagIntervalMs } : {}),
-  };
   const busDefaults = {
     logger,
     partitionsConsumedConcurrently: options.consumerConcurrency ?? 8,
-    ...consumerDefaults,
+    ...(options.consumerMetrics ? { metrics: options.consumerMetrics } : {}),
+    ...(options.consumerLagIntervalMs ? { lagIntervalMs: options.consumerLagIntervalMs } : {}),
   };
   await producer.connect();
 
@@ -103,31 +95,14 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
         throw new Error(`topic ${name} is not among the plugin's extraTopics`);
       return new KafkaEventBus(client, producer, { ...busDefaults, topic: name });
     },
-    addConsumer(consumerOptions) {
-      const consumer = new EventConsumer(client, {
-        topic: eventsTopic,
-        ...consumerDefaults,
-        ...consumerOptions,
-        producer,
-        logger,
-      });
-      consumers.push(consumer);
-      app.readiness.add(`kafka-consumer:${consumerOptions.groupId}`, async () => {
-        if (!consumer.healthy) throw new Error('consumer is not running');
-      });
-      return consumer;
-    },
   } satisfies KafkaHandle);
+  app.ports.provide({ bus: app.kafka.bus, busFor: (name) => app.kafka.busFor(name) });
 
   app.readiness.add('kafka', async () => {
     const cluster = await admin.describeCluster();
     return { brokers: cluster.brokers.length };
   });
-  app.addHook('onReady', async () => {
-    await Promise.all(consumers.map((c) => c.start()));
-  });
   app.addHook('onClose', async () => {
-    await Promise.all(consumers.map((c) => c.stop()));
     await producer.disconnect();
     await admin.disconnect();
   });
@@ -136,6 +111,7 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
 /**
  * Connects to Kafka while registering: creates `conversation-events` and its
  * dead-letter topic when missing, connects the producer, adds a readiness
- * check, and closes consumers, producer and admin on close.
+ * check, provides `app.ports.bus` and `busFor`, and closes producer and admin on
+ * close (the modules stop their own subscriptions first).
  */
 export const kafkaPlugin = fp(kafka, { name: 'parley-kafka', fastify: '5.x' });

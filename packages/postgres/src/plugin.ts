@@ -34,6 +34,7 @@ async function postgres(
   });
   await db.check();
   app.decorate('db', db);
+  app.ports.provide({ db });
   app.readiness.add('postgres', async () => ({
     ...(await db.check()),
     replicaLagMs: db.router.replicaLag(),
@@ -54,6 +55,6 @@ async function postgres(
 
 /**
  * Connects to the primary and replicas while registering (failing boot if the
- * primary is unreachable) and decorates `app.db`.
+ * primary is unreachable) and decorates `app.db` (and provides `app.ports.db`).
  */
 export const postgresPlugin = fp(postgres, { name: 'parley-postgres', fastify: '5.x' });

@@ -16,6 +16,7 @@ async function redisAdapter(app: FastifyInstance, options: RedisOptions): Promis
   await redis.connect();
   const cache = new RedisCache(redis);
   app.decorate('cache', cache);
+  app.ports.provide({ cache });
   // Optional: every service keeps working without Redis (rate limits fail
   // open, session state comes from Postgres, caches miss), and a shared
   // Redis outage must not take every pod out of its Service at once. The
@@ -24,5 +25,5 @@ async function redisAdapter(app: FastifyInstance, options: RedisOptions): Promis
   app.addHook('onClose', () => cache.close());
 }
 
-/** Connects to Redis while registering, decorates `app.cache`, adds an optional readiness check, quits on close. */
+/** Connects to Redis while registering, decorates `app.cache` (and provides `app.ports.cache`), adds an optional readiness check, quits on close. */
 export const redisPlugin = fp(redisAdapter, { name: 'parley-redis', fastify: '5.x' });

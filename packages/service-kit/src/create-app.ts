@@ -1,11 +1,13 @@
+import type { Logger } from '@parley/observability';
 import { isUnavailableError } from '@parley/ports';
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { isServiceError } from './errors.js';
 import { HealthMonitor } from './health-monitor.js';
 import { Readiness } from './readiness.js';
 import { StatusPublisher } from './status-publisher.js';
+import { PortRegistry } from './ports.js';
 import { UpgradeRouter } from './upgrades.js';
 
 declare module 'fastify' {
@@ -21,6 +23,11 @@ declare module 'fastify' {
     status: StatusPublisher;
     /** The service's Prometheus registry, served at `/metrics`. */
     metrics: Registry;
+    /**
+     * The process's pino logger (`app.log` is the same instance, typed as
+     * fastify's narrower logger): what modules hand to their domain classes.
+     */
+    logger: Logger;
     /** WebSocket upgrades by path; any other path is answered 404. */
     upgrades: UpgradeRouter;
     /**
@@ -29,6 +36,8 @@ declare module 'fastify' {
      * public catalogue's own (`GW`) where one is documented.
      */
     errorPrefix: string;
+    /** What modules run on, provided by the infrastructure plugins (see {@link PortRegistry}). */
+    ports: PortRegistry;
   }
 }
 
@@ -36,8 +45,8 @@ declare module 'fastify' {
 export interface AppOptions {
   /** The service's name, for logs and metrics. */
   service: string;
-  /** A pino logger (from `@parley/observability`'s `createLogger`). */
-  logger: FastifyServerOptions['loggerInstance'];
+  /** A pino logger (from `@parley/observability`'s `createLogger`): `app.log` and `app.logger`. */
+  logger: Logger;
   /** The registry served at `/metrics`. */
   metrics: Registry;
   /** Largest accepted request body. @default 1048576 (1 MiB) */
@@ -101,6 +110,8 @@ export function createApp(options: AppOptions): FastifyInstance {
     app.status.close();
   });
   app.decorate('metrics', options.metrics);
+  app.decorate('logger', options.logger);
+  app.decorate('ports', new PortRegistry());
   registerHttpMetrics(app, options.metrics);
   app.decorate('errorPrefix', 'SVC');
   app.decorate('upgrades', new UpgradeRouter(app.log, () => `${app.errorPrefix}_ERR_NOT_FOUND`));

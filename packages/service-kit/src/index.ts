@@ -35,6 +35,7 @@ export {
   type ReportOutcome,
 } from './status-publisher.js';
 export { ServiceError, isServiceError } from './errors.js';
+export { PortRegistry, type Ports } from './ports.js';
 export { superviseWorker, type Worker, type SuperviseOptions } from './worker.js';
 export { requireOperator, type OperatorAuthOptions } from './operator-auth.js';
 export { parseInput, type SafeParser } from './parse-input.js';

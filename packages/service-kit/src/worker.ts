@@ -20,7 +20,8 @@ export interface SuperviseOptions {
  * a consumer group can take as long as the session timeout of a member that
  * died without leaving (a SIGKILLed pod), longer than a plugin may take to
  * start. The worker starts once the app is ready, a failed start is retried,
- * `/readyz` reports the worker down until it runs, and it stops on close.
+ * `/readyz` reports the worker down until it runs (the health monitor checks
+ * again as soon as it does), and it stops on close.
  */
 export function superviseWorker(
   app: FastifyInstance,
@@ -37,6 +38,8 @@ export function superviseWorker(
       () => {
         lastError = undefined;
         app.log.info({ worker: name }, 'Worker running');
+        // The health monitor (and the status page) learn it now, not at the next interval.
+        void app.health.check().catch(() => undefined);
       },
       (err: unknown) => {
         lastError = err;

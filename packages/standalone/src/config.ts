@@ -1,9 +1,10 @@
 import { env, serviceFields, type ConfigOf } from '@parley/config';
-import { gatewayFields } from '@parley/gateway/config';
-import { aiFields } from '@parley/ai/answering';
-import { hitlFields } from '@parley/hitl/hitl';
-import { knowledgeFields } from '@parley/embedding/knowledge';
-import { voiceFields } from '@parley/voice/config';
+import { aiFields } from '@parley/ai';
+import { chatFields } from '@parley/chat';
+import { knowledgeFields } from '@parley/embedding';
+import { gatewayFields } from '@parley/gateway';
+import { hitlFields } from '@parley/hitl';
+import { voiceFields } from '@parley/voice';
 
 /** Every environment variable the one-process platform reads. */
 export const configSpec = {
@@ -13,7 +14,7 @@ export const configSpec = {
   host: env.string('HOST', { default: 'localhost' }),
   ...gatewayFields,
   dataDir: env.string('PARLEY_DATA_DIR', { default: '.parley/data' }),
-  historyTurns: env.int('CHAT_HISTORY_TURNS', { default: 10, min: 0, max: 50 }),
+  ...chatFields,
   /** Handoffs: agents' token secret (main.ts makes and keeps one when unset) and timers. */
   ...hitlFields,
   /** The seeded demo agent's password (embedded mode only; see the README). */

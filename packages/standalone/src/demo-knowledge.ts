@@ -1,6 +1,6 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { contentHash } from '@parley/knowledge';
-import type { Knowledge } from '@parley/embedding/knowledge';
+import type { Knowledge } from '@parley/embedding';
 
 /** The bundled demo knowledge base: packages/standalone/knowledge/*.md. */
 export const DEMO_KNOWLEDGE_DIR = new URL('../knowledge/', import.meta.url);

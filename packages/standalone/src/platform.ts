@@ -1,14 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { createChatWorker, recoverUnanswered } from '@parley/chat/worker';
-import { createAiWorker } from '@parley/ai/worker';
-import { DEFAULT_SYSTEM_PROMPT, Guardrails, buildProviders } from '@parley/ai/answering';
+import { aiModule } from '@parley/ai';
+import { chatModule } from '@parley/chat';
 import { ConversationStore, SessionCache, migrate } from '@parley/conversations';
-import { MemoryBroker, MemoryCacheStore, PgliteDatabase } from '@parley/embedded';
-import { registerGateway, type Gateway } from '@parley/gateway/gateway';
-import { registerHitl, type Hitl } from '@parley/hitl/hitl';
-import { registerKnowledge, type Knowledge } from '@parley/embedding/knowledge';
-import { registerVoice, type Voice } from '@parley/voice/voice';
+import { embeddedPorts, type MemoryBroker } from '@parley/embedded';
+import { gatewayModule, type Gateway } from '@parley/gateway';
+import { hitlModule, type Hitl } from '@parley/hitl';
+import { knowledgeModule, type Knowledge } from '@parley/embedding';
+import { voiceModule, type Voice } from '@parley/voice';
 import { trustedHops } from '@parley/config';
 import { createApp } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
@@ -45,11 +44,11 @@ declare module 'fastify' {
 }
 
 /**
- * Gateway, chat and AI in one process on the embedded adapters: the
- * in-process broker, PGlite in `config.dataDir` (`:memory:` keeps nothing)
- * and the in-memory cache. The same domain code as the services, with
- * different adapters. The demo tenant is (re)created once the port is known,
- * allowed on `http://localhost:<port>` and `http://127.0.0.1:<port>`.
+ * The six modules in one process on the embedded ports: the in-process
+ * broker, PGlite in `config.dataDir` (`:memory:` keeps nothing) and the
+ * in-memory cache. The services mount the same modules on Kafka, Redis and
+ * Postgres. The demo tenant is (re)created once the port is known, allowed
+ * on `http://localhost:<port>` and `http://127.0.0.1:<port>`.
  */
 export async function buildApp(config: Config, deps: ServiceDeps): Promise<FastifyInstance> {
   const app = createApp({
@@ -58,109 +57,41 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     metrics: deps.metrics,
     trustedProxyHops: trustedHops(config),
   });
-  const db = await PgliteDatabase.open(config.dataDir === ':memory:' ? undefined : config.dataDir);
-  await migrate(db);
-  const broker = new MemoryBroker();
-  const cacheStore = new MemoryCacheStore();
-  const cache = cacheStore.client();
-  const store = new ConversationStore(db);
-
-  app.readiness.add('database', () => db.check());
-  app.readiness.add('cache', () => cache.check());
+  await app.register(embeddedPorts, { dataDir: config.dataDir });
+  await migrate(app.ports.db);
   // One process serves every component: its health is each one's row on the status page.
-  app.status.attach(cache, { region: config.region, components: config.statusComponents });
-  const gateway = await registerGateway(app, {
-    bus: broker.bus(),
-    cache,
-    db,
+  app.status.attach(app.ports.cache, {
+    region: config.region,
+    components: config.statusComponents,
+  });
+  await app.register(gatewayModule, { settings: config });
+  // The in-process bus died with the last process: answer what it left unanswered.
+  await app.register(chatModule, { settings: config, recoverUnanswered: true });
+  await app.register(knowledgeModule, { settings: config });
+  // The AI searches the knowledge bases in this process rather than over HTTP.
+  await app.register(aiModule, {
     settings: config,
-    logger: deps.logger,
-    metrics: deps.metrics,
+    knowledge: { search: (tenantId, query) => app.knowledge.search(tenantId, query) },
   });
-  const chatDeps = {
-    bus: broker.bus(),
-    cache,
-    store,
-    sessions: new SessionCache(cache),
-    logger: deps.logger.child({ component: 'chat-worker' }),
-    historyTurns: config.historyTurns,
-  };
-  // Knowledge bases: uploads through the same API, jobs on their own in-process topic.
-  const knowledge = await registerKnowledge(app, {
-    db,
-    cache,
-    jobs: new MemoryBroker().bus(),
-    settings: config,
-    logger: deps.logger,
-    metrics: deps.metrics,
-  });
-  // The same answering chain as the AI service: models when keys are set, else the offline FAQ.
-  const ai = buildProviders(config, cache, 'standalone', {
-    knowledge: { search: (tenantId, query) => knowledge.search(tenantId, query) },
-    onLevelChange: (level, previous, reasons) => {
-      deps.logger.warn({ level, previous, reasons }, 'Degradation level changed');
-      app.status.setDegradation({ level, reasons });
-    },
-    onAssess: ({ level, reasons }) => app.status.setDegradation({ level, reasons }),
-  });
-  if (ai.enabled.length) deps.logger.info({ providers: ai.enabled }, 'Reply providers');
-  const workers = [
-    createChatWorker(chatDeps),
-    createAiWorker({
-      bus: broker.bus(),
-      cache,
-      provider: ai.provider,
-      level: () => ai.degradation.level,
-      guardrails: new Guardrails({
-        cache,
-        systemPrompt: DEFAULT_SYSTEM_PROMPT,
-        dailyTokenBudget: config.dailyTokenBudget,
-      }),
-      defaultEmergencyContact: config.emergencyContact,
-      logger: deps.logger.child({ component: 'ai-worker' }),
-    }),
-  ];
-  const hitl = await registerHitl(app, {
-    bus: broker.bus(),
-    cache,
-    db,
-    conversations: store,
-    settings: config,
-    logger: deps.logger,
-    metrics: deps.metrics,
-  });
-  workers.push(hitl.worker, knowledge.worker);
-  if (!isLoopback(config.host)) await refusePublicDemoAgent(hitl.handoffs, config);
-  // Phone calls, when Twilio is configured: the same pipeline as the voice service.
-  const voice = await registerVoice(app, {
-    bus: broker.bus(),
-    cache,
-    db,
-    settings: config,
-    logger: deps.logger,
-    metrics: deps.metrics,
-  });
+  await app.register(hitlModule, { settings: config });
+  if (!isLoopback(config.host)) await refusePublicDemoAgent(app.hitl.handoffs, config);
+  // Phone calls, when Twilio is configured.
+  await app.register(voiceModule, { settings: config });
+
+  const store = new ConversationStore(app.ports.db);
   let seeded!: { resolve(): void; reject(err: unknown): void };
   app.decorate('platform', {
-    gateway,
-    broker,
+    gateway: app.gateway,
+    broker: app.embedded.broker,
     store,
-    sessions: new SessionCache(cache),
-    hitl,
-    knowledge,
-    voice,
+    sessions: new SessionCache(app.ports.cache),
+    hitl: app.hitl,
+    knowledge: app.knowledge,
+    voice: app.voice,
     seeded: new Promise<void>((resolve, reject) => (seeded = { resolve, reject })),
   });
   app.platform.seeded.catch(() => undefined); // reported by the hook, awaited by whoever wants it
 
-  app.addHook('onReady', async () => {
-    for (const worker of workers) await worker.start();
-    ai.prober?.start();
-    ai.degradation.start();
-    // The in-process bus died with the last process: answer what it left unanswered.
-    const recovered = await recoverUnanswered(chatDeps);
-    if (recovered > 0) deps.logger.info({ recovered }, 'Requested replies left unanswered');
-  });
   app.addHook('onListen', async () => {
     try {
       const { port } = app.server.address() as AddressInfo;
@@ -172,11 +103,11 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
         emergencyContact: '+1 555 0100 (demo on-call line)',
       });
       if (config.demoKnowledge) {
-        const loaded = await loadDemoKnowledge(knowledge, 'demo');
+        const loaded = await loadDemoKnowledge(app.knowledge, 'demo');
         if (loaded > 0) app.log.info({ documents: loaded }, 'Demo knowledge base loaded');
       }
       // Created once: an agent changed, re-passworded or disabled since is left as it is.
-      await hitl.handoffs.createAgentIfAbsent({
+      await app.hitl.handoffs.createAgentIfAbsent({
         tenantId: DEMO_AGENT.tenantId,
         id: DEMO_AGENT.id,
         email: DEMO_AGENT.email,
@@ -189,14 +120,6 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
       seeded.reject(err);
       throw err;
     }
-  });
-  app.addHook('onClose', async () => {
-    ai.degradation.stop();
-    ai.prober?.stop();
-    for (const worker of workers) await worker.stop();
-    await cache.close();
-    cacheStore.close();
-    await db.close();
   });
   return app;
 }

@@ -5,7 +5,7 @@ import {
   type Frame,
   type WidgetClientOptions,
 } from '@parley/testing';
-import type { Handoff } from '@parley/hitl/hitl';
+import type { Handoff } from '@parley/hitl';
 import { DEMO_WIDGET_KEY } from '../src/index.js';
 import type { Running } from './start.js';
 

@@ -8,7 +8,7 @@ import {
   fuzzCorpus,
   hostileText,
 } from '@parley/testing';
-import { TWILIO_STREAM_PATH } from '@parley/voice/voice';
+import { TWILIO_STREAM_PATH } from '@parley/voice';
 import { DEMO_WIDGET_KEY } from '../src/index.js';
 import { startPlatform, type Running } from './start.js';
 

@@ -5,7 +5,7 @@ import {
   TEST_PUBLIC_URL,
   expectEventually,
 } from '@parley/testing';
-import { EspeakSynthesizer } from '@parley/voice/offline';
+import { EspeakSynthesizer } from '@parley/voice';
 import { DEMO_AGENT } from '../src/index.js';
 import { agentApi, openHandoff } from './agents.js';
 import { startPlatform, type Running } from './start.js';

@@ -20,7 +20,6 @@ const weight = (name: string, value: number) => env.int(name, { min: 1, max: 100
  * percentages (defaults 70 / 20 / 10). With no key the offline FAQ answers.
  */
 export const aiFields = {
-  consumerGroup: env.string('AI_CONSUMER_GROUP', { default: 'ai' }),
   firstTokenTimeoutMs: env.int('AI_FIRST_TOKEN_TIMEOUT_MS', {
     min: 100,
     max: 60_000,
@@ -95,6 +94,7 @@ export const configSpec = {
   port: env.port('PORT', { default: 8082 }),
   ...redisFields,
   ...kafkaFields,
+  consumerGroup: env.string('AI_CONSUMER_GROUP', { default: 'ai' }),
   ...aiFields,
 };
 

@@ -7,6 +7,14 @@ import {
   type ConfigOf,
 } from '@parley/config';
 
+/** Chat's own settings (also read by the one-process platform). */
+export const chatFields = {
+  /** Earlier turns sent with each reply request. */
+  historyTurns: env.int('CHAT_HISTORY_TURNS', { default: 10, min: 0, max: 50 }),
+};
+
+export type ChatSettings = ConfigOf<typeof chatFields>;
+
 /** Every environment variable the chat service reads. */
 export const configSpec = {
   ...serviceFields,
@@ -14,7 +22,7 @@ export const configSpec = {
   ...postgresFields,
   ...redisFields,
   ...kafkaFields,
-  historyTurns: env.int('CHAT_HISTORY_TURNS', { default: 10, min: 0, max: 50 }),
+  ...chatFields,
   consumerGroup: env.string('CHAT_CONSUMER_GROUP', { default: 'chat' }),
 };
 

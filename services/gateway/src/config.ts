@@ -71,5 +71,5 @@ export const configSpec = {
 
 export type Config = ConfigOf<typeof configSpec>;
 
-/** The settings {@link registerGateway} takes. */
+/** The settings the gateway module takes. */
 export type GatewaySettings = ConfigOf<typeof gatewayFields>;

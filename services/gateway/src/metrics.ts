@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-/** The gateway's own metrics; `active_sessions` feeds the chat HPA. */
+/** The gateway's own metrics (the chat service's `active_sessions` feeds the chat HPA). */
 export interface GatewayMetrics {
   activeSessions: Gauge;
   messagesIn: Counter;
@@ -14,7 +14,7 @@ export function gatewayMetrics(registry: Registry): GatewayMetrics {
   const registers = [registry];
   return {
     activeSessions: new Gauge({
-      name: 'active_sessions',
+      name: 'gateway_open_sockets',
       help: 'Open widget WebSocket sessions on this pod',
       registers,
     }),

@@ -15,7 +15,7 @@ import {
   type FakeLlm,
   type ServiceProcess,
 } from '@parley/testing';
-import { HandoffStore } from '../src/hitl.js';
+import { HandoffStore } from '../src/index.js';
 
 /**
  * The agent console and the widget in real headless Chromium, against the

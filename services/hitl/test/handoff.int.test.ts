@@ -11,7 +11,7 @@ import {
   startServiceProcess,
   type ServiceProcess,
 } from '@parley/testing';
-import { HandoffStore } from '../src/hitl.js';
+import { HandoffStore } from '../src/index.js';
 
 /**
  * Human handoff across separate processes on real Kafka, Postgres and Redis:

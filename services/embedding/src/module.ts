@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import fp from 'fastify-plugin';
+import { Counter, Histogram } from 'prom-client';
 import {
   CachedEmbedder,
   KnowledgeIngestor,
@@ -7,31 +8,32 @@ import {
   OfflineEmbedder,
   type Embedder,
 } from '@parley/knowledge';
-import type { Logger } from '@parley/observability';
-import type { Cache, EventBus, SqlDatabase, Subscription } from '@parley/ports';
+import type { Cache } from '@parley/ports';
+import { superviseWorker } from '@parley/service-kit';
 import type { KnowledgeConfig } from './config.js';
-import { createIngestWorker } from './consumers/ingest.consumer.js';
+import { EMBEDDING_GROUP, createIngestWorker } from './consumers/ingest.consumer.js';
 import { OpenAiEmbedder } from './domain/openai-embedder.js';
 import { knowledgeRoutes, type KnowledgeSearchFn } from './routes/knowledge.route.js';
 
-/** What the knowledge part of Parley runs on (the same in the service and embedded). */
-export interface KnowledgeDeps {
-  db: SqlDatabase;
-  cache: Cache;
-  /** The bus of `knowledge-jobs`. */
-  jobs: EventBus;
-  settings: KnowledgeConfig;
-  logger: Logger;
-  groupId?: string;
-  metrics?: Registry;
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The knowledge bases in this process (the one-process AI searches through it). */
+    knowledge: Knowledge;
+  }
 }
 
-/** The registered parts, for hosts and tests. */
+/** Options for {@link knowledgeModule}. */
+export interface KnowledgeModuleOptions {
+  settings: KnowledgeConfig;
+  /** The ingestion jobs' consumer group. @default 'embedding' */
+  groupId?: string;
+}
+
+/** What {@link knowledgeModule} decorates the app with, as `app.knowledge`. */
 export interface Knowledge {
   store: KnowledgeStore;
   embedder: Embedder;
   ingestor: KnowledgeIngestor;
-  worker: Subscription;
   /** Search in this process (the API's search, and the embedded platform's AI instead of HTTP). */
   search: KnowledgeSearchFn;
 }
@@ -56,31 +58,31 @@ export function buildEmbedder(settings: KnowledgeConfig, cache: Cache): Embedder
 }
 
 /**
- * Mounts the knowledge API on `app` and creates the ingestion worker (the
- * host starts and stops it). `@parley/embedding/knowledge`.
+ * Knowledge bases: the upload and search API, and the ingestion worker on
+ * `knowledge-jobs` (chunk, embed, store). Runs on `app.ports`, the same in
+ * both modes.
  */
-export async function registerKnowledge(
-  app: FastifyInstance,
-  deps: KnowledgeDeps,
-): Promise<Knowledge> {
-  const store = new KnowledgeStore(deps.db);
-  const embedder = buildEmbedder(deps.settings, deps.cache);
-  const ingested = deps.metrics
-    ? {
-        chunks: new Counter({
-          name: 'knowledge_chunks_ingested_total',
-          help: 'Chunks stored by ingestion jobs',
-          registers: [deps.metrics],
-        }),
-        jobs: new Histogram({
-          name: 'knowledge_ingest_duration_seconds',
-          help: 'Time to ingest one document, by outcome',
-          labelNames: ['outcome'],
-          buckets: [0.05, 0.1, 0.5, 1, 5, 15, 60],
-          registers: [deps.metrics],
-        }),
-      }
-    : undefined;
+async function knowledge(app: FastifyInstance, options: KnowledgeModuleOptions): Promise<void> {
+  const { cache, db } = app.ports;
+  const jobs = app.ports.busFor(options.settings.jobsTopic);
+  const deps = { settings: options.settings, logger: app.logger, metrics: app.metrics };
+  const groupId = options.groupId ?? EMBEDDING_GROUP;
+  const store = new KnowledgeStore(db);
+  const embedder = buildEmbedder(deps.settings, cache);
+  const ingested = {
+    chunks: new Counter({
+      name: 'knowledge_chunks_ingested_total',
+      help: 'Chunks stored by ingestion jobs',
+      registers: [deps.metrics],
+    }),
+    jobs: new Histogram({
+      name: 'knowledge_ingest_duration_seconds',
+      help: 'Time to ingest one document, by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.05, 0.1, 0.5, 1, 5, 15, 60],
+      registers: [deps.metrics],
+    }),
+  };
   /** The question embedded with the chunks' model (not for lexical-only ranking), then searched. */
   const search: KnowledgeSearchFn = async (tenantId, query, options = {}) => {
     const ranking = options.ranking ?? 'hybrid';
@@ -96,27 +98,24 @@ export async function registerKnowledge(
     adminToken: deps.settings.adminToken,
     searchToken: deps.settings.searchToken,
     store,
-    jobs: deps.jobs,
+    jobs,
     search,
     maxDocumentBytes: deps.settings.maxDocumentBytes,
   });
   const ingestor = new KnowledgeIngestor({ store, embedder });
   const worker = createIngestWorker({
-    jobs: deps.jobs,
+    jobs,
     store,
     ingestor,
     logger: deps.logger.child({ component: 'ingestion' }),
-    ...(deps.groupId ? { groupId: deps.groupId } : {}),
-    ...(ingested
-      ? {
-          onIngested: (outcome, chunks, ms) => {
-            ingested.jobs.observe({ outcome }, ms / 1000);
-            if (outcome === 'stored') ingested.chunks.inc(chunks);
-          },
-        }
-      : {}),
+    groupId,
+    onIngested: (outcome, chunks, ms) => {
+      ingested.jobs.observe({ outcome }, ms / 1000);
+      if (outcome === 'stored') ingested.chunks.inc(chunks);
+    },
   });
-  return { store, embedder, ingestor, worker, search };
+  superviseWorker(app, worker, { name: `consumer:${groupId}` });
+  app.decorate('knowledge', { store, embedder, ingestor, search } satisfies Knowledge);
 }
 
-export { knowledgeFields, type KnowledgeConfig } from './config.js';
+export const knowledgeModule = fp(knowledge, { name: 'parley-knowledge', fastify: '5.x' });

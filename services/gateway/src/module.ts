@@ -1,12 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import cors from '@fastify/cors';
 import { LRUCache } from 'lru-cache';
 import { trustedHops } from '@parley/config';
 import { EventRegistry, allEvents } from '@parley/contracts';
 import { ConversationStore, SessionCache } from '@parley/conversations';
-import type { Logger } from '@parley/observability';
-import type { Cache, EventBus, SqlDatabase } from '@parley/ports';
-import type { Registry } from 'prom-client';
 import type { GatewaySettings } from './config.js';
 import { WidgetTokens } from './domain/tokens.js';
 import { gatewayMetrics } from './metrics.js';
@@ -17,17 +15,19 @@ import { registerStatus } from './status/register-status.js';
 import { ConversationHub } from './ws/conversation-hub.js';
 import { SocketServer } from './ws/socket-server.js';
 
-/** What the gateway runs on: the three ports plus its settings. */
-export interface GatewayOptions {
-  bus: EventBus;
-  cache: Cache;
-  db: SqlDatabase;
-  settings: GatewaySettings;
-  logger: Logger;
-  metrics: Registry;
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The gateway's sockets on this process (for the one-process host and tests). */
+    gateway: Gateway;
+  }
 }
 
-/** A handle for the embedded mode and tests. */
+/** Options for {@link gatewayModule}. */
+export interface GatewayModuleOptions {
+  settings: GatewaySettings;
+}
+
+/** What {@link gatewayModule} decorates the app with, as `app.gateway`. */
 export interface Gateway {
   /** Open sockets on this process. */
   readonly sockets: number;
@@ -36,20 +36,17 @@ export interface Gateway {
 }
 
 /**
- * Adds the widget endpoints to `app`: the session route, the WebSocket
- * endpoint, the widget script and demo page, the status page (`/status`)
- * and the operators' incident API (`/admin/*`). The same code serves the
- * gateway service and the embedded mode; only the adapters differ.
+ * The widget's edge: the session route, the WebSocket endpoint, the widget
+ * script and demo page, the status page (`/status`) and the operators'
+ * incident API (`/admin/*`). Runs on `app.ports`, the same in both modes.
  */
-export async function registerGateway(
-  app: FastifyInstance,
-  options: GatewayOptions,
-): Promise<Gateway> {
-  const { settings, logger } = options;
+async function gateway(app: FastifyInstance, { settings }: GatewayModuleOptions): Promise<void> {
+  const logger = app.logger;
+  const { bus, cache, db } = app.ports;
   // The widget's endpoints answer with the gateway's documented codes (docs/protocol.md).
   app.errorPrefix = 'GW';
-  const metrics = gatewayMetrics(options.metrics);
-  const store = new ConversationStore(options.db);
+  const metrics = gatewayMetrics(app.metrics);
+  const store = new ConversationStore(db);
   const tokens = new WidgetTokens(
     settings.sessionSecret,
     settings.sessionTtlSeconds,
@@ -57,7 +54,7 @@ export async function registerGateway(
   );
   const hops = trustedHops(settings);
   const ipLimiter = new IpLimiter(
-    options.cache,
+    cache,
     { capacity: settings.ipBurst, refillPerSecond: settings.ipPerSecond },
     hops,
   );
@@ -93,11 +90,11 @@ export async function registerGateway(
   await app.register(widgetRoute);
   // The public status page and the operators' incident API.
   await registerStatus(app, {
-    db: options.db,
+    db: db,
     logger,
-    metrics: options.metrics,
+    metrics: app.metrics,
     ipLimiter: new IpLimiter(
-      options.cache,
+      cache,
       { capacity: settings.ipBurst, refillPerSecond: settings.ipPerSecond },
       hops,
       'parley:rl:status:',
@@ -109,26 +106,28 @@ export async function registerGateway(
   });
 
   const sockets = new SocketServer(app, {
-    bus: options.bus,
-    cache: options.cache,
+    bus: bus,
+    cache: cache,
     store,
     // Only the chat service writes session state, so this process keeps no L1 copy of it.
-    sessions: new SessionCache(options.cache, { l1TtlMs: 0 }),
+    sessions: new SessionCache(cache, { l1TtlMs: 0 }),
     registry: new EventRegistry(allEvents),
     settings,
     metrics,
     logger: logger.child({ component: 'ws' }),
     tokens,
     ipLimiter,
-    hub: new ConversationHub(options.cache, logger),
+    hub: new ConversationHub(cache, logger),
   });
   sockets.listen();
   // Sockets close before the adapters (hooks run in reverse order of registration).
   app.addHook('preClose', () => sockets.close());
-  return {
+  app.decorate('gateway', {
     get sockets() {
       return sockets.size;
     },
     terminateAll: () => sockets.terminateAll(),
-  };
+  } satisfies Gateway);
 }
+
+export const gatewayModule = fp(gateway, { name: 'parley-gateway', fastify: '5.x' });

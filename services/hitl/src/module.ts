@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import fastifyStatic from '@fastify/static';
-import type { ConversationStore } from '@parley/conversations';
-import type { Logger } from '@parley/observability';
-import type { Cache, EventBus, SqlDatabase, Subscription } from '@parley/ports';
-import { createHandoffWorker } from './consumers/handoff-requested.consumer.js';
+import { ConversationStore } from '@parley/conversations';
+import { superviseWorker } from '@parley/service-kit';
+import { HITL_GROUP, createHandoffWorker } from './consumers/handoff-requested.consumer.js';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { AgentTokens } from './domain/agent-tokens.js';
 import { QueueAnnouncer } from './domain/queue-announcer.js';
@@ -16,45 +16,56 @@ import { agentRoutes } from './routes/agent.route.js';
 import { OidcVerifier } from './domain/oidc.js';
 import { hitlAdminRoutes } from './routes/admin.route.js';
 
-/** What the human-handoff part of Parley runs on (the same in the service and embedded). */
-export interface HitlDeps {
-  bus: EventBus;
-  cache: Cache;
-  db: SqlDatabase;
-  conversations: ConversationStore;
-  /** Signs agents' tokens (at least 32 characters) and the handoff timers. */
-  settings: HitlConfig;
-  logger: Logger;
-  groupId?: string;
-  /** Where the queue metrics go (the hitl HPA scales on `hitl_queue_size`). */
-  metrics?: Registry;
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The handoffs' store and timers (for the one-process host and tests). */
+    hitl: Hitl;
+  }
 }
 
-/** The registered parts, for hosts and tests. */
+/** Options for {@link hitlModule}. */
+export interface HitlModuleOptions {
+  /** Signs agents' tokens (at least 32 characters) and the handoff timers. */
+  settings: HitlConfig;
+  /** The consumer group on `conversation-events`. @default 'hitl' */
+  groupId?: string;
+}
+
+/** What {@link hitlModule} decorates the app with, as `app.hitl`. */
 export interface Hitl {
   handoffs: HandoffStore;
-  worker: Subscription;
   /** The handoff timers (started and stopped with the app). */
   sweeper: HandoffSweeper;
 }
 
 /**
- * Mounts the agents' API on `app` and creates the worker that queues
- * handoffs; the host starts and stops the worker. `@parley/hitl/hitl`.
+ * Human handoff: the queue of conversations waiting for an agent, the
+ * agents' API and console, dispatch, the handoff timers, the operators'
+ * agent admin, and the queue metrics (the hitl HPA scales on
+ * `hitl_queue_size`). Runs on `app.ports`, the same in both modes.
  */
-export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promise<Hitl> {
+async function hitl(app: FastifyInstance, options: HitlModuleOptions): Promise<void> {
+  const { bus, cache, db } = app.ports;
+  const deps = {
+    bus,
+    cache,
+    conversations: new ConversationStore(db),
+    settings: options.settings,
+    logger: app.logger,
+  };
+  const groupId = options.groupId ?? HITL_GROUP;
   if (!deps.settings.oidcIssuer !== !deps.settings.oidcClientId)
     throw new Error('HITL_OIDC_ISSUER and HITL_OIDC_CLIENT_ID are set together, or neither');
-  const handoffs = new HandoffStore(deps.db);
+  const handoffs = new HandoffStore(db);
   const tokens = new AgentTokens(deps.settings.agentSecret);
   const announcer = new QueueAnnouncer(handoffs, deps.cache);
-  const metrics = deps.metrics ? hitlMetrics(deps.metrics, handoffs) : undefined;
+  const metrics = hitlMetrics(app.metrics, handoffs);
   const dispatcher = new Dispatcher({
     handoffs,
     bus: deps.bus,
     announcer,
     logger: deps.logger.child({ component: 'dispatcher' }),
-    ...(metrics ? { onAssigned: metrics.accepted } : {}),
+    onAssigned: metrics.accepted,
   });
   // The agent console: static files under /console/ (the API below serves its data).
   await app.register(fastifyStatic, {
@@ -100,7 +111,7 @@ export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promis
           }),
         }
       : {}),
-    ...(metrics ? { metrics } : {}),
+    metrics,
   });
   await app.register(hitlAdminRoutes, {
     token: deps.settings.adminToken,
@@ -115,7 +126,7 @@ export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promis
     announcer,
     dispatcher,
     logger: deps.logger.child({ component: 'handoff-worker' }),
-    ...(deps.groupId ? { groupId: deps.groupId } : {}),
+    groupId,
   });
   const sweeper = new HandoffSweeper({
     handoffs,
@@ -127,18 +138,13 @@ export async function registerHitl(app: FastifyInstance, deps: HitlDeps): Promis
     slaMs: deps.settings.slaMs,
     intervalMs: deps.settings.sweepIntervalMs,
   });
+  superviseWorker(app, worker, { name: `consumer:${groupId}` });
   app.addHook('onReady', async () => sweeper.start());
   app.addHook('onClose', async () => sweeper.stop());
-  return { handoffs, worker, sweeper };
+  app.decorate('hitl', { handoffs, sweeper } satisfies Hitl);
 }
 
-export { hitlFields, type HitlConfig } from './config.js';
-export {
-  HandoffStore,
-  type Agent,
-  type Handoff,
-  type QueuedHandoff,
-} from './domain/handoff-store.js';
+export const hitlModule = fp(hitl, { name: 'parley-hitl', fastify: '5.x' });
 
 /**
  * The handoff metrics: queue size and oldest wait per queue, read from

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { EventRegistry, allEvents } from '@parley/contracts';
-import type { Logger } from '@parley/observability';
-import type { Cache, EventBus, SqlDatabase } from '@parley/ports';
 import { parseNumbers, type VoiceSettings } from './config.js';
 import { ConversationLink } from './adapters/conversation-link.js';
 import { PhoneNumbers } from './adapters/phone-numbers.js';
@@ -15,18 +14,19 @@ export { TWILIO_STREAM_PATH } from './routes/twilio.route.js';
 import { speechStack } from './speech.js';
 import { mediaStreams } from './ws/media-stream.js';
 
-/** What the voice endpoints run on: two ports plus the settings. */
-export interface VoiceOptions {
-  bus: EventBus;
-  cache: Cache;
-  /** Postgres: the tenants' phone numbers. */
-  db: SqlDatabase;
-  settings: VoiceSettings;
-  logger: Logger;
-  metrics: Registry;
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The calls on this process (for the one-process host and tests). */
+    voice: Voice;
+  }
 }
 
-/** A handle for the embedded mode and tests. */
+/** Options for {@link voiceModule}. */
+export interface VoiceModuleOptions {
+  settings: VoiceSettings;
+}
+
+/** What {@link voiceModule} decorates the app with, as `app.voice`. */
 export interface Voice {
   /** Calls in progress on this process. */
   readonly calls: number;
@@ -35,16 +35,19 @@ export interface Voice {
 }
 
 /**
- * Adds phone calls to `app`: Twilio's webhook answers a call with a media
+ * Phone calls: Twilio's webhook answers a call with a media
  * stream to this process; each call's pipeline (voice activity, recognition,
  * the conversation, synthesis, barge-in, keys) runs in `CallSession`, and
  * the caller's words join the same conversation events as the widget's. The
  * same code serves the voice service and the embedded mode. Without
  * `TWILIO_AUTH_TOKEN` telephony is off (the metric stays, at 0).
  */
-export async function registerVoice(app: FastifyInstance, options: VoiceOptions): Promise<Voice> {
-  const { settings: config } = options;
-  const deps = options;
+async function voice(
+  app: FastifyInstance,
+  { settings: config }: VoiceModuleOptions,
+): Promise<void> {
+  const options = { bus: app.ports.bus, cache: app.ports.cache, db: app.ports.db };
+  const deps = { logger: app.logger, metrics: app.metrics };
   const calls = new CallRegistry(config.maxCalls);
   new Gauge({
     name: 'concurrent_calls',
@@ -66,11 +69,12 @@ export async function registerVoice(app: FastifyInstance, options: VoiceOptions)
         conversationId: c.conversationId,
       })),
   };
+  app.decorate('voice', handle);
   const phoneNumbers = new PhoneNumbers(options.db);
   await app.register(adminRoutes, { token: config.adminToken, numbers: phoneNumbers });
   if (!config.twilioAuthToken) {
     deps.logger.info('TWILIO_AUTH_TOKEN is not set: telephony is off');
-    return handle;
+    return;
   }
   if (!config.publicUrl)
     throw new Error('TWILIO_AUTH_TOKEN needs VOICE_PUBLIC_URL (the address Twilio calls)');
@@ -157,8 +161,9 @@ export async function registerVoice(app: FastifyInstance, options: VoiceOptions)
       };
     },
   });
-  return handle;
 }
+
+export const voiceModule = fp(voice, { name: 'parley-voice', fastify: '5.x' });
 
 function callMetrics(registry: Registry): CallObserver {
   const turn = new Histogram({

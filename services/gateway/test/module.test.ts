@@ -1,0 +1,117 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@parley/config';
+import {
+  EventRegistry,
+  conversationChannel,
+  messageReceivedV1,
+  type Event,
+  type MessageReceivedV1,
+} from '@parley/contracts';
+import { ConversationStore, migrate } from '@parley/conversations';
+import { embeddedPorts } from '@parley/embedded';
+import { createLogger, createMetricsRegistry } from '@parley/observability';
+import { createApp } from '@parley/service-kit';
+import { WidgetClient, expectEventually } from '@parley/testing';
+import { gatewayFields } from '../src/config.js';
+import { gatewayModule } from '../src/module.js';
+
+/**
+ * The gateway module as the service mounts it, on the embedded ports: the
+ * session route, the widget's socket onto the bus, live updates back to the
+ * socket, the documented refusals.
+ */
+const TENANT = 'gateway-module';
+const ORIGIN = 'http://shop.test';
+const KEY = 'pk_gateway_module';
+let app: FastifyInstance;
+let baseUrl: string;
+const received: Array<Event<MessageReceivedV1>> = [];
+const clients: WidgetClient[] = [];
+
+beforeAll(async () => {
+  app = createApp({
+    service: 'gateway',
+    logger: createLogger({ service: 'gateway', level: 'silent' }),
+    metrics: createMetricsRegistry({ service: 'gateway', processMetrics: false }),
+  });
+  await app.register(embeddedPorts, {});
+  await migrate(app.ports.db);
+  await new ConversationStore(app.ports.db).upsertTenant({
+    id: TENANT,
+    name: TENANT,
+    widgetKey: KEY,
+    allowedOrigins: [ORIGIN],
+  });
+  const settings = loadConfig(gatewayFields, {
+    PARLEY_SESSION_SECRET: 'gateway-module-secret-0123456789abcdef',
+  });
+  await app.register(gatewayModule, { settings });
+  const listener = app.ports.bus.subscribe({
+    groupId: 'test',
+    registry: new EventRegistry([messageReceivedV1]),
+    fromBeginning: true,
+    handler: async (event) => void received.push(event as Event<MessageReceivedV1>),
+  });
+  app.addHook('onClose', () => listener.stop());
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  await listener.start();
+  baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await app?.close();
+});
+
+async function connect(): Promise<WidgetClient> {
+  const client = await WidgetClient.connect(baseUrl, { widgetKey: KEY, origin: ORIGIN });
+  clients.push(client);
+  client.send({ type: 'resume', afterSeq: 0 });
+  await client.waitFor((f) => f.type === 'state');
+  return client;
+}
+
+describe('the gateway module on the embedded ports', () => {
+  it('puts a widget’s message on the bus, keyed by its conversation', async () => {
+    const client = await connect();
+    client.send({ type: 'message', clientMessageId: 'm1', text: 'שלום 👋' });
+    await expectEventually(() =>
+      expect(received.find((e) => e.payload.client_message_id === 'm1')).toMatchObject({
+        tenant_id: TENANT,
+        conversation_id: client.session.conversationId,
+        payload: { text: 'שלום 👋', channel: 'web' },
+      }),
+    );
+  });
+
+  it('sends what is published on the conversation’s channel to its socket', async () => {
+    const client = await connect();
+    await app.ports.cache.publish(
+      conversationChannel(TENANT, client.session.conversationId),
+      JSON.stringify({ kind: 'typing', role: 'assistant', active: true }),
+    );
+    expect(await client.waitFor((f) => f.type === 'typing')).toMatchObject({
+      role: 'assistant',
+      active: true,
+    });
+    expect(app.gateway.sockets).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses a session from an origin the tenant does not allow, with a documented code', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/widget/sessions',
+      headers: { origin: 'http://evil.test', 'content-type': 'application/json' },
+      payload: { widgetKey: KEY },
+    });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().code).toMatch(/^GW_ERR_/);
+  });
+
+  it('answers an unknown path with the gateway’s own code', async () => {
+    const res = await app.inject({ method: 'GET', url: '/nowhere' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().code).toBe('GW_ERR_NOT_FOUND');
+  });
+});

@@ -1,0 +1,13 @@
+/**
+ * Human handoff as a module: mount {@link hitlModule} on an app whose
+ * `app.ports` an infrastructure plugin provided, with {@link hitlFields}.
+ * `@parley/hitl`.
+ */
+export { hitlModule, type Hitl, type HitlModuleOptions } from './module.js';
+export { hitlFields, type HitlConfig } from './config.js';
+export {
+  HandoffStore,
+  type Agent,
+  type Handoff,
+  type QueuedHandoff,
+} from './domain/handoff-store.js';

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@parley/config';
+import {
+  EventRegistry,
+  handoffAcceptedV1,
+  handoffRequestedV1,
+  type Event,
+  type HandoffAcceptedV1,
+} from '@parley/contracts';
+import { ConversationStore, migrate } from '@parley/conversations';
+import { embeddedPorts } from '@parley/embedded';
+import { createLogger, createMetricsRegistry } from '@parley/observability';
+import { createApp } from '@parley/service-kit';
+import { eventually, expectEventually } from '@parley/testing';
+import { hitlFields } from '../src/config.js';
+import { hitlModule } from '../src/module.js';
+
+/**
+ * The hitl module as the service mounts it, on the embedded ports: a
+ * requested handoff joins the queue, an agent signs in, sees it and accepts
+ * it, and the acceptance goes out on the bus; the queue metric counts it.
+ */
+const TENANT = 'hitl-module';
+const ADMIN = 'operator-token-0123456789abcdef';
+let app: FastifyInstance;
+let conversations: ConversationStore;
+const accepted: Array<Event<HandoffAcceptedV1>> = [];
+const registry = new EventRegistry([handoffRequestedV1, handoffAcceptedV1]);
+
+beforeAll(async () => {
+  app = createApp({
+    service: 'hitl',
+    logger: createLogger({ service: 'hitl', level: 'silent' }),
+    metrics: createMetricsRegistry({ service: 'hitl', processMetrics: false }),
+  });
+  await app.register(embeddedPorts, {});
+  await migrate(app.ports.db);
+  conversations = new ConversationStore(app.ports.db);
+  await conversations.upsertTenant({
+    id: TENANT,
+    name: TENANT,
+    widgetKey: 'pk_hitl_module',
+    allowedOrigins: [],
+  });
+  const settings = loadConfig(hitlFields, {
+    PARLEY_AGENT_SECRET: 'hitl-module-agent-secret-0123456789abc',
+    PARLEY_ADMIN_TOKEN: ADMIN,
+  });
+  await app.register(hitlModule, { settings });
+  const listener = app.ports.bus.subscribe({
+    groupId: 'test',
+    registry,
+    fromBeginning: true,
+    handler: async (event) => {
+      if (event.type === handoffAcceptedV1.type) accepted.push(event as Event<HandoffAcceptedV1>);
+    },
+  });
+  app.addHook('onClose', () => listener.stop());
+  await app.ready();
+  await listener.start();
+  await app.hitl.handoffs.upsertAgent({
+    tenantId: TENANT,
+    id: 'ana',
+    email: 'ana@hitl-module.test',
+    name: 'Ana',
+    password: 'ana-password-1',
+  });
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+async function signIn(): Promise<string> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/agent/sessions',
+    payload: { tenantId: TENANT, email: 'ana@hitl-module.test', password: 'ana-password-1' },
+  });
+  expect(res.statusCode).toBe(201);
+  return res.json().token as string;
+}
+
+describe('the hitl module on the embedded ports', () => {
+  it('queues a requested handoff, and an agent accepts it with the acceptance on the bus', async () => {
+    const conversationId = randomUUID();
+    await conversations.appendMessage({
+      tenantId: TENANT,
+      conversationId,
+      visitorId: 'visitor-1',
+      channel: 'web',
+      role: 'user',
+      messageId: randomUUID(),
+      clientMessageId: 'c1',
+      eventId: randomUUID(),
+      text: 'I want a person',
+      receivedAt: new Date(),
+    });
+    await app.ports.bus.publish(
+      registry.create(handoffRequestedV1, {
+        conversationId,
+        tenantId: TENANT,
+        payload: { reason: 'user_request', message_seq: 1 },
+      }),
+    );
+    const token = await signIn();
+    const auth = { authorization: `Bearer ${token}` };
+    const queued = await eventually(
+      async () => {
+        const res = await app.inject({ method: 'GET', url: '/v1/agent/queue', headers: auth });
+        return (res.json().queued as Array<{ id: string; conversationId: string }>).find(
+          (h) => h.conversationId === conversationId,
+        );
+      },
+      { timeoutMs: 10_000, what: 'the handoff in the queue' },
+    );
+    expect(await app.metrics.metrics()).toMatch(
+      /^hitl_queue_size\{[^}]*queue="general"[^}]*\} 1$/m,
+    );
+    const accept = await app.inject({
+      method: 'POST',
+      url: `/v1/agent/handoffs/${queued.id}/accept`,
+      headers: auth,
+    });
+    expect(accept.statusCode).toBe(200);
+    await expectEventually(() =>
+      expect(accepted.find((e) => e.conversation_id === conversationId)?.payload).toMatchObject({
+        agent_id: 'ana',
+      }),
+    );
+  });
+
+  it('refuses the agents’ API without a token, and a wrong password, with its codes', async () => {
+    const queue = await app.inject({ method: 'GET', url: '/v1/agent/queue' });
+    expect(queue.statusCode).toBe(401);
+    const wrong = await app.inject({
+      method: 'POST',
+      url: '/v1/agent/sessions',
+      payload: { tenantId: TENANT, email: 'ana@hitl-module.test', password: 'not-her-password' },
+    });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json().code).toMatch(/^HITL_ERR_/);
+  });
+
+  it('reports its consumer in readiness', async () => {
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.json().checks).toMatchObject({ 'consumer:hitl': { status: 'up' } });
+  });
+});
