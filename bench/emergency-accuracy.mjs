@@ -7,7 +7,7 @@
 // keyword list does), so the ratio shows what the scoring buys.
 //   pnpm --filter @parley/bench emergency-accuracy [--held-out] [--misses]
 import { readFileSync } from 'node:fs';
-import { DEFAULT_EMERGENCY_RULES, EmergencyDetector } from '@parley/ai';
+import { DEFAULT_EMERGENCY_RULES, EmergencyDetector, emergencyDetector } from '@parley/ai';
 
 // --held-out: bench/emergency/held-out.json, written without the rules in view and
 // never tuned on (its figures are what unseen messages can expect).
@@ -16,7 +16,7 @@ const corpus = JSON.parse(
   readFileSync(new URL(`./emergency/${corpusName}.json`, import.meta.url), 'utf8'),
 );
 const showMisses = process.argv.includes('--misses');
-const detector = new EmergencyDetector();
+const detector = emergencyDetector();
 const rulesAlone = new EmergencyDetector(undefined, { classifier: null });
 const words = [
   ...DEFAULT_EMERGENCY_RULES.keywords,

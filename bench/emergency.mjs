@@ -2,7 +2,7 @@
 // p50/p99 over a mixed corpus, against a baseline measured in the same run: one
 // lower-cased substring check per message (the least any detector must do).
 //   pnpm --filter @parley/bench emergency [iterations=20000]
-import { EmergencyDetector } from '@parley/ai';
+import { emergencyDetector } from '@parley/ai';
 
 const iterations = Math.min(Number(process.argv[2] ?? 20_000), 200_000);
 const corpus = [
@@ -15,7 +15,7 @@ const corpus = [
   `${'Could you explain the invoice lines in detail? '.repeat(60)}server down`,
   'ransomware on every laptop, emergency',
 ];
-const detector = new EmergencyDetector();
+const detector = emergencyDetector();
 
 function measure(label, fn) {
   for (let i = 0; i < 2_000; i++) fn(corpus[i % corpus.length]); // warm up

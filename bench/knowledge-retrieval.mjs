@@ -16,7 +16,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { ConversationStore, migrate } from '@parley/conversations';
 import { PgliteDatabase } from '@parley/embedded';
 import { confidentPassages, questionCoverage } from '@parley/ai';
-import { EmergencyDetector } from '@parley/ai';
+import { emergencyDetector } from '@parley/ai';
 import {
   KnowledgeIngestor,
   KnowledgeStore,
@@ -134,7 +134,7 @@ for (const q of questions) inScope.push({ ...q, passages: await hybrid(q.questio
 const outside = [];
 for (const q of outOfScope) outside.push({ ...q, passages: await hybrid(q.question) });
 // The assistant checks for an emergency before it searches: those questions never get an article.
-const emergency = new EmergencyDetector();
+const emergency = emergencyDetector();
 const afterEmergency = (rule) => (q, ps) => (emergency.score(q).emergency ? [] : rule(q, ps));
 // The rule before issue 19: similarity alone.
 const similarEnough = (ps) =>

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { EmergencyDetector } from '@parley/ai';
+import { emergencyDetector } from '@parley/ai';
 
 interface Labelled {
   text: string;
@@ -13,7 +13,7 @@ const load = (name: string) =>
   JSON.parse(
     readFileSync(new URL(`../emergency/${name}.json`, import.meta.url), 'utf8'),
   ) as Labelled[];
-const detector = new EmergencyDetector();
+const detector = emergencyDetector();
 const flag = (items: Labelled[]) =>
   items.map((item) => ({ ...item, flagged: detector.score(item.text).emergency }));
 type Flagged = ReturnType<typeof flag>;

@@ -7,6 +7,8 @@ import {
 import { dependencyPolicy, type ResilienceSink } from './compose.js';
 import { BREAKER_PRESETS, RETRY_PRESETS } from './presets.js';
 
+const NO_RETRY = { retries: 0, schedule: { kind: 'fixed', delaysMs: [] } } as const;
+
 function recordingSink() {
   const events: string[] = [];
   const sink: ResilienceSink = {
@@ -51,8 +53,8 @@ describe('dependencyPolicy', () => {
     const { policy } = dependencyPolicy({
       name: 'crm',
       timeoutMs: 100,
-      retry: { ...RETRY_PRESETS.payment },
-      breaker: BREAKER_PRESETS.crm,
+      retry: NO_RETRY,
+      breaker: BREAKER_PRESETS.knowledge,
     });
     let aborted = false;
     const result = policy
@@ -70,8 +72,8 @@ describe('dependencyPolicy', () => {
     const { policy } = dependencyPolicy({
       name: 'crm',
       timeoutMs: 10_000,
-      retry: { ...RETRY_PRESETS.payment },
-      breaker: BREAKER_PRESETS.crm,
+      retry: NO_RETRY,
+      breaker: BREAKER_PRESETS.knowledge,
       bulkhead: { limit: 2, queue: 1 },
       sink,
     });

@@ -18,7 +18,7 @@ export interface ResilienceSink {
 
 /** Options for {@link dependencyPolicy}. */
 export interface DependencyPolicyOptions {
-  /** Names the dependency in metrics (`llm:openai`, `crm`). */
+  /** Names the dependency in metrics (`llm:openai`, `knowledge`). */
   name: string;
   /** Per-attempt time limit; the attempt is abandoned (and counts as a failure) when it passes. */
   timeoutMs: number;
@@ -43,8 +43,8 @@ export interface DependencyPolicy {
  * sits outside the breaker, so an open circuit ends the retries at once.
  *
  * ```ts
- * const { policy } = dependencyPolicy({ name: 'crm', timeoutMs: 2_000, retry: RETRY_PRESETS.crmRead, breaker: BREAKER_PRESETS.crm });
- * const customer = await policy.execute(({ signal }) => crm.get(id, { signal }));
+ * const { policy } = dependencyPolicy({ name: 'knowledge', timeoutMs: 2_000, retry: RETRY_PRESETS.knowledge, breaker: BREAKER_PRESETS.knowledge });
+ * const passages = await policy.execute(({ signal }) => knowledge.search(query, { signal }));
  * ```
  */
 export function dependencyPolicy(options: DependencyPolicyOptions): DependencyPolicy {

@@ -14,13 +14,6 @@ export const BREAKER_PRESETS = {
     halfOpenMaxCalls: 2,
     halfOpenSuccesses: 2,
   },
-  crm: {
-    failureThreshold: 5,
-    windowMs: 60_000,
-    openMs: 30_000,
-    halfOpenMaxCalls: 3,
-    halfOpenSuccesses: 3,
-  },
   /** Knowledge retrieval has no row of its own in the seed's breaker table: the general pattern (5 in 60 s, 30 s open, 3 probes). */
   knowledge: {
     failureThreshold: 5,
@@ -29,20 +22,14 @@ export const BREAKER_PRESETS = {
     halfOpenMaxCalls: 3,
     halfOpenSuccesses: 3,
   },
-  payment: {
-    failureThreshold: 2,
-    windowMs: 60_000,
-    openMs: 60_000,
-    halfOpenMaxCalls: 1,
-    halfOpenSuccesses: 3,
-  },
 } as const satisfies Record<string, WindowBreakerOptions>;
 
-/** Retry settings per kind of call, from the same documents. Payments are never retried. */
+/**
+ * Retry settings per kind of call, from the same documents. Only the kinds
+ * Parley calls are here (the design's CRM, e-mail and payment rows have no
+ * caller); a new dependency adds its row.
+ */
 export const RETRY_PRESETS = {
   llm: { retries: 3, schedule: { kind: 'exponential', baseMs: 1_000, maxMs: 4_000 } },
-  crmRead: { retries: 2, schedule: { kind: 'linear', stepMs: 500 } },
   knowledge: { retries: 2, schedule: { kind: 'linear', stepMs: 200 } },
-  email: { retries: 3, schedule: { kind: 'fixed', delaysMs: [1_000, 5_000, 30_000] } },
-  payment: { retries: 0, schedule: { kind: 'fixed', delaysMs: [] } },
 } as const satisfies Record<string, RetryOptions>;

@@ -16,16 +16,12 @@ describe('retry schedules', () => {
     expect(scheduledDelay(schedule, 1, () => 0.5)).toBe(1_000);
   });
 
-  it('waits linearly for CRM reads and knowledge, and on a fixed table for e-mail', () => {
-    expect([0, 1].map((n) => scheduledDelay(RETRY_PRESETS.crmRead.schedule, n))).toEqual([
-      500, 1_000,
-    ]);
+  it('waits linearly for knowledge, and on a fixed table when given one', () => {
     expect([0, 1].map((n) => scheduledDelay(RETRY_PRESETS.knowledge.schedule, n))).toEqual([
       200, 400,
     ]);
-    expect([0, 1, 2].map((n) => scheduledDelay(RETRY_PRESETS.email.schedule, n))).toEqual([
-      1_000, 5_000, 30_000,
-    ]);
+    const table = { kind: 'fixed', delaysMs: [1_000, 5_000, 30_000] } as const;
+    expect([0, 1, 2].map((n) => scheduledDelay(table, n))).toEqual([1_000, 5_000, 30_000]);
   });
 });
 
@@ -34,7 +30,7 @@ describe('retryPolicy', () => {
   afterEach(() => vi.useRealTimers());
 
   it('retries a retryable failure on schedule and returns the first success', async () => {
-    const policy = retryPolicy({ ...RETRY_PRESETS.crmRead });
+    const policy = retryPolicy({ retries: 2, schedule: { kind: 'linear', stepMs: 500 } });
     const delays: number[] = [];
     policy.onRetry(({ delay }) => delays.push(delay));
     let calls = 0;
@@ -54,14 +50,14 @@ describe('retryPolicy', () => {
     expect(calls).toBe(3);
   });
 
-  it('never retries a caller error, nor anything for payments', async () => {
+  it('never retries a caller error, nor anything with no retries', async () => {
     const call = vi.fn(() => Promise.reject(http(400)));
     await retryPolicy({ ...RETRY_PRESETS.llm })
       .execute(call)
       .catch(() => undefined);
     expect(call).toHaveBeenCalledTimes(1);
     const pay = vi.fn(() => Promise.reject(http(503)));
-    await retryPolicy({ ...RETRY_PRESETS.payment })
+    await retryPolicy({ retries: 0, schedule: { kind: 'fixed', delaysMs: [] } })
       .execute(pay)
       .catch(() => undefined);
     expect(pay).toHaveBeenCalledTimes(1);

@@ -11,7 +11,8 @@ import {
 } from '@parley/contracts';
 import type { Logger } from '@parley/observability';
 import type { Cache, EventBus, Subscription } from '@parley/ports';
-import { EmergencyDetector, emergencyAnswer, emergencyTicketId } from './domain/emergency.js';
+import { emergencyDetector } from './adapters/emergency-model.js';
+import { emergencyAnswer, emergencyTicketId, type EmergencyDetector } from './domain/emergency.js';
 import { INSTANT_SOURCES } from './domain/answering-chain.js';
 import type { DegradationLevel } from './domain/degradation.js';
 import { SAFE_ANSWERS, type Guardrails } from './domain/guardrails.js';
@@ -51,7 +52,7 @@ export const AI_GROUP = 'ai';
  */
 export function createAiWorker(deps: AiDeps): Subscription {
   const registry = new EventRegistry([replyRequestedV1]);
-  const emergencies = deps.emergencies ?? new EmergencyDetector();
+  const emergencies = deps.emergencies ?? emergencyDetector();
   const defaultContact = deps.defaultEmergencyContact ?? 'our support team by phone';
   // Best effort and never waited for: a stalled Redis would otherwise hold
   // the model's stream while its time limits run, and count as the model

@@ -7,6 +7,7 @@
 export { aiModule, type AiModuleOptions } from './module.js';
 export { aiFields, type AiConfig } from './config.js';
 export type { DegradationLevel, DegradationStatus } from './domain/degradation.js';
+export { bundledEmergencyClassifier, emergencyDetector } from './adapters/emergency-model.js';
 export {
   DEFAULT_EMERGENCY_RULES,
   EmergencyDetector,

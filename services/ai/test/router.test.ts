@@ -6,7 +6,8 @@ import { AnthropicProvider } from '../src/providers/anthropic-provider.js';
 import { GoogleProvider } from '../src/providers/google-provider.js';
 import { OpenAiProvider } from '../src/providers/openai-provider.js';
 import { HealthProber } from '../src/router/health-prober.js';
-import { AllProvidersFailedError, LlmRouter, type RouterEvent } from '../src/router/llm-router.js';
+import { AllProvidersFailedError } from '../src/domain/provider.js';
+import { LlmRouter, type RouterEvent } from '../src/router/llm-router.js';
 import { ProviderHealth } from '../src/router/provider-health.js';
 
 /** One fake server per provider, so each can misbehave on its own. */

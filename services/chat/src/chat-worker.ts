@@ -17,14 +17,9 @@ import {
   type MessageReceivedV1,
   type ReplyGeneratedV1,
 } from '@parley/contracts';
-import {
-  isStoreError,
-  type ConversationStore,
-  type ReplySettings,
-  type SessionCache,
-} from '@parley/conversations';
-import type { Logger } from '@parley/observability';
-import { PermanentError, type Cache, type EventBus, type Subscription } from '@parley/ports';
+import { isStoreError, type ReplySettings } from '@parley/conversations';
+import { PermanentError, type Subscription } from '@parley/ports';
+import type { ChatDeps, WorkerDeps } from './deps.js';
 import { onMessageReceived, requestReply } from './consumers/message-received.consumer.js';
 import { onReplyGenerated } from './consumers/reply-generated.consumer.js';
 import {
@@ -34,30 +29,6 @@ import {
   onHandoffRequested,
   onHandoffTransferred,
 } from './consumers/handoff.consumer.js';
-
-/** What the chat service's handlers work with: ports, not clients. */
-export interface ChatDeps {
-  bus: EventBus;
-  cache: Cache;
-  store: ConversationStore;
-  sessions: SessionCache;
-  logger: Logger;
-  /** Earlier turns sent with each reply request. @default 10 */
-  historyTurns: number;
-  /** The consumer group. @default 'chat' */
-  groupId: string;
-  /** The tenant's emergency contact and AI settings (cached for a minute). */
-  replySettings: (tenantId: string) => Promise<ReplySettings>;
-  metrics?: {
-    stored(role: 'user' | 'assistant' | 'agent' | 'system'): void;
-    /** A user message of the conversation was handled (the `active_sessions` gauge). */
-    active?(tenantId: string, conversationId: string): void;
-  };
-}
-
-/** What callers pass: {@link ChatDeps} with its defaults optional. */
-export type WorkerDeps = Omit<ChatDeps, 'historyTurns' | 'groupId' | 'replySettings'> &
-  Partial<Pick<ChatDeps, 'historyTurns' | 'groupId' | 'replySettings'>>;
 
 function withDefaults(deps: WorkerDeps): ChatDeps {
   const tenants = new LRUCache<string, ReplySettings>({ max: 10_000, ttl: 60_000 });

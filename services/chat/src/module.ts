@@ -4,7 +4,8 @@ import { Counter, Gauge } from 'prom-client';
 import { ConversationStore, SessionCache } from '@parley/conversations';
 import { superviseWorker } from '@parley/service-kit';
 import { ActiveSessions } from './active-sessions.js';
-import { CHAT_GROUP, createChatWorker, recoverUnanswered, type WorkerDeps } from './chat-worker.js';
+import { CHAT_GROUP, createChatWorker, recoverUnanswered } from './chat-worker.js';
+import type { WorkerDeps } from './deps.js';
 import type { ChatSettings } from './config.js';
 
 /** Options for {@link chatModule}. */

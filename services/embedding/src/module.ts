@@ -12,7 +12,7 @@ import type { Cache } from '@parley/ports';
 import { superviseWorker } from '@parley/service-kit';
 import type { KnowledgeConfig } from './config.js';
 import { EMBEDDING_GROUP, createIngestWorker } from './consumers/ingest.consumer.js';
-import { OpenAiEmbedder } from './domain/openai-embedder.js';
+import { OpenAiEmbedder } from './adapters/openai-embedder.js';
 import { knowledgeRoutes, type KnowledgeSearchFn } from './routes/knowledge.route.js';
 
 declare module 'fastify' {

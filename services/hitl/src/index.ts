@@ -10,4 +10,4 @@ export {
   type Agent,
   type Handoff,
   type QueuedHandoff,
-} from './domain/handoff-store.js';
+} from './store/handoff-store.js';

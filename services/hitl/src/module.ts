@@ -11,9 +11,9 @@ import { QueueAnnouncer } from './domain/queue-announcer.js';
 import { HandoffSweeper } from './domain/sweeper.js';
 import { Dispatcher } from './domain/dispatcher.js';
 import type { HitlConfig } from './config.js';
-import { HandoffStore } from './domain/handoff-store.js';
+import { HandoffStore } from './store/handoff-store.js';
 import { agentRoutes } from './routes/agent.route.js';
-import { OidcVerifier } from './domain/oidc.js';
+import { OidcVerifier } from './adapters/oidc.js';
 import { hitlAdminRoutes } from './routes/admin.route.js';
 
 declare module 'fastify' {

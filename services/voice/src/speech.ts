@@ -4,7 +4,8 @@ import type { VoiceSettings } from './config.js';
 import { DeepgramSynthesizer, DeepgramTranscriber } from './adapters/deepgram-speech.js';
 import { EspeakSynthesizer } from './adapters/espeak.js';
 import { OpenAiSynthesizer, OpenAiTranscriber } from './adapters/openai-speech.js';
-import { SynthesizerFailover, TranscriberFailover, speechMetrics } from './domain/failover.js';
+import { speechMetrics } from './adapters/speech-metrics.js';
+import { SynthesizerFailover, TranscriberFailover } from './domain/failover.js';
 import type { Synthesizer, Transcriber } from './domain/speech.js';
 import { CachedSynthesizer } from './domain/synthesis-cache.js';
 

@@ -6,7 +6,8 @@ import { WebSocketServer } from 'ws';
 import { createLogger } from '@parley/observability';
 import { DeepgramSynthesizer, DeepgramTranscriber } from '../src/adapters/deepgram-speech.js';
 import { OpenAiSynthesizer, OpenAiTranscriber } from '../src/adapters/openai-speech.js';
-import { SynthesizerFailover, TranscriberFailover, speechMetrics } from '../src/domain/failover.js';
+import { speechMetrics } from '../src/adapters/speech-metrics.js';
+import { SynthesizerFailover, TranscriberFailover } from '../src/domain/failover.js';
 import type { SpeechContext } from '../src/domain/speech.js';
 
 /**

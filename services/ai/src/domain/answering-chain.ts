@@ -1,8 +1,8 @@
-import { AllProvidersFailedError } from '../router/llm-router.js';
 import type { DegradationLevel } from './degradation.js';
 import { FALLBACK_ANSWER, STATIC_ANSWERS } from './faq.js';
 import type { OfflineProvider } from './offline-provider.js';
 import {
+  AllProvidersFailedError,
   collect,
   type Reply,
   type ReplyChunk,

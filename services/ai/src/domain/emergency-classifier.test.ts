@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { EmergencyClassifier } from './emergency-classifier.js';
+import { bundledEmergencyClassifier } from '../adapters/emergency-model.js';
 
-const classifier = EmergencyClassifier.bundled();
+const classifier = bundledEmergencyClassifier();
 
 describe('EmergencyClassifier', () => {
   it('gives the probabilities scikit-learn gave when it was trained (the port is faithful)', () => {

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-
 /**
  * A trained emergency classifier, as bench/emergency/train.py writes it: a
  * logistic regression over tf-idf features, with each feature's idf and weight.
@@ -15,7 +13,6 @@ export interface EmergencyModel {
   parity?: Array<[string, number]>;
 }
 
-const MODEL_FILE = new URL('../../models/emergency-classifier.json', import.meta.url);
 /** Emergencies are said early; the features of a longer message are those of its start. */
 const MAX_CHARS = 1_000;
 
@@ -85,11 +82,6 @@ function block(
  */
 export class EmergencyClassifier {
   constructor(private readonly model: EmergencyModel) {}
-
-  /** The classifier trained by bench/emergency/train.py, shipped with the AI service. */
-  static bundled(): EmergencyClassifier {
-    return new EmergencyClassifier(JSON.parse(readFileSync(MODEL_FILE, 'utf8')) as EmergencyModel);
-  }
 
   /** At or above it, a message is an emergency (chosen by cross-validation in training). */
   get threshold(): number {

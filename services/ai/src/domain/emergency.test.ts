@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { emergencyDetector } from '../adapters/emergency-model.js';
 import { EmergencyDetector, emergencyAnswer, emergencyTicketId } from './emergency.js';
 
-const detector = new EmergencyDetector();
+const detector = emergencyDetector();
 /** The point arithmetic, without the classifier. */
 const rulesAlone = new EmergencyDetector(undefined, { classifier: null });
 

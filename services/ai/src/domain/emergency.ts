@@ -1,4 +1,4 @@
-import { EmergencyClassifier } from './emergency-classifier.js';
+import type { EmergencyClassifier } from './emergency-classifier.js';
 
 /** One scoring rule: a phrase (matched on word boundaries, case-insensitive) and its points. */
 export interface EmergencyRule {
@@ -969,12 +969,6 @@ export const DEFAULT_EMERGENCY_RULES: EmergencyRules = {
   threshold: 40,
 };
 
-let bundled: EmergencyClassifier | undefined;
-/** The bundled classifier, read once per process (about 1 MB of features). */
-function bundledClassifier(): EmergencyClassifier {
-  return (bundled ??= EmergencyClassifier.bundled());
-}
-
 /** The outcome for one message. */
 export interface EmergencyScore {
   score: number;
@@ -1002,14 +996,15 @@ export class EmergencyDetector {
   private readonly classifier: EmergencyClassifier | null;
 
   /**
-   * @param options.classifier the learned classifier beside the rules; `null`
-   *   for the rules alone. @default the bundled one (bench/emergency/train.py)
+   * @param options.classifier the learned classifier beside the rules (the
+   *   AI service's is `bundledEmergencyClassifier()`, trained by
+   *   bench/emergency/train.py). @default none: the rules alone
    */
   constructor(
     private readonly rules: EmergencyRules = DEFAULT_EMERGENCY_RULES,
     options: { classifier?: EmergencyClassifier | null } = {},
   ) {
-    this.classifier = options.classifier === undefined ? bundledClassifier() : options.classifier;
+    this.classifier = options.classifier ?? null;
     this.lifeSafety = rules.lifeSafety.map((rule) => ({ name: rule.name, pattern: compile(rule) }));
     this.signals = rules.signals.map((rule) => ({ ...rule, pattern: compile(rule) }));
     const all = [...rules.keywords, ...rules.businessImpact, ...rules.urgency];

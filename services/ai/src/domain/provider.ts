@@ -116,3 +116,17 @@ export async function collect(stream: AsyncIterable<ReplyChunk>): Promise<Reply>
     ...(handoff ? { handoff } : {}),
   };
 }
+
+/** Every provider failed or was unavailable; `partial` is what was already streamed. */
+export class AllProvidersFailedError extends Error {
+  override readonly name = 'AllProvidersFailedError';
+  constructor(
+    readonly partial: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      partial ? 'every provider failed midway through the answer' : 'every provider failed',
+      options,
+    );
+  }
+}

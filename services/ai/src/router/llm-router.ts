@@ -7,6 +7,7 @@ import {
   type WindowBreakerOptions,
 } from '@parley/resilience';
 import {
+  AllProvidersFailedError,
   collect,
   type Reply,
   type ReplyChunk,
@@ -48,20 +49,6 @@ export interface LlmRouterOptions {
   breaker?: WindowBreakerOptions;
   random?: () => number;
   onEvent?: (event: RouterEvent) => void;
-}
-
-/** Every provider failed or was unavailable; `partial` is what was already streamed. */
-export class AllProvidersFailedError extends Error {
-  override readonly name = 'AllProvidersFailedError';
-  constructor(
-    readonly partial: string,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      partial ? 'every provider failed midway through the answer' : 'every provider failed',
-      options,
-    );
-  }
 }
 
 class AttemptTimeoutError extends Error {

@@ -8,8 +8,8 @@ import type {
 } from '@parley/contracts';
 import type { Appended, Conversation, StatePatch } from '@parley/conversations';
 import type { WritePosition } from '@parley/ports';
-import type { ChatDeps } from '../chat-worker.js';
-import { publishLive, remember } from './message-received.consumer.js';
+import type { ChatDeps } from '../deps.js';
+import { publishLive, remember } from './live.js';
 
 /**
  * How a conversation changes hands, as the chat service stores it: a handoff

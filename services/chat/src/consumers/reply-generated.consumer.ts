@@ -1,7 +1,7 @@
 import type { Event, ReplyGeneratedV1 } from '@parley/contracts';
 import { isStoreError, type Appended } from '@parley/conversations';
-import type { ChatDeps } from '../chat-worker.js';
-import { publishLive, remember } from './message-received.consumer.js';
+import type { ChatDeps } from '../deps.js';
+import { publishLive, remember } from './live.js';
 
 /**
  * Stores the AI's answer as the next message of the conversation, once per

@@ -17,7 +17,7 @@ export type KnowledgeSearchFn = (
 ) => Promise<{ passages: Passage[]; version: number }>;
 import type { EventBus } from '@parley/ports';
 import { ServiceError, parseInput, requireOperator, type SafeParser } from '@parley/service-kit';
-import { extractPdfText } from '../domain/pdf.js';
+import { extractPdfText } from '../adapters/pdf.js';
 
 /** What the knowledge API needs. */
 export interface KnowledgeRoutesOptions {

@@ -12,7 +12,7 @@ import {
 import type { ConversationStore } from '@parley/conversations';
 import type { Logger } from '@parley/observability';
 import type { Cache, EventBus, Subscription } from '@parley/ports';
-import type { HandoffStore } from '../domain/handoff-store.js';
+import type { HandoffStore } from '../store/handoff-store.js';
 import type { QueueAnnouncer } from '../domain/queue-announcer.js';
 import type { Dispatcher } from '../domain/dispatcher.js';
 import { queueFor } from '../domain/settings.js';

@@ -4,7 +4,7 @@ import { MemoryBroker, MemoryCacheStore, PgliteDatabase } from '@parley/embedded
 import { createLogger } from '@parley/observability';
 import type { EventBus } from '@parley/ports';
 import { Dispatcher } from './dispatcher.js';
-import { HandoffStore } from './handoff-store.js';
+import { HandoffStore } from '../store/handoff-store.js';
 import { QueueAnnouncer } from './queue-announcer.js';
 
 let db: PgliteDatabase;

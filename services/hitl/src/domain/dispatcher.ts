@@ -1,7 +1,7 @@
 import { EventRegistry, handoffAcceptedV1 } from '@parley/contracts';
 import type { Logger } from '@parley/observability';
 import type { EventBus } from '@parley/ports';
-import type { Handoff, HandoffStore } from './handoff-store.js';
+import type { Handoff, HandoffStore } from '../store/handoff-store.js';
 import type { QueueAnnouncer } from './queue-announcer.js';
 
 /**

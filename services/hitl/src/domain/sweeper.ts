@@ -1,7 +1,7 @@
 import { EventRegistry, handoffEscalatedV1, handoffTransferredV1 } from '@parley/contracts';
 import type { Logger } from '@parley/observability';
 import type { EventBus } from '@parley/ports';
-import type { HandoffStore } from './handoff-store.js';
+import type { HandoffStore } from '../store/handoff-store.js';
 import type { QueueAnnouncer } from './queue-announcer.js';
 import type { Dispatcher } from './dispatcher.js';
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ServiceError, requireOperator } from '@parley/service-kit';
 import { languageSchema } from '@parley/contracts';
 import { z } from 'zod';
-import type { HandoffStore } from '../domain/handoff-store.js';
+import type { HandoffStore } from '../store/handoff-store.js';
 import { hitlSettingsSchema, queueNameSchema } from '../domain/settings.js';
 import { parse } from './parse.js';
 

@@ -15,11 +15,11 @@ import type { Cache, EventBus, TokenBucket } from '@parley/ports';
 import { ServiceError } from '@parley/service-kit';
 import { z } from 'zod';
 import { TICKET_SECONDS, type AgentClaims, type AgentTokens } from '../domain/agent-tokens.js';
-import type { Agent, HandoffRefusal, HandoffStore } from '../domain/handoff-store.js';
+import type { Agent, HandoffRefusal, HandoffStore } from '../store/handoff-store.js';
 import { agentsChannel } from '../domain/queue-announcer.js';
 import { isHashingBusy } from '../domain/passwords.js';
 import { parse } from './parse.js';
-import type { OidcVerifier } from '../domain/oidc.js';
+import type { OidcVerifier } from '../adapters/oidc.js';
 import { queueNameSchema } from '../domain/settings.js';
 import type { Dispatcher } from '../domain/dispatcher.js';
 

@@ -1,12 +1,8 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@parley/observability';
-import {
-  SpeechUnavailableError,
-  SynthesizerFailover,
-  TranscriberFailover,
-  speechMetrics,
-} from './failover.js';
+import { speechMetrics } from '../adapters/speech-metrics.js';
+import { SpeechUnavailableError, SynthesizerFailover, TranscriberFailover } from './failover.js';
 import type { SpeechContext, Transcriber } from './speech.js';
 
 const logger = createLogger({ service: 'voice-test', level: 'silent' });

@@ -1,4 +1,3 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
 import {
   BREAKER_PRESETS,
   TaskCancelledError,
@@ -15,35 +14,15 @@ import {
   type TranscriptionStream,
 } from './speech.js';
 
-/** Speech-provider metrics, shared by recognition and synthesis. */
-export interface SpeechMetrics {
-  latency: Histogram<'kind' | 'provider'>;
-  errors: Counter<'kind' | 'provider'>;
-  failovers: Counter<'kind'>;
-}
+type SpeechLabels = { kind: 'stt' | 'tts'; provider: string };
 
-export function speechMetrics(registry: Registry): SpeechMetrics {
-  return {
-    latency: new Histogram({
-      name: 'voice_provider_latency_seconds',
-      help: 'Speech provider request time, by kind (stt, tts) and provider',
-      labelNames: ['kind', 'provider'],
-      buckets: [0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2.5, 5],
-      registers: [registry],
-    }),
-    errors: new Counter({
-      name: 'voice_provider_errors_total',
-      help: 'Failed speech provider requests, by kind and provider',
-      labelNames: ['kind', 'provider'],
-      registers: [registry],
-    }),
-    failovers: new Counter({
-      name: 'voice_provider_failovers_total',
-      help: 'Requests that moved on to a standby speech provider',
-      labelNames: ['kind'],
-      registers: [registry],
-    }),
-  };
+/** What the failover reports, shared by recognition and synthesis (`adapters/speech-metrics.ts`). */
+export interface SpeechMetrics {
+  /** Starts timing one request to a provider; the returned function records it. */
+  startTimer(labels: SpeechLabels): () => void;
+  error(labels: SpeechLabels): void;
+  /** A request moved on to a standby provider. */
+  failover(kind: 'stt' | 'tts'): void;
 }
 
 /** Speech providers answer within a phone turn or not at all: no retry, the standby is the retry. */
@@ -116,8 +95,8 @@ class Failover<P extends { readonly name: string }> {
     for (const { provider, guard } of this.members) {
       if (context.signal.aborted) throw context.signal.reason;
       if (guard.breaker.state === 'open') continue;
-      if (tried++ > 0) this.metrics.failovers.inc({ kind: this.kind });
-      const end = this.metrics.latency.startTimer({ kind: this.kind, provider: provider.name });
+      if (tried++ > 0) this.metrics.failover(this.kind);
+      const end = this.metrics.startTimer({ kind: this.kind, provider: provider.name });
       try {
         const value = await guard.policy.execute(async ({ signal }) => {
           try {
@@ -136,8 +115,7 @@ class Failover<P extends { readonly name: string }> {
         return { value, provider: provider.name };
       } catch (err) {
         if (context.signal.aborted) throw err;
-        if (!isCancelled(err))
-          this.metrics.errors.inc({ kind: this.kind, provider: provider.name });
+        if (!isCancelled(err)) this.metrics.error({ kind: this.kind, provider: provider.name });
         this.logger.warn(
           { err, kind: this.kind, provider: provider.name },
           'Speech provider failed; trying the next',
@@ -192,7 +170,7 @@ export class TranscriberFailover extends Failover<Transcriber> implements Transc
     const fail = (err: unknown) => {
       // Whatever the SDK threw (socket events classify as unknown), a broken stream counts.
       permit.failed(new TaskCancelledError(`live recognition failed: ${String(err)}`));
-      if (!context.signal.aborted) this.metrics.errors.inc(labels);
+      if (!context.signal.aborted) this.metrics.error(labels);
     };
     let stream: TranscriptionStream;
     try {
@@ -204,7 +182,7 @@ export class TranscriberFailover extends Failover<Transcriber> implements Transc
     return {
       write: (frame) => stream.write(frame),
       finish: async () => {
-        const end = this.metrics.latency.startTimer(labels);
+        const end = this.metrics.startTimer(labels);
         try {
           const text = await stream.finish();
           end();

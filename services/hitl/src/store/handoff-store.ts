@@ -1,6 +1,10 @@
 import type { ReadConsistency, SqlDatabase, SqlTransaction } from '@parley/ports';
-import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.js';
-import { hitlSettingsSchema, type AssignmentStrategy, type HitlSettings } from './settings.js';
+import { DUMMY_HASH, hashPassword, verifyPassword } from '../domain/passwords.js';
+import {
+  hitlSettingsSchema,
+  type AssignmentStrategy,
+  type HitlSettings,
+} from '../domain/settings.js';
 
 /** A human agent (never with the password hash). */
 export interface Agent {
@@ -96,7 +100,7 @@ export interface Callback {
   doneBy: string | null;
 }
 
-export { ASSIGNMENT_STRATEGIES, type AssignmentStrategy } from './settings.js';
+export { ASSIGNMENT_STRATEGIES, type AssignmentStrategy } from '../domain/settings.js';
 
 /** Why an accept or reply was refused. */
 export type HandoffRefusal = 'not_found' | 'taken' | 'closed' | 'not_yours';
