@@ -1,6 +1,7 @@
-// Emergency detection cost per message (seed 004's budget: well under 150 ms),
-// p50/p99 over a mixed corpus, against a baseline measured in the same run: one
-// lower-cased substring check per message (the least any detector must do).
+// Emergency detection cost per message (it must stay well under the 150 ms the design
+// allows for an emergency answer), p50/p99 over a mixed corpus, against a baseline
+// measured in the same run: one lower-cased substring check per message (the least any
+// detector must do).
 //   pnpm --filter @parley/bench emergency [iterations=20000]
 import { emergencyDetector } from '@parley/ai';
 

@@ -132,7 +132,7 @@ async function loadRun(label, target) {
 
 console.log(
   `load: ${sessions} sessions, ${rate} msg/s for ${durationS} s (open model), ${workers} generator thread(s), ` +
-    `answer timeout ${answerTimeoutMs / 1000} s; targets (seed 004): p95 < ${TARGETS.p95Ms} ms, errors < ${TARGETS.errorRate * 100} %`,
+    `answer timeout ${answerTimeoutMs / 1000} s; targets (the design's): p95 < ${TARGETS.p95Ms} ms, errors < ${TARGETS.errorRate * 100} %`,
 );
 const result = {
   startedAt: new Date().toISOString(),

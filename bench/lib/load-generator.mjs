@@ -5,7 +5,10 @@
 import { Worker } from 'node:worker_threads';
 import { percentile, summarize } from './stats.mjs';
 
-/** Seed 004: 95 % of answers within 3 s, error rate under 0.1 %. */
+/**
+ * The design's targets (docs/design/README.md#004-chatbot-resilience-layers):
+ * 95 % of answers within 3 s, error rate under 0.1 %.
+ */
 export const TARGETS = { p95Ms: 3_000, errorRate: 0.001 };
 
 class ShardWorker {
@@ -155,7 +158,7 @@ function timeline(dueOffsets, latencies, durationMs) {
  * Why a run did not keep up, or [] when it did: answers falling behind the
  * arrivals (throughput under 95 % of the offered rate, or more than three
  * seconds of arrivals still unanswered when the last one went out), the
- * generator itself falling behind its schedule, or seed 004's targets missed.
+ * generator itself falling behind its schedule, or {@link TARGETS} missed.
  */
 export function overloadReasons(f) {
   const reasons = [];
@@ -170,7 +173,7 @@ export function overloadReasons(f) {
   if (f.generatorLagP99Ms > 100)
     reasons.push(`generator behind schedule: lag p99 ${f.generatorLagP99Ms.toFixed(0)} ms`);
   if (f.latency.p95 > TARGETS.p95Ms)
-    reasons.push(`p95 ${f.latency.p95.toFixed(0)} ms > seed 004's ${TARGETS.p95Ms} ms`);
+    reasons.push(`p95 ${f.latency.p95.toFixed(0)} ms > the design's ${TARGETS.p95Ms} ms`);
   if (f.errorRate >= TARGETS.errorRate)
     reasons.push(`error rate ${(f.errorRate * 100).toFixed(2)} % >= ${TARGETS.errorRate * 100} %`);
   return reasons;

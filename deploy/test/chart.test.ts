@@ -8,8 +8,9 @@ import { validateObject } from './validate.js';
 
 /**
  * The Helm chart, rendered for every region: lint, Kubernetes API schemas,
- * and what operators rely on (HPAs as seed 001 has them, probes, resources,
- * non-root containers, disruption budgets, network policies, no secrets).
+ * and what operators rely on (HPAs as the design's scaling table has them,
+ * docs/design/README.md#scaling; probes, resources, non-root containers,
+ * disruption budgets, network policies, no secrets).
  */
 const rendered = new Map<Region, { text: string; objects: K8sObject[] }>();
 beforeAll(async () => {
@@ -34,7 +35,7 @@ function podSpecs(region: Region): Array<[string, any]> {
   });
 }
 
-/** Seed 001's service scaling table (min, max pods) and what each scales on. */
+/** The design's service scaling table (min, max pods) and what each scales on. */
 const SEED_TABLE = {
   gateway: { min: 5, max: 50, metrics: ['cpu', 'gateway_requests_per_second'] },
   chat: { min: 10, max: 100, metrics: ['active_sessions', 'cpu', 'memory'] },
@@ -64,7 +65,7 @@ describe.each(REGIONS)('the chart for %s', (region) => {
     for (const object of objects(region)) await validateObject(object);
   });
 
-  it('scales every service with an autoscaling/v2 HPA exactly as the seed table says', () => {
+  it('scales every service with an autoscaling/v2 HPA exactly as the design’s scaling table says', () => {
     for (const [service, want] of Object.entries(SEED_TABLE)) {
       const hpa = named(region, 'HorizontalPodAutoscaler', `parley-${service}`);
       expect(hpa.apiVersion).toBe('autoscaling/v2');
@@ -76,7 +77,8 @@ describe.each(REGIONS)('the chart for %s', (region) => {
       expect([hpa.spec.minReplicas, hpa.spec.maxReplicas], service).toEqual([want.min, want.max]);
       expect(hpa.spec.metrics.map(metricName), service).toEqual(want.metrics);
     }
-    // The seed's chat HPA, word for word.
+    // The design's chat HPA, word for word: 100 active sessions per pod, CPU 70 %, memory 80 %;
+    // up after 30 s by at most 50 % a minute, down after 300 s by at most 10 % a minute.
     const chat = named(region, 'HorizontalPodAutoscaler', 'parley-chat');
     expect(chat.spec.metrics).toEqual([
       {
@@ -375,7 +377,7 @@ describe('what differs between the regions', () => {
     const env = Object.fromEntries(
       setup.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]),
     );
-    // Seed 001: 24 partitions, replication factor 3, min ISR 2.
+    // The design's topic settings: 24 partitions, replication factor 3, min ISR 2.
     expect(env).toMatchObject({
       PARLEY_KAFKA_TOPIC_PARTITIONS: '24',
       PARLEY_KAFKA_REPLICATION_FACTOR: '3',

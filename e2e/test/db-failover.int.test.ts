@@ -320,7 +320,7 @@ describe('Postgres failover under continuous writes through the public API', () 
     const d = await drill(false);
     report('asynchronous', d);
     expect(d.acknowledged).toBeGreaterThan(WRITERS * 10);
-    // Seed 001: database failure RTO under 5 minutes, RPO under 1 minute.
+    // The design's targets for a database failure: RTO under 5 minutes, RPO under 1 minute.
     expect(d.rtoMs).toBeLessThan(300_000);
     for (const id of d.lost) expect(d.acks.get(id)!).toBeGreaterThan(d.crashAt - 60_000);
     expect(d.integrityFailures).toEqual([]);

@@ -26,8 +26,10 @@ import {
 } from '@parley/testing';
 
 /**
- * Proving resilience (seed 004): the whole platform as real processes (two
- * gateways behind a balancer, chat, AI, HITL, embedding) on a Postgres
+ * Proving resilience with the design's chaos tests and its 30 s recovery
+ * target (docs/design/README.md#004-chatbot-resilience-layers): the whole
+ * platform as real processes (two gateways behind a balancer, chat, AI,
+ * HITL, embedding) on a Postgres
  * primary and replica, Redis, Kafka and a model provider of this test's own,
  * each behind Toxiproxy. Widgets chat without pause while one fault after
  * another is injected: network faults (latency, resets, a one-way cut,
@@ -233,7 +235,10 @@ interface Scenario {
   name: string;
   inject(): Promise<void>;
   clear(): Promise<void>;
-  /** The degradation level the fault calls for (seed 001's table); every other level seen fails. */
+  /**
+   * The degradation level the fault calls for (the design's L0 to L5,
+   * docs/design/README.md#degradation-levels); every other level seen fails.
+   */
   level: string;
   holdMs?: number;
 }

@@ -100,7 +100,7 @@ export const replyRequestedV1 = {
 
 export type ReplyRequestedV1 = z.infer<typeof replyRequestedV1.payload>;
 
-/** Seed 001's degradation levels, L0 (normal) to L5 (full outage, callback queue). */
+/** The degradation levels, L0 (normal) to L5 (full outage, callback queue): docs/design/README.md. */
 export const degradationLevelSchema = z.enum(['L0', 'L1', 'L2', 'L3', 'L4', 'L5']);
 
 /** `reply.generated` v1: the AI service's answer to one user message. */
@@ -144,7 +144,7 @@ export const handoffRequestedV1 = {
     message_seq: z.number().int().positive(),
     /** Emergency ticket, when the reason is an emergency. */
     ticket_id: z.string().max(64).optional(),
-    /** Emergency score (seed 004: 40 or more). */
+    /** Emergency score (an emergency scores 40 or more). */
     score: z.number().int().min(0).optional(),
   }),
 } satisfies EventDefinition;
@@ -197,22 +197,6 @@ export const handoffTransferredV1 = {
 } satisfies EventDefinition;
 
 export type HandoffTransferredV1 = z.infer<typeof handoffTransferredV1.payload>;
-
-/** `handoff.escalated` v1: for supervisors; a handoff waited too long, or its agent did not reply. */
-export const handoffEscalatedV1 = {
-  type: 'handoff.escalated',
-  version: 1,
-  payload: z.object({
-    handoff_id: idSchema,
-    kind: z.enum(['sla_breached', 'no_agent_reply']),
-    /** How long it had waited (sla_breached) or been held without a reply (no_agent_reply). */
-    waited_seconds: z.number().int().min(0),
-    agent_id: idSchema.optional(),
-    priority: z.number().int(),
-  }),
-} satisfies EventDefinition;
-
-export type HandoffEscalatedV1 = z.infer<typeof handoffEscalatedV1.payload>;
 
 /** `callback.requested` v1: a visitor who could not reach a person asks to be called back. */
 export const callbackRequestedV1 = {
@@ -281,7 +265,6 @@ export const allEvents: readonly EventDefinition[] = [
   handoffAcceptedV1,
   handoffClosedV1,
   handoffTransferredV1,
-  handoffEscalatedV1,
   callbackRequestedV1,
   agentRepliedV1,
   knowledgeIngestRequestedV1,

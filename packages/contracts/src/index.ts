@@ -28,7 +28,6 @@ export {
   handoffAcceptedV1,
   handoffClosedV1,
   handoffTransferredV1,
-  handoffEscalatedV1,
   callbackRequestedV1,
   agentRepliedV1,
   knowledgeIngestRequestedV1,
@@ -47,7 +46,6 @@ export {
   type HandoffAcceptedV1,
   type HandoffClosedV1,
   type HandoffTransferredV1,
-  type HandoffEscalatedV1,
   type CallbackRequestedV1,
   type AgentRepliedV1,
 } from './events.js';

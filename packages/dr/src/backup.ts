@@ -18,11 +18,14 @@ export interface BackupManifest {
   /** Bytes stored, and the sha256 of each file (checked by verify and restore). */
   size: number;
   files: Array<{ name: string; size: number; sha256: string }>;
-  /** Seed 001: full backups are kept 30 days. */
+  /** Full backups are kept 30 days (the design's backup table). */
   keepUntil: string;
 }
 
-/** Seed 001's retention: full daily backups 30 days, WAL 7 days. */
+/**
+ * The design's retention (docs/design/README.md#backups): full daily backups
+ * 30 days, WAL 7 days.
+ */
 export const RETENTION = { fullDays: 30, walDays: 7 } as const;
 
 /** The server's programs and the OS user they run as (Postgres refuses root). */
@@ -292,7 +295,7 @@ export async function verifyBackup<T>(
 }
 
 /**
- * Applies the retention (seed 001): full backups past their `keepUntil` go,
+ * Applies the retention ({@link RETENTION}): full backups past their `keepUntil` go,
  * except the newest; archived WAL goes once it is older than the WAL
  * retention and than the oldest backup kept (which still needs it to reach
  * any later point in time).

@@ -1,6 +1,8 @@
 /**
- * The integrity checks (shared/seeds/001, "Data Integrity Checks", adapted to
- * Parley's schema). Each is one read-only query whose rows are findings:
+ * The integrity checks: the design's daily and weekly checks (sequence gaps,
+ * orphaned messages, conversation counts, every action has a logged result;
+ * docs/design/README.md#integrity-checks), adapted to Parley's schema, and
+ * some of Parley's own. Each is one read-only query whose rows are findings:
  * zero rows means the check passed. Every query is bounded (`limit`), and
  * names the tenant of each finding so that an operator can act on it.
  */
@@ -42,7 +44,7 @@ export const CHECKS: readonly IntegrityCheck[] = [
            order by 1, 2 limit $1`,
   },
   {
-    // The seed compares with an analytics count; Parley has no analytics store, so each day's
+    // The design compares with an analytics count; Parley has no analytics store, so each day's
     // new conversations are compared with the first messages stored that day (created together).
     name: 'conversation_count_match',
     severity: 'warning',
@@ -57,9 +59,9 @@ export const CHECKS: readonly IntegrityCheck[] = [
            where coalesce(s.n, 0) <> coalesce(f.n, 0) order by 1 limit $1`,
   },
   {
-    // The seed's "every action has a logged result", for Parley's actions: every user message
-    // is answered (the assistant's reply:<seq>, or a person or system message after it) unless
-    // a person holds or was asked for the conversation.
+    // The design's weekly "every action has a logged result", for Parley's actions: every user
+    // message is answered (the assistant's reply:<seq>, or a person or system message after it)
+    // unless a person holds or was asked for the conversation.
     name: 'unanswered_messages',
     severity: 'warning',
     description: "a user message older than 10 minutes has an answer or a person's attention",

@@ -326,7 +326,7 @@ parley-dr region failback --from NAME --from-db URL --to NAME --to-health URL --
     [--traffic 10,50,100] [--soak-ms 300000] [--hook-resync CMD] --hook-dns CMD --hook-fence CMD
     [--hook-rejoin CMD] [--hook-notify CMD]
 
-Seed 001's regional runbook: each step checks its outcome and the run stops at
+The design's regional runbook (docs/design/README.md): each step checks its outcome and the run stops at
 the first that fails (exit 1). Hooks run with sh -c and get PARLEY_REGION_FROM,
 PARLEY_REGION_TO and (dns) PARLEY_TRAFFIC_PERCENT; notify reads the status-page
 text on stdin. One JSON line per step. docs/runbooks/regional-failover.md.`;

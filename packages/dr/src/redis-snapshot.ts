@@ -24,7 +24,10 @@ export interface RedisSnapshotManifest {
   keepUntil: string;
 }
 
-/** Redis snapshots are kept as long as WAL (seed 001: 7 days). */
+/**
+ * Redis snapshots are kept as long as WAL: 7 days. (The design keeps Redis
+ * RDB snapshots 3 days and WAL 7; Parley keeps both 7.)
+ */
 export const REDIS_RETENTION_DAYS = 7;
 
 const coded = (code: string, message: string) => Object.assign(new Error(message), { code });

@@ -6,11 +6,12 @@ import { lsnBytes, nodeStatus, promote, redact } from './failover.js';
 import { failed, runChecks } from './run.js';
 
 /**
- * Seed 001's regional failover runbook as steps that each check their
- * outcome and stop the run when it is not met. What differs between
- * installations (how DNS moves, how the release is re-pointed and scaled,
- * who is told) runs as shell hooks; everything Parley knows (health, replica
- * lag, promotion, data consistency) is checked here.
+ * The design's regional failover runbook (trigger, pre-checks, promotion,
+ * DNS, failback; docs/design/README.md#regional-failover-runbook) as steps
+ * that each check their outcome and stop the run when it is not met. What
+ * differs between installations (how DNS moves, how the release is
+ * re-pointed and scaled, who is told) runs as shell hooks; everything Parley
+ * knows (health, replica lag, promotion, data consistency) is checked here.
  */
 
 /** One finished step, as printed (a JSON line each). */
@@ -53,14 +54,14 @@ export interface RegionFailoverOptions {
   confirmMs?: number;
   /** When the primary region went down (the alert); the replica must be this close to it. @default the first failed probe */
   downSince?: Date;
-  /** Seed 001: replica lag must be under 30 s. */
+  /** The runbook's pre-check: the replica's lag must be under 30 s. */
   maxLagSeconds?: number;
   /** How long the standby region may take to report ready after re-pointing. @default 300000 */
   readyTimeoutMs?: number;
   onStep?: (step: StepResult) => void;
 }
 
-/** Status-page texts (seed 002's templates, for Parley), shared with the gateway's status page. */
+/** The outage playbook's status-page texts, for Parley; shared with the gateway's status page. */
 export { STATUS_TEMPLATES };
 
 const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
@@ -271,7 +272,7 @@ export interface RegionFailbackOptions {
   /** The recovered region and its database (to become a replica, then the primary again). */
   to: { name: string; healthUrl: string; dbUrl: string };
   hooks: RegionHooks;
-  /** Traffic steps. @default [10, 50, 100] (seed 001) */
+  /** Traffic steps (the runbook shifts traffic back gradually). @default [10, 50, 100] */
   steps?: number[];
   /** How long each traffic step is watched before the next. @default 300000 */
   soakMs?: number;

@@ -86,6 +86,9 @@ describe('backups and point-in-time restore', () => {
     expect((await findBackup(storage, 'latest')).id).toBe(backup.id);
 
     await db.query(`insert into ${table} (name) values ('after the backup')`);
+    // A JavaScript Date keeps milliseconds, Postgres microseconds: taken in the same
+    // millisecond as the commit, the point in time would round down to before it.
+    await new Promise((r) => setTimeout(r, 20));
     const { rows } = await db.query<{ now: Date }>('select clock_timestamp() as now');
     const pointInTime = rows[0]!.now;
     await new Promise((r) => setTimeout(r, 1_100));

@@ -28,7 +28,7 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
 /** How a topic is created. */
 export interface TopicOptions {
   topic: string;
-  /** @default 24 (seed 001) */
+  /** The design's topic has 24 (with replication factor 3, min ISR 2). @default 24 */
   numPartitions?: number;
   /** 3 in production; 1 on a single test broker. @default 1 */
   replicationFactor?: number;

@@ -1,7 +1,7 @@
 /**
  * Resilience for calls to outside systems: Parley's count-in-window breaker
  * (several half-open probes) plus cockatiel's retry, timeout, bulkhead and
- * `wrap`, with the design documents' settings as presets.
+ * `wrap`, with the design's settings as presets (docs/design/README.md).
  *
  * ```ts
  * import { dependencyPolicy, BREAKER_PRESETS, RETRY_PRESETS } from '@parley/resilience';

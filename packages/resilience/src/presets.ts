@@ -2,9 +2,9 @@ import type { RetryOptions } from './retry.js';
 import type { WindowBreakerOptions } from './window-breaker.js';
 
 /**
- * Breaker settings per kind of dependency, from the design documents
- * (shared/seeds 001 and 004): failures within the window, how long it stays
- * open, half-open probes, successes to close.
+ * Breaker settings per kind of dependency, from the design's breaker table
+ * (docs/design/README.md#circuit-breakers): failures within the window, how
+ * long it stays open, half-open probes, successes to close.
  */
 export const BREAKER_PRESETS = {
   llm: {
@@ -14,7 +14,10 @@ export const BREAKER_PRESETS = {
     halfOpenMaxCalls: 2,
     halfOpenSuccesses: 2,
   },
-  /** Knowledge retrieval has no row of its own in the seed's breaker table: the general pattern (5 in 60 s, 30 s open, 3 probes). */
+  /**
+   * Knowledge retrieval has no row of its own in the design's breaker table:
+   * the general pattern (5 in 60 s, 30 s open, 3 probes).
+   */
   knowledge: {
     failureThreshold: 5,
     windowMs: 60_000,
@@ -25,9 +28,10 @@ export const BREAKER_PRESETS = {
 } as const satisfies Record<string, WindowBreakerOptions>;
 
 /**
- * Retry settings per kind of call, from the same documents. Only the kinds
- * Parley calls are here (the design's CRM, e-mail and payment rows have no
- * caller); a new dependency adds its row.
+ * Retry settings per kind of call, from the design's retry table
+ * (docs/design/README.md#retries). Only the kinds Parley calls are here (the
+ * design's CRM, e-mail and payment rows have no caller); a new dependency
+ * adds its row.
  */
 export const RETRY_PRESETS = {
   llm: { retries: 3, schedule: { kind: 'exponential', baseMs: 1_000, maxMs: 4_000 } },

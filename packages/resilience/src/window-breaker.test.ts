@@ -130,7 +130,10 @@ describe('WindowBreaker (LLM preset: 3 failures in 30 s, open 15 s, 2 probes, 2 
 
 /**
  * Property: for any sequence of calls (success or failure) separated by any
- * delays, the breaker agrees with a plain model of the seed's rules.
+ * delays, the breaker agrees with a plain model of the design's rules: open
+ * after N failures in the window, reject for `openMs`, then up to
+ * `halfOpenMaxCalls` probes, closed after `halfOpenSuccesses`, reopened by
+ * one failed probe.
  */
 describe('WindowBreaker properties', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }));

@@ -50,7 +50,8 @@ export interface BreakerPermit {
 }
 
 /**
- * A circuit breaker with the seed's semantics, which cockatiel's own breaker
+ * A circuit breaker with the design's semantics
+ * (docs/design/README.md#circuit-breakers), which cockatiel's own breaker
  * does not have (it lets one probe through and closes on its first success):
  * it opens after N failures within a sliding window, rejects for `openMs`,
  * then lets up to `halfOpenMaxCalls` probes through at once and closes after

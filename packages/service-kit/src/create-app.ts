@@ -55,7 +55,7 @@ export interface AppOptions {
   requestTimeoutMs?: number;
   /** Time allowed for each readiness check. @default 2000 */
   readinessTimeoutMs?: number;
-  /** How often the health monitor runs the checks (seed 004: 30 s). @default 30000 */
+  /** How often the health monitor runs the checks (every 30 s in the design). @default 30000 */
   healthIntervalMs?: number;
   /**
    * Proxies in front that append the client to X-Forwarded-For: `request.ip`

@@ -25,8 +25,10 @@ export interface DependencyHealth {
 }
 
 /**
- * Seed 004's states: `healthy` (everything up), `degraded` (only optional
- * dependencies down), `critical` (an essential one down).
+ * The design's health states
+ * (docs/design/README.md#004-chatbot-resilience-layers): `healthy`
+ * (everything up), `degraded` (only optional dependencies down), `critical`
+ * (an essential one down).
  */
 export type HealthState = 'healthy' | 'degraded' | 'critical';
 
@@ -37,9 +39,9 @@ export interface HealthSummary {
 }
 
 export interface HealthMonitorOptions {
-  /** Seed 004: every 30 s. */
+  /** How often the checks run: every 30 s, as in the design's health monitor. */
   intervalMs?: number;
-  /** Seed 004: the last 100 results. */
+  /** Results kept per dependency: the last 100, as in the design's health monitor. */
   keep?: number;
   now?: () => number;
 }

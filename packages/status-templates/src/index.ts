@@ -1,7 +1,8 @@
 /**
- * The outage playbook's status-page texts (seed 002, for Parley), in one
- * place for everything that posts them: the gateway's incident API and
- * `parley-dr region`'s notify hook.
+ * The outage playbook's status-page texts (the design's templates, reworded
+ * for Parley; docs/runbooks/outage-playbook.md), in one place for everything
+ * that posts them: the gateway's incident API and `parley-dr region`'s notify
+ * hook.
  *
  * ```ts
  * import { renderStatusTemplate } from '@parley/status-templates';

@@ -28,7 +28,10 @@ export interface AiDeps {
   metrics?: { replied(provider: string, durationMs: number): void };
   /** The consumer group. @default 'ai' */
   groupId?: string;
-  /** Checked before any model, on every path. @default the seed's rules */
+  /**
+   * Checked before any model, on every path.
+   * @default `emergencyDetector()`: the default rules and the bundled classifier
+   */
   emergencies?: EmergencyDetector;
   /** Shown in an emergency when the tenant set no contact of its own. */
   defaultEmergencyContact?: string;
@@ -138,7 +141,8 @@ export function createAiWorker(deps: AiDeps): Subscription {
       const event = raw as Event<ReplyRequestedV1>;
       const started = performance.now();
       live(event, { kind: 'typing', role: 'assistant', active: true });
-      // Emergencies bypass every model (and the cache): seed 004's emergency protocol.
+      // Emergencies bypass every model (and the cache), as the design's emergency protocol
+      // says: an immediate answer with the contact to call and a ticket id.
       const alarm = emergencies.score(event.payload.text);
       let reply: Reply;
       if (alarm.emergency) {

@@ -1,9 +1,10 @@
 /**
  * The conversations this pod served recently: a user message handled within
- * the window. The chat HPA scales on it (`active_sessions`, seed 001: 100 per
- * pod); Kafka's partitions split conversations between pods, so each pod
- * counts its own. Memory is bounded: one entry per conversation, pruned as
- * they age (and the oldest dropped beyond `maxEntries`).
+ * the window. The chat HPA scales on it (`active_sessions`, 100 per pod in
+ * the design's chat HPA); Kafka's partitions split conversations between
+ * pods, so each pod counts its own. Memory is bounded: one entry per
+ * conversation, pruned as they age (and the oldest dropped beyond
+ * `maxEntries`).
  */
 export class ActiveSessions {
   // Insertion order is recency order: a touched key moves to the end.

@@ -4,6 +4,7 @@ serviceProcessSuite({
   service: 'chat',
   entry: new URL('../dist/main.js', import.meta.url).pathname,
   checks: ['postgres', 'redis', 'kafka'],
-  // The chat HPA's metric (seed 001), and the replicas' lag (the ParleyReplicaLag alert).
+  // The chat HPA's metric (active sessions, 100 per pod in the design), and the replicas' lag
+  // (the ParleyReplicaLag alert).
   metrics: ['active_sessions', 'pg_replica_lag_seconds'],
 });

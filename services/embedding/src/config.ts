@@ -21,7 +21,7 @@ export const knowledgeFields = {
     max: 3_072,
     default: 1_536,
   }),
-  /** Per embedding call (seed 001, knowledge retrieval: 3 s, 2 retries 200 ms apart). */
+  /** Per embedding call (the design's knowledge retrieval policy: 3 s, 2 retries 200 ms apart). */
   embeddingTimeoutMs: env.int('KNOWLEDGE_EMBEDDING_TIMEOUT_MS', {
     min: 100,
     max: 60_000,

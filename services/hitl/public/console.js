@@ -136,6 +136,14 @@
     reason.className = 'reason';
     reason.textContent = `${handoff.reason.replaceAll('_', ' ')} · since ${new Date(handoff.requestedAt).toLocaleTimeString()}`;
     li.append(title, reason);
+    // Waited past the tenant's SLA: escalated once, moved ahead, and marked for whoever looks.
+    if (handoff.escalatedAt && handoff.status === 'queued') {
+      const badge = document.createElement('div');
+      badge.className = 'escalated';
+      badge.textContent = `Escalated: waiting past the SLA since ${new Date(handoff.escalatedAt).toLocaleTimeString()}`;
+      li.classList.add('is-escalated');
+      li.append(badge);
+    }
     li.addEventListener('click', () => openConversation(handoff.conversationId));
     li.addEventListener('keydown', (e) => {
       if (e.key === 'Enter') openConversation(handoff.conversationId);

@@ -12,7 +12,7 @@ import { HandoffSweeper } from './domain/sweeper.js';
 import { Dispatcher } from './domain/dispatcher.js';
 import type { HitlConfig } from './config.js';
 import { HandoffStore } from './store/handoff-store.js';
-import { agentRoutes } from './routes/agent.route.js';
+import { agentRoutes } from './routes/agent/index.js';
 import { OidcVerifier } from './adapters/oidc.js';
 import { hitlAdminRoutes } from './routes/admin.route.js';
 
@@ -137,6 +137,7 @@ async function hitl(app: FastifyInstance, options: HitlModuleOptions): Promise<v
     agentReplyTimeoutMs: deps.settings.agentReplyTimeoutMs,
     slaMs: deps.settings.slaMs,
     intervalMs: deps.settings.sweepIntervalMs,
+    onEscalated: metrics.escalated,
   });
   superviseWorker(app, worker, { name: `consumer:${groupId}` });
   app.addHook('onReady', async () => sweeper.start());
@@ -200,8 +201,16 @@ function hitlMetrics(registry: Registry, handoffs: HandoffStore) {
     labelNames: ['agent'],
     registers: [registry],
   });
+  const escalations = new Counter({
+    name: 'hitl_escalations_total',
+    help: 'Handoffs escalated: waiting past the SLA (sla_breached), or requeued without an agent reply (no_agent_reply)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  for (const kind of ['sla_breached', 'no_agent_reply']) escalations.inc({ kind }, 0);
   return {
     accepted: (waitSeconds: number) => toAccept.observe(Math.max(0, waitSeconds)),
     closed: (agentId: string) => handled.inc({ agent: agentId }),
+    escalated: (kind: 'sla_breached' | 'no_agent_reply') => escalations.inc({ kind }),
   };
 }

@@ -55,7 +55,7 @@ export const INSTANT_SOURCES: ReadonlySet<string> = new Set([
  * How the AI service answers, so that the end user always gets an answer.
  * At L0, L2 and L3: a context-free question already answered comes from the
  * response cache; otherwise the model router streams the answer (and it is
- * cached). When every provider failed, seed 004's backup responses in order:
+ * cached). When every provider failed, the design's backup responses in order:
  * a cached answer to the same question, a template (an FAQ match), then a
  * static apology that hands the conversation to a human. A stream that broke
  * midway is marked `incomplete` before the backup answer follows.

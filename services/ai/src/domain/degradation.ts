@@ -1,6 +1,7 @@
 /**
- * The degradation level (seed 001's table), computed from live health, never
- * set by hand:
+ * The degradation level (the design's levels L0 to L5,
+ * docs/design/README.md#degradation-levels, mapped onto Parley's
+ * dependencies), computed from live health, never set by hand:
  *
  * | level | trigger                                   | what the AI does                          |
  * | ----- | ----------------------------------------- | ----------------------------------------- |
@@ -34,16 +35,22 @@ export interface DegradationOptions {
   modelsDown?: () => Promise<boolean>;
   /** How far back model outcomes count. @default 60000 */
   windowMs?: number;
-  /** Share of failed model attempts in the window that degrades to L1. @default 0.2 (seed 004) */
+  /**
+   * Share of failed model attempts in the window that degrades to L1 (the
+   * design's degradation trigger: 20 % failing). @default 0.2
+   */
   errorRateThreshold?: number;
   /**
    * Models count as degraded by their error rate only while a failure is this
    * recent: after a fault clears, the level returns to L0 once this long
-   * passes without a failure, not when the whole window has aged out (seed
-   * 004: recovery within 30 s). @default 15000
+   * passes without a failure, not when the whole window has aged out (the
+   * design's target: recovery within 30 s). @default 15000
    */
   recoveryMs?: number;
-  /** Median answer time in the window above which models count as degraded. @default 5000 (seed 001) */
+  /**
+   * Median answer time in the window above which models count as degraded
+   * (the design's L1 trigger: LLM latency over 5 s). @default 5000
+   */
   slowAnswerMs?: number;
   /** How often the checks run. @default 10000 */
   intervalMs?: number;

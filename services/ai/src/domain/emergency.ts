@@ -22,7 +22,12 @@ export interface EmergencySignal extends LifeSafetyRule {
   points: number;
 }
 
-/** The rule groups of the design documents (seed 004) and the threshold. */
+/**
+ * The rule groups and the threshold. Keywords, business impact, urgency and
+ * the 40-point threshold are the design's emergency detection
+ * (docs/design/README.md#004-chatbot-resilience-layers); life safety and
+ * signals are Parley's additions.
+ */
 export interface EmergencyRules {
   /** Life safety (fire, gas, injury, medical, threats, self-harm): any match is an emergency. */
   lifeSafety: LifeSafetyRule[];
@@ -985,7 +990,8 @@ function escape(phrase: string): string {
  * Scores messages for emergencies before any model is called: each rule
  * counts once, three or more `!` add 5, a shouted message (mostly capitals)
  * adds 5. All phrases are compiled into one regular expression, so a message
- * is scanned once (microseconds; the seed's budget is 150 ms).
+ * is scanned once (microseconds; the design allows 150 ms for the whole
+ * emergency answer).
  */
 export class EmergencyDetector {
   private readonly pattern: RegExp;

@@ -75,8 +75,9 @@ export const FALLBACK_ANSWER =
   'Sorry, I do not know that yet. Could you rephrase it, or ask to talk to a person?';
 
 /**
- * Backup level 3 (seed 004): static answers when no model, cached answer or
- * template can answer. Each one comes with a handoff to a human.
+ * The design's third level of backup responses (after a cached answer and a
+ * template): static answers when no model, cached answer or template can
+ * answer. Each one comes with a handoff to a human.
  */
 export const STATIC_ANSWERS = {
   /** Every model failed and nothing else matched (L0-L3). */

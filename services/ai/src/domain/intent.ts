@@ -12,7 +12,10 @@ const HUMAN_REQUEST =
 export interface IntentClassifierOptions {
   /** The model router (absent without keys: the rule decides). */
   router?: ReplyProvider;
-  /** Longest a classification may take before the rule decides. @default 5000 (seed 001) */
+  /**
+   * Longest a classification may take before the rule decides (the design's
+   * intent timeout: 5 s). @default 5000
+   */
   timeoutMs?: number;
 }
 

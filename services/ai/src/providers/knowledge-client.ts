@@ -8,9 +8,10 @@ import {
 import type { KnowledgePassage, KnowledgeSearch } from '../domain/knowledge.js';
 
 /**
- * The embedding service's search, over HTTP, under seed 001's knowledge
- * retrieval policy: 3 s per attempt, 2 retries 200 ms apart, and a breaker
- * (whose open state counts as knowledge down: degradation L2).
+ * The embedding service's search, over HTTP, under the design's knowledge
+ * retrieval policy (docs/design/README.md#retries): 3 s per attempt, 2
+ * retries 200 ms apart, and a breaker (whose open state counts as knowledge
+ * down: degradation L2).
  */
 export class HttpKnowledgeSearch implements KnowledgeSearch {
   private readonly resilience: DependencyPolicy;

@@ -44,7 +44,8 @@ export interface LlmRouterOptions {
   /**
    * Each provider's circuit breaker, local to this replica: it keeps failing
    * providers out even when the shared health in Redis cannot be read.
-   * @default seed 001's LLM preset (3 failures in 30 s, open 15 s, 2 probes, 2 successes)
+   * @default `BREAKER_PRESETS.llm`, the design's LLM breaker (3 failures in 30 s,
+   * open 15 s, 2 probes, 2 successes)
    */
   breaker?: WindowBreakerOptions;
   random?: () => number;

@@ -19,14 +19,15 @@ export interface OpenAiEmbedderOptions {
   dimensions?: number;
   /** Inputs per request. @default 96 */
   batchSize?: number;
-  /** Per attempt (seed 001, knowledge retrieval: 3 s). @default 3000 */
+  /** Per attempt (the design's knowledge retrieval timeout). @default 3000 */
   timeoutMs?: number;
   sink?: ResilienceSink;
 }
 
 /**
- * OpenAI's embeddings API, in batches, each through the knowledge policy of
- * seed 001: 3 s per attempt, 2 retries 200 ms apart (linear), and a breaker.
+ * OpenAI's embeddings API, in batches, each through the design's knowledge
+ * retrieval policy (docs/design/README.md#retries): 3 s per attempt, 2
+ * retries 200 ms apart (linear), and a breaker.
  */
 export class OpenAiEmbedder implements Embedder {
   readonly model: string;

@@ -31,7 +31,10 @@ const STATE_TEXT: Record<ComponentState, string> = {
   no_data: 'No data',
 };
 
-/** What each degradation level means for someone chatting (seed 001's table). */
+/**
+ * What each degradation level means for someone chatting: the design's L0 to
+ * L5 (docs/design/README.md#degradation-levels), in plain words.
+ */
 const LEVEL_TEXT: Record<string, string> = {
   L0: 'Normal service',
   L1: 'Answers may be slower; some come from prepared answers',

@@ -1,4 +1,4 @@
-import { EventRegistry, handoffEscalatedV1, handoffTransferredV1 } from '@parley/contracts';
+import { EventRegistry, handoffTransferredV1 } from '@parley/contracts';
 import type { Logger } from '@parley/observability';
 import type { EventBus } from '@parley/ports';
 import type { HandoffStore } from '../store/handoff-store.js';
@@ -14,8 +14,10 @@ export interface SweeperOptions {
   logger: Logger;
   /** An assignment without an agent reply by then goes back to the queue. @default 120000 */
   agentReplyTimeoutMs?: number;
-  /** A handoff waiting longer is escalated (priority bump, supervisor event). @default 300000 */
+  /** A handoff waiting longer is escalated (priority bump, marked in the console). @default 300000 */
   slaMs?: number;
+  /** Each escalation: a handoff past its SLA, or an agent who did not reply (the metric). */
+  onEscalated?: (kind: 'sla_breached' | 'no_agent_reply') => void;
   /** How often the timers are checked. @default 5000 */
   intervalMs?: number;
 }
@@ -25,13 +27,14 @@ export interface SweeperOptions {
  * restart loses none, and replicas sweeping together change each row once):
  * an assigned conversation whose agent has not replied in time goes back to
  * the queue, ahead of others, with a `handoff.transferred` (reason
- * `no_reply`) and a `handoff.escalated` for supervisors; a handoff waiting
- * past the SLA is bumped once and escalated.
+ * `no_reply`); a handoff waiting past the SLA is bumped once and marked
+ * escalated (`escalatedAt`, shown in the console). Both are counted through
+ * `onEscalated`.
  */
 export class HandoffSweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private readonly registry = new EventRegistry([handoffTransferredV1, handoffEscalatedV1]);
+  private readonly registry = new EventRegistry([handoffTransferredV1]);
 
   constructor(private readonly opts: SweeperOptions) {}
 
@@ -69,18 +72,7 @@ export class HandoffSweeper {
             },
           }),
         );
-        await bus.publish(
-          this.registry.create(handoffEscalatedV1, {
-            ...common,
-            payload: {
-              handoff_id: h.id,
-              kind: 'no_agent_reply',
-              waited_seconds: Math.round((this.opts.agentReplyTimeoutMs ?? 120_000) / 1000),
-              agent_id: h.previousAgentId,
-              priority: h.priority,
-            },
-          }),
-        );
+        this.opts.onEscalated?.('no_agent_reply');
         this.opts.logger.warn(
           { handoffId: h.id, agentId: h.previousAgentId },
           'No agent reply: requeued',
@@ -88,21 +80,7 @@ export class HandoffSweeper {
       }
       for (const h of await handoffs.escalateOverdue(this.opts.slaMs ?? 300_000)) {
         tenants.add(h.tenantId);
-        await bus.publish(
-          this.registry.create(handoffEscalatedV1, {
-            conversationId: h.conversationId,
-            tenantId: h.tenantId,
-            payload: {
-              handoff_id: h.id,
-              kind: 'sla_breached',
-              waited_seconds: Math.max(
-                0,
-                Math.round((Date.now() - Date.parse(h.requestedAt)) / 1000),
-              ),
-              priority: h.priority,
-            },
-          }),
-        );
+        this.opts.onEscalated?.('sla_breached');
         this.opts.logger.warn({ handoffId: h.id }, 'Handoff past its SLA: escalated');
       }
       for (const tenantId of tenants) await announcer.changed(tenantId);

@@ -34,6 +34,8 @@ export interface Handoff {
   requestedAt: string;
   assignedAt: string | null;
   closedAt: string | null;
+  /** When it was escalated for waiting past the SLA (once), or null. */
+  escalatedAt: string | null;
 }
 
 /** A waiting handoff and its place in its queue (1 = next). */
@@ -54,10 +56,11 @@ interface HandoffRow {
   requested_at: Date | string;
   assigned_at: Date | string | null;
   closed_at: Date | string | null;
+  escalated_at?: Date | string | null;
 }
 
 const COLUMNS = `tenant_id, id, conversation_id, reason, queue, language, priority, status,
-                 agent_id, requested_at, assigned_at, closed_at`;
+                 agent_id, requested_at, assigned_at, closed_at, escalated_at`;
 
 interface AgentRow {
   id: string;
@@ -856,5 +859,6 @@ function toHandoff(row: HandoffRow): Handoff {
     requestedAt: iso(row.requested_at)!,
     assignedAt: iso(row.assigned_at),
     closedAt: iso(row.closed_at),
+    escalatedAt: iso(row.escalated_at ?? null),
   };
 }

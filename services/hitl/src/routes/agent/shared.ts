@@ -1,0 +1,98 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ConversationStore } from '@parley/conversations';
+import type { Cache, EventBus } from '@parley/ports';
+import { ServiceError } from '@parley/service-kit';
+import { z } from 'zod';
+import type { OidcVerifier } from '../../adapters/oidc.js';
+import type { AgentClaims, AgentTokens } from '../../domain/agent-tokens.js';
+import type { Dispatcher } from '../../domain/dispatcher.js';
+import type { HandoffRefusal, HandoffStore } from '../../store/handoff-store.js';
+
+/** What the agent API needs. */
+export interface AgentRoutesOptions {
+  bus: EventBus;
+  cache: Cache;
+  handoffs: HandoffStore;
+  conversations: ConversationStore;
+  tokens: AgentTokens;
+  /** Verifies ID tokens from the OIDC provider, when one is configured. */
+  oidc?: OidcVerifier;
+  dispatcher: Dispatcher;
+  /** Tells consoles and visitors of a change of queue or capacity, then dispatches what can be. */
+  queueChanged(tenantId: string): Promise<void>;
+  /** Counted when an agent closes (accepts are observed by the dispatcher). */
+  metrics?: { closed(agentId: string): void };
+  /**
+   * Sign-in attempts, successful or not, before the wait: per client address
+   * (both methods, one more every 30 s) and per account (passwords, one more
+   * a minute). A guesser's wait grows with every attempt past the burst.
+   */
+  signInBurst: { perAddress: number; perAccount: number };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    agent?: AgentClaims;
+  }
+}
+
+export const idParam = z.object({ id: z.string().min(1).max(128) });
+
+const REFUSALS: Record<HandoffRefusal, [string, string, number]> = {
+  not_found: ['HITL_ERR_NOT_FOUND', 'No such handoff', 404],
+  taken: ['HITL_ERR_TAKEN', 'Another agent accepted this handoff first', 409],
+  closed: ['HITL_ERR_CLOSED', 'The handoff is closed', 409],
+  not_yours: ['HITL_ERR_NOT_YOURS', 'Another agent holds this handoff', 409],
+};
+
+/** Answers a refused handoff change with its documented code. */
+export function refuse(refusal: HandoffRefusal): never {
+  const [code, message, status] = REFUSALS[refusal];
+  throw new ServiceError(code, message, status);
+}
+
+/** Logs an agent's action for the audit trail (never message text or passwords). */
+export function audit(
+  request: FastifyRequest,
+  action: string,
+  fields: Record<string, unknown> = {},
+): void {
+  request.log.info(
+    {
+      audit: true,
+      action,
+      agentId: request.agent?.agentId,
+      tenantId: request.agent?.tenantId,
+      ...fields,
+    },
+    'Agent action',
+  );
+}
+
+/**
+ * Every route of `scope` needs an agent's bearer token, of an agent still
+ * active (a disabled agent's tokens stop working at once); the claims are
+ * `request.agent`.
+ */
+export function requireAgent(scope: FastifyInstance, options: AgentRoutesOptions): void {
+  scope.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization ?? '';
+    const claims = header.startsWith('Bearer ')
+      ? await options.tokens.verify(header.slice(7))
+      : null;
+    if (!claims || !(await options.handoffs.isActive(claims.tenantId, claims.agentId)))
+      throw new ServiceError('HITL_ERR_UNAUTHORIZED', 'A valid agent token is required', 401);
+    request.agent = claims;
+  });
+}
+
+/** Announces an agent's new handoff; one whose announcement failed is back in the queue. */
+export async function announceAccepted(
+  options: AgentRoutesOptions,
+  handoff: Parameters<Dispatcher['announceAccepted']>[0],
+  agent: { id: string; name: string },
+): Promise<void> {
+  if (!(await options.dispatcher.announceAccepted(handoff, agent)))
+    throw new ServiceError('HITL_ERR_UNAVAILABLE', 'Could not accept right now; try again', 503);
+  await options.queueChanged(handoff.tenantId);
+}

@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import { ServiceError } from '@parley/service-kit';
+import { parse } from '../parse.js';
+import { audit, idParam, requireAgent, type AgentRoutesOptions } from './shared.js';
+
+/** The tenant's agents, and the callbacks visitors asked for. */
+export async function teamRoutes(
+  scoped: FastifyInstance,
+  options: AgentRoutesOptions,
+): Promise<void> {
+  const { handoffs, queueChanged } = options;
+  requireAgent(scoped, options);
+
+  scoped.get('/v1/agent/agents', async (request) => {
+    const { tenantId } = request.agent!;
+    return { agents: await handoffs.agents(tenantId) };
+  });
+
+  scoped.get('/v1/agent/callbacks', async (request) => {
+    const { tenantId } = request.agent!;
+    audit(request, 'list-callbacks');
+    return { callbacks: await handoffs.callbacks(tenantId) };
+  });
+
+  scoped.post('/v1/agent/callbacks/:id/done', async (request) => {
+    const { id } = parse(idParam, request.params);
+    const { tenantId, agentId } = request.agent!;
+    const callback = await handoffs.completeCallback(tenantId, id, agentId);
+    audit(request, 'callback-done', { callbackId: id, found: callback !== null });
+    if (!callback) throw new ServiceError('HITL_ERR_NOT_FOUND', 'No such callback', 404);
+    await queueChanged(tenantId);
+    return { callback };
+  });
+}
