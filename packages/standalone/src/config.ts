@@ -17,7 +17,7 @@ export const configSpec = {
   ...chatFields,
   /** Handoffs: agents' token secret (main.ts makes and keeps one when unset) and timers. */
   ...hitlFields,
-  /** The seeded demo agent's password (embedded mode only; see the README). */
+  /** The seeded demo agent's password (embedded mode only; docs/agents.md publishes the default). */
   demoAgentPassword: env.secret('PARLEY_DEMO_AGENT_PASSWORD', { minLength: 8, optional: true }),
   /** Knowledge bases: the embedder (offline without an OpenAI key), upload limits. */
   ...knowledgeFields,

@@ -131,7 +131,7 @@ function isLoopback(host: string): boolean {
 
 /**
  * Refuses to listen beyond loopback while anyone could sign in as the demo
- * agent with the password the README publishes: the agent has it, or would
+ * agent with the password docs/agents.md publishes: the agent has it, or would
  * be created with it.
  */
 async function refusePublicDemoAgent(handoffs: Hitl['handoffs'], config: Config): Promise<void> {
