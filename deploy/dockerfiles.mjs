@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes each service's Dockerfile (services/<s>/Dockerfile) from
 // deploy/Dockerfile.template: one file per service, as builders expect, with
-// one source. `--check` exits 1 naming the stale ones (deploy/test/images.test.ts).
+// one source. `--check` exits 1 naming the stale ones (deploy/test/images.int.test.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

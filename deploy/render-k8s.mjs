@@ -4,7 +4,7 @@
 //   k8s/overlays/<r>/    what helm/values-<r>.yaml changes: objects it adds,
 //                        removes, and JSON patches for the fields it changes.
 // `kubectl kustomize k8s/overlays/<r>` (or `kustomize build`) then gives exactly
-// what `helm template -f helm/values-<r>.yaml` gives (deploy/test/k8s.test.ts).
+// what `helm template -f helm/values-<r>.yaml` gives (deploy/test/k8s.int.test.ts).
 //
 //   node deploy/render-k8s.mjs          write k8s/
 //   node deploy/render-k8s.mjs --check  exit 1, naming the files, when k8s/ is stale

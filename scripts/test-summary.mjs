@@ -15,14 +15,20 @@ const failures = [];
 const workspaces = ['packages', 'services'].flatMap((root) =>
   existsSync(root) ? readdirSync(root).map((name) => [root, name]) : [],
 );
-for (const [root, name] of [...workspaces, ['.', 'deploy'], ['.', 'bench'], ['.', 'e2e']]) {
-  const report = join(root, name, 'reports', 'summary.json');
+// Each package's `test` run writes reports/summary.json, its `test:int` run reports/int/.
+const reports = [...workspaces, ['.', 'deploy'], ['.', 'bench'], ['.', 'e2e']].flatMap(
+  ([root, name]) => [
+    [join(root, name), join(root, name, 'reports', 'summary.json')],
+    [join(root, name), join(root, name, 'reports', 'int', 'summary.json')],
+  ],
+);
+for (const [where, report] of reports) {
   if (!existsSync(report)) continue;
   const summary = JSON.parse(readFileSync(report, 'utf8'));
   totals.passed += summary.passed;
   totals.failed += summary.failed;
   totals.skipped += summary.skipped;
-  for (const failure of summary.failures) failures.push(`${join(root, name)}: ${failure}`);
+  for (const failure of summary.failures) failures.push(`${where}: ${failure}`);
 }
 if (checksFailed !== '0' && totals.failed === 0) {
   totals.failed = 1;
