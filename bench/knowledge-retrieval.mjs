@@ -13,7 +13,8 @@
 //              similarity rule alone, as before issue 19).
 //   pnpm --filter @parley/bench knowledge-retrieval [rounds=3]
 import { readFile, readdir } from 'node:fs/promises';
-import { ConversationStore, migrate } from '@parley/conversations';
+import { ConversationStore } from '@parley/conversations';
+import { migrate } from '@parley/schema';
 import { PgliteDatabase } from '@parley/embedded';
 import { confidentPassages, questionCoverage } from '@parley/ai';
 import { emergencyDetector } from '@parley/ai';

@@ -76,6 +76,20 @@ log.retention.check.interval.ms=60000
 PROPS
 }
 
+# Every test run leaves its uniquely named topics behind, and each partition
+# keeps files open: after some dozens of runs on one machine the broker runs
+# out of file descriptors and stops ("all log dirs have failed"). The data
+# here is disposable (tests and the local distributed mode), so a broker that
+# holds more than PARLEY_KAFKA_MAX_PARTITIONS partitions starts empty.
+kafka_prune() {
+  local max=${PARLEY_KAFKA_MAX_PARTITIONS:-4000} count
+  count=$(find "$KAFKA_DIR/data" -mindepth 1 -maxdepth 1 -type d -name '*-[0-9]*' 2>/dev/null | wc -l)
+  ((count > max)) || return 0
+  log "kafka holds $count partitions (over $max, left by earlier test runs): starting it empty"
+  rm -rf "${KAFKA_DIR:?}/data"
+  mkdir -p "$KAFKA_DIR/data"
+}
+
 kafka_format() {
   [[ -f $KAFKA_DIR/data/meta.properties ]] && return
   # A cluster id is 16 random bytes in URL-safe base64 (what `StorageTool random-uuid`
@@ -112,6 +126,7 @@ kafka_start() {
   [[ ! -f $KAFKA_LOG_DIR/server.log ]] || mv "$KAFKA_LOG_DIR/server.log" "$KAFKA_LOG_DIR/server.log.previous"
   : >"$KAFKA_OUT"
   printf '%s\n' "$conf" >"$KAFKA_PROPS"
+  kafka_prune
   kafka_format
   # setsid: the broker must outlive this shell and whatever process group ran it.
   setsid nohup java -Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \

@@ -1,6 +1,5 @@
 /** Stable codes of the store's errors. */
 export type StoreErrorCode =
-  | 'STORE_ERR_MIGRATION_CHANGED'
   | 'STORE_ERR_UNKNOWN_TENANT'
   | 'STORE_ERR_CONVERSATION_OWNER'
   | 'STORE_ERR_INVALID'

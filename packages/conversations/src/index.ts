@@ -2,7 +2,7 @@
  * Tenants, conversations and messages on any `SqlDatabase` (pg or PGlite).
  *
  * ```ts
- * await migrate(db);
+ * await migrate(db); // from @parley/schema
  * const store = new ConversationStore(db);
  * const { message, created, position } = await store.appendMessage({ ... });
  * const missed = await store.messagesAfter(tenantId, conversationId, lastSeen, 100, { after: position });
@@ -18,5 +18,4 @@ export {
   type Appended,
 } from './store.js';
 export { SessionCache, type SessionState, type SessionCacheOptions } from './session-cache.js';
-export { migrate, bundledMigrations, type Migration } from './migrate.js';
 export { StoreError, isStoreError, type StoreErrorCode } from './errors.js';

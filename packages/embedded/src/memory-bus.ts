@@ -1,30 +1,39 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Envelope } from '@parley/contracts';
 import {
-  isPermanentError,
-  isUnavailableError,
+  deliverer,
+  type DeadLetterNote,
+  type DeliveryLogger,
+  type DeliveryMetrics,
+  type DeliveryOutcome,
   type EventBus,
+  type InboundEvent,
+  type Interceptor,
+  type RetryPolicy,
   type SubscribeOptions,
   type Subscription,
 } from '@parley/ports';
 
 /** Options for {@link MemoryBroker}. */
 export interface MemoryBrokerOptions {
+  /** The topic's name, as handlers and metrics see it. @default 'conversation-events' */
+  topic?: string;
   /** Partitions of the topic; a conversation always maps to the same one. @default 24 */
   partitions?: number;
-  /** Handler attempts before an event is dead-lettered. @default 3 */
-  maxAttempts?: number;
-  /** First retry delay, doubled per attempt. @default 100 */
-  retryBackoffMs?: number;
+  /** Retries (`DEFAULT_RETRY_POLICY` of `@parley/ports` for what is not given), as on Kafka. */
+  retry?: Partial<RetryPolicy>;
   /** Dead letters kept for inspection (oldest dropped first). @default 1000 */
   maxDeadLetters?: number;
+  /** Around every handler call, outermost first (`busTracing()` of `@parley/observability`). */
+  interceptors?: readonly Interceptor[];
+  /** Handled-message counts (`deliveryMetrics()` of `@parley/observability`). */
+  metrics?: DeliveryMetrics;
+  logger?: DeliveryLogger;
 }
 
 /** An event that could not be handled, with the reason. */
-export interface DeadLetter {
+export interface DeadLetter extends DeadLetterNote {
   groupId: string;
   raw: string;
-  reason: string;
 }
 
 interface Partition {
@@ -35,6 +44,7 @@ interface Partition {
 
 interface Member {
   options: SubscribeOptions;
+  deliver: (event: InboundEvent) => Promise<DeliveryOutcome>;
   abort: AbortController;
   inFlight: Set<Promise<unknown>>;
 }
@@ -49,8 +59,10 @@ interface Group {
 /**
  * The in-process stand-in for Kafka's `conversation-events`: a partitioned
  * log keyed by conversation, consumer groups whose members share partitions,
- * offsets committed only after the handler finished, retries with backoff
- * then dead letters, and redelivery of an event whose member stopped midway.
+ * offsets committed only after the handler finished, the same delivery as
+ * Kafka's consumer (`deliverer` of `@parley/ports`: retries, waits while a
+ * dependency is unavailable, dead letters), and redelivery of an event whose
+ * member stopped midway.
  * Entries every group has passed are dropped, so memory stays bounded by the
  * slowest group's backlog. Not durable: events in flight die with the process.
  */
@@ -58,18 +70,15 @@ export class MemoryBroker {
   readonly deadLetters: DeadLetter[] = [];
   private readonly partitions: Partition[];
   private readonly groups = new Map<string, Group>();
-  private readonly opts: Required<MemoryBrokerOptions>;
+  private readonly opts: MemoryBrokerOptions & {
+    topic: string;
+    partitions: number;
+    maxDeadLetters: number;
+  };
 
   constructor(options: MemoryBrokerOptions = {}) {
-    this.opts = {
-      partitions: 24,
-      maxAttempts: 3,
-      retryBackoffMs: 100,
-      maxDeadLetters: 1000,
-      ...options,
-    };
+    this.opts = { topic: 'conversation-events', partitions: 24, maxDeadLetters: 1000, ...options };
     if (this.opts.partitions < 1) throw new RangeError('partitions must be at least 1');
-    if (this.opts.maxAttempts < 1) throw new RangeError('maxAttempts must be at least 1');
     this.partitions = Array.from({ length: this.opts.partitions }, () => ({ base: 0, log: [] }));
   }
 
@@ -93,7 +102,22 @@ export class MemoryBroker {
   }
 
   private member(options: SubscribeOptions): Subscription {
-    const member: Member = { options, abort: new AbortController(), inFlight: new Set() };
+    const { interceptors, retry, metrics, logger, topic } = this.opts;
+    const member: Member = {
+      options,
+      deliver: deliverer({
+        groupId: options.groupId,
+        topic,
+        registry: options.registry,
+        handler: options.handler,
+        ...(interceptors ? { interceptors } : {}),
+        ...(retry ? { policy: retry } : {}),
+        ...(metrics ? { metrics } : {}),
+        ...(logger ? { logger } : {}),
+      }),
+      abort: new AbortController(),
+      inFlight: new Set(),
+    };
     let state: 'idle' | 'running' | 'stopped' = 'idle';
     return {
       start: async () => {
@@ -162,55 +186,22 @@ export class MemoryBroker {
     }
   }
 
-  /** True when the event is done with (handled, skipped or dead-lettered). */
+  /** True when the event is done with (handled, skipped or dead-lettered), false when the member stopped. */
   private async deliver(
     member: Member,
     raw: string,
     partition: number,
     offset: number,
   ): Promise<boolean> {
-    const { registry, handler, groupId } = member.options;
-    const decoded = registry.decode(raw);
-    if (decoded.kind === 'unknown_type') return true;
-    if (decoded.kind !== 'ok') {
-      this.deadLetter({
-        groupId,
-        raw,
-        reason: decoded.kind === 'invalid' ? decoded.reason : 'newer_version',
-      });
-      return true;
-    }
-    const signal = member.abort.signal;
-    let lastError: unknown;
-    let waits = 0;
-    for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
-      if (signal.aborted) return false;
-      try {
-        await handler(decoded.event, { partition, offset: String(offset), attempt, signal });
-        return true;
-      } catch (err) {
-        lastError = err;
-        if (signal.aborted) return false;
-        if (isUnavailableError(err)) {
-          // A dependency is down: retry without using up an attempt, as Kafka's consumer does.
-          const delay = Math.min(1_000, this.opts.retryBackoffMs * 2 ** Math.min(waits++, 10));
-          await sleep(delay, undefined, { signal }).catch(() => undefined);
-          attempt--;
-          continue;
-        }
-        if (isPermanentError(err)) break;
-        if (attempt < this.opts.maxAttempts)
-          await sleep(this.opts.retryBackoffMs * 2 ** (attempt - 1), undefined, { signal }).catch(
-            () => undefined,
-          );
-      }
-    }
-    this.deadLetter({
-      groupId,
-      raw,
-      reason: lastError instanceof Error ? lastError.message : String(lastError),
+    const outcome = await member.deliver({
+      value: raw,
+      partition,
+      offset: String(offset),
+      signal: member.abort.signal,
+      deadLetter: async (note) =>
+        this.deadLetter({ ...note, groupId: member.options.groupId, raw }),
     });
-    return true;
+    return outcome !== 'stopped';
   }
 
   private deadLetter(letter: DeadLetter): void {

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type {} from '@parley/service-kit';
 import fp from 'fastify-plugin';
-import { MemoryBroker } from './memory-bus.js';
+import { CONVERSATION_EVENTS_TOPIC } from '@parley/contracts';
+import { busTracing, deliveryMetrics } from '@parley/observability';
+import { MemoryBroker, type MemoryBrokerOptions } from './memory-bus.js';
 import { MemoryCacheStore } from './memory-cache.js';
 import { PgliteDatabase } from './pglite-database.js';
 
@@ -21,7 +23,13 @@ export interface EmbeddedPortsOptions {
 async function embedded(app: FastifyInstance, options: EmbeddedPortsOptions): Promise<void> {
   const dataDir = options.dataDir === ':memory:' ? undefined : options.dataDir;
   const db = await PgliteDatabase.open(dataDir);
-  const broker = new MemoryBroker();
+  // The same interceptors and delivery metrics as the distributed mode's Kafka consumers.
+  const delivery: MemoryBrokerOptions = {
+    interceptors: [busTracing('in-process')],
+    metrics: deliveryMetrics(app.metrics),
+    logger: app.logger.child({ component: 'bus' }),
+  };
+  const broker = new MemoryBroker({ ...delivery, topic: CONVERSATION_EVENTS_TOPIC });
   const topics = new Map<string, MemoryBroker>();
   const cacheStore = new MemoryCacheStore();
   const cache = cacheStore.client();
@@ -30,7 +38,7 @@ async function embedded(app: FastifyInstance, options: EmbeddedPortsOptions): Pr
     // Each other topic is a broker of its own, as each is a topic of its own in Kafka.
     busFor: (topic) => {
       let other = topics.get(topic);
-      if (!other) topics.set(topic, (other = new MemoryBroker()));
+      if (!other) topics.set(topic, (other = new MemoryBroker({ ...delivery, topic })));
       return other.bus();
     },
     cache,

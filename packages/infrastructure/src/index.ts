@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ConfigOf, kafkaFields, postgresFields, redisFields } from '@parley/config';
 import { kafkaPlugin } from '@parley/kafka';
-import { kafkaConsumerMetrics } from '@parley/observability';
+import { busTracing, kafkaConsumerMetrics } from '@parley/observability';
 import { postgresPlugin } from '@parley/postgres';
 import { redisPlugin } from '@parley/redis';
 import type {} from '@parley/service-kit';
@@ -48,6 +48,7 @@ async function adapters(app: FastifyInstance, options: InfrastructureOptions): P
     replicationFactor: settings.kafkaReplicationFactor,
     minInsyncReplicas: settings.kafkaMinInsyncReplicas,
     consumerMetrics: kafkaConsumerMetrics(app.metrics),
+    interceptors: [busTracing('kafka')],
   });
 }
 

@@ -1,36 +1,20 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { SpanKind, SpanStatusCode, context } from '@opentelemetry/api';
 import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
-import { CONVERSATION_EVENTS_TOPIC, type Event, type EventRegistry } from '@parley/contracts';
-import { isPermanentError, isUnavailableError } from '@parley/ports';
+import { CONVERSATION_EVENTS_TOPIC, type EventRegistry } from '@parley/contracts';
+import {
+  deliverer,
+  type BusHandler,
+  type DeadLetterNote,
+  type DeliveryMetrics,
+  type InboundEvent,
+  type Interceptor,
+  type RetryPolicy,
+} from '@parley/ports';
 import { KafkaDeliveryError, KafkaStoppingError } from './errors.js';
 import { silentLogger, type KafkaLogger } from './logger.js';
 import type { EventProducer } from './producer.js';
-import { extractTraceContext, tracer } from './tracing.js';
-
-/** What a handler learns about the message besides the event. */
-export interface HandlerContext {
-  topic: string;
-  partition: number;
-  offset: string;
-  /** 1 on first delivery to the handler, then 2, 3, ... on in-process retries. */
-  attempt: number;
-  /** Aborted when the consumer stops: long work should give up and let the message be redelivered. */
-  signal: AbortSignal;
-}
-
-/** Handles one decoded event. Throwing means "retry, then dead-letter". */
-export type EventHandler = (event: Event, ctx: HandlerContext) => Promise<void>;
-
-/** Cross-cutting work around every handler call (tracing, metrics, timing), outermost first. */
-export type Interceptor = (
-  event: Event,
-  ctx: HandlerContext,
-  next: () => Promise<void>,
-) => Promise<void>;
 
 /** The metrics the runner reports; bind it with `kafkaConsumerMetrics` from `@parley/observability`. */
-export interface ConsumerMetrics {
+export interface ConsumerMetrics extends DeliveryMetrics {
   /**
    * Messages of a partition this member holds that it has not handled yet
    * (the partition's high watermark minus the group's committed offset).
@@ -40,37 +24,23 @@ export interface ConsumerMetrics {
   lag(group: string, topic: string, partition: number, value: number): void;
   /** This member no longer holds the partition (rebalanced away, or stopped): forget its lag. */
   released(group: string, topic: string, partition: number): void;
-  handled(
-    group: string,
-    topic: string,
-    outcome: 'ok' | 'skipped' | 'dead_lettered',
-    durationMs: number,
-  ): void;
 }
 
 /** Options for {@link EventConsumer}. */
 export interface ConsumerOptions {
   groupId: string;
   registry: EventRegistry;
-  handler: EventHandler;
+  handler: BusHandler;
   /** Used to write dead letters. */
   producer: EventProducer;
   /** @default 'conversation-events' */
   topic?: string;
   /** @default `${topic}.dlq` */
   deadLetterTopic?: string;
-  interceptors?: Interceptor[];
-  /** Handler attempts before dead-lettering. @default 3 */
-  maxAttempts?: number;
-  /** First retry delay, doubled each time. @default 200 */
-  retryBackoffMs?: number;
-  /** Upper bound of a retry delay. @default 5000 */
-  maxRetryBackoffMs?: number;
-  /**
-   * Upper bound of the delay between tries while the handler reports a
-   * dependency unavailable (`UnavailableError`: retried without limit). @default 1000
-   */
-  maxUnavailableBackoffMs?: number;
+  /** Around every handler call (tracing), outermost first. */
+  interceptors?: readonly Interceptor[];
+  /** Retries (`DEFAULT_RETRY_POLICY` of `@parley/ports` for what is not given). */
+  retry?: Partial<RetryPolicy>;
   /** Start from the oldest message when the group has no committed offset. @default false */
   fromBeginning?: boolean;
   /** Partitions handled in parallel (order is kept within each). @default 4 */
@@ -92,10 +62,11 @@ export interface ConsumerOptions {
 type State = 'idle' | 'running' | 'stopping' | 'stopped' | 'crashed';
 
 /**
- * A consumer-group member that decodes each message with the registry and
- * commits its offset only after the message was handled, skipped (unknown
- * type) or dead-lettered (invalid, newer version, or failed every attempt).
- * See `@parley/contracts`' VERSIONING.md for the rules.
+ * A consumer-group member that delivers each message with `deliverer` from
+ * `@parley/ports` (the same delivery as the in-process bus) and commits its
+ * offset only after the message was handled, skipped (unknown type) or
+ * dead-lettered (invalid, newer version, or failed every attempt). See
+ * `@parley/contracts`' VERSIONING.md for the rules.
  */
 export class EventConsumer {
   private readonly consumer: Consumer;
@@ -103,8 +74,11 @@ export class EventConsumer {
     return Math.min(3_000, Math.floor(this.opts.sessionTimeoutMs / 3));
   }
   private readonly admin: Admin;
-  private readonly opts: Required<Omit<ConsumerOptions, 'metrics' | 'interceptors'>> &
-    Pick<ConsumerOptions, 'metrics' | 'interceptors'>;
+  private readonly opts: Required<
+    Omit<ConsumerOptions, 'metrics' | 'interceptors' | 'retry' | 'handler' | 'registry'>
+  > &
+    Pick<ConsumerOptions, 'metrics'>;
+  private readonly deliver: (event: InboundEvent) => Promise<unknown>;
   private readonly abort = new AbortController();
   private lagTimer: NodeJS.Timeout | undefined;
   private state: State = 'idle';
@@ -120,10 +94,6 @@ export class EventConsumer {
     this.opts = {
       topic,
       deadLetterTopic: `${topic}.dlq`,
-      maxAttempts: 3,
-      retryBackoffMs: 200,
-      maxRetryBackoffMs: 5_000,
-      maxUnavailableBackoffMs: 1_000,
       fromBeginning: false,
       partitionsConsumedConcurrently: 4,
       maxWaitTimeMs: 50,
@@ -132,7 +102,16 @@ export class EventConsumer {
       logger: silentLogger,
       ...options,
     };
-    if (this.opts.maxAttempts < 1) throw new RangeError('maxAttempts must be at least 1');
+    this.deliver = deliverer({
+      groupId: this.opts.groupId,
+      topic,
+      registry: options.registry,
+      handler: options.handler,
+      ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+      ...(options.retry ? { policy: options.retry } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      logger: this.opts.logger,
+    });
     if (this.opts.lagIntervalMs < 100) throw new RangeError('lagIntervalMs must be at least 100');
     this.consumer = kafka.consumer({
       groupId: this.opts.groupId,
@@ -255,7 +234,6 @@ export class EventConsumer {
     message: KafkaMessage,
     heartbeat?: () => Promise<void>,
   ): Promise<void> {
-    const started = performance.now();
     this.inFlight.set(partition, BigInt(message.offset));
     // kafkajs heartbeats only between messages: a long handler (a model's
     // answer) would outlive the session and be thrown out of the group. So
@@ -264,171 +242,32 @@ export class EventConsumer {
     const beating = heartbeat
       ? setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatIntervalMs)
       : undefined;
-    let outcome: Awaited<ReturnType<EventConsumer['decodeAndHandle']>>;
+    let outcome: unknown;
     try {
-      outcome = await this.decodeAndHandle(topic, partition, message, heartbeat);
+      outcome = await this.deliver({
+        value: message.value,
+        partition,
+        offset: message.offset,
+        signal: this.abort.signal,
+        deadLetter: (note) => this.deadLetter(message, partition, note),
+        // A rebalance shows here: rethrown, so this member stops working on a
+        // partition that another member now owns.
+        ...(heartbeat ? { afterWait: heartbeat } : {}),
+      });
     } finally {
       clearInterval(beating);
     }
+    // Stopping: the message stays uncommitted and is delivered again.
+    if (outcome === 'stopped') throw new KafkaStoppingError();
     const next = BigInt(message.offset) + 1n;
     await this.consumer.commitOffsets([{ topic, partition, offset: next.toString() }]);
     this.inFlight.set(partition, next);
-    this.opts.metrics?.handled(this.opts.groupId, topic, outcome, performance.now() - started);
-  }
-
-  private async decodeAndHandle(
-    topic: string,
-    partition: number,
-    message: KafkaMessage,
-    heartbeat?: () => Promise<void>,
-  ): Promise<'ok' | 'skipped' | 'dead_lettered'> {
-    const where = { groupId: this.opts.groupId, topic, partition, offset: message.offset };
-    const decoded = this.opts.registry.decode(message.value);
-    switch (decoded.kind) {
-      case 'unknown_type':
-        this.opts.logger.debug(
-          { ...where, type: decoded.envelope.type },
-          'Skipped event of unknown type',
-        );
-        return 'skipped';
-      case 'invalid':
-        await this.deadLetter(message, partition, 'invalid', decoded.reason, 0);
-        return 'dead_lettered';
-      case 'newer_version':
-        await this.deadLetter(
-          message,
-          partition,
-          'newer_version',
-          `v${decoded.envelope.schema_version} > v${decoded.newestKnown}`,
-          0,
-        );
-        return 'dead_lettered';
-      case 'ok':
-        return this.handleWithRetries(decoded.event, topic, partition, message, heartbeat);
-    }
-  }
-
-  private async handleWithRetries(
-    event: Event,
-    topic: string,
-    partition: number,
-    message: KafkaMessage,
-    heartbeat?: () => Promise<void>,
-  ): Promise<'ok' | 'dead_lettered'> {
-    const parent = extractTraceContext(message.headers, event.trace);
-    let lastError: unknown;
-    let waits = 0;
-    for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
-      if (this.abort.signal.aborted) throw new KafkaStoppingError();
-      const ctx: HandlerContext = {
-        topic,
-        partition,
-        offset: message.offset,
-        attempt,
-        signal: this.abort.signal,
-      };
-      try {
-        await context.with(parent, () => this.traced(event, ctx));
-        if (waits > 0)
-          this.opts.logger.info(
-            { groupId: this.opts.groupId, partition, offset: message.offset, waits },
-            'Dependency back: handled after waiting',
-          );
-        return 'ok';
-      } catch (err) {
-        lastError = err;
-        if (isUnavailableError(err) && !this.abort.signal.aborted) {
-          // A dependency is down (Postgres failing over): wait and try again
-          // without using up an attempt; the partition waits behind this event.
-          if (waits++ % 20 === 0)
-            this.opts.logger.warn(
-              { err, groupId: this.opts.groupId, partition, offset: message.offset, waits },
-              'Dependency unavailable: retrying',
-            );
-          const delay = Math.min(
-            this.opts.maxUnavailableBackoffMs,
-            this.opts.retryBackoffMs * 2 ** Math.min(waits - 1, 10),
-          );
-          await sleep(delay, undefined, { signal: this.abort.signal }).catch(() => undefined);
-          // A rebalance shows here: rethrown, so this member stops working on a
-          // partition that another member now owns.
-          await heartbeat?.();
-          attempt--;
-          continue;
-        }
-        this.opts.logger.warn(
-          {
-            err,
-            groupId: this.opts.groupId,
-            partition,
-            offset: message.offset,
-            attempt,
-            eventId: event.event_id,
-          },
-          'Handler failed',
-        );
-        if (isPermanentError(err)) break;
-        if (attempt < this.opts.maxAttempts) {
-          const delay = Math.min(
-            this.opts.maxRetryBackoffMs,
-            this.opts.retryBackoffMs * 2 ** (attempt - 1),
-          );
-          await sleep(delay, undefined, { signal: this.abort.signal }).catch(() => undefined);
-        }
-      }
-    }
-    if (this.abort.signal.aborted) throw new KafkaStoppingError();
-    const reason =
-      lastError instanceof Error
-        ? `${(lastError as { code?: string }).code ?? lastError.name}: ${lastError.message}`
-        : String(lastError);
-    const kind = isPermanentError(lastError) ? 'permanent' : 'handler_failed';
-    await this.deadLetter(message, partition, kind, reason, this.opts.maxAttempts);
-    return 'dead_lettered';
-  }
-
-  private traced(event: Event, ctx: HandlerContext): Promise<void> {
-    return tracer.startActiveSpan(
-      `${ctx.topic} process`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'messaging.system': 'kafka',
-          'messaging.consumer.group.name': this.opts.groupId,
-          'messaging.message.id': event.event_id,
-        },
-      },
-      async (span) => {
-        try {
-          await this.chain(event, ctx);
-        } catch (err) {
-          span.recordException(err as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR });
-          throw err;
-        } finally {
-          span.end();
-        }
-      },
-    );
-  }
-
-  private chain(event: Event, ctx: HandlerContext): Promise<void> {
-    const interceptors = this.opts.interceptors ?? [];
-    const call = (i: number): Promise<void> => {
-      const interceptor = interceptors[i];
-      return interceptor
-        ? interceptor(event, ctx, () => call(i + 1))
-        : this.opts.handler(event, ctx);
-    };
-    return call(0);
   }
 
   private async deadLetter(
     message: KafkaMessage,
     partition: number,
-    kind: string,
-    reason: string,
-    attempts: number,
+    { kind, reason, attempts }: DeadLetterNote,
   ): Promise<void> {
     const headers: Record<string, string> = {
       ...stringHeaders(message.headers),

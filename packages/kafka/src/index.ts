@@ -15,14 +15,7 @@ export {
   type TopicOptions,
 } from './client.js';
 export { EventProducer, type ProducerOptions, type PublishResult } from './producer.js';
-export {
-  EventConsumer,
-  type ConsumerOptions,
-  type ConsumerMetrics,
-  type EventHandler,
-  type HandlerContext,
-  type Interceptor,
-} from './consumer.js';
+export { EventConsumer, type ConsumerOptions, type ConsumerMetrics } from './consumer.js';
 export { KafkaEventBus, type KafkaBusConsumerDefaults } from './kafka-bus.js';
 export { kafkaPlugin, type KafkaHandle, type KafkaPluginOptions } from './plugin.js';
 export { KafkaDeliveryError, KafkaStoppingError } from './errors.js';

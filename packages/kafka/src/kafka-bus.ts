@@ -36,13 +36,7 @@ export class KafkaEventBus implements EventBus {
       registry: options.registry,
       fromBeginning: options.fromBeginning ?? false,
       producer: this.producer,
-      handler: (event, ctx) =>
-        options.handler(event, {
-          partition: ctx.partition,
-          offset: ctx.offset,
-          attempt: ctx.attempt,
-          signal: ctx.signal,
-        }),
+      handler: options.handler,
     });
   }
 }

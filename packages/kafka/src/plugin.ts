@@ -3,6 +3,7 @@ import type {} from '@parley/service-kit';
 import fp from 'fastify-plugin';
 import type { Admin, Kafka } from 'kafkajs';
 import { CONVERSATION_EVENTS_TOPIC } from '@parley/contracts';
+import type { Interceptor } from '@parley/ports';
 import { createKafkaClient, ensureTopics } from './client.js';
 import type { ConsumerMetrics } from './consumer.js';
 import { KafkaEventBus } from './kafka-bus.js';
@@ -46,9 +47,11 @@ export interface KafkaPluginOptions {
    * `ParleyConsumerLag` alert and the AI and embedding HPAs read the lag.
    * Without it the consumers report none. (The embedded mode's in-process
    * bus has no Kafka lag: `scripts/start` exports no `kafka_consumer_lag`,
-   * and nothing there scales or alerts on it.)
+   * and nothing there scales or alerts on it; its handled-message series are the same.)
    */
   consumerMetrics?: ConsumerMetrics;
+  /** Around every handler call of every consumer, outermost first (`busTracing()` of `@parley/observability`). */
+  interceptors?: readonly Interceptor[];
   /** How often each consumer refreshes its lag (and at once when it joins its group). @default 15000 */
   consumerLagIntervalMs?: number;
 }
@@ -82,6 +85,7 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
     logger,
     partitionsConsumedConcurrently: options.consumerConcurrency ?? 8,
     ...(options.consumerMetrics ? { metrics: options.consumerMetrics } : {}),
+    ...(options.interceptors ? { interceptors: options.interceptors } : {}),
     ...(options.consumerLagIntervalMs ? { lagIntervalMs: options.consumerLagIntervalMs } : {}),
   };
   await producer.connect();

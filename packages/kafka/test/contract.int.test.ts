@@ -24,7 +24,7 @@ busContract('Kafka', async () => {
   return {
     bus: new KafkaEventBus(client, producer, {
       topic,
-      retryBackoffMs: 50,
+      retry: { retryBackoffMs: 50 },
       sessionTimeoutMs: 10_000,
     }),
     close: () => producer.disconnect(),

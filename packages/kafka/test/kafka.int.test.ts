@@ -3,7 +3,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { context, trace } from '@opentelemetry/api';
 import type { Event } from '@parley/contracts';
-import { startTelemetry } from '@parley/observability';
+import { busTracing, startTelemetry } from '@parley/observability';
 import { eventually, infraEnv, uniqueName } from '@parley/testing';
 import {
   EventConsumer,
@@ -59,7 +59,7 @@ async function startConsumer(
     registry,
     producer,
     fromBeginning: true,
-    retryBackoffMs: 20,
+    retry: { retryBackoffMs: 20 },
     lagIntervalMs: 60_000,
     ...options,
   });
@@ -153,7 +153,7 @@ describe('EventProducer and EventConsumer on real Kafka', () => {
     await startConsumer({
       groupId: uniqueName('retry'),
       topic,
-      maxAttempts: 3,
+      retry: { maxAttempts: 3 },
       handler: async (event, ctx) => {
         const n = payloadN(event);
         attempts.set(n, ctx.attempt);
@@ -245,12 +245,13 @@ describe('EventProducer and EventConsumer on real Kafka', () => {
     expect([...lag.values()].every((l) => l === 0)).toBe(true);
   });
 
-  it('carries the W3C trace context from producer to consumer through message headers', async () => {
+  it('carries the W3C trace context from producer to a busTracing consumer span', async () => {
     const topic = await freshTopic(1);
     let consumerTraceId: string | undefined;
     await startConsumer({
       groupId: uniqueName('trace'),
       topic,
+      interceptors: [busTracing('kafka')],
       handler: async () => {
         consumerTraceId = trace.getSpan(context.active())?.spanContext().traceId;
       },

@@ -19,9 +19,11 @@ export {
 } from './redact.js';
 export {
   createMetricsRegistry,
+  deliveryMetrics,
   kafkaConsumerMetrics,
   resilienceMetrics,
   type MetricsConfig,
   type Registry,
 } from './metrics.js';
+export { busTracing } from './bus-tracing.js';
 export { startTelemetry, type Telemetry, type TelemetryConfig } from './telemetry.js';

@@ -18,17 +18,12 @@ export function createMetricsRegistry(config: MetricsConfig): Registry {
 }
 
 /**
- * Binds the Kafka consumer runner's metrics interface (see `@parley/kafka`'s
- * `ConsumerMetrics`) to Prometheus series: `kafka_consumer_lag`,
- * `kafka_messages_handled_total` and `kafka_handle_duration_seconds`.
+ * Binds either bus's delivery metrics (`DeliveryMetrics` of `@parley/ports`)
+ * to Prometheus series: `kafka_messages_handled_total` and
+ * `kafka_handle_duration_seconds`. The in-process bus reports the same
+ * series as Kafka's consumers, so one dashboard reads both modes.
  */
-export function kafkaConsumerMetrics(registry: Registry) {
-  const lag = new Gauge({
-    name: 'kafka_consumer_lag',
-    help: 'Messages not yet handled on the partitions this member holds (high watermark minus committed offset).',
-    labelNames: ['group', 'topic', 'partition'] as const,
-    registers: [registry],
-  });
+export function deliveryMetrics(registry: Registry) {
   const handled = new Counter({
     name: 'kafka_messages_handled_total',
     help: 'Messages handled by outcome: ok, skipped, dead_lettered, retried.',
@@ -43,16 +38,33 @@ export function kafkaConsumerMetrics(registry: Registry) {
     registers: [registry],
   });
   return {
+    handled(group: string, topic: string, outcome: string, durationMs: number): void {
+      handled.inc({ group, topic, outcome });
+      duration.observe({ group, topic }, durationMs / 1000);
+    },
+  };
+}
+
+/**
+ * Binds the Kafka consumer's metrics (see `@parley/kafka`'s
+ * `ConsumerMetrics`) to Prometheus series: `kafka_consumer_lag` and the
+ * {@link deliveryMetrics}.
+ */
+export function kafkaConsumerMetrics(registry: Registry) {
+  const lag = new Gauge({
+    name: 'kafka_consumer_lag',
+    help: 'Messages not yet handled on the partitions this member holds (high watermark minus committed offset).',
+    labelNames: ['group', 'topic', 'partition'] as const,
+    registers: [registry],
+  });
+  return {
+    ...deliveryMetrics(registry),
     lag(group: string, topic: string, partition: number, value: number): void {
       lag.set({ group, topic, partition: String(partition) }, value);
     },
     /** The partition moved to another member (or the consumer stopped): its series goes. */
     released(group: string, topic: string, partition: number): void {
       lag.remove({ group, topic, partition: String(partition) });
-    },
-    handled(group: string, topic: string, outcome: string, durationMs: number): void {
-      handled.inc({ group, topic, outcome });
-      duration.observe({ group, topic }, durationMs / 1000);
     },
   };
 }

@@ -2,6 +2,9 @@ import type { Envelope, Event, EventRegistry } from '@parley/contracts';
 
 /** What a handler learns about a delivery besides the event. */
 export interface DeliveryContext {
+  /** The consumer group the event is delivered to. */
+  groupId: string;
+  topic: string;
   partition: number;
   offset: string;
   /** 1 on first delivery to the handler, then 2, 3, ... on retries. */

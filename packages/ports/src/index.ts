@@ -16,6 +16,18 @@ export type {
   Subscription,
 } from './bus.js';
 export { PermanentError, isPermanentError, UnavailableError, isUnavailableError } from './bus.js';
+export {
+  deliverer,
+  DEFAULT_RETRY_POLICY,
+  type DeadLetterNote,
+  type DelivererOptions,
+  type DeliveryLogger,
+  type DeliveryMetrics,
+  type DeliveryOutcome,
+  type InboundEvent,
+  type Interceptor,
+  type RetryPolicy,
+} from './delivery.js';
 export type { SqlDatabase, SqlTransaction, ReadConsistency, WritePosition } from './sql.js';
 export type { Cache, TokenBucket, TokenResult, Unsubscribe } from './cache.js';
 export { comparePositions } from './position.js';

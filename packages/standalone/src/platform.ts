@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { aiModule } from '@parley/ai';
 import { chatModule } from '@parley/chat';
-import { ConversationStore, SessionCache, migrate } from '@parley/conversations';
+import { ConversationStore, SessionCache } from '@parley/conversations';
+import { migrate } from '@parley/schema';
 import { embeddedPorts, type MemoryBroker } from '@parley/embedded';
 import { gatewayModule, type Gateway } from '@parley/gateway';
 import { hitlModule, type Hitl } from '@parley/hitl';
@@ -74,7 +75,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     knowledge: { search: (tenantId, query) => app.knowledge.search(tenantId, query) },
   });
   await app.register(hitlModule, { settings: config });
-  if (!isLoopback(config.host)) await refusePublicDemoAgent(app.hitl.handoffs, config);
+  if (!isLoopback(config.host)) await refusePublicDemoAgent(app.hitl.stores.agents, config);
   // Phone calls, when Twilio is configured.
   await app.register(voiceModule, { settings: config });
 
@@ -107,7 +108,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
         if (loaded > 0) app.log.info({ documents: loaded }, 'Demo knowledge base loaded');
       }
       // Created once: an agent changed, re-passworded or disabled since is left as it is.
-      await app.hitl.handoffs.createAgentIfAbsent({
+      await app.hitl.stores.agents.createAgentIfAbsent({
         tenantId: DEMO_AGENT.tenantId,
         id: DEMO_AGENT.id,
         email: DEMO_AGENT.email,
@@ -134,10 +135,13 @@ function isLoopback(host: string): boolean {
  * agent with the password docs/agents.md publishes: the agent has it, or would
  * be created with it.
  */
-async function refusePublicDemoAgent(handoffs: Hitl['handoffs'], config: Config): Promise<void> {
+async function refusePublicDemoAgent(
+  agents: Hitl['stores']['agents'],
+  config: Config,
+): Promise<void> {
   const published = DEMO_AGENT.defaultPassword;
-  const inUse = (await handoffs.agentExists(DEMO_AGENT.tenantId, DEMO_AGENT.id))
-    ? (await handoffs.authenticate(DEMO_AGENT.tenantId, DEMO_AGENT.email, published)) !== null
+  const inUse = (await agents.agentExists(DEMO_AGENT.tenantId, DEMO_AGENT.id))
+    ? (await agents.authenticate(DEMO_AGENT.tenantId, DEMO_AGENT.email, published)) !== null
     : (config.demoAgentPassword || published) === published;
   if (inUse)
     throw new Error(

@@ -37,7 +37,7 @@ beforeAll(async () => {
     HITL_OIDC_CLIENT_ID: 'parley-console',
   });
   api = agentApi(platform);
-  await platform.app.platform.hitl.handoffs.upsertAgent({
+  await platform.app.platform.hitl.stores.agents.upsertAgent({
     tenantId: 'demo',
     id: 'sso-agent',
     email: 'Sso.Agent@parley.demo',
@@ -119,7 +119,7 @@ describe('agents signing in through OpenID Connect (embedded)', () => {
   });
 
   it('binds the agent to the subject of its first sign-in: the same e-mail under another subject is refused', async () => {
-    await platform.app.platform.hitl.handoffs.upsertAgent({
+    await platform.app.platform.hitl.stores.agents.upsertAgent({
       tenantId: 'demo',
       id: 'bound-agent',
       email: 'bound@parley.demo',

@@ -86,7 +86,7 @@ export async function openHandoff(
 ): Promise<Handoff> {
   let open: Handoff | null = null;
   await expectEventually(async () => {
-    open = await platform.app.platform.hitl.handoffs.openFor(tenantId, conversationId);
+    open = await platform.app.platform.hitl.stores.handoffs.openFor(tenantId, conversationId);
     expect(open).not.toBeNull();
   });
   return open!;

@@ -27,7 +27,7 @@ describe('the demo agent', () => {
         DEMO_AGENT.defaultPassword,
       );
       expect(dana).toBeTruthy();
-      await first.app.platform.hitl.handoffs.upsertAgent({
+      await first.app.platform.hitl.stores.agents.upsertAgent({
         tenantId: 'demo',
         id: DEMO_AGENT.id,
         email: DEMO_AGENT.email,
@@ -45,7 +45,7 @@ describe('the demo agent', () => {
       });
       expect([old.status, old.body.code]).toEqual([401, 'HITL_ERR_BAD_CREDENTIALS']);
       expect(await api.signIn('demo', DEMO_AGENT.email, 'a-password-of-our-own')).toBeTruthy();
-      await second.app.platform.hitl.handoffs.disableAgent('demo', DEMO_AGENT.id);
+      await second.app.platform.hitl.stores.agents.disableAgent('demo', DEMO_AGENT.id);
     } finally {
       await second.close();
     }

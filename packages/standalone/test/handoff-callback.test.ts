@@ -15,7 +15,7 @@ beforeAll(async () => {
     widgetKey: 'pk_other',
     allowedOrigins: [platform.origin],
   });
-  await hitl.handoffs.upsertAgent({
+  await hitl.stores.agents.upsertAgent({
     tenantId: 'other',
     id: 'olga',
     email: 'olga@other.test',
@@ -97,7 +97,7 @@ describe('the callback queue (embedded)', () => {
   });
 
   it('does not offer a callback while an agent is online', async () => {
-    await platform.app.platform.hitl.handoffs.touchAgent('demo', DEMO_AGENT.id);
+    await platform.app.platform.hitl.stores.agents.touchAgent('demo', DEMO_AGENT.id);
     const visitor = await visitorAskingForHuman(platform, { text: 'Can I talk to a person?' });
     await visitor.waitFor((f) => f.type === 'queue');
     await new Promise((r) => setTimeout(r, 300));
@@ -125,7 +125,7 @@ describe('the assistant failing repeatedly (embedded, no model keys)', () => {
     );
     expect(second.text).toMatch(/asked a member of our team/);
     await visitor.waitFor((f) => f.type === 'state' && f.handoff === 'waiting');
-    const open = await platform.app.platform.hitl.handoffs.openFor(
+    const open = await platform.app.platform.hitl.stores.handoffs.openFor(
       'demo',
       visitor.session.conversationId,
     );

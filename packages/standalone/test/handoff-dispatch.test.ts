@@ -14,12 +14,12 @@ beforeAll(async () => {
     widgetKey: 'pk_dispatch',
     allowedOrigins: [platform.origin],
   });
-  await hitl.handoffs.setStrategy('dispatch', 'skills');
+  await hitl.stores.hitlSettings.setStrategy('dispatch', 'skills');
   for (const [id, skills] of [
     ['amy', []],
     ['bob', ['billing']],
   ] as const) {
-    await hitl.handoffs.upsertAgent({
+    await hitl.stores.agents.upsertAgent({
       tenantId: 'dispatch',
       id,
       email: `${id}@dispatch.test`,
@@ -28,7 +28,7 @@ beforeAll(async () => {
       maxConcurrent: 1,
       skills: [...skills],
     });
-    await hitl.handoffs.touchAgent('dispatch', id);
+    await hitl.stores.agents.touchAgent('dispatch', id);
   }
 });
 afterAll(() => platform?.close());
@@ -42,7 +42,7 @@ const joined = (v: WidgetClient) =>
 
 describe('capacity-aware dispatch (embedded)', () => {
   it('gives waiting conversations to present agents up to their capacity, oldest first, and routes a queue to the agents with that skill', async () => {
-    const { handoffs } = platform.app.platform.hitl;
+    const { handoffs } = platform.app.platform.hitl.stores;
     const first = await askForHuman();
     const second = await askForHuman();
     const names = [(await joined(first)).text, (await joined(second)).text].sort();
@@ -101,9 +101,9 @@ describe('round-robin dispatch (embedded)', () => {
       widgetKey: 'pk_turns',
       allowedOrigins: [platform.origin],
     });
-    await hitl.handoffs.setStrategy('turns', 'round_robin');
+    await hitl.stores.hitlSettings.setStrategy('turns', 'round_robin');
     for (const id of ['cat', 'dan']) {
-      await hitl.handoffs.upsertAgent({
+      await hitl.stores.agents.upsertAgent({
         tenantId: 'turns',
         id,
         email: `${id}@turns.test`,
@@ -111,7 +111,7 @@ describe('round-robin dispatch (embedded)', () => {
         password: `${id}-password`,
         maxConcurrent: 5,
       });
-      await hitl.handoffs.touchAgent('turns', id);
+      await hitl.stores.agents.touchAgent('turns', id);
     }
     const holders: string[] = [];
     for (let i = 0; i < 4; i++) {

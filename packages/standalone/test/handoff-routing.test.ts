@@ -123,7 +123,7 @@ describe('queues split by skill and language, and VIP customers (embedded)', () 
       routes: [{ queue: 'billing', keywords: ['invoice'] }],
     });
     expect(settings.status).toBe(200);
-    const { handoffs } = platform.app.platform.hitl;
+    const { handoffs } = platform.app.platform.hitl.stores;
     // Nobody speaking Italian is here: the Italian visitor waits, in their own line.
     const italian = await visitorAskingForHuman(platform, {
       widgetKey: 'pk_routing',
@@ -133,7 +133,7 @@ describe('queues split by skill and language, and VIP customers (embedded)', () 
     const waiting = await openHandoff(platform, 'routing', italian.session.conversationId);
     expect(waiting).toMatchObject({ queue: 'billing', language: 'it', reason: 'user_request' });
 
-    await handoffs.touchAgent('routing', 'dora');
+    await platform.app.platform.hitl.stores.agents.touchAgent('routing', 'dora');
     const german = await visitorAskingForHuman(platform, {
       widgetKey: 'pk_routing',
       language: 'de-CH',
@@ -179,7 +179,7 @@ describe('queues split by skill and language, and VIP customers (embedded)', () 
     ).toMatchObject({ customerId: 'cust-vip', language: 'it' });
     // Ahead of the Italian visitor who came first.
     await expectEventually(async () => {
-      const queued = await platform.app.platform.hitl.handoffs.queued('routing');
+      const queued = await platform.app.platform.hitl.stores.handoffs.queued('routing');
       expect(queued[0]?.conversationId).toBe(vip.session.conversationId);
     });
   });

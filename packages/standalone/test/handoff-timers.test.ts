@@ -12,7 +12,7 @@ beforeAll(async () => {
     HITL_SLA_MS: '1000',
     HITL_SWEEP_INTERVAL_MS: '200',
   });
-  await platform.app.platform.hitl.handoffs.upsertAgent({
+  await platform.app.platform.hitl.stores.agents.upsertAgent({
     tenantId: 'demo',
     id: 'sam',
     email: 'sam@parley.demo',
@@ -73,7 +73,7 @@ describe('handoff timers and transfers (embedded)', () => {
       timeoutMs: 5_000,
     });
     await visitor.waitFor((f) => f.type === 'state' && f.handoff === 'waiting', { from: before });
-    const handoff = await platform.app.platform.hitl.handoffs.handoff('demo', handoffId);
+    const handoff = await platform.app.platform.hitl.stores.handoffs.handoff('demo', handoffId);
     expect(handoff).toMatchObject({ status: 'queued', agentId: null });
     expect(await escalations('no_agent_reply')).toBeGreaterThanOrEqual(1);
     visitor.close();

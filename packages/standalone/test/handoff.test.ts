@@ -9,7 +9,7 @@ beforeAll(async () => {
   platform = await startPlatform();
   const { hitl, store } = platform.app.platform;
   // A second agent of the demo tenant, and a tenant of its own with its own agent.
-  await hitl.handoffs.upsertAgent({
+  await hitl.stores.agents.upsertAgent({
     tenantId: 'demo',
     id: 'sam',
     email: 'sam@parley.demo',
@@ -22,7 +22,7 @@ beforeAll(async () => {
     widgetKey: 'pk_other',
     allowedOrigins: [platform.origin],
   });
-  await hitl.handoffs.upsertAgent({
+  await hitl.stores.agents.upsertAgent({
     tenantId: 'other',
     id: 'olga',
     email: 'olga@other.test',
@@ -151,7 +151,7 @@ describe('a human agent taking over a conversation (embedded)', () => {
       allowedOrigins: [platform.origin],
       aiSettings: { handoff_keywords: ['Cancel my contract'], satisfaction_question: true },
     });
-    await hitl.handoffs.upsertAgent({
+    await hitl.stores.agents.upsertAgent({
       tenantId: 'rules',
       id: 'rita',
       email: 'rita@rules.test',
@@ -196,7 +196,7 @@ describe('a human agent taking over a conversation (embedded)', () => {
     expect(queued.position).toBe(1);
     expect(typeof queued.estimatedWaitSeconds).toBe('number');
     const conversationId = visitor.session.conversationId;
-    const { handoffs } = platform.app.platform.hitl;
+    const { handoffs } = platform.app.platform.hitl.stores;
     const open = await handoffs.openFor('demo', conversationId);
     expect(open?.status).toBe('queued');
 

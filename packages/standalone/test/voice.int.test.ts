@@ -86,7 +86,7 @@ describe('a phone call to the embedded platform', () => {
       dana = await api.signIn('demo', DEMO_AGENT.email, DEMO_AGENT.defaultPassword);
     });
     // Dana's console is connected (what its event stream records), so no callback is offered.
-    await platform.app.platform.hitl.handoffs.touchAgent('demo', DEMO_AGENT.id);
+    await platform.app.platform.hitl.stores.agents.touchAgent('demo', DEMO_AGENT.id);
     const call = await FakeTwilioCall.place(platform.baseUrl, {
       to: '+15550100',
       from: '+15557650001',

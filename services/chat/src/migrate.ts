@@ -10,7 +10,8 @@
  */
 import { env, isConfigError, kafkaFields, loadConfig, postgresFields } from '@parley/config';
 import { KNOWLEDGE_JOBS_TOPIC } from '@parley/contracts';
-import { ConversationStore, migrate } from '@parley/conversations';
+import { ConversationStore } from '@parley/conversations';
+import { migrate } from '@parley/schema';
 import { createKafkaClient, ensureTopics } from '@parley/kafka';
 import { PgDatabase } from '@parley/postgres';
 

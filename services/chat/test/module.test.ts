@@ -11,7 +11,8 @@ import {
   type Event,
   type ReplyRequestedV1,
 } from '@parley/contracts';
-import { ConversationStore, migrate } from '@parley/conversations';
+import { ConversationStore } from '@parley/conversations';
+import { migrate } from '@parley/schema';
 import { embeddedPorts } from '@parley/embedded';
 import { createLogger, createMetricsRegistry } from '@parley/observability';
 import { createApp } from '@parley/service-kit';

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@parley/config';
-import { ConversationStore, migrate } from '@parley/conversations';
+import { ConversationStore } from '@parley/conversations';
+import { migrate } from '@parley/schema';
 import { embeddedPorts } from '@parley/embedded';
 import { createLogger, createMetricsRegistry } from '@parley/observability';
 import { createApp } from '@parley/service-kit';

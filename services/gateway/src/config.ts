@@ -1,6 +1,5 @@
 import {
   env,
-  adminFields,
   serviceFields,
   postgresFields,
   redisFields,
@@ -8,9 +7,9 @@ import {
   proxyFields,
   type ConfigOf,
 } from '@parley/config';
+import { statusPageFields } from '@parley/status-page';
 
-/** The components the status page shows by default: the six services. */
-export const DEFAULT_STATUS_COMPONENTS = ['gateway', 'chat', 'ai', 'hitl', 'embedding', 'voice'];
+export { DEFAULT_STATUS_COMPONENTS } from '@parley/status-page';
 
 /** The gateway's own settings, shared by the service and the embedded mode. */
 export const gatewayFields = {
@@ -51,12 +50,8 @@ export const gatewayFields = {
     max: 1_000_000,
     default: 200,
   }),
-  /** Operators' token for /admin/* (incidents, probe results); unset turns that API off. */
-  ...adminFields,
-  /** The components the status page lists, in order. */
-  statusComponents: env.names('STATUS_COMPONENTS', { max: 20, default: DEFAULT_STATUS_COMPONENTS }),
-  /** How often the status page refreshes itself. */
-  statusPollSeconds: env.int('STATUS_PAGE_POLL_SECONDS', { min: 2, max: 300, default: 15 }),
+  /** The status page's: the operators' token for /admin/*, the components listed, the refresh. */
+  ...statusPageFields,
 };
 
 /** Every environment variable the gateway service reads. */

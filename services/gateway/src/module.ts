@@ -5,13 +5,13 @@ import { LRUCache } from 'lru-cache';
 import { trustedHops } from '@parley/config';
 import { EventRegistry, allEvents } from '@parley/contracts';
 import { ConversationStore, SessionCache } from '@parley/conversations';
+import { statusPageModule } from '@parley/status-page';
 import type { GatewaySettings } from './config.js';
 import { WidgetTokens } from './domain/tokens.js';
 import { gatewayMetrics } from './metrics.js';
 import { IpLimiter } from './routes/ip-limiter.js';
 import { sessionsRoute } from './routes/sessions.route.js';
 import { widgetRoute } from './routes/widget.route.js';
-import { registerStatus } from './status/register-status.js';
 import { ConversationHub } from './ws/conversation-hub.js';
 import { SocketServer } from './ws/socket-server.js';
 
@@ -89,19 +89,14 @@ async function gateway(app: FastifyInstance, { settings }: GatewayModuleOptions)
   });
   await app.register(widgetRoute);
   // The public status page and the operators' incident API.
-  await registerStatus(app, {
-    db: db,
-    logger,
-    metrics: app.metrics,
+  await app.register(statusPageModule, {
+    settings,
     ipLimiter: new IpLimiter(
       cache,
       { capacity: settings.ipBurst, refillPerSecond: settings.ipPerSecond },
       hops,
       'parley:rl:status:',
     ),
-    components: settings.statusComponents,
-    pollSeconds: settings.statusPollSeconds,
-    operatorToken: settings.adminToken,
     onRefused: (code) => metrics.refused.inc({ code }),
   });
 

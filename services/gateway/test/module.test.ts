@@ -9,7 +9,8 @@ import {
   type Event,
   type MessageReceivedV1,
 } from '@parley/contracts';
-import { ConversationStore, migrate } from '@parley/conversations';
+import { ConversationStore } from '@parley/conversations';
+import { migrate } from '@parley/schema';
 import { embeddedPorts } from '@parley/embedded';
 import { createLogger, createMetricsRegistry } from '@parley/observability';
 import { createApp } from '@parley/service-kit';
@@ -107,6 +108,26 @@ describe('the gateway module on the embedded ports', () => {
     });
     expect(res.statusCode).toBe(403);
     expect(res.json().code).toMatch(/^GW_ERR_/);
+  });
+
+  it('limits status polling per IP in a bucket of its own, counted as a refusal, that never blocks a session', async () => {
+    let polled = 0;
+    let res = await app.inject({ url: '/status.json' });
+    // The bucket holds RATE_LIMIT_IP_BURST requests (30 by default) and refills slowly.
+    while (res.statusCode === 200 && ++polled < 200)
+      res = await app.inject({ url: '/status.json' });
+    expect(res.statusCode).toBe(429);
+    expect(res.json()).toMatchObject({ code: 'GW_ERR_RATE_LIMITED' });
+    expect(await app.metrics.getSingleMetricAsString('gateway_refused_total')).toMatch(
+      /gateway_refused_total\{[^}]*code="GW_ERR_RATE_LIMITED"[^}]*\} [1-9]/,
+    );
+    const session = await app.inject({
+      method: 'POST',
+      url: '/v1/widget/sessions',
+      headers: { origin: ORIGIN, 'content-type': 'application/json' },
+      payload: { widgetKey: KEY },
+    });
+    expect(session.statusCode).toBe(201);
   });
 
   it('answers an unknown path with the gateway’s own code', async () => {

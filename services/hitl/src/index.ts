@@ -6,8 +6,15 @@
 export { hitlModule, type Hitl, type HitlModuleOptions } from './module.js';
 export { hitlFields, type HitlConfig } from './config.js';
 export {
+  AgentStore,
+  CallbackStore,
   HandoffStore,
+  HitlSettingsStore,
+  createHitlStores,
   type Agent,
+  type Callback,
   type Handoff,
+  type HandoffRefusal,
+  type HitlStores,
   type QueuedHandoff,
-} from './store/handoff-store.js';
+} from './store/index.js';

@@ -11,7 +11,7 @@ import { QueueAnnouncer } from './domain/queue-announcer.js';
 import { HandoffSweeper } from './domain/sweeper.js';
 import { Dispatcher } from './domain/dispatcher.js';
 import type { HitlConfig } from './config.js';
-import { HandoffStore } from './store/handoff-store.js';
+import { createHitlStores, type HandoffStore, type HitlStores } from './store/index.js';
 import { agentRoutes } from './routes/agent/index.js';
 import { OidcVerifier } from './adapters/oidc.js';
 import { hitlAdminRoutes } from './routes/admin.route.js';
@@ -33,7 +33,8 @@ export interface HitlModuleOptions {
 
 /** What {@link hitlModule} decorates the app with, as `app.hitl`. */
 export interface Hitl {
-  handoffs: HandoffStore;
+  /** The service's stores: handoffs, agents, callbacks, the tenants' handoff settings. */
+  stores: HitlStores;
   /** The handoff timers (started and stopped with the app). */
   sweeper: HandoffSweeper;
 }
@@ -56,12 +57,14 @@ async function hitl(app: FastifyInstance, options: HitlModuleOptions): Promise<v
   const groupId = options.groupId ?? HITL_GROUP;
   if (!deps.settings.oidcIssuer !== !deps.settings.oidcClientId)
     throw new Error('HITL_OIDC_ISSUER and HITL_OIDC_CLIENT_ID are set together, or neither');
-  const handoffs = new HandoffStore(db);
+  const stores = createHitlStores(db);
+  const { handoffs, agents, callbacks, hitlSettings } = stores;
   const tokens = new AgentTokens(deps.settings.agentSecret);
   const announcer = new QueueAnnouncer(handoffs, deps.cache);
   const metrics = hitlMetrics(app.metrics, handoffs);
   const dispatcher = new Dispatcher({
     handoffs,
+    hitlSettings,
     bus: deps.bus,
     announcer,
     logger: deps.logger.child({ component: 'dispatcher' }),
@@ -94,6 +97,9 @@ async function hitl(app: FastifyInstance, options: HitlModuleOptions): Promise<v
     bus: deps.bus,
     cache: deps.cache,
     handoffs,
+    agents,
+    callbacks,
+    hitlSettings,
     conversations: deps.conversations,
     tokens,
     dispatcher,
@@ -115,13 +121,17 @@ async function hitl(app: FastifyInstance, options: HitlModuleOptions): Promise<v
   });
   await app.register(hitlAdminRoutes, {
     token: deps.settings.adminToken,
-    handoffs,
+    agents,
+    hitlSettings,
     queueChanged,
   });
   const worker = createHandoffWorker({
     bus: deps.bus,
     cache: deps.cache,
     handoffs,
+    agents,
+    callbacks,
+    hitlSettings,
     conversations: deps.conversations,
     announcer,
     dispatcher,
@@ -142,7 +152,10 @@ async function hitl(app: FastifyInstance, options: HitlModuleOptions): Promise<v
   superviseWorker(app, worker, { name: `consumer:${groupId}` });
   app.addHook('onReady', async () => sweeper.start());
   app.addHook('onClose', async () => sweeper.stop());
-  app.decorate('hitl', { handoffs, sweeper } satisfies Hitl);
+  app.decorate('hitl', {
+    stores,
+    sweeper,
+  } satisfies Hitl);
 }
 
 export const hitlModule = fp(hitl, { name: 'parley-hitl', fastify: '5.x' });

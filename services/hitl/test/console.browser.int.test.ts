@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { ConversationStore, migrate } from '@parley/conversations';
+import { ConversationStore } from '@parley/conversations';
+import { migrate } from '@parley/schema';
 import { PgDatabase } from '@parley/postgres';
 import {
   CHROMIUM,
@@ -15,7 +16,7 @@ import {
   type FakeLlm,
   type ServiceProcess,
 } from '@parley/testing';
-import { HandoffStore } from '../src/index.js';
+import { AgentStore, HitlSettingsStore } from '../src/index.js';
 
 /**
  * The agent console and the widget in real headless Chromium, against the
@@ -66,14 +67,14 @@ beforeAll(async () => {
     allowedOrigins: [SITE],
     aiSettings: { handoff_keywords: ['cancel my contract'] },
   });
-  await new HandoffStore(db).setSettings(tenantId, {
+  await new HitlSettingsStore(db).setSettings(tenantId, {
     routes: [{ queue: 'billing', keywords: ['invoice'] }],
   });
   for (const [id, name] of [
     ['ana', 'Ana'],
     ['ben', 'Ben'],
   ])
-    await new HandoffStore(db).upsertAgent({
+    await new AgentStore(db).upsertAgent({
       tenantId,
       id: id!,
       email: `${id}@${tenantId}.test`,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConversationStore, migrate } from '@parley/conversations';
+import { ConversationStore } from '@parley/conversations';
+import { migrate } from '@parley/schema';
 import { PgDatabase } from '@parley/postgres';
 import {
   WidgetClient,
@@ -11,7 +12,7 @@ import {
   startServiceProcess,
   type ServiceProcess,
 } from '@parley/testing';
-import { HandoffStore } from '../src/index.js';
+import { createHitlStores, type HitlStores } from '../src/index.js';
 
 /**
  * Human handoff across separate processes on real Kafka, Postgres and Redis:
@@ -30,7 +31,7 @@ const env = {
 
 let db: PgDatabase;
 let store: ConversationStore;
-let handoffs: HandoffStore;
+let stores: HitlStores;
 const procs: ServiceProcess[] = [];
 let gateway: ServiceProcess;
 let hitl: ServiceProcess;
@@ -41,7 +42,7 @@ beforeAll(async () => {
   db = new PgDatabase({ primaryUrl: infra.pgPrimaryUrl, replicaUrls: [infra.pgReplicaUrl] });
   await migrate(db);
   store = new ConversationStore(db);
-  handoffs = new HandoffStore(db);
+  stores = createHitlStores(db);
   await store.upsertTenant({
     id: tenantId,
     name: tenantId,
@@ -49,7 +50,7 @@ beforeAll(async () => {
     allowedOrigins: [ORIGIN],
   });
   for (const name of ['Ana', 'Ben', 'Cy'])
-    await handoffs.upsertAgent({
+    await stores.agents.upsertAgent({
       tenantId,
       id: name.toLowerCase(),
       email: `${name.toLowerCase()}@${tenantId}.test`,
@@ -107,11 +108,11 @@ describe('human handoff across processes on real infrastructure', () => {
   it('loses no queued handoff and no assignment when the hitl process is SIGKILLed, and the agent then takes over', async () => {
     const [first, second] = await Promise.all([askForHuman(), askForHuman()]);
     await expectEventually(
-      async () => expect((await handoffs.queued(tenantId)).length).toBeGreaterThanOrEqual(2),
+      async () => expect((await stores.handoffs.queued(tenantId)).length).toBeGreaterThanOrEqual(2),
       { timeoutMs: 15_000 },
     );
     let token = await signIn(hitl.baseUrl, 'Ana');
-    const firstHandoff = (await handoffs.openFor(tenantId, first.session.conversationId))!;
+    const firstHandoff = (await stores.handoffs.openFor(tenantId, first.session.conversationId))!;
     expect(
       (await api(hitl.baseUrl, `/v1/agent/handoffs/${firstHandoff.id}/accept`, token, {})).status,
     ).toBe(200);
@@ -148,10 +149,10 @@ describe('human handoff across processes on real infrastructure', () => {
     const visitors = await Promise.all(Array.from({ length: 5 }, () => askForHuman()));
     const ids = await Promise.all(
       visitors.map(async (v) => {
-        let open = await handoffs.openFor(tenantId, v.session.conversationId);
+        let open = await stores.handoffs.openFor(tenantId, v.session.conversationId);
         for (let i = 0; i < 100 && !open; i++) {
           await new Promise((r) => setTimeout(r, 50));
-          open = await handoffs.openFor(tenantId, v.session.conversationId);
+          open = await stores.handoffs.openFor(tenantId, v.session.conversationId);
         }
         return open!.id;
       }),

@@ -9,7 +9,8 @@ import {
   type Event,
   type HandoffAcceptedV1,
 } from '@parley/contracts';
-import { ConversationStore, migrate } from '@parley/conversations';
+import { ConversationStore } from '@parley/conversations';
+import { migrate } from '@parley/schema';
 import { embeddedPorts } from '@parley/embedded';
 import { createLogger, createMetricsRegistry } from '@parley/observability';
 import { createApp } from '@parley/service-kit';
@@ -60,7 +61,7 @@ beforeAll(async () => {
   app.addHook('onClose', () => listener.stop());
   await app.ready();
   await listener.start();
-  await app.hitl.handoffs.upsertAgent({
+  await app.hitl.stores.agents.upsertAgent({
     tenantId: TENANT,
     id: 'ana',
     email: 'ana@hitl-module.test',

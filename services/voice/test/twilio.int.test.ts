@@ -11,7 +11,8 @@ import {
   twilioIncoming as incoming,
   type ServiceProcess,
 } from '@parley/testing';
-import { ConversationStore, migrate } from '@parley/conversations';
+import { ConversationStore } from '@parley/conversations';
+import { migrate } from '@parley/schema';
 import { PgDatabase } from '@parley/postgres';
 import { FRAME_BYTES } from '../src/domain/codec.js';
 

@@ -19,11 +19,7 @@ export const GatewayErrors = {
   GW_ERR_NOT_RESUMED: 409,
   GW_ERR_NO_CONVERSATION: 409,
   GW_ERR_UNAVAILABLE: 503,
-  // The operators' API (/admin/*: incidents, probe results); not part of the widget protocol.
-  GW_ERR_UNAUTHORIZED: 401,
-  GW_ERR_INCIDENT_NOT_FOUND: 404,
-  GW_ERR_INCIDENT_TEMPLATE: 400,
-  GW_ERR_INCIDENT_RESOLVED: 409,
+  // The status page's operators' API (/admin/*) adds its own: @parley/status-page's errors.ts.
 } as const;
 
 export type GatewayErrorCode = keyof typeof GatewayErrors;

@@ -12,7 +12,7 @@ import {
 import type { ConversationStore } from '@parley/conversations';
 import type { Logger } from '@parley/observability';
 import type { Cache, EventBus, Subscription } from '@parley/ports';
-import type { HandoffStore } from '../store/handoff-store.js';
+import type { AgentStore, CallbackStore, HandoffStore, HitlSettingsStore } from '../store/index.js';
 import type { QueueAnnouncer } from '../domain/queue-announcer.js';
 import type { Dispatcher } from '../domain/dispatcher.js';
 import { queueFor } from '../domain/settings.js';
@@ -37,6 +37,9 @@ export function createHandoffWorker(deps: {
   bus: EventBus;
   cache: Cache;
   handoffs: HandoffStore;
+  agents: AgentStore;
+  callbacks: CallbackStore;
+  hitlSettings: HitlSettingsStore;
   conversations: ConversationStore;
   announcer: QueueAnnouncer;
   dispatcher: Dispatcher;
@@ -55,7 +58,7 @@ export function createHandoffWorker(deps: {
     handler: async (raw) => {
       if (raw.type === callbackRequestedV1.type) {
         const event = raw as Event<CallbackRequestedV1>;
-        const { callback, created } = await deps.handoffs.saveCallback({
+        const { callback, created } = await deps.callbacks.saveCallback({
           tenantId: event.tenant_id,
           id: `CB-${randomUUID().slice(0, 8).toUpperCase()}`,
           conversationId: event.conversation_id,
@@ -77,7 +80,7 @@ export function createHandoffWorker(deps: {
       const { tenant_id: tenantId, conversation_id: conversationId } = event;
       const [conversation, settings, [trigger]] = await Promise.all([
         deps.conversations.conversation(tenantId, conversationId, 'primary'),
-        deps.handoffs.settings(tenantId),
+        deps.hitlSettings.settings(tenantId),
         deps.conversations.messagesAfter(
           tenantId,
           conversationId,
@@ -112,7 +115,7 @@ export function createHandoffWorker(deps: {
       if ((await deps.dispatcher.dispatch(event.tenant_id)) > 0) return;
       // Nobody to take over now (no console connected, or a full outage): offer a callback.
       const fullOutage = event.payload.degradation_level === 'L5';
-      if (fullOutage || (await deps.handoffs.agentsOnline(event.tenant_id)) === 0)
+      if (fullOutage || (await deps.agents.agentsOnline(event.tenant_id)) === 0)
         await live(event.tenant_id, event.conversation_id, { kind: 'callback_offer' });
     },
   });

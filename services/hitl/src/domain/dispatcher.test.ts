@@ -1,29 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConversationStore, migrate } from '@parley/conversations';
+import { ConversationStore } from '@parley/conversations';
+import { migrate } from '@parley/schema';
 import { MemoryBroker, MemoryCacheStore, PgliteDatabase } from '@parley/embedded';
 import { createLogger } from '@parley/observability';
 import type { EventBus } from '@parley/ports';
 import { Dispatcher } from './dispatcher.js';
-import { HandoffStore } from '../store/handoff-store.js';
+import { createHitlStores, type HitlStores } from '../store/index.js';
 import { QueueAnnouncer } from './queue-announcer.js';
 
 let db: PgliteDatabase;
-let handoffs: HandoffStore;
+let stores: HitlStores;
 beforeAll(async () => {
   db = await PgliteDatabase.open();
   await migrate(db);
   const store = new ConversationStore(db);
   await store.upsertTenant({ id: 't', name: 't', widgetKey: 'pk_t', allowedOrigins: [] });
-  handoffs = new HandoffStore(db);
-  await handoffs.upsertAgent({
+  stores = createHitlStores(db);
+  await stores.agents.upsertAgent({
     tenantId: 't',
     id: 'ann',
     email: 'ann@t.test',
     name: 'Ann',
     password: 'ann-password',
   });
-  await handoffs.setStrategy('t', 'least_busy');
-  await handoffs.touchAgent('t', 'ann');
+  await stores.hitlSettings.setStrategy('t', 'least_busy');
+  await stores.agents.touchAgent('t', 'ann');
   for (const id of ['c1', 'c2'])
     await store.appendMessage({
       tenantId: 't',
@@ -43,16 +44,17 @@ afterAll(() => db?.close());
 function dispatcher(bus: EventBus) {
   const cacheStore = new MemoryCacheStore();
   return new Dispatcher({
-    handoffs,
+    handoffs: stores.handoffs,
+    hitlSettings: stores.hitlSettings,
     bus,
-    announcer: new QueueAnnouncer(handoffs, cacheStore.client()),
+    announcer: new QueueAnnouncer(stores.handoffs, cacheStore.client()),
     logger: createLogger({ service: 'hitl', level: 'silent' }),
   });
 }
 
 describe('Dispatcher', () => {
   it('puts a handoff back in the queue when its assignment cannot be announced, so it is never stuck', async () => {
-    const { handoff } = await handoffs.enqueue({
+    const { handoff } = await stores.handoffs.enqueue({
       tenantId: 't',
       id: 'h1',
       conversationId: 'c1',
@@ -65,22 +67,22 @@ describe('Dispatcher', () => {
       publish: () => Promise.reject(new Error('kafka unavailable')),
     };
     expect(await dispatcher(broken).dispatch('t')).toBe(0);
-    expect(await handoffs.handoff('t', handoff.id)).toMatchObject({
+    expect(await stores.handoffs.handoff('t', handoff.id)).toMatchObject({
       status: 'queued',
       agentId: null,
     });
     // Once the bus works again the same handoff is dispatched, and announced.
     const broker = new MemoryBroker();
     expect(await dispatcher(broker.bus()).dispatch('t')).toBe(1);
-    expect(await handoffs.handoff('t', handoff.id)).toMatchObject({
+    expect(await stores.handoffs.handoff('t', handoff.id)).toMatchObject({
       status: 'assigned',
       agentId: 'ann',
     });
   });
 
   it('does nothing for a pooled tenant: agents claim', async () => {
-    await handoffs.setStrategy('t', 'pooled');
-    await handoffs.enqueue({
+    await stores.hitlSettings.setStrategy('t', 'pooled');
+    await stores.handoffs.enqueue({
       tenantId: 't',
       id: 'h2',
       conversationId: 'c2',
@@ -89,6 +91,6 @@ describe('Dispatcher', () => {
       requestedAt: new Date(),
     });
     expect(await dispatcher(new MemoryBroker().bus()).dispatch('t')).toBe(0);
-    expect(await handoffs.handoff('t', 'h2')).toMatchObject({ status: 'queued' });
+    expect(await stores.handoffs.handoff('t', 'h2')).toMatchObject({ status: 'queued' });
   });
 });

@@ -1,7 +1,7 @@
 import { EventRegistry, handoffAcceptedV1 } from '@parley/contracts';
 import type { Logger } from '@parley/observability';
 import type { EventBus } from '@parley/ports';
-import type { Handoff, HandoffStore } from '../store/handoff-store.js';
+import type { Handoff, HandoffStore, HitlSettingsStore } from '../store/index.js';
 import type { QueueAnnouncer } from './queue-announcer.js';
 
 /**
@@ -18,6 +18,7 @@ export class Dispatcher {
   constructor(
     private readonly deps: {
       handoffs: HandoffStore;
+      hitlSettings: HitlSettingsStore;
       bus: EventBus;
       announcer: QueueAnnouncer;
       logger: Logger;
@@ -57,8 +58,8 @@ export class Dispatcher {
 
   /** Dispatches what it can for the tenant; returns how many handoffs were assigned. */
   async dispatch(tenantId: string): Promise<number> {
-    const { handoffs, announcer, logger } = this.deps;
-    const strategy = await handoffs.strategy(tenantId);
+    const { handoffs, hitlSettings, announcer, logger } = this.deps;
+    const strategy = await hitlSettings.strategy(tenantId);
     if (strategy === 'pooled') return 0;
     let assigned = 0;
     for (; assigned < 100; assigned++) {

@@ -1,6 +1,6 @@
 import { cacheKey, conversationChannel } from '@parley/contracts';
 import type { Cache } from '@parley/ports';
-import type { HandoffStore } from '../store/handoff-store.js';
+import type { HandoffStore } from '../store/index.js';
 
 /** The pub/sub channel agents' consoles of one tenant listen on. */
 export function agentsChannel(tenantId: string): string {

@@ -1,7 +1,7 @@
 import { EventRegistry, handoffTransferredV1 } from '@parley/contracts';
 import type { Logger } from '@parley/observability';
 import type { EventBus } from '@parley/ports';
-import type { HandoffStore } from '../store/handoff-store.js';
+import type { HandoffStore } from '../store/index.js';
 import type { QueueAnnouncer } from './queue-announcer.js';
 import type { Dispatcher } from './dispatcher.js';
 

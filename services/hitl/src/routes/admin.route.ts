@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ServiceError, requireOperator } from '@parley/service-kit';
 import { languageSchema } from '@parley/contracts';
 import { z } from 'zod';
-import type { HandoffStore } from '../store/handoff-store.js';
+import type { AgentStore, HitlSettingsStore } from '../store/index.js';
 import { hitlSettingsSchema, queueNameSchema } from '../domain/settings.js';
 import { parse } from './parse.js';
 
@@ -10,7 +10,8 @@ import { parse } from './parse.js';
 export interface HitlAdminOptions {
   /** Operators' bearer token; empty turns the admin API off (every call 404s). */
   token: string;
-  handoffs: HandoffStore;
+  agents: AgentStore;
+  hitlSettings: HitlSettingsStore;
   /** Tells consoles and visitors, and dispatches, after a change of agents or settings. */
   queueChanged(tenantId: string): Promise<void>;
 }
@@ -42,24 +43,24 @@ export async function hitlAdminRoutes(
   options: HitlAdminOptions,
 ): Promise<void> {
   requireOperator(app, { token: options.token, codePrefix: 'HITL' });
-  const { handoffs } = options;
+  const { agents, hitlSettings } = options;
   const tenant = async (params: unknown) => {
     const { tenantId } = parse(tenantParam, params);
-    if (!(await handoffs.tenantExists(tenantId)))
+    if (!(await hitlSettings.tenantExists(tenantId)))
       throw new ServiceError('HITL_ERR_UNKNOWN_TENANT', 'No such tenant', 404);
     return tenantId;
   };
 
   app.get('/admin/tenants/:tenantId/agents', async (request) => {
     const tenantId = await tenant(request.params);
-    return { agents: await handoffs.agents(tenantId) };
+    return { agents: await agents.agents(tenantId) };
   });
 
   app.put('/admin/tenants/:tenantId/agents/:agentId', async (request) => {
     const { agentId } = parse(agentParam, request.params);
     const tenantId = await tenant(request.params);
     const body = parse(agentBody, request.body);
-    const agent = await handoffs.upsertAgent({ tenantId, id: agentId, ...body }).catch((err) => {
+    const agent = await agents.upsertAgent({ tenantId, id: agentId, ...body }).catch((err) => {
       // The e-mail belongs to another agent of the tenant (unique per tenant).
       if ((err as { code?: string }).code === '23505')
         throw new ServiceError('HITL_ERR_EMAIL_TAKEN', 'Another agent has this e-mail', 409);
@@ -74,7 +75,7 @@ export async function hitlAdminRoutes(
   app.delete('/admin/tenants/:tenantId/agents/:agentId', async (request) => {
     const { agentId } = parse(agentParam, request.params);
     const tenantId = await tenant(request.params);
-    const requeued = await handoffs.disableAgent(tenantId, agentId);
+    const requeued = await agents.disableAgent(tenantId, agentId);
     if (!requeued) throw new ServiceError('HITL_ERR_NOT_FOUND', 'No such agent', 404);
     await options.queueChanged(tenantId);
     return { disabled: agentId, requeued: requeued.map((h) => h.id) };
@@ -82,13 +83,13 @@ export async function hitlAdminRoutes(
 
   app.get('/admin/tenants/:tenantId/hitl-settings', async (request) => {
     const tenantId = await tenant(request.params);
-    return { settings: await handoffs.settings(tenantId) };
+    return { settings: await hitlSettings.settings(tenantId) };
   });
 
   app.put('/admin/tenants/:tenantId/hitl-settings', async (request) => {
     const tenantId = await tenant(request.params);
     const settings = parse(hitlSettingsSchema, request.body);
-    await handoffs.setSettings(tenantId, settings);
+    await hitlSettings.setSettings(tenantId, settings);
     await options.queueChanged(tenantId);
     return { settings };
   });

@@ -19,7 +19,7 @@ export async function eventRoutes(
   app: FastifyInstance,
   options: AgentRoutesOptions,
 ): Promise<void> {
-  const { cache, handoffs, conversations, tokens, queueChanged } = options;
+  const { cache, agents, conversations, tokens, queueChanged } = options;
 
   /**
    * `GET /v1/agent/events?ticket=…[&conversation=…]`: server-sent events for the
@@ -50,8 +50,7 @@ export async function eventRoutes(
         'A valid, unused event-stream ticket is required',
         401,
       );
-    if (!claims || !(await handoffs.isActive(claims.tenantId, claims.agentId)))
-      throw unauthorized();
+    if (!claims || !(await agents.isActive(claims.tenantId, claims.agentId))) throw unauthorized();
     // One stream per ticket: the first to present it takes it.
     const fresh = await cache
       .setIfAbsent(cacheKey('agent-ticket-used', claims.ticketId), '1', 2 * TICKET_SECONDS * 1000)
@@ -94,8 +93,7 @@ export async function eventRoutes(
       );
     send('ready', '{}');
     // A connected console is a present agent (callbacks are offered when none is).
-    const present = () =>
-      handoffs.touchAgent(claims.tenantId, claims.agentId).catch(() => undefined);
+    const present = () => agents.touchAgent(claims.tenantId, claims.agentId).catch(() => undefined);
     await present();
     void queueChanged(claims.tenantId); // a newly present agent may take waiting handoffs
     const heartbeat = setInterval(() => {

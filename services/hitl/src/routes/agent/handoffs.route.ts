@@ -22,7 +22,7 @@ export async function handoffRoutes(
   scoped: FastifyInstance,
   options: AgentRoutesOptions,
 ): Promise<void> {
-  const { bus, handoffs, queueChanged } = options;
+  const { bus, handoffs, agents, hitlSettings, queueChanged } = options;
   const registry = new EventRegistry([handoffClosedV1, handoffTransferredV1]);
   requireAgent(scoped, options);
 
@@ -31,7 +31,7 @@ export async function handoffRoutes(
     const [queued, mine, settings] = await Promise.all([
       handoffs.queued(tenantId),
       handoffs.assignedTo(tenantId, agentId),
-      handoffs.settings(tenantId),
+      hitlSettings.settings(tenantId),
     ]);
     // The queues a conversation can be transferred to: general and the tenant's routes.
     const queues = [...new Set(['general', ...(settings.routes ?? []).map((r) => r.queue)])];
@@ -86,7 +86,7 @@ export async function handoffRoutes(
       outcome: typeof outcome === 'string' ? outcome : 'ok',
     });
     if (typeof outcome === 'string') refuse(outcome);
-    const to = 'toAgentId' in body ? await handoffs.agent(tenantId, body.toAgentId) : undefined;
+    const to = 'toAgentId' in body ? await agents.agent(tenantId, body.toAgentId) : undefined;
     await bus.publish(
       registry.create(handoffTransferredV1, {
         conversationId: outcome.conversationId,

@@ -4,7 +4,7 @@ import type { TokenBucket } from '@parley/ports';
 import { ServiceError } from '@parley/service-kit';
 import { z } from 'zod';
 import { isHashingBusy } from '../../domain/passwords.js';
-import type { Agent } from '../../store/handoff-store.js';
+import type { Agent } from '../../store/index.js';
 import { parse } from '../parse.js';
 import type { AgentRoutesOptions } from './shared.js';
 
@@ -28,7 +28,7 @@ export async function sessionRoutes(
   app: FastifyInstance,
   options: AgentRoutesOptions,
 ): Promise<void> {
-  const { cache, handoffs, tokens } = options;
+  const { cache, agents, tokens } = options;
   const perAddress: TokenBucket = {
     capacity: options.signInBurst.perAddress,
     refillPerSecond: 1 / 30,
@@ -91,7 +91,7 @@ export async function sessionRoutes(
       [cacheKey('rl:agent-sign-in:ip', request.ip), perAddress],
       [cacheKey('rl:agent-sign-in:account', body.tenantId, body.email.toLowerCase()), perAccount],
     ]);
-    const agent = await handoffs
+    const agent = await agents
       .authenticate(body.tenantId, body.email, body.password)
       .catch((err: unknown) => {
         if (!isHashingBusy(err)) throw err;
@@ -119,7 +119,7 @@ export async function sessionRoutes(
     const body = parse(oidcBody, request.body);
     await limitAttempts(reply, [[cacheKey('rl:agent-sign-in:ip', request.ip), perAddress]]);
     const identity = await oidc.identity(body.idToken);
-    const agent = identity ? await handoffs.agentByOidc(body.tenantId, identity) : null;
+    const agent = identity ? await agents.agentByOidc(body.tenantId, identity) : null;
     return reply.code(201).send(await signIn(request, 'oidc', body.tenantId, agent));
   });
 }

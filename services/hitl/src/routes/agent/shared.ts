@@ -6,13 +6,22 @@ import { z } from 'zod';
 import type { OidcVerifier } from '../../adapters/oidc.js';
 import type { AgentClaims, AgentTokens } from '../../domain/agent-tokens.js';
 import type { Dispatcher } from '../../domain/dispatcher.js';
-import type { HandoffRefusal, HandoffStore } from '../../store/handoff-store.js';
+import type {
+  AgentStore,
+  CallbackStore,
+  HandoffRefusal,
+  HandoffStore,
+  HitlSettingsStore,
+} from '../../store/index.js';
 
 /** What the agent API needs. */
 export interface AgentRoutesOptions {
   bus: EventBus;
   cache: Cache;
   handoffs: HandoffStore;
+  agents: AgentStore;
+  callbacks: CallbackStore;
+  hitlSettings: HitlSettingsStore;
   conversations: ConversationStore;
   tokens: AgentTokens;
   /** Verifies ID tokens from the OIDC provider, when one is configured. */
@@ -80,7 +89,7 @@ export function requireAgent(scope: FastifyInstance, options: AgentRoutesOptions
     const claims = header.startsWith('Bearer ')
       ? await options.tokens.verify(header.slice(7))
       : null;
-    if (!claims || !(await options.handoffs.isActive(claims.tenantId, claims.agentId)))
+    if (!claims || !(await options.agents.isActive(claims.tenantId, claims.agentId)))
       throw new ServiceError('HITL_ERR_UNAUTHORIZED', 'A valid agent token is required', 401);
     request.agent = claims;
   });

@@ -8,24 +8,24 @@ export async function teamRoutes(
   scoped: FastifyInstance,
   options: AgentRoutesOptions,
 ): Promise<void> {
-  const { handoffs, queueChanged } = options;
+  const { agents, callbacks, queueChanged } = options;
   requireAgent(scoped, options);
 
   scoped.get('/v1/agent/agents', async (request) => {
     const { tenantId } = request.agent!;
-    return { agents: await handoffs.agents(tenantId) };
+    return { agents: await agents.agents(tenantId) };
   });
 
   scoped.get('/v1/agent/callbacks', async (request) => {
     const { tenantId } = request.agent!;
     audit(request, 'list-callbacks');
-    return { callbacks: await handoffs.callbacks(tenantId) };
+    return { callbacks: await callbacks.callbacks(tenantId) };
   });
 
   scoped.post('/v1/agent/callbacks/:id/done', async (request) => {
     const { id } = parse(idParam, request.params);
     const { tenantId, agentId } = request.agent!;
-    const callback = await handoffs.completeCallback(tenantId, id, agentId);
+    const callback = await callbacks.completeCallback(tenantId, id, agentId);
     audit(request, 'callback-done', { callbackId: id, found: callback !== null });
     if (!callback) throw new ServiceError('HITL_ERR_NOT_FOUND', 'No such callback', 404);
     await queueChanged(tenantId);

@@ -5,7 +5,7 @@ import type {
   IncidentStatus,
   IncidentStore,
   IncidentTemplate,
-} from '../domain/incidents.js';
+} from './domain/incidents.js';
 
 interface IncidentRow {
   id: string;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Cache } from '@parley/ports';
 import { HealthMonitor, Readiness, StatusPublisher, statusChannel } from '@parley/service-kit';
 import { createLogger } from '@parley/observability';
-import { StatusBoard } from '../domain/status-board.js';
+import { StatusBoard } from './domain/status-board.js';
 import { BoardFeed, parseReport } from './board-feed.js';
 
 /** A cache with pub/sub and get/set in memory that can be made unreachable. */

@@ -1,31 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from '@parley/observability';
-import type { SqlDatabase } from '@parley/ports';
-import type { Registry } from 'prom-client';
-import type { GatewayErrorCode } from '../domain/errors.js';
-import { Incidents } from '../domain/incidents.js';
-import { PROBE_COMPONENT, StatusBoard, type ProbeResult } from '../domain/status-board.js';
-import type { IpLimiter } from '../routes/ip-limiter.js';
-import { operatorRoute } from '../routes/operator.route.js';
-import { statusRoute } from '../routes/status.route.js';
+import fp from 'fastify-plugin';
+import type { StatusPageSettings } from './config.js';
+import { Incidents } from './domain/incidents.js';
+import { PROBE_COMPONENT, StatusBoard, type ProbeResult } from './domain/status-board.js';
+import type { StatusPageErrorCode } from './errors.js';
+import { assetsRoute } from './routes/assets.route.js';
+import { operatorRoute } from './routes/operator.route.js';
+import { statusRoute, type RequestLimiter } from './routes/status.route.js';
 import { BoardFeed } from './board-feed.js';
 import { CachedIncidents, SqlIncidentStore } from './incident-store.js';
 import { registerProbeMetrics } from './probe-metrics.js';
 import { statusDocument, type StatusDocument } from './status-page.js';
 
-/** What the status page runs on. */
-export interface StatusOptions {
-  db: SqlDatabase;
-  logger: Logger;
-  metrics: Registry;
-  ipLimiter: IpLimiter;
-  /** Components listed on the page, in order. */
-  components: readonly string[];
-  pollSeconds: number;
-  /** Operators' token; empty turns /admin/* off. */
-  operatorToken: string;
-  onRefused(code: GatewayErrorCode): void;
+/** Options for {@link statusPageModule}. */
+export interface StatusPageModuleOptions {
+  settings: StatusPageSettings;
+  /**
+   * The public routes' per-IP rate limit (the gateway's `IpLimiter` on a
+   * bucket of its own, so status polling never eats into session requests).
+   */
+  ipLimiter: RequestLimiter;
+  /** Called with the code of each request the public routes refuse (the host's metric). */
+  onRefused?(code: StatusPageErrorCode): void;
 }
 
 /** How long one rendering of the public document is reused (bounds the work of many pollers). */
@@ -34,15 +31,20 @@ const DOCUMENT_REUSE_MS = 1_000;
 const OPERATOR_LIST_MS = 90 * 86_400_000;
 
 /**
- * The status page on this gateway: the board fed by every service's
- * reports, incidents from Postgres, the public `/status` and `/status.json`,
- * the operators' API and the probe's metrics.
+ * The status page: the board fed by every service's reports (`app.status`),
+ * incidents from Postgres (`app.ports.db`), the public `/status`,
+ * `/status.json` and their `/status.js` and `/status.css`, the operators'
+ * API (`/admin/*`) and the probe's metrics (`app.metrics`). Mounted by the
+ * gateway, after it set its `GW` error prefix.
  */
-export async function registerStatus(app: FastifyInstance, options: StatusOptions): Promise<void> {
-  const log = options.logger.child({ component: 'status' });
-  const board = new StatusBoard({ components: options.components });
+async function statusPage(
+  app: FastifyInstance,
+  { settings, ipLimiter, onRefused = () => undefined }: StatusPageModuleOptions,
+): Promise<void> {
+  const log = app.logger.child({ component: 'status' });
+  const board = new StatusBoard({ components: settings.statusComponents });
   const feed = new BoardFeed({ board, publisher: app.status, logger: log });
-  const store = new SqlIncidentStore(options.db);
+  const store = new SqlIncidentStore(app.ports.db);
   const cached = new CachedIncidents(store, {
     onError: (err) =>
       log.warn({ err }, 'Incidents unreadable; the status page shows the last copy'),
@@ -62,7 +64,7 @@ export async function registerStatus(app: FastifyInstance, options: StatusOption
     return rendered.doc;
   };
 
-  registerProbeMetrics(options.metrics, () => board.view({ feedUp: feed.up }).probe);
+  registerProbeMetrics(app.metrics, () => board.view({ feedUp: feed.up }).probe);
 
   const recordProbe = async (result: ProbeResult, intervalSeconds: number) => {
     await feed
@@ -82,20 +84,21 @@ export async function registerStatus(app: FastifyInstance, options: StatusOption
   };
 
   await app.register(statusRoute, {
-    ipLimiter: options.ipLimiter,
+    ipLimiter,
     document,
-    pollSeconds: options.pollSeconds,
-    onRefused: options.onRefused,
+    pollSeconds: settings.statusPollSeconds,
+    onRefused,
   });
+  await app.register(assetsRoute);
   await app.register(operatorRoute, {
-    token: options.operatorToken,
+    token: settings.adminToken,
     incidents,
     listIncidents: () =>
       store.recent(
         { since: new Date(Date.now() - OPERATOR_LIST_MS).toISOString(), limit: 100 },
         'primary',
       ),
-    components: [...new Set([...options.components, PROBE_COMPONENT])],
+    components: [...new Set([...settings.statusComponents, PROBE_COMPONENT])],
     onChanged: () => {
       cached.invalidate();
       rendered = undefined;
@@ -107,3 +110,9 @@ export async function registerStatus(app: FastifyInstance, options: StatusOption
   app.addHook('onReady', () => feed.start());
   app.addHook('onClose', () => feed.stop());
 }
+
+/**
+ * The status page as a module: mount it with {@link StatusPageModuleOptions}
+ * on an app whose `app.ports` an infrastructure plugin provided.
+ */
+export const statusPageModule = fp(statusPage, { name: 'parley-status-page', fastify: '5.x' });

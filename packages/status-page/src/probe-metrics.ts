@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import { PROBE_PHASES as PHASES } from '@parley/probe';
-import { PROBE_COMPONENT, type ProbeView } from '../domain/status-board.js';
+import { PROBE_COMPONENT, type ProbeView } from './domain/status-board.js';
 
 /** The label every probe series carries (absent series until a run is reported, never a made-up 0). */
 const LABEL = { component: PROBE_COMPONENT } as const;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Logger } from '@parley/observability';
 import type { Unsubscribe } from '@parley/ports';
 import type { ReportOutcome, StatusPublisher, StatusReport } from '@parley/service-kit';
-import type { BoardEntry, BoardReport, StatusBoard } from '../domain/status-board.js';
+import type { BoardEntry, BoardReport, StatusBoard } from './domain/status-board.js';
 
 const name = z.string().regex(/^[A-Za-z0-9._:/-]{1,128}$/);
 const seconds = z.number().finite().min(0).max(86_400);

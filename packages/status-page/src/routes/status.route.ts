@@ -1,23 +1,32 @@
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServiceError } from '@parley/service-kit';
-import { GatewayErrors, type GatewayErrorCode } from '../domain/errors.js';
-import { renderStatusPage, type StatusDocument } from '../status/status-page.js';
-import type { IpLimiter } from './ip-limiter.js';
+import { StatusPageErrors, type StatusPageErrorCode } from '../errors.js';
+import { renderStatusPage, type StatusDocument } from '../status-page.js';
 
 /** Scripts and styles from this origin only; the page is never framed. */
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/**
+ * The per-IP rate limit of the public routes, as the host keeps it (the
+ * gateway's `IpLimiter` on a bucket of its own).
+ */
+export interface RequestLimiter {
+  /** 0 when allowed, else the milliseconds to wait. */
+  check(req: IncomingMessage): Promise<number>;
+}
+
 /** Options for {@link statusRoute}. */
 export interface StatusRouteOptions {
   /** A per-IP bucket of its own, so status polling never eats into session requests. */
-  ipLimiter: IpLimiter;
+  ipLimiter: RequestLimiter;
   /** The public document (the caller reuses it for a moment under load). */
   document(): Promise<StatusDocument>;
   /** How often the page polls `/status.json`. */
   pollSeconds: number;
-  onRefused(code: GatewayErrorCode): void;
+  onRefused(code: StatusPageErrorCode): void;
 }
 
 /**
@@ -37,7 +46,7 @@ export async function statusRoute(
     throw new ServiceError(
       'GW_ERR_RATE_LIMITED',
       'too many status requests',
-      GatewayErrors.GW_ERR_RATE_LIMITED,
+      StatusPageErrors.GW_ERR_RATE_LIMITED,
       {
         details: { retryAfterMs: waitMs },
       },

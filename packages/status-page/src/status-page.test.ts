@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Incident } from '../domain/incidents.js';
-import type { BoardView } from '../domain/status-board.js';
+import type { Incident } from './domain/incidents.js';
+import type { BoardView } from './domain/status-board.js';
 import { escapeHtml, renderStatusPage, statusDocument } from './status-page.js';
 
 const view: BoardView = {

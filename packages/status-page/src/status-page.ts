@@ -1,10 +1,10 @@
-import type { Incident } from '../domain/incidents.js';
+import type { Incident } from './domain/incidents.js';
 import {
   PROBE_COMPONENT,
   type BoardView,
   type ComponentState,
   type OverallState,
-} from '../domain/status-board.js';
+} from './domain/status-board.js';
 
 /** The public names of the components (anything else shows its id). */
 export const COMPONENT_NAMES: Readonly<Record<string, string>> = {

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ServiceError, parseInput, requireOperator } from '@parley/service-kit';
-import { GatewayErrors } from '../domain/errors.js';
+import { StatusPageErrors } from '../errors.js';
 import { isIncidentError, type Incident, type Incidents } from '../domain/incidents.js';
 import type { BoardEntry, ProbeResult } from '../domain/status-board.js';
-import { probeResultSchema } from '../status/board-feed.js';
+import { probeResultSchema } from '../board-feed.js';
 
 /** One line of text, without control characters. */
 const line = (max: number) =>
@@ -75,7 +75,7 @@ export async function operatorRoute(
       return incident;
     } catch (err) {
       if (isIncidentError(err))
-        throw new ServiceError(err.code, err.message, GatewayErrors[err.code], { cause: err });
+        throw new ServiceError(err.code, err.message, StatusPageErrors[err.code], { cause: err });
       throw err;
     }
   };

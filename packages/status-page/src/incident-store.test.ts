@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Incident } from '../domain/incidents.js';
+import type { Incident } from './domain/incidents.js';
 import { CachedIncidents } from './incident-store.js';
 
 const incident = (id: string): Incident => ({
