@@ -33,7 +33,10 @@ declare module 'fastify' {
     /**
      * The prefix of the codes this app answers with when fastify refuses a
      * request (unknown path, bad JSON, too large a body): `SVC` by default, a
-     * public catalogue's own (`GW`) where one is documented.
+     * public catalogue's own (`GW`) where one is documented. Read from the
+     * route's own scope: a module's routes registered with
+     * {@link withErrorPrefix} answer with the module's prefix, whatever the
+     * root's; unknown paths and WebSocket upgrades answer with the root's.
      */
     errorPrefix: string;
     /** What modules run on, provided by the infrastructure plugins (see {@link PortRegistry}). */
@@ -150,7 +153,9 @@ export function createApp(options: AppOptions): FastifyInstance {
           message: 'Temporarily unavailable, retry shortly',
         });
     }
-    const prefix = app.errorPrefix;
+    // The scope the route was declared in (fastify 5: `request.server`), so a module
+    // keeps its own catalogue beside others in one app; a 404's scope is the root.
+    const prefix = request.server.errorPrefix;
     if (fastifyError.validation) {
       const code = prefix === 'SVC' ? 'SVC_ERR_VALIDATION' : `${prefix}_ERR_BAD_REQUEST`;
       return reply.code(400).send({ code, message: fastifyError.message });
@@ -184,6 +189,31 @@ export function createApp(options: AppOptions): FastifyInstance {
     reply.type(options.metrics.contentType).send(await options.metrics.metrics()),
   );
   return app;
+}
+
+/**
+ * Registers a module's routes in a child scope of `app` whose fastify
+ * refusals (bad JSON, too large a body, a failed schema) answer with
+ * `prefix`: `HITL_ERR_BAD_REQUEST`, `HITL_ERR_PAYLOAD_TOO_LARGE`. The
+ * module's codes are then the same alone (the service's root is `SVC`) and
+ * beside the others in one app (the embedded root is the gateway's `GW`).
+ * Unknown paths stay the root's.
+ *
+ * ```ts
+ * await withErrorPrefix(app, 'HITL', async (scope) => {
+ *   await scope.register(agentRoutes, options);
+ * });
+ * ```
+ */
+export async function withErrorPrefix(
+  app: FastifyInstance,
+  prefix: string,
+  routes: (scope: FastifyInstance) => Promise<void>,
+): Promise<void> {
+  await app.register(async (scope) => {
+    scope.errorPrefix = prefix;
+    await routes(scope);
+  });
 }
 
 function registerHealthMetrics(health: HealthMonitor, registry: Registry): void {

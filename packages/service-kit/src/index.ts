@@ -9,7 +9,7 @@
  * process.exit(await runService(app, { host, port, shutdownDeadlineMs }));
  * ```
  */
-export { createApp, type AppOptions } from './create-app.js';
+export { createApp, withErrorPrefix, type AppOptions } from './create-app.js';
 export { runService, shutdown, type RunOptions, type ShutdownOutcome } from './run-service.js';
 export {
   Readiness,

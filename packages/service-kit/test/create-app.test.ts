@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { UnavailableError } from '@parley/ports';
-import { ServiceError } from '../src/index.js';
+import { ServiceError, withErrorPrefix } from '../src/index.js';
 import { build } from './build.js';
 
 let app: FastifyInstance | undefined;
@@ -198,5 +198,43 @@ describe('createApp', () => {
     const missing = await app.inject({ method: 'GET', url: `/${'n'.repeat(5_000)}` });
     expect(missing.json().code).toBe('GW_ERR_NOT_FOUND');
     expect(missing.json().message.length).toBeLessThan(200);
+  });
+
+  it('answers each scope’s refusals with the scope’s prefix, and unknown paths with the root’s', async () => {
+    ({ app } = build());
+    app.errorPrefix = 'GW';
+    app.post('/root', async (request) => request.body);
+    await withErrorPrefix(app, 'HITL', async (scope) => {
+      scope.post('/hitl', async (request) => request.body);
+      // A plugin registered inside keeps the prefix (as a module's route files do).
+      await scope.register(async (inner) => {
+        inner.post('/hitl/inner', async (request) => request.body);
+      });
+    });
+    await withErrorPrefix(app, 'VOICE', async (scope) => {
+      scope.post('/voice', async (request) => request.body);
+    });
+    const post = (url: string, payload: string) =>
+      app!.inject({
+        method: 'POST',
+        url,
+        payload,
+        headers: { 'content-type': 'application/json' },
+      });
+    const codeOf = async (url: string, payload = '{not json') => {
+      const res = await post(url, payload);
+      return [res.statusCode, res.json().code];
+    };
+    expect(await codeOf('/root')).toEqual([400, 'GW_ERR_BAD_REQUEST']);
+    expect(await codeOf('/hitl')).toEqual([400, 'HITL_ERR_BAD_REQUEST']);
+    expect(await codeOf('/hitl/inner')).toEqual([400, 'HITL_ERR_BAD_REQUEST']);
+    expect(await codeOf('/voice')).toEqual([400, 'VOICE_ERR_BAD_REQUEST']);
+    const huge = JSON.stringify({ blob: 'x'.repeat(1_100_000) });
+    expect(await codeOf('/voice', huge)).toEqual([413, 'VOICE_ERR_PAYLOAD_TOO_LARGE']);
+    // An unknown path is the root's, its body parsed there too.
+    expect(await codeOf('/hitl/nowhere')).toEqual([400, 'GW_ERR_BAD_REQUEST']);
+    const missing = await app.inject({ method: 'GET', url: '/hitl/nowhere' });
+    expect([missing.statusCode, missing.json().code]).toEqual([404, 'GW_ERR_NOT_FOUND']);
+    expect(app.errorPrefix).toBe('GW');
   });
 });

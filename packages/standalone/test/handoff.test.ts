@@ -275,5 +275,15 @@ describe('a human agent taking over a conversation (embedded)', () => {
       body: { tenantId: 'demo', email: DEMO_AGENT.email, password: 'x', admin: true },
     });
     expect(extra.status).toBe(400);
+    // Fastify's own refusal, in the agent API's catalogue though the embedded root is the gateway's.
+    const malformed = await fetch(`${platform.baseUrl}/v1/agent/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
+    expect([malformed.status, ((await malformed.json()) as { code: string }).code]).toEqual([
+      400,
+      'HITL_ERR_BAD_REQUEST',
+    ]);
   });
 });

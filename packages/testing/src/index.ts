@@ -2,7 +2,7 @@
  * Helpers for Parley's tests.
  *
  * ```ts
- * import { infraEnv, uniqueName, eventually } from '@parley/testing';
+ * import { infraEnv, uniqueName, eventually, TestClock } from '@parley/testing';
  * const { kafkaBrokers } = infraEnv(); // throws with the command to run when infra is down
  * ```
  */
@@ -46,6 +46,7 @@ export {
   type PgCluster,
   type PgNode,
 } from './pg-cluster.js';
+export { TestClock, type TestTimer } from './test-clock.js';
 export { fuzzCorpus, hostileText } from './fuzz.js';
 export { wordErrors, words } from './word-errors.js';
 export { upgradeAnswer, resetUpgrade, type UpgradeAnswer } from './upgrade.js';

@@ -6,6 +6,7 @@
  */
 export { aiModule, type AiModuleOptions } from './module.js';
 export { aiFields, type AiConfig } from './config.js';
+export { AiErrors, type AiErrorCode } from './errors.js';
 export type { DegradationLevel, DegradationStatus } from './domain/degradation.js';
 export { bundledEmergencyClassifier, emergencyDetector } from './adapters/emergency-model.js';
 export {

@@ -3,9 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { resilienceMetrics } from '@parley/observability';
-import { superviseWorker } from '@parley/service-kit';
+import { superviseWorker, withErrorPrefix } from '@parley/service-kit';
 import { AI_GROUP, createAiWorker } from './ai-worker.js';
 import type { AiConfig } from './config.js';
+import { AI_ERROR_PREFIX } from './errors.js';
 import { levelNumber } from './domain/degradation.js';
 import { Guardrails } from './domain/guardrails.js';
 import type { KnowledgeSearch } from './domain/knowledge.js';
@@ -108,15 +109,18 @@ async function ai(app: FastifyInstance, { settings, ...options }: AiModuleOption
       dailyTokenBudget: settings.dailyTokenBudget,
     }),
   });
-  await app.register(adminRoutes, {
-    token: settings.adminToken,
-    providers: enabled,
-    ...(health ? { health } : {}),
-    ...(router ? { breakers: router.breakers } : {}),
-    degradation: () => degradation.status(),
-    setLogLevel: (level) => {
-      app.logger.level = level;
-    },
+  // The routes answer fastify's refusals as AI_ERR_* in both modes (the embedded root is `GW`).
+  await withErrorPrefix(app, AI_ERROR_PREFIX, async (scope) => {
+    await scope.register(adminRoutes, {
+      token: settings.adminToken,
+      providers: enabled,
+      ...(health ? { health } : {}),
+      ...(router ? { breakers: router.breakers } : {}),
+      degradation: () => degradation.status(),
+      setLogLevel: (level) => {
+        app.logger.level = level;
+      },
+    });
   });
   superviseWorker(app, worker, { name: `consumer:${groupId}` });
   // Degraded is still ready (it answers); the level is in the details for operators and probes.

@@ -105,6 +105,23 @@ describe('the AI module on the embedded ports', () => {
     expect(status.json()).toMatchObject({ degradation: { level: 'L0' } });
   });
 
+  it('answers a malformed body to its admin API as AI_ERR_BAD_REQUEST', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/admin/force-recovery',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      payload: '{"provider":',
+    });
+    expect([res.statusCode, res.json().code]).toEqual([400, 'AI_ERR_BAD_REQUEST']);
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/admin/force-recovery',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      payload: { provider: 'nobody' },
+    });
+    expect([unknown.statusCode, unknown.json().code]).toEqual([400, 'AI_ERR_UNKNOWN_PROVIDER']);
+  });
+
   it('exports its metrics on the app’s registry', async () => {
     const metrics = await app.metrics.metrics();
     expect(metrics).toMatch(/^ai_degradation_level\{[^}]*\} 0$/m);

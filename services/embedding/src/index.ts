@@ -10,3 +10,4 @@ export {
   type KnowledgeModuleOptions,
 } from './module.js';
 export { knowledgeFields, type KnowledgeConfig } from './config.js';
+export { KnowledgeErrors, type KnowledgeErrorCode } from './errors.js';

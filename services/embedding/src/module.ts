@@ -9,8 +9,9 @@ import {
   type Embedder,
 } from '@parley/knowledge';
 import type { Cache } from '@parley/ports';
-import { superviseWorker } from '@parley/service-kit';
+import { superviseWorker, withErrorPrefix } from '@parley/service-kit';
 import type { KnowledgeConfig } from './config.js';
+import { KNOWLEDGE_ERROR_PREFIX } from './errors.js';
 import { EMBEDDING_GROUP, createIngestWorker } from './consumers/ingest.consumer.js';
 import { OpenAiEmbedder } from './adapters/openai-embedder.js';
 import { knowledgeRoutes, type KnowledgeSearchFn } from './routes/knowledge.route.js';
@@ -94,13 +95,16 @@ async function knowledge(app: FastifyInstance, options: KnowledgeModuleOptions):
     );
     return { passages, version: await store.version(tenantId) };
   };
-  await app.register(knowledgeRoutes, {
-    adminToken: deps.settings.adminToken,
-    searchToken: deps.settings.searchToken,
-    store,
-    jobs,
-    search,
-    maxDocumentBytes: deps.settings.maxDocumentBytes,
+  // The routes answer fastify's refusals as EMB_ERR_* in both modes (the embedded root is `GW`).
+  await withErrorPrefix(app, KNOWLEDGE_ERROR_PREFIX, async (scope) => {
+    await scope.register(knowledgeRoutes, {
+      adminToken: deps.settings.adminToken,
+      searchToken: deps.settings.searchToken,
+      store,
+      jobs,
+      search,
+      maxDocumentBytes: deps.settings.maxDocumentBytes,
+    });
   });
   const ingestor = new KnowledgeIngestor({ store, embedder });
   const worker = createIngestWorker({

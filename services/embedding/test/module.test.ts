@@ -95,4 +95,22 @@ describe('the knowledge module on the embedded ports', () => {
     });
     expect(found.statusCode).toBe(401);
   });
+
+  it('answers fastify’s refusals on its routes as EMB_ERR_*', async () => {
+    const headers = { authorization: `Bearer ${SEARCH}`, 'content-type': 'application/json' };
+    const malformed = await app.inject({
+      method: 'POST',
+      url: '/v1/knowledge/kb-a/search',
+      headers,
+      payload: '{"query":',
+    });
+    expect([malformed.statusCode, malformed.json().code]).toEqual([400, 'EMB_ERR_BAD_REQUEST']);
+    const huge = await app.inject({
+      method: 'POST',
+      url: '/v1/knowledge/kb-a/search',
+      headers,
+      payload: JSON.stringify({ query: 'x'.repeat(1_100_000) }),
+    });
+    expect([huge.statusCode, huge.json().code]).toEqual([413, 'EMB_ERR_PAYLOAD_TOO_LARGE']);
+  });
 });

@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@parley/config';
@@ -9,11 +8,7 @@ import {
   type Event,
   type MessageReceivedV1,
 } from '@parley/contracts';
-import { ConversationStore } from '@parley/conversations';
-import { migrate } from '@parley/schema';
-import { embeddedPorts } from '@parley/embedded';
-import { createLogger, createMetricsRegistry } from '@parley/observability';
-import { createApp } from '@parley/service-kit';
+import { testPlatform } from '@parley/test-platform';
 import { WidgetClient, expectEventually } from '@parley/testing';
 import { gatewayFields } from '../src/config.js';
 import { gatewayModule } from '../src/module.js';
@@ -28,40 +23,29 @@ const ORIGIN = 'http://shop.test';
 const KEY = 'pk_gateway_module';
 let app: FastifyInstance;
 let baseUrl: string;
+let stopListening: (() => Promise<void>) | undefined;
 const received: Array<Event<MessageReceivedV1>> = [];
 const clients: WidgetClient[] = [];
 
 beforeAll(async () => {
-  app = createApp({
+  ({ app, baseUrl } = await testPlatform({
     service: 'gateway',
-    logger: createLogger({ service: 'gateway', level: 'silent' }),
-    metrics: createMetricsRegistry({ service: 'gateway', processMetrics: false }),
-  });
-  await app.register(embeddedPorts, {});
-  await migrate(app.ports.db);
-  await new ConversationStore(app.ports.db).upsertTenant({
-    id: TENANT,
-    name: TENANT,
-    widgetKey: KEY,
-    allowedOrigins: [ORIGIN],
-  });
-  const settings = loadConfig(gatewayFields, {
-    PARLEY_SESSION_SECRET: 'gateway-module-secret-0123456789abcdef',
-  });
-  await app.register(gatewayModule, { settings });
+    env: { PARLEY_SESSION_SECRET: 'gateway-module-secret-0123456789abcdef' },
+    modules: [[gatewayModule, ({ env }) => ({ settings: loadConfig(gatewayFields, env) })]],
+    tenants: [{ id: TENANT, name: TENANT, widgetKey: KEY, allowedOrigins: [ORIGIN] }],
+  }));
   const listener = app.ports.bus.subscribe({
     groupId: 'test',
     registry: new EventRegistry([messageReceivedV1]),
     fromBeginning: true,
     handler: async (event) => void received.push(event as Event<MessageReceivedV1>),
   });
-  app.addHook('onClose', () => listener.stop());
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  stopListening = () => listener.stop();
   await listener.start();
-  baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
   for (const client of clients) client.close();
+  await stopListening?.();
   await app?.close();
 });
 

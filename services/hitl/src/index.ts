@@ -5,6 +5,7 @@
  */
 export { hitlModule, type Hitl, type HitlModuleOptions } from './module.js';
 export { hitlFields, type HitlConfig } from './config.js';
+export { HitlErrors, type HitlErrorCode } from './errors.js';
 export {
   AgentStore,
   CallbackStore,

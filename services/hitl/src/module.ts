@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import fastifyStatic from '@fastify/static';
 import { ConversationStore } from '@parley/conversations';
-import { superviseWorker } from '@parley/service-kit';
+import { superviseWorker, withErrorPrefix } from '@parley/service-kit';
 import { HITL_GROUP, createHandoffWorker } from './consumers/handoff-requested.consumer.js';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { AgentTokens } from './domain/agent-tokens.js';
@@ -11,6 +11,7 @@ import { QueueAnnouncer } from './domain/queue-announcer.js';
 import { HandoffSweeper } from './domain/sweeper.js';
 import { Dispatcher } from './domain/dispatcher.js';
 import type { HitlConfig } from './config.js';
+import { HITL_ERROR_PREFIX } from './errors.js';
 import { createHitlStores, type HandoffStore, type HitlStores } from './store/index.js';
 import { agentRoutes } from './routes/agent/index.js';
 import { OidcVerifier } from './adapters/oidc.js';
@@ -70,20 +71,6 @@ async function hitl(app: FastifyInstance, options: HitlModuleOptions): Promise<v
     logger: deps.logger.child({ component: 'dispatcher' }),
     onAssigned: metrics.accepted,
   });
-  // The agent console: static files under /console/ (the API below serves its data).
-  await app.register(fastifyStatic, {
-    root: fileURLToPath(new URL('../public/', import.meta.url)),
-    prefix: '/console/',
-    index: ['index.html'],
-    decorateReply: false,
-    serveDotFiles: false,
-    maxAge: 60_000,
-    // Defence in depth against XSS: only the console's own files run.
-    setHeaders: (reply) => {
-      reply.header('content-security-policy', "default-src 'self'; frame-ancestors 'none'");
-      reply.header('x-content-type-options', 'nosniff');
-    },
-  });
   // Every change of queue or capacity: tell consoles and visitors, then dispatch what can be.
   const queueChanged = async (tenantId: string) => {
     await announcer
@@ -93,37 +80,54 @@ async function hitl(app: FastifyInstance, options: HitlModuleOptions): Promise<v
       .dispatch(tenantId)
       .catch((err: unknown) => deps.logger.warn({ err }, 'Dispatch failed'));
   };
-  await app.register(agentRoutes, {
-    bus: deps.bus,
-    cache: deps.cache,
-    handoffs,
-    agents,
-    callbacks,
-    hitlSettings,
-    conversations: deps.conversations,
-    tokens,
-    dispatcher,
-    queueChanged,
-    signInBurst: {
-      perAddress: deps.settings.signInBurstPerAddress,
-      perAccount: deps.settings.signInBurstPerAccount,
-    },
-    ...(deps.settings.oidcIssuer && deps.settings.oidcClientId
-      ? {
-          oidc: new OidcVerifier({
-            issuer: deps.settings.oidcIssuer,
-            clientId: deps.settings.oidcClientId,
-            ...(deps.settings.oidcJwksUrl ? { jwksUrl: deps.settings.oidcJwksUrl } : {}),
-          }),
-        }
-      : {}),
-    metrics,
-  });
-  await app.register(hitlAdminRoutes, {
-    token: deps.settings.adminToken,
-    agents,
-    hitlSettings,
-    queueChanged,
+  // The routes answer fastify's refusals as HITL_ERR_* in both modes (the embedded root is `GW`).
+  await withErrorPrefix(app, HITL_ERROR_PREFIX, async (scope) => {
+    // The agent console: static files under /console/ (the API below serves its data).
+    await scope.register(fastifyStatic, {
+      root: fileURLToPath(new URL('../public/', import.meta.url)),
+      prefix: '/console/',
+      index: ['index.html'],
+      decorateReply: false,
+      serveDotFiles: false,
+      maxAge: 60_000,
+      // Defence in depth against XSS: only the console's own files run.
+      setHeaders: (reply) => {
+        reply.header('content-security-policy', "default-src 'self'; frame-ancestors 'none'");
+        reply.header('x-content-type-options', 'nosniff');
+      },
+    });
+    await scope.register(agentRoutes, {
+      bus: deps.bus,
+      cache: deps.cache,
+      handoffs,
+      agents,
+      callbacks,
+      hitlSettings,
+      conversations: deps.conversations,
+      tokens,
+      dispatcher,
+      queueChanged,
+      signInBurst: {
+        perAddress: deps.settings.signInBurstPerAddress,
+        perAccount: deps.settings.signInBurstPerAccount,
+      },
+      ...(deps.settings.oidcIssuer && deps.settings.oidcClientId
+        ? {
+            oidc: new OidcVerifier({
+              issuer: deps.settings.oidcIssuer,
+              clientId: deps.settings.oidcClientId,
+              ...(deps.settings.oidcJwksUrl ? { jwksUrl: deps.settings.oidcJwksUrl } : {}),
+            }),
+          }
+        : {}),
+      metrics,
+    });
+    await scope.register(hitlAdminRoutes, {
+      token: deps.settings.adminToken,
+      agents,
+      hitlSettings,
+      queueChanged,
+    });
   });
   const worker = createHandoffWorker({
     bus: deps.bus,

@@ -16,6 +16,7 @@ import { createLogger, createMetricsRegistry } from '@parley/observability';
 import { createApp } from '@parley/service-kit';
 import { eventually, expectEventually } from '@parley/testing';
 import { hitlFields } from '../src/config.js';
+import { HitlErrors } from '../src/errors.js';
 import { hitlModule } from '../src/module.js';
 
 /**
@@ -36,6 +37,8 @@ beforeAll(async () => {
     logger: createLogger({ service: 'hitl', level: 'silent' }),
     metrics: createMetricsRegistry({ service: 'hitl', processMetrics: false }),
   });
+  // As in the embedded mode, where the gateway names the root's catalogue.
+  app.errorPrefix = 'GW';
   await app.register(embeddedPorts, {});
   await migrate(app.ports.db);
   conversations = new ConversationStore(app.ports.db);
@@ -142,6 +145,37 @@ describe('the hitl module on the embedded ports', () => {
     });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json().code).toMatch(/^HITL_ERR_/);
+  });
+
+  it('answers fastify’s refusals on its routes as HITL_ERR_*, though the root’s prefix is GW', async () => {
+    const json = { 'content-type': 'application/json' };
+    const malformed = await app.inject({
+      method: 'POST',
+      url: '/v1/agent/sessions',
+      headers: json,
+      payload: '{not json',
+    });
+    expect([malformed.statusCode, malformed.json().code]).toEqual([400, 'HITL_ERR_BAD_REQUEST']);
+    const auth = { authorization: `Bearer ${await signIn()}` };
+    const reply = await app.inject({
+      method: 'POST',
+      url: `/v1/agent/conversations/${randomUUID()}/messages`,
+      headers: { ...json, ...auth },
+      payload: '{"text":',
+    });
+    expect([reply.statusCode, reply.json().code]).toEqual([400, 'HITL_ERR_BAD_REQUEST']);
+    const huge = await app.inject({
+      method: 'PUT',
+      url: `/admin/tenants/${TENANT}/hitl-settings`,
+      headers: { ...json, authorization: `Bearer ${ADMIN}` },
+      payload: JSON.stringify({ pad: 'x'.repeat(1_100_000) }),
+    });
+    expect([huge.statusCode, huge.json().code]).toEqual([413, 'HITL_ERR_PAYLOAD_TOO_LARGE']);
+    for (const res of [malformed, reply, huge])
+      expect(HitlErrors[res.json().code as keyof typeof HitlErrors]).toBe(res.statusCode);
+    // A path no module owns is the root's.
+    const missing = await app.inject({ method: 'GET', url: '/v1/agent/nowhere' });
+    expect([missing.statusCode, missing.json().code]).toEqual([404, 'GW_ERR_NOT_FOUND']);
   });
 
   it('reports its consumer in readiness', async () => {

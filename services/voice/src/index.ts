@@ -7,6 +7,7 @@
  */
 export { voiceModule, TWILIO_STREAM_PATH, type Voice, type VoiceModuleOptions } from './module.js';
 export { voiceFields, type VoiceSettings } from './config.js';
+export { VoiceErrors, type VoiceErrorCode } from './errors.js';
 export { EspeakSynthesizer } from './adapters/espeak.js';
 export { encodeMulaw, decodeMulaw, FRAME_BYTES } from './domain/codec.js';
 export { toWav } from './domain/pcm.js';

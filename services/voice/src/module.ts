@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { withErrorPrefix } from '@parley/service-kit';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { EventRegistry, allEvents } from '@parley/contracts';
 import { parseNumbers, type VoiceSettings } from './config.js';
+import { VOICE_ERROR_PREFIX } from './errors.js';
 import { ConversationLink } from './adapters/conversation-link.js';
 import { PhoneNumbers } from './adapters/phone-numbers.js';
 import { adminRoutes } from './routes/admin.route.js';
@@ -71,7 +73,10 @@ async function voice(
   };
   app.decorate('voice', handle);
   const phoneNumbers = new PhoneNumbers(options.db);
-  await app.register(adminRoutes, { token: config.adminToken, numbers: phoneNumbers });
+  // The routes answer fastify's refusals as VOICE_ERR_* in both modes (the embedded root is `GW`).
+  await withErrorPrefix(app, VOICE_ERROR_PREFIX, async (scope) => {
+    await scope.register(adminRoutes, { token: config.adminToken, numbers: phoneNumbers });
+  });
   if (!config.twilioAuthToken) {
     deps.logger.info('TWILIO_AUTH_TOKEN is not set: telephony is off');
     return;
@@ -82,11 +87,13 @@ async function voice(
   app.addHook('onClose', () => speech.close());
   const authToken = config.twilioAuthToken;
   const configured = parseNumbers(config.numbers);
-  await app.register(twilioRoutes, {
-    authToken,
-    publicUrl: config.publicUrl.replace(/\/$/, ''),
-    tenantOf: async (number) => configured.get(number) ?? (await phoneNumbers.tenantOf(number)),
-    calls,
+  await withErrorPrefix(app, VOICE_ERROR_PREFIX, async (scope) => {
+    await scope.register(twilioRoutes, {
+      authToken,
+      publicUrl: config.publicUrl.replace(/\/$/, ''),
+      tenantOf: async (number) => configured.get(number) ?? (await phoneNumbers.tenantOf(number)),
+      calls,
+    });
   });
   // Drain first (preClose hooks run in order): no new call once shutdown starts, and
   // active calls may finish within the deadline; then the streams still open are closed.

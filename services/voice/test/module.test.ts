@@ -34,6 +34,8 @@ beforeAll(async () => {
     logger: createLogger({ service: 'voice', level: 'silent' }),
     metrics: createMetricsRegistry({ service: 'voice', processMetrics: false }),
   });
+  // As in the embedded mode, where the gateway names the root's catalogue.
+  app.errorPrefix = 'GW';
   await app.register(embeddedPorts, {});
   await migrate(app.ports.db);
   await new ConversationStore(app.ports.db).upsertTenant({
@@ -84,6 +86,19 @@ describe('the voice module on the embedded ports', () => {
   it('refuses a webhook without Twilio’s signature', async () => {
     const answer = await incoming(baseUrl, { CallSid: 'CA1', To: NUMBER }, 'forged');
     expect(answer.status).toBe(403);
+    expect(JSON.parse(answer.text)).toMatchObject({ code: 'VOICE_ERR_BAD_SIGNATURE' });
+  });
+
+  it('answers a malformed body to its routes as VOICE_ERR_BAD_REQUEST, though the root’s prefix is GW', async () => {
+    const res = await app.inject({
+      method: 'PUT',
+      url: `/admin/tenants/${TENANT}/phone-numbers/${encodeURIComponent(NUMBER)}`,
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      payload: '{not json',
+    });
+    expect([res.statusCode, res.json().code]).toEqual([400, 'VOICE_ERR_BAD_REQUEST']);
+    const missing = await app.inject({ method: 'GET', url: '/v1/voice/nowhere' });
+    expect([missing.statusCode, missing.json().code]).toEqual([404, 'GW_ERR_NOT_FOUND']);
   });
 
   it('refuses the numbers API without the operators’ token, with its code', async () => {

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { ServiceError, requireOperator } from '@parley/service-kit';
+import { requireOperator } from '@parley/service-kit';
 import type { WindowBreaker, BreakerSnapshot } from '@parley/resilience';
 import type { DegradationStatus } from '../domain/degradation.js';
+import { AI_ERROR_PREFIX, aiError } from '../errors.js';
 import type { HealthRecord, ProviderHealth } from '../router/provider-health.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -32,7 +33,7 @@ export async function adminRoutes(
   app: FastifyInstance,
   options: AdminRoutesOptions,
 ): Promise<void> {
-  requireOperator(app, { token: options.token, codePrefix: 'AI' });
+  requireOperator(app, { token: options.token, codePrefix: AI_ERROR_PREFIX });
 
   const records = async () => {
     const out: Record<
@@ -77,10 +78,9 @@ export async function adminRoutes(
     async (request) => {
       const wanted = request.body?.provider;
       if (wanted !== undefined && !options.providers.includes(wanted))
-        throw new ServiceError(
+        throw aiError(
           'AI_ERR_UNKNOWN_PROVIDER',
           `No provider named ${JSON.stringify(wanted).slice(0, 40)}`,
-          400,
         );
       const targets = wanted ? [wanted] : options.providers;
       for (const name of targets) {
@@ -94,11 +94,7 @@ export async function adminRoutes(
   app.put<{ Params: { level: string } }>('/admin/log-level/:level', async (request) => {
     const level = request.params.level as (typeof LEVELS)[number];
     if (!LEVELS.includes(level))
-      throw new ServiceError(
-        'AI_ERR_BAD_LOG_LEVEL',
-        `level must be one of ${LEVELS.join(', ')}`,
-        400,
-      );
+      throw aiError('AI_ERR_BAD_LOG_LEVEL', `level must be one of ${LEVELS.join(', ')}`);
     options.setLogLevel(level);
     return { level };
   });

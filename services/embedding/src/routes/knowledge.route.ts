@@ -16,8 +16,9 @@ export type KnowledgeSearchFn = (
   options?: { ranking?: Ranking; limit?: number },
 ) => Promise<{ passages: Passage[]; version: number }>;
 import type { EventBus } from '@parley/ports';
-import { ServiceError, parseInput, requireOperator, type SafeParser } from '@parley/service-kit';
+import { parseInput, requireOperator, type SafeParser } from '@parley/service-kit';
 import { extractPdfText } from '../adapters/pdf.js';
+import { KNOWLEDGE_ERROR_PREFIX, knowledgeError, type KnowledgeErrorCode } from '../errors.js';
 
 /** What the knowledge API needs. */
 export interface KnowledgeRoutesOptions {
@@ -54,7 +55,7 @@ const searchBody = z.strictObject({
 });
 
 const parse = <T>(schema: SafeParser<T>, value: unknown): T =>
-  parseInput(schema, value, 'EMB_ERR_INVALID');
+  parseInput(schema, value, 'EMB_ERR_INVALID' satisfies KnowledgeErrorCode);
 
 /**
  * The knowledge API. Operators (`PARLEY_ADMIN_TOKEN`) manage a tenant's
@@ -79,12 +80,12 @@ export async function knowledgeRoutes(
   const tenantOf = async (params: unknown) => {
     const { tenantId } = parse(tenantParam, params);
     if (!(await store.tenantExists(tenantId)))
-      throw new ServiceError('EMB_ERR_UNKNOWN_TENANT', 'No such tenant', 404);
+      throw knowledgeError('EMB_ERR_UNKNOWN_TENANT', 'No such tenant');
     return tenantId;
   };
 
   await app.register(async (admin) => {
-    requireOperator(admin, { token: options.adminToken, codePrefix: 'EMB' });
+    requireOperator(admin, { token: options.adminToken, codePrefix: KNOWLEDGE_ERROR_PREFIX });
 
     admin.post(
       '/v1/knowledge/:tenantId/documents',
@@ -95,26 +96,21 @@ export async function knowledgeRoutes(
         let text: string;
         if (body.format === 'pdf') {
           if (!body.contentBase64)
-            throw new ServiceError('EMB_ERR_INVALID', 'a PDF comes as contentBase64', 400);
+            throw knowledgeError('EMB_ERR_INVALID', 'a PDF comes as contentBase64');
           text = await extractPdfText(Buffer.from(body.contentBase64, 'base64')).catch(() => {
-            throw new ServiceError('EMB_ERR_UNREADABLE', 'The PDF could not be read', 422);
+            throw knowledgeError('EMB_ERR_UNREADABLE', 'The PDF could not be read');
           });
         } else {
           if (body.content === undefined)
-            throw new ServiceError(
-              'EMB_ERR_INVALID',
-              `a ${body.format} document comes as content`,
-              400,
-            );
+            throw knowledgeError('EMB_ERR_INVALID', `a ${body.format} document comes as content`);
           text = body.content;
         }
         if (Buffer.byteLength(text) > options.maxDocumentBytes)
-          throw new ServiceError(
+          throw knowledgeError(
             'EMB_ERR_TOO_LARGE',
             `The document's text is over ${options.maxDocumentBytes} bytes`,
-            413,
           );
-        if (!text.trim()) throw new ServiceError('EMB_ERR_EMPTY', 'The document has no text', 422);
+        if (!text.trim()) throw knowledgeError('EMB_ERR_EMPTY', 'The document has no text');
         const hash = contentHash(text);
         const { document, duplicate } = await store.upsertDocument({
           tenantId,
@@ -142,14 +138,14 @@ export async function knowledgeRoutes(
     admin.get('/v1/knowledge/:tenantId/documents/:documentId', async (request) => {
       const { tenantId, documentId } = parse(documentParam, request.params);
       const document = await store.document(tenantId, documentId);
-      if (!document) throw new ServiceError('EMB_ERR_NOT_FOUND', 'No such document', 404);
+      if (!document) throw knowledgeError('EMB_ERR_NOT_FOUND', 'No such document');
       return { document };
     });
 
     admin.post('/v1/knowledge/:tenantId/documents/:documentId/reingest', async (request, reply) => {
       const { tenantId, documentId } = parse(documentParam, request.params);
       const document = await store.document(tenantId, documentId);
-      if (!document) throw new ServiceError('EMB_ERR_NOT_FOUND', 'No such document', 404);
+      if (!document) throw knowledgeError('EMB_ERR_NOT_FOUND', 'No such document');
       await requestIngestion(tenantId, documentId, document.contentHash);
       return reply.code(202).send({ document });
     });
@@ -157,13 +153,13 @@ export async function knowledgeRoutes(
     admin.delete('/v1/knowledge/:tenantId/documents/:documentId', async (request) => {
       const { tenantId, documentId } = parse(documentParam, request.params);
       if (!(await store.deleteDocument(tenantId, documentId)))
-        throw new ServiceError('EMB_ERR_NOT_FOUND', 'No such document', 404);
+        throw knowledgeError('EMB_ERR_NOT_FOUND', 'No such document');
       return { deleted: documentId, version: await store.version(tenantId, 'primary') };
     });
   });
 
   await app.register(async (search) => {
-    requireOperator(search, { token: options.searchToken, codePrefix: 'EMB' });
+    requireOperator(search, { token: options.searchToken, codePrefix: KNOWLEDGE_ERROR_PREFIX });
     search.post('/v1/knowledge/:tenantId/search', async (request) => {
       const { tenantId } = parse(tenantParam, request.params);
       const body = parse(searchBody, request.body);

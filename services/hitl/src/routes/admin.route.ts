@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { ServiceError, requireOperator } from '@parley/service-kit';
+import { requireOperator } from '@parley/service-kit';
 import { languageSchema } from '@parley/contracts';
 import { z } from 'zod';
 import type { AgentStore, HitlSettingsStore } from '../store/index.js';
 import { hitlSettingsSchema, queueNameSchema } from '../domain/settings.js';
+import { HITL_ERROR_PREFIX, hitlError } from '../errors.js';
 import { parse } from './parse.js';
 
 /** What the operators' HITL API needs. */
@@ -42,12 +43,12 @@ export async function hitlAdminRoutes(
   app: FastifyInstance,
   options: HitlAdminOptions,
 ): Promise<void> {
-  requireOperator(app, { token: options.token, codePrefix: 'HITL' });
+  requireOperator(app, { token: options.token, codePrefix: HITL_ERROR_PREFIX });
   const { agents, hitlSettings } = options;
   const tenant = async (params: unknown) => {
     const { tenantId } = parse(tenantParam, params);
     if (!(await hitlSettings.tenantExists(tenantId)))
-      throw new ServiceError('HITL_ERR_UNKNOWN_TENANT', 'No such tenant', 404);
+      throw hitlError('HITL_ERR_UNKNOWN_TENANT', 'No such tenant');
     return tenantId;
   };
 
@@ -63,11 +64,10 @@ export async function hitlAdminRoutes(
     const agent = await agents.upsertAgent({ tenantId, id: agentId, ...body }).catch((err) => {
       // The e-mail belongs to another agent of the tenant (unique per tenant).
       if ((err as { code?: string }).code === '23505')
-        throw new ServiceError('HITL_ERR_EMAIL_TAKEN', 'Another agent has this e-mail', 409);
+        throw hitlError('HITL_ERR_EMAIL_TAKEN', 'Another agent has this e-mail');
       throw err;
     });
-    if (!agent)
-      throw new ServiceError('HITL_ERR_PASSWORD_REQUIRED', 'A new agent needs a password', 400);
+    if (!agent) throw hitlError('HITL_ERR_PASSWORD_REQUIRED', 'A new agent needs a password');
     await options.queueChanged(tenantId);
     return { agent };
   });
@@ -76,7 +76,7 @@ export async function hitlAdminRoutes(
     const { agentId } = parse(agentParam, request.params);
     const tenantId = await tenant(request.params);
     const requeued = await agents.disableAgent(tenantId, agentId);
-    if (!requeued) throw new ServiceError('HITL_ERR_NOT_FOUND', 'No such agent', 404);
+    if (!requeued) throw hitlError('HITL_ERR_NOT_FOUND', 'No such agent');
     await options.queueChanged(tenantId);
     return { disabled: agentId, requeued: requeued.map((h) => h.id) };
   });

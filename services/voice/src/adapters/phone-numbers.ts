@@ -1,9 +1,10 @@
 import { LRUCache } from 'lru-cache';
 import type { SqlDatabase } from '@parley/ports';
+import type { VoiceErrorCode } from '../errors.js';
 
 /** A number already attached to another tenant. */
 export class NumberTakenError extends Error {
-  readonly code = 'VOICE_ERR_NUMBER_TAKEN';
+  readonly code = 'VOICE_ERR_NUMBER_TAKEN' satisfies VoiceErrorCode;
   constructor() {
     super('this number belongs to another tenant');
     this.name = 'NumberTakenError';

@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import twilio from 'twilio';
 import type { CallRegistry } from '../domain/calls.js';
+import { voiceError } from '../errors.js';
 
 /** What the Twilio webhook needs. */
 export interface TwilioRouteOptions {
@@ -66,9 +67,7 @@ export async function twilioRoutes(
       !twilio.validateRequest(options.authToken, signature, url, params)
     ) {
       request.log.warn({ ip: request.ip }, 'Twilio webhook with a bad signature refused');
-      return reply
-        .code(403)
-        .send({ code: 'VOICE_ERR_BAD_SIGNATURE', message: 'Invalid Twilio signature' });
+      throw voiceError('VOICE_ERR_BAD_SIGNATURE', 'Invalid Twilio signature');
     }
     const response = new VoiceResponse();
     const tenantId = await options.tenantOf(String(params.To ?? ''));

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { EventRegistry, agentRepliedV1, storableText } from '@parley/contracts';
-import { ServiceError } from '@parley/service-kit';
 import { z } from 'zod';
+import { hitlError } from '../../errors.js';
 import { parse } from '../parse.js';
 import {
   announceAccepted,
@@ -33,7 +33,7 @@ export async function conversationRoutes(
     const { id } = parse(idParam, request.params);
     const { tenantId } = request.agent!;
     const conversation = await conversations.conversation(tenantId, id, 'primary');
-    if (!conversation) throw new ServiceError('HITL_ERR_NOT_FOUND', 'No such conversation', 404);
+    if (!conversation) throw hitlError('HITL_ERR_NOT_FOUND', 'No such conversation');
     const [messages, handoff] = await Promise.all([
       conversations.messagesAfter(tenantId, id, 0, 500, 'primary'),
       handoffs.openFor(tenantId, id),
@@ -58,17 +58,16 @@ export async function conversationRoutes(
     const body = parse(replyBody, request.body);
     const { tenantId, agentId, name } = request.agent!;
     const conversation = await conversations.conversation(tenantId, id, 'primary');
-    if (!conversation) throw new ServiceError('HITL_ERR_NOT_FOUND', 'No such conversation', 404);
+    if (!conversation) throw hitlError('HITL_ERR_NOT_FOUND', 'No such conversation');
     // Any agent's reply takes the conversation: a waiting handoff is accepted by it;
     // one another agent holds is not taken away. Without an open handoff (none was
     // asked for, or it was closed) the assistant answers: a reply would leave the
     // visitor with nobody answering, so it is refused.
     const open = await handoffs.openFor(tenantId, id);
     if (!open)
-      throw new ServiceError(
+      throw hitlError(
         'HITL_ERR_NO_HANDOFF',
         'This conversation has no open handoff: the assistant answers it',
-        409,
       );
     if (open.status === 'assigned' && open.agentId !== agentId) refuse('not_yours');
     let held = open.status === 'assigned' ? open : undefined;

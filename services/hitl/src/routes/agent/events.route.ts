@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { cacheKey, conversationChannel } from '@parley/contracts';
-import { ServiceError } from '@parley/service-kit';
 import { z } from 'zod';
 import { TICKET_SECONDS } from '../../domain/agent-tokens.js';
+import { hitlError } from '../../errors.js';
 import { agentsChannel } from '../../domain/queue-announcer.js';
 import { parse } from '../parse.js';
 import { requireAgent, type AgentRoutesOptions } from './shared.js';
@@ -45,11 +45,7 @@ export async function eventRoutes(
     );
     const claims = await tokens.verifyTicket(query.ticket);
     const unauthorized = () =>
-      new ServiceError(
-        'HITL_ERR_UNAUTHORIZED',
-        'A valid, unused event-stream ticket is required',
-        401,
-      );
+      hitlError('HITL_ERR_UNAUTHORIZED', 'A valid, unused event-stream ticket is required');
     if (!claims || !(await agents.isActive(claims.tenantId, claims.agentId))) throw unauthorized();
     // One stream per ticket: the first to present it takes it.
     const fresh = await cache
@@ -63,16 +59,15 @@ export async function eventRoutes(
         .acquireSlot(slots, streamId, MAX_STREAMS_PER_AGENT, STREAM_SLOT_TTL_MS)
         .catch(() => true);
     if (!(await holdSlot()))
-      throw new ServiceError(
+      throw hitlError(
         'HITL_ERR_TOO_MANY_STREAMS',
         `At most ${MAX_STREAMS_PER_AGENT} event streams per agent; close another console`,
-        429,
       );
     if (
       query.conversation &&
       !(await conversations.conversation(claims.tenantId, query.conversation, 'primary'))
     )
-      throw new ServiceError('HITL_ERR_NOT_FOUND', 'No such conversation', 404);
+      throw hitlError('HITL_ERR_NOT_FOUND', 'No such conversation');
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { cacheKey } from '@parley/contracts';
 import type { TokenBucket } from '@parley/ports';
-import { ServiceError } from '@parley/service-kit';
 import { z } from 'zod';
 import { isHashingBusy } from '../../domain/passwords.js';
+import { hitlError } from '../../errors.js';
 import type { Agent } from '../../store/index.js';
 import { parse } from '../parse.js';
 import type { AgentRoutesOptions } from './shared.js';
@@ -50,10 +50,9 @@ export async function sessionRoutes(
       'Agent action',
     );
     if (!agent)
-      throw new ServiceError(
+      throw hitlError(
         'HITL_ERR_BAD_CREDENTIALS',
         method === 'password' ? 'Wrong e-mail or password' : 'The ID token is not accepted',
-        401,
       );
     const { token, expiresAt } = await tokens.issue({
       tenantId: agent.tenantId,
@@ -76,12 +75,9 @@ export async function sessionRoutes(
       if (taken.allowed) continue;
       const retryAfterMs = Math.max(1_000, taken.retryAfterMs);
       reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
-      throw new ServiceError(
-        'HITL_ERR_RATE_LIMITED',
-        'Too many sign-in attempts; try again later',
-        429,
-        { details: { retryAfterMs } },
-      );
+      throw hitlError('HITL_ERR_RATE_LIMITED', 'Too many sign-in attempts; try again later', {
+        retryAfterMs,
+      });
     }
   };
 
@@ -96,14 +92,9 @@ export async function sessionRoutes(
       .catch((err: unknown) => {
         if (!isHashingBusy(err)) throw err;
         reply.header('retry-after', '1');
-        throw new ServiceError(
-          'HITL_ERR_UNAVAILABLE',
-          'Too many sign-ins at once; try again',
-          503,
-          {
-            details: { retryAfterMs: 1_000 },
-          },
-        );
+        throw hitlError('HITL_ERR_UNAVAILABLE', 'Too many sign-ins at once; try again', {
+          retryAfterMs: 1_000,
+        });
       });
     return reply.code(201).send(await signIn(request, 'password', body.tenantId, agent));
   });
@@ -114,8 +105,7 @@ export async function sessionRoutes(
    */
   app.post('/v1/agent/sessions/oidc', async (request, reply) => {
     const { oidc } = options;
-    if (!oidc)
-      throw new ServiceError('HITL_ERR_NOT_FOUND', 'Single sign-on is not configured', 404);
+    if (!oidc) throw hitlError('HITL_ERR_NOT_FOUND', 'Single sign-on is not configured');
     const body = parse(oidcBody, request.body);
     await limitAttempts(reply, [[cacheKey('rl:agent-sign-in:ip', request.ip), perAddress]]);
     const identity = await oidc.identity(body.idToken);

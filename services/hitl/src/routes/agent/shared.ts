@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ConversationStore } from '@parley/conversations';
 import type { Cache, EventBus } from '@parley/ports';
-import { ServiceError } from '@parley/service-kit';
 import { z } from 'zod';
 import type { OidcVerifier } from '../../adapters/oidc.js';
 import type { AgentClaims, AgentTokens } from '../../domain/agent-tokens.js';
 import type { Dispatcher } from '../../domain/dispatcher.js';
+import { hitlError, type HitlErrorCode } from '../../errors.js';
 import type {
   AgentStore,
   CallbackStore,
@@ -47,17 +47,17 @@ declare module 'fastify' {
 
 export const idParam = z.object({ id: z.string().min(1).max(128) });
 
-const REFUSALS: Record<HandoffRefusal, [string, string, number]> = {
-  not_found: ['HITL_ERR_NOT_FOUND', 'No such handoff', 404],
-  taken: ['HITL_ERR_TAKEN', 'Another agent accepted this handoff first', 409],
-  closed: ['HITL_ERR_CLOSED', 'The handoff is closed', 409],
-  not_yours: ['HITL_ERR_NOT_YOURS', 'Another agent holds this handoff', 409],
+const REFUSALS: Record<HandoffRefusal, [HitlErrorCode, string]> = {
+  not_found: ['HITL_ERR_NOT_FOUND', 'No such handoff'],
+  taken: ['HITL_ERR_TAKEN', 'Another agent accepted this handoff first'],
+  closed: ['HITL_ERR_CLOSED', 'The handoff is closed'],
+  not_yours: ['HITL_ERR_NOT_YOURS', 'Another agent holds this handoff'],
 };
 
 /** Answers a refused handoff change with its documented code. */
 export function refuse(refusal: HandoffRefusal): never {
-  const [code, message, status] = REFUSALS[refusal];
-  throw new ServiceError(code, message, status);
+  const [code, message] = REFUSALS[refusal];
+  throw hitlError(code, message);
 }
 
 /** Logs an agent's action for the audit trail (never message text or passwords). */
@@ -90,7 +90,7 @@ export function requireAgent(scope: FastifyInstance, options: AgentRoutesOptions
       ? await options.tokens.verify(header.slice(7))
       : null;
     if (!claims || !(await options.agents.isActive(claims.tenantId, claims.agentId)))
-      throw new ServiceError('HITL_ERR_UNAUTHORIZED', 'A valid agent token is required', 401);
+      throw hitlError('HITL_ERR_UNAUTHORIZED', 'A valid agent token is required');
     request.agent = claims;
   });
 }
@@ -102,6 +102,6 @@ export async function announceAccepted(
   agent: { id: string; name: string },
 ): Promise<void> {
   if (!(await options.dispatcher.announceAccepted(handoff, agent)))
-    throw new ServiceError('HITL_ERR_UNAVAILABLE', 'Could not accept right now; try again', 503);
+    throw hitlError('HITL_ERR_UNAVAILABLE', 'Could not accept right now; try again');
   await options.queueChanged(handoff.tenantId);
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ServiceError } from '@parley/service-kit';
+import { hitlError } from '../../errors.js';
 import { parse } from '../parse.js';
 import { audit, idParam, requireAgent, type AgentRoutesOptions } from './shared.js';
 
@@ -27,7 +27,7 @@ export async function teamRoutes(
     const { tenantId, agentId } = request.agent!;
     const callback = await callbacks.completeCallback(tenantId, id, agentId);
     audit(request, 'callback-done', { callbackId: id, found: callback !== null });
-    if (!callback) throw new ServiceError('HITL_ERR_NOT_FOUND', 'No such callback', 404);
+    if (!callback) throw hitlError('HITL_ERR_NOT_FOUND', 'No such callback');
     await queueChanged(tenantId);
     return { callback };
   });

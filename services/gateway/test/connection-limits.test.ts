@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { createSession, openSocket } from '@parley/testing';
-import { DEMO_WIDGET_KEY } from '../src/index.js';
-import { startPlatform, type Running } from './start.js';
+import { DEMO_WIDGET_KEY, startPlatform, type Running } from './platform.js';
 
 /** The gateway behind one trusted proxy (an ingress), which appends the client's address. */
 const via = (client: string, written?: string) => ({

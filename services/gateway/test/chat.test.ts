@@ -9,9 +9,8 @@ import {
   type ReplyRequestedV1,
 } from '@parley/contracts';
 import { WidgetClient, createSession, expectEventually, openSocket } from '@parley/testing';
-import { WidgetTokens } from '@parley/gateway/protocol';
-import { DEMO_WIDGET_KEY } from '../src/index.js';
-import { SESSION_SECRET, startPlatform, type Running } from './start.js';
+import { WidgetTokens } from '../src/protocol.js';
+import { DEMO_WIDGET_KEY, SESSION_SECRET, startPlatform, type Running } from './platform.js';
 
 let platform: Running;
 const clients: WidgetClient[] = [];
@@ -64,7 +63,7 @@ describe('chatting through the embedded platform', () => {
   });
 
   it("sends the tenant's own AI settings with each reply request", async () => {
-    const { store, broker } = platform.app.platform;
+    const { store, broker } = platform;
     await store.upsertTenant({
       id: 'tenant-ai',
       name: 'Tenant with AI settings',
@@ -104,7 +103,7 @@ describe('chatting through the embedded platform', () => {
     await client.waitFor((f) => f.type === 'message' && f.role === 'assistant');
     client.send({ type: 'message', clientMessageId: 'later', text: 'thanks' });
     await client.waitFor((f) => f.type === 'message' && f.seq === 4);
-    const stored = await platform.app.platform.store.messagesAfter(
+    const stored = await platform.store.messagesAfter(
       'demo',
       client.session.conversationId,
       0,
@@ -389,7 +388,7 @@ describe('bad input at the gateway', () => {
   });
 
   it('counts open sockets in gateway_open_sockets and served conversations in active_sessions', async () => {
-    const before = platform.app.platform.gateway.sockets;
+    const before = platform.app.gateway.sockets;
     const client = await connect();
     const metrics = await (await fetch(`${platform.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^gateway_open_sockets\\{[^}]*\\} ${before + 1}$`, 'm'));
@@ -411,7 +410,7 @@ describe('restarts of the embedded platform', () => {
       const conversationId = client.session.conversationId;
       client.close();
       // Stored, but the process "dies" before the reply request leaves the in-process bus.
-      await before.app.platform.store.appendMessage({
+      await before.store.appendMessage({
         tenantId: 'demo',
         conversationId,
         visitorId: 'v-restart',
@@ -428,13 +427,7 @@ describe('restarts of the embedded platform', () => {
       const after = await startPlatform({ PARLEY_DATA_DIR: dataDir });
       try {
         await expectEventually(async () => {
-          const stored = await after.app.platform.store.messagesAfter(
-            'demo',
-            conversationId,
-            0,
-            10,
-            'primary',
-          );
+          const stored = await after.store.messagesAfter('demo', conversationId, 0, 10, 'primary');
           expect(stored.map((m) => [m.seq, m.clientMessageId])).toEqual([
             [1, 'restart-1'],
             [2, 'reply:1'],
@@ -460,7 +453,7 @@ describe('limits that need their own platform', () => {
       client.send({ type: 'resume', afterSeq: 0 });
       await client.waitFor((f) => f.type === 'state');
       // Stored and cached, but never published: as if pub/sub dropped the update.
-      const { platform: p } = beat.app;
+      const p = beat;
       const appended = await p.store.appendMessage({
         tenantId: 'demo',
         conversationId: client.session.conversationId,
@@ -543,7 +536,7 @@ describe('limits that need their own platform', () => {
       const closed = await dead.waitClosed(5_000);
       expect(closed.code).toBe(1006);
       expect(alive.closed).toBeUndefined();
-      await expectEventually(() => expect(beat.app.platform.gateway.sockets).toBe(1));
+      await expectEventually(() => expect(beat.app.gateway.sockets).toBe(1));
       expect(alive.closed).toBeUndefined();
       alive.close();
     } finally {
