@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the checks walk rendered YAML, which has no static type; validateObject checks it against the Kubernetes schemas. */
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { selectors } from './dashboards.js';
@@ -459,6 +460,23 @@ describe('what differs between the regions', () => {
       ).to;
     expect(postgres('eu-west')).toContainEqual({ ipBlock: { cidr: '10.10.0.0/16' } });
     expect(postgres('us-east')).toHaveLength(1);
+  });
+
+  it('labels everything part of parley, which the failover runbook’s scale step selects', () => {
+    const runbook = readFileSync(
+      new URL('../../docs/runbooks/regional-failover.md', import.meta.url),
+      'utf8',
+    );
+    const selector = /scale deploy -l ([\w./-]+)=(\w+)/.exec(runbook);
+    expect(selector, 'the runbook scales by a label').not.toBeNull();
+    const [, key, value] = selector!;
+    for (const region of REGIONS) {
+      for (const o of objects(region))
+        expect(o.metadata.labels?.[key!], `${o.kind} ${o.metadata.name}`).toBe(value);
+      const deployments = objects(region, 'Deployment');
+      expect(deployments.length).toBeGreaterThanOrEqual(6);
+      for (const d of deployments) expect(d.spec.template.metadata.labels[key!]).toBe(value);
+    }
   });
 });
 

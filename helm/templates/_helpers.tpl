@@ -6,6 +6,7 @@ parley-{{ . }}
 {{/* Labels of every object; `component` says which part of Parley. */}}
 {{- define "parley.labels" -}}
 app.kubernetes.io/name: parley
+app.kubernetes.io/part-of: parley
 app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KEY_ID, parseSigningKeys, type SigningKey } from './signing-keys.js';
 
 /** How one environment variable is read. Build these with the `env` helpers. */
 export interface Field<T> {
@@ -91,6 +92,35 @@ export const env = {
         : `a secret of at least ${minLength} characters, not an example value`,
       schema,
       { secret: true, ...(options.optional ? { default: '' } : {}) },
+    );
+  },
+
+  /**
+   * Signing keys shared by every region: one random secret, or a rotation
+   * list separated by commas (the first signs, all verify), each `id:secret`
+   * or a bare secret (its id derived from it; ids of letters, digits, `.`,
+   * `_`, `-`). Each secret as {@link env.secret} with `generated`.
+   */
+  signingKeys(variable: string, options: { minLength?: number } = {}): Field<SigningKey[]> {
+    const minLength = options.minLength ?? 32;
+    const schema = z
+      .string()
+      .min(1)
+      .transform(parseSigningKeys)
+      .refine((keys) => keys.length >= 1 && keys.length <= 8)
+      .refine((keys) => keys.every((k) => KEY_ID.test(k.id)))
+      .refine((keys) => new Set(keys.map((k) => k.id)).size === keys.length)
+      .refine((keys) =>
+        keys.every(
+          (k) =>
+            k.secret.length >= minLength && !PLACEHOLDER.test(k.secret) && looksRandom(k.secret),
+        ),
+      );
+    return field(
+      variable,
+      `a random secret of at least ${minLength} characters (e.g. from \`openssl rand -base64 48\`), or up to 8 keys (\`id:secret\` or a bare secret) separated by commas, the signing key first`,
+      schema as z.ZodType<SigningKey[]>,
+      { secret: true },
     );
   },
 

@@ -9,6 +9,7 @@
  */
 export { loadConfig, type ConfigSpec, type ConfigOf } from './load-config.js';
 export { env, type Field, type FieldOptions } from './fields.js';
+export { SigningKeys, parseSigningKeys, type SigningKey } from './signing-keys.js';
 export { ConfigError, isConfigError, type ConfigProblem } from './errors.js';
 export {
   serviceFields,

@@ -58,3 +58,4 @@ export {
   type StoredMessage,
   type LiveUpdate,
 } from './live.js';
+export { readinessServes } from './readiness.js';

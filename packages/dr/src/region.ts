@@ -4,6 +4,7 @@ import { STATUS_TEMPLATES } from '@parley/status-templates';
 import { CHECKS } from './checks.js';
 import { lsnBytes, nodeStatus, promote, redact } from './failover.js';
 import { failed, runChecks } from './run.js';
+import { readinessServes } from '@parley/contracts';
 
 /**
  * The design's regional failover runbook (trigger, pre-checks, promotion,
@@ -67,11 +68,15 @@ export { STATUS_TEMPLATES };
 const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Whether a region serves: its `/readyz` answers 200 and does not report an
+ * essential dependency down (`state: critical`). A shared dependency's
+ * outage (the Postgres primary) leaves the pods ready, so the state is what
+ * tells a region that cannot write from one that merely lost its cache.
+ */
 async function healthy(url: string, timeoutMs = 3_000): Promise<boolean> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer();
-    return res.ok;
+    return await readinessServes(await fetch(url, { signal: AbortSignal.timeout(timeoutMs) }));
   } catch {
     return false;
   }

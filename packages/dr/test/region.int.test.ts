@@ -21,13 +21,22 @@ const exec = promisify(execFile);
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;
 let cluster: PgCluster;
 let work: string;
-const health = { east: 200, west: 200 };
+/** What each region's /readyz says: a status code, or `critical` (200, ready, an essential dependency down). */
+const health: Record<'east' | 'west', number | 'critical'> = { east: 200, west: 200 };
 const servers: Server[] = [];
 const urls = { east: '', west: '' };
 const tenantId = `region-${randomUUID().slice(0, 8)}`;
 
 async function serve(region: 'east' | 'west'): Promise<string> {
-  const server = createServer((_req, res) => res.writeHead(health[region]).end());
+  const server = createServer((_req, res) => {
+    const h = health[region];
+    // Pods stay ready when a shared dependency (the Postgres primary) is lost; the state says it.
+    if (h === 'critical')
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: 'ready', state: 'critical', checks: {} }));
+    else res.writeHead(h).end();
+  });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(server.address() as { port: number }).port}/readyz`;
@@ -137,7 +146,8 @@ describe('parley-dr region', () => {
     ]);
     expect(up.stderr).toContain('us-east answered its health check');
 
-    health.east = 503;
+    // us-east's pods still answer, ready, but report their Postgres primary lost.
+    health.east = 'critical';
     await cluster.crash(cluster.primary);
     const later = new Date(Date.now() + 120_000).toISOString();
     const behind = await failover('--down-since', later);

@@ -102,10 +102,15 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
   } satisfies KafkaHandle);
   app.ports.provide({ bus: app.kafka.bus, busFor: (name) => app.kafka.busFor(name) });
 
-  app.readiness.add('kafka', async () => {
-    const cluster = await admin.describeCluster();
-    return { brokers: cluster.brokers.length };
-  });
+  // Shared by every pod of the region: an outage degrades the pod, it stays in its Service.
+  app.readiness.add(
+    'kafka',
+    async () => {
+      const cluster = await admin.describeCluster();
+      return { brokers: cluster.brokers.length };
+    },
+    { shared: true },
+  );
   app.addHook('onClose', async () => {
     await producer.disconnect();
     await admin.disconnect();

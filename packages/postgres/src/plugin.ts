@@ -35,10 +35,12 @@ async function postgres(
   await db.check();
   app.decorate('db', db);
   app.ports.provide({ db });
-  app.readiness.add('postgres', async () => ({
-    ...(await db.check()),
-    replicaLagMs: db.router.replicaLag(),
-  }));
+  // Shared by every pod of the region: an outage degrades the pod, it stays in its Service.
+  app.readiness.add(
+    'postgres',
+    async () => ({ ...(await db.check()), replicaLagMs: db.router.replicaLag() }),
+    { shared: true },
+  );
   // The replicas' lag, sampled by the router (the ParleyReplicaLag alert reads it).
   new Gauge({
     name: 'pg_replica_lag_seconds',

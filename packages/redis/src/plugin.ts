@@ -21,7 +21,7 @@ async function redisAdapter(app: FastifyInstance, options: RedisOptions): Promis
   // open, session state comes from Postgres, caches miss), and a shared
   // Redis outage must not take every pod out of its Service at once. The
   // check still reports it (health state "degraded").
-  app.readiness.add('redis', () => cache.check(), { critical: false });
+  app.readiness.add('redis', () => cache.check(), { critical: false, shared: true });
   app.addHook('onClose', () => cache.close());
 }
 

@@ -11,7 +11,14 @@ export interface CheckResult {
 
 /** The body of `/readyz`. */
 export interface ReadinessReport {
+  /** Whether this pod takes traffic (the HTTP status follows it: 200 or 503). */
   status: 'ready' | 'not_ready' | 'draining';
+  /**
+   * What the dependencies allow: `critical` when an essential one is down
+   * (also a shared one, which leaves the pod ready), `degraded` when only
+   * optional ones are, else `healthy`. Region failover watches this.
+   */
+  state: 'healthy' | 'degraded' | 'critical';
   checks: Record<string, CheckResult>;
 }
 
@@ -23,19 +30,30 @@ export interface ReadinessReport {
 export class Readiness {
   private readonly checks = new Map<string, ReadinessCheck>();
   private readonly optional = new Set<string>();
+  private readonly shared = new Set<string>();
   private drainingSince: number | undefined;
 
   constructor(private readonly timeoutMs: number) {}
 
   /**
-   * Registers a check under a unique name (`postgres-primary`, `kafka`).
-   * An optional one (`critical: false`) is reported and monitored but does
-   * not make the service unready: it only degrades it.
+   * Registers a check under a unique name (`postgres`, `kafka`). An optional
+   * one (`critical: false`) is reported and monitored but does not make the
+   * service unready: it only degrades it. A `shared` one is a dependency
+   * every pod of the region reaches (Postgres, Kafka, Redis): its outage is
+   * reported, and counts as critical in the health state and on the status
+   * page, but does not make the pod unready either. Taking pods out of their
+   * Service for it would take out all of them at once, and the clients would
+   * get the ingress's own 503 instead of Parley's degraded answers.
    */
-  add(name: string, check: ReadinessCheck, { critical = true }: { critical?: boolean } = {}): void {
+  add(
+    name: string,
+    check: ReadinessCheck,
+    { critical = true, shared = false }: { critical?: boolean; shared?: boolean } = {},
+  ): void {
     if (this.checks.has(name)) throw new Error(`Readiness check "${name}" is already registered`);
     this.checks.set(name, check);
     if (!critical) this.optional.add(name);
+    if (shared) this.shared.add(name);
   }
 
   /** Whether the service cannot work without this dependency. */
@@ -58,9 +76,15 @@ export class Readiness {
       [...this.checks].map(async ([name, check]) => [name, await this.run(check)] as const),
     );
     const checks = Object.fromEntries(entries);
-    if (this.draining) return { status: 'draining', checks };
-    const allUp = entries.every(([name, r]) => r.status === 'up' || this.optional.has(name));
-    return { status: allUp ? 'ready' : 'not_ready', checks };
+    const down = entries.filter(([, r]) => r.status !== 'up').map(([name]) => name);
+    const state = down.some((name) => !this.optional.has(name))
+      ? 'critical'
+      : down.length > 0
+        ? 'degraded'
+        : 'healthy';
+    if (this.draining) return { status: 'draining', state, checks };
+    const gating = down.filter((name) => !this.optional.has(name) && !this.shared.has(name));
+    return { status: gating.length === 0 ? 'ready' : 'not_ready', state, checks };
   }
 
   private async run(check: ReadinessCheck): Promise<CheckResult> {

@@ -51,12 +51,17 @@ export function superviseWorker(
     );
   };
 
-  app.readiness.add(name, async () => {
-    if (worker.healthy) return;
-    throw new Error(
-      lastError instanceof Error ? `not running: ${lastError.message}` : 'not running yet',
-    );
-  });
+  // A consumer stops with its bus, which every pod shares: reported, not a reason to leave the Service.
+  app.readiness.add(
+    name,
+    async () => {
+      if (worker.healthy) return;
+      throw new Error(
+        lastError instanceof Error ? `not running: ${lastError.message}` : 'not running yet',
+      );
+    },
+    { shared: true },
+  );
   app.addHook('onReady', async () => attempt());
   app.addHook('onClose', async () => {
     closing = true;

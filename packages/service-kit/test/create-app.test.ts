@@ -52,6 +52,28 @@ describe('createApp', () => {
     });
   });
 
+  it('stays ready while a shared dependency is down, reporting it and counting the service critical', async () => {
+    ({ app } = build());
+    app.readiness.add(
+      'postgres',
+      async () => {
+        throw new Error('no primary');
+      },
+      { shared: true },
+    );
+    app.readiness.add('local', async () => undefined);
+    const res = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      status: 'ready',
+      state: 'critical',
+      checks: { postgres: { status: 'down', error: 'no primary' }, local: { status: 'up' } },
+    });
+    await app.health.check();
+    expect(app.health.summary().state).toBe('critical');
+    expect(await app.metrics.metrics()).toMatch(/^health_state(\{[^}]*\})? 2$/m);
+  });
+
   it('serves Prometheus metrics including HTTP request counts', async () => {
     ({ app } = build());
     app.get('/hello', async () => 'hi');

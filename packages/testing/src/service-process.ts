@@ -57,8 +57,8 @@ export interface StartServiceOptions {
   /** How long to wait for the listen log line, and then for readiness. @default 20000 */
   startTimeoutMs?: number;
   /**
-   * Also wait until `/readyz` answers 200 (workers join their consumer groups
-   * after the server listens). @default true
+   * Also wait until `/readyz` answers 200 without an essential dependency
+   * down (workers join their consumer groups after the server listens). @default true
    */
   waitReady?: boolean;
   /** Run as this user and group (with util-linux `setpriv`), as a container's non-root user would. */
@@ -68,7 +68,7 @@ export interface StartServiceOptions {
 /**
  * Starts `node <entry>` with `PORT=0` and resolves once the service logs the
  * address it listens on (fastify's `Server listening at ...` line) and, unless
- * `waitReady` is false, `/readyz` answers 200.
+ * `waitReady` is false, `/readyz` answers 200 with no essential dependency down.
  */
 export async function startServiceProcess(
   entry: string,
@@ -134,8 +134,12 @@ export async function startServiceProcess(
     let last = '';
     for (;;) {
       const res = await fetch(`${baseUrl}/readyz`).catch((err: Error) => err);
-      if (!(res instanceof Error) && res.status === 200) break;
-      last = res instanceof Error ? res.message : await res.text();
+      const body = res instanceof Error ? res.message : await res.text();
+      // Ready, and no essential dependency down: its consumers have joined their groups
+      // (which leave the pod ready while they join, since they wait on the shared Kafka).
+      if (!(res instanceof Error) && res.status === 200 && !body.includes('"state":"critical"'))
+        break;
+      last = body;
       if (Date.now() > deadline || child.exitCode !== null) {
         child.kill('SIGKILL');
         throw new Error(`${entry} was not ready within ${startTimeoutMs} ms: ${last}`);

@@ -13,7 +13,8 @@ export { DEFAULT_STATUS_COMPONENTS } from '@parley/status-page';
 
 /** The gateway's own settings, shared by the service and the embedded mode. */
 export const gatewayFields = {
-  sessionSecret: env.secret('PARLEY_SESSION_SECRET', { minLength: 32, generated: true }),
+  /** The widget tokens' keys, the same in every region: one secret, or `id:secret,...` while rotating. */
+  sessionSecret: env.signingKeys('PARLEY_SESSION_SECRET'),
   sessionTtlSeconds: env.int('SESSION_TTL_SECONDS', { min: 30, max: 86_400, default: 900 }),
   visitorTtlDays: env.int('VISITOR_TTL_DAYS', { min: 1, max: 400, default: 30 }),
   maxPayloadBytes: env.int('WS_MAX_PAYLOAD_BYTES', { min: 256, max: 1_048_576, default: 16_384 }),

@@ -12,7 +12,8 @@ import {
 /** The handoff settings (also read by the one-process platform). */
 export const hitlFields = {
   /** Signs agents' bearer tokens (at least 32 characters; a secret). */
-  agentSecret: env.secret('PARLEY_AGENT_SECRET', { minLength: 32, generated: true }),
+  /** The agent tokens' keys, the same in every region: one secret, or `id:secret,...` while rotating. */
+  agentSecret: env.signingKeys('PARLEY_AGENT_SECRET'),
   /** An assigned conversation without an agent reply by then goes back to the queue. */
   agentReplyTimeoutMs: env.int('HITL_AGENT_REPLY_TIMEOUT_MS', {
     min: 1_000,

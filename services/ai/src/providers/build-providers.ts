@@ -1,5 +1,6 @@
 import type { KnowledgeSearch } from '../domain/knowledge.js';
 import type { Cache } from '@parley/ports';
+import { readinessServes } from '@parley/contracts';
 import { OfflineProvider } from '../domain/offline-provider.js';
 import { AnsweringChain } from '../domain/answering-chain.js';
 import {
@@ -186,11 +187,7 @@ function limits(firstTokenTimeoutMs: number, generationTimeoutMs: number) {
   };
 }
 
-/** A dependency is up when its health URL answers 2xx within the check's time. */
+/** A dependency is up when its health URL answers 2xx within the check's time, reporting no essential dependency down. */
 function httpCheck(url: string): HealthCheck {
-  return async () => {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    await res.body?.cancel();
-    return res.ok;
-  };
+  return async () => readinessServes(await fetch(url, { signal: AbortSignal.timeout(2_000) }));
 }

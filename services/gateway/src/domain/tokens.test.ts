@@ -38,3 +38,32 @@ describe('conversation ids', () => {
       expect(tokens.issuedTo(other, 'acme', 'visitor-a'), other).toBe(false);
   });
 });
+
+describe('tokens across a key rotation', () => {
+  const OTHER = 'tokens-test-rotated-Zq8Wm3Lx7Rc1Vb5Nk9Hd2';
+  // The secret used alone so far is listed second, bare: its tokens keep their key id.
+  const rotated = new WidgetTokens(`2027-01:${OTHER},${SECRET}`, 900, 86_400);
+
+  it('keep sessions, visitors and conversations issued under the old key', async () => {
+    const visitor = await tokens.issueVisitor({ tenantId: 'acme', visitorId: 'v1' });
+    expect(await rotated.verifyVisitor(visitor, 'acme')).toEqual({
+      tenantId: 'acme',
+      visitorId: 'v1',
+    });
+    const id = tokens.newConversationId('acme', 'v1');
+    expect(rotated.issuedTo(id, 'acme', 'v1')).toBe(true);
+    const { token } = await tokens.issueSession({
+      tenantId: 'acme',
+      visitorId: 'v1',
+      conversationId: id,
+      origin: 'https://acme.example',
+    });
+    expect(await rotated.verifySession(token)).toMatchObject({ conversationId: id });
+  });
+
+  it('sign new ones with the new key, which the old key alone refuses', async () => {
+    const visitor = await rotated.issueVisitor({ tenantId: 'acme', visitorId: 'v2' });
+    expect(await tokens.verifyVisitor(visitor, 'acme')).toBeNull();
+    expect(tokens.issuedTo(rotated.newConversationId('acme', 'v2'), 'acme', 'v2')).toBe(false);
+  });
+});

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import { SignJWT } from 'jose';
+import { SigningKeys, type SigningKey } from '@parley/config';
 
 /** Who a session token lets in, and where. */
 export interface SessionClaims {
@@ -25,20 +26,22 @@ const ISSUER = 'parley-gateway';
 /**
  * Signs and verifies the widget's tokens (HS256 JWTs): short-lived session
  * tokens bound to tenant, visitor, conversation and origin, and long-lived
- * visitor tokens that let a returning visitor keep their conversation.
+ * visitor tokens that let a returning visitor keep their conversation. The
+ * keys are shared by every region (`PARLEY_SESSION_SECRET`), so a visitor
+ * moved to another region keeps its tokens; each token names its key.
  */
 export class WidgetTokens {
-  private readonly key: Uint8Array;
-  private readonly conversationKey: Buffer;
+  private readonly keys: SigningKeys;
+  /** Per signing key, the key of conversation-id MACs (the signing key's first). */
+  private readonly conversationKeys: Buffer[];
 
   constructor(
-    secret: string,
+    keys: SigningKeys | readonly SigningKey[] | string,
     private readonly sessionTtlSeconds: number,
     private readonly visitorTtlSeconds: number,
   ) {
-    if (secret.length < 32) throw new RangeError('the session secret needs at least 32 characters');
-    this.key = new TextEncoder().encode(secret);
-    this.conversationKey = createHmac('sha256', secret).update('parley conversation ids').digest();
+    this.keys = keys instanceof SigningKeys ? keys : new SigningKeys(keys);
+    this.conversationKeys = this.keys.derived('parley conversation ids');
   }
 
   /**
@@ -53,7 +56,10 @@ export class WidgetTokens {
   newConversationId(tenantId: string, visitorId: string): string {
     const bytes = randomBytes(16);
     bytes[6] = (bytes[6]! & 0x0f) | 0x80; // version 8
-    this.conversationMac(tenantId, visitorId, bytes.subarray(0, 8)).copy(bytes, 8);
+    this.conversationMac(this.conversationKeys[0]!, tenantId, visitorId, bytes.subarray(0, 8)).copy(
+      bytes,
+      8,
+    );
     bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC 9562 variant
     const hex = bytes.toString('hex');
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
@@ -67,13 +73,20 @@ export class WidgetTokens {
       );
     if (!match) return false;
     const bytes = Buffer.from(match.slice(1).join(''), 'hex');
-    const mac = this.conversationMac(tenantId, visitorId, bytes.subarray(0, 8));
-    mac[0] = (mac[0]! & 0x3f) | 0x80;
-    return timingSafeEqual(mac, bytes.subarray(8));
+    return this.conversationKeys.some((key) => {
+      const mac = this.conversationMac(key, tenantId, visitorId, bytes.subarray(0, 8));
+      mac[0] = (mac[0]! & 0x3f) | 0x80;
+      return timingSafeEqual(mac, bytes.subarray(8));
+    });
   }
 
-  private conversationMac(tenantId: string, visitorId: string, random: Buffer): Buffer {
-    return createHmac('sha256', this.conversationKey)
+  private conversationMac(
+    key: Buffer,
+    tenantId: string,
+    visitorId: string,
+    random: Buffer,
+  ): Buffer {
+    return createHmac('sha256', key)
       .update(`${tenantId}\u0000${visitorId}\u0000`)
       .update(random)
       .digest()
@@ -82,30 +95,30 @@ export class WidgetTokens {
 
   async issueSession(claims: SessionClaims): Promise<{ token: string; expiresAt: Date }> {
     const expiresAt = new Date(Date.now() + this.sessionTtlSeconds * 1000);
-    const token = await new SignJWT({
-      typ: 'session',
-      c: claims.conversationId,
-      o: claims.origin,
-      ...(claims.language ? { l: claims.language } : {}),
-      ...(claims.customerId ? { cu: claims.customerId } : {}),
-    })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer(ISSUER)
-      .setAudience(claims.tenantId)
-      .setSubject(claims.visitorId)
-      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-      .sign(this.key);
+    const token = await this.keys.sign(
+      new SignJWT({
+        typ: 'session',
+        c: claims.conversationId,
+        o: claims.origin,
+        ...(claims.language ? { l: claims.language } : {}),
+        ...(claims.customerId ? { cu: claims.customerId } : {}),
+      })
+        .setIssuer(ISSUER)
+        .setAudience(claims.tenantId)
+        .setSubject(claims.visitorId)
+        .setExpirationTime(Math.floor(expiresAt.getTime() / 1000)),
+    );
     return { token, expiresAt };
   }
 
   async issueVisitor(claims: VisitorClaims): Promise<string> {
-    return new SignJWT({ typ: 'visitor' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer(ISSUER)
-      .setAudience(claims.tenantId)
-      .setSubject(claims.visitorId)
-      .setExpirationTime(`${this.visitorTtlSeconds}s`)
-      .sign(this.key);
+    return this.keys.sign(
+      new SignJWT({ typ: 'visitor' })
+        .setIssuer(ISSUER)
+        .setAudience(claims.tenantId)
+        .setSubject(claims.visitorId)
+        .setExpirationTime(`${this.visitorTtlSeconds}s`),
+    );
   }
 
   /** The session's claims, or null when the token is malformed, forged or expired. */
@@ -130,17 +143,10 @@ export class WidgetTokens {
   }
 
   private async verify(token: string, typ: string) {
-    try {
-      const { payload } = await jwtVerify(token, this.key, {
-        issuer: ISSUER,
-        algorithms: ['HS256'],
-      });
-      if (payload.typ !== typ || typeof payload.sub !== 'string' || typeof payload.aud !== 'string')
-        return null;
-      return payload;
-    } catch (err) {
-      if (err instanceof joseErrors.JOSEError) return null;
-      throw err;
-    }
+    const payload = await this.keys.verify(token, ISSUER);
+    if (!payload) return null;
+    if (payload.typ !== typ || typeof payload.sub !== 'string' || typeof payload.aud !== 'string')
+      return null;
+    return payload;
   }
 }

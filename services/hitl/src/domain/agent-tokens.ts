@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT, jwtVerify } from 'jose';
+import { SignJWT } from 'jose';
+import { SigningKeys, type SigningKey } from '@parley/config';
 
 /** Who an agent token identifies. */
 export interface AgentClaims {
@@ -12,41 +13,34 @@ const ISSUER = 'parley-hitl';
 
 /** Signs and verifies agents' bearer tokens (HS256 JWTs bound to tenant and agent). */
 export class AgentTokens {
-  private readonly key: Uint8Array;
+  private readonly keys: SigningKeys;
 
+  /** `keys`: shared by every region (`PARLEY_AGENT_SECRET`), so an agent signed in stays signed in after a failover. */
   constructor(
-    secret: string,
+    keys: SigningKeys | readonly SigningKey[] | string,
     private readonly ttlSeconds = 12 * 3600,
   ) {
-    if (secret.length < 32)
-      throw new RangeError('the agent token secret needs at least 32 characters');
-    this.key = new TextEncoder().encode(secret);
+    this.keys = keys instanceof SigningKeys ? keys : new SigningKeys(keys);
   }
 
   async issue(claims: AgentClaims): Promise<{ token: string; expiresAt: Date }> {
     const expiresAt = new Date(Date.now() + this.ttlSeconds * 1000);
-    const token = await new SignJWT({ typ: 'agent', n: claims.name })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer(ISSUER)
-      .setAudience(claims.tenantId)
-      .setSubject(claims.agentId)
-      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-      .sign(this.key);
+    const token = await this.keys.sign(
+      new SignJWT({ typ: 'agent', n: claims.name })
+        .setIssuer(ISSUER)
+        .setAudience(claims.tenantId)
+        .setSubject(claims.agentId)
+        .setExpirationTime(Math.floor(expiresAt.getTime() / 1000)),
+    );
     return { token, expiresAt };
   }
 
   /** The claims, or null when the token is malformed, forged or expired. */
   async verify(token: string): Promise<AgentClaims | null> {
-    try {
-      const { payload } = await jwtVerify(token, this.key, {
-        issuer: ISSUER,
-        algorithms: ['HS256'],
-      });
-      if (payload.typ !== 'agent' || typeof payload.aud !== 'string' || !payload.sub) return null;
-      return { tenantId: payload.aud, agentId: payload.sub, name: String(payload.n ?? '') };
-    } catch {
+    const payload = await this.keys.verify(token, ISSUER);
+    if (!payload || payload.typ !== 'agent' || typeof payload.aud !== 'string' || !payload.sub)
       return null;
-    }
+    return { tenantId: payload.aud, agentId: payload.sub, name: String(payload.n ?? '') };
   }
 
   /**
@@ -56,40 +50,34 @@ export class AgentTokens {
    */
   async issueTicket(claims: AgentClaims): Promise<{ ticket: string; expiresAt: Date }> {
     const expiresAt = new Date(Date.now() + TICKET_SECONDS * 1000);
-    const ticket = await new SignJWT({ typ: 'ticket', n: claims.name })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer(ISSUER)
-      .setAudience(claims.tenantId)
-      .setSubject(claims.agentId)
-      .setJti(randomUUID())
-      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-      .sign(this.key);
+    const ticket = await this.keys.sign(
+      new SignJWT({ typ: 'ticket', n: claims.name })
+        .setIssuer(ISSUER)
+        .setAudience(claims.tenantId)
+        .setSubject(claims.agentId)
+        .setJti(randomUUID())
+        .setExpirationTime(Math.floor(expiresAt.getTime() / 1000)),
+    );
     return { ticket, expiresAt };
   }
 
   /** The ticket's claims and id, or null when it is malformed, forged or expired. */
   async verifyTicket(ticket: string): Promise<(AgentClaims & { ticketId: string }) | null> {
-    try {
-      const { payload } = await jwtVerify(ticket, this.key, {
-        issuer: ISSUER,
-        algorithms: ['HS256'],
-      });
-      if (
-        payload.typ !== 'ticket' ||
-        typeof payload.aud !== 'string' ||
-        !payload.sub ||
-        !payload.jti
-      )
-        return null;
-      return {
-        tenantId: payload.aud,
-        agentId: payload.sub,
-        name: String(payload.n ?? ''),
-        ticketId: payload.jti,
-      };
-    } catch {
+    const payload = await this.keys.verify(ticket, ISSUER);
+    if (
+      !payload ||
+      payload.typ !== 'ticket' ||
+      typeof payload.aud !== 'string' ||
+      !payload.sub ||
+      !payload.jti
+    )
       return null;
-    }
+    return {
+      tenantId: payload.aud,
+      agentId: payload.sub,
+      name: String(payload.n ?? ''),
+      ticketId: payload.jti,
+    };
   }
 }
 
