@@ -462,6 +462,28 @@ describe('what differs between the regions', () => {
     expect(postgres('us-east')).toHaveLength(1);
   });
 
+  it('answers the global hosts in every serving region, under the same certificate as its own', () => {
+    for (const region of ['us-east', 'eu-west'] as const) {
+      const ingress = named(region, 'Ingress', 'parley');
+      const hosts = ingress.spec.rules.map((r: any) => r.host);
+      const regional = region;
+      expect(hosts).toEqual([
+        `chat.${regional}.parley.example`,
+        'chat.parley.example',
+        `agents.${regional}.parley.example`,
+        'agents.parley.example',
+        `voice.${regional}.parley.example`,
+        'voice.parley.example',
+      ]);
+      expect(ingress.spec.tls[0].hosts.sort()).toEqual([...hosts].sort());
+      // The global host routes exactly what the regional one does.
+      const paths = (host: string) =>
+        ingress.spec.rules.find((r: any) => r.host === host).http.paths;
+      expect(paths('chat.parley.example')).toEqual(paths(`chat.${regional}.parley.example`));
+      expect(paths('agents.parley.example')).toEqual(paths(`agents.${regional}.parley.example`));
+    }
+  });
+
   it('labels everything part of parley, which the failover runbook’s scale step selects', () => {
     const runbook = readFileSync(
       new URL('../../docs/runbooks/regional-failover.md', import.meta.url),
@@ -530,11 +552,15 @@ describe('the voice service and its offline recognizer', () => {
     },
   );
 
-  it('tells the voice service its public address: the ingress voice host, unless the values set one', async () => {
+  it('tells the voice service its public address: the global voice host, else the regional one, unless the values set one', async () => {
+    // Every region names the global host, so Twilio's webhooks and streams follow DNS in a failover.
     for (const region of REGIONS)
-      expect(config(objects(region)).VOICE_PUBLIC_URL, region).toBe(
-        `https://voice.${region === 'us-west-dr' ? 'us-west' : region}.parley.example`,
-      );
+      expect(config(objects(region)).VOICE_PUBLIC_URL, region).toBe('https://voice.parley.example');
+    const { objects: regional } = await renderRegion('us-east', [
+      '--set',
+      'ingress.globalHosts.voice=',
+    ]);
+    expect(config(regional).VOICE_PUBLIC_URL).toBe('https://voice.us-east.parley.example');
     const { objects: set } = await renderRegion('us-east', [
       '--set',
       'config.VOICE_PUBLIC_URL=https://calls.example.org',
