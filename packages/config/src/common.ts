@@ -12,7 +12,8 @@ export const serviceFields = {
     max: 600_000,
     default: 25_000,
   }),
-  region: env.string('PARLEY_REGION', { default: 'local' }),
+  /** This installation's region (`us-east`): the home it records for the conversations it serves. */
+  region: env.region('PARLEY_REGION', { default: 'local' }),
 };
 
 /** The proxies in front (an ingress, a load balancer), for the client's address. */

@@ -36,6 +36,8 @@ function field<T>(
 }
 
 const INT = /^-?\d+$/;
+const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const HOST_PORT = /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/;
 
 /** The words of example values (`replace-me`, `changeme`, `<your-key>`, `xxxx`...). */
 const PLACEHOLDER =
@@ -199,9 +201,7 @@ export const env = {
 
   /** A comma-separated list of `host:port` addresses. */
   hostPorts(variable: string, options: FieldOptions<string[]> = {}): Field<string[]> {
-    const schema = commaSeparated.pipe(
-      z.array(z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/)).min(1),
-    );
+    const schema = commaSeparated.pipe(z.array(z.string().regex(HOST_PORT)).min(1));
     return field(
       variable,
       'a comma-separated list of host:port',
@@ -228,6 +228,60 @@ export const env = {
       variable,
       'a comma-separated list of names (lower-case letters, digits, -)',
       schema as z.ZodType<string[]>,
+      options,
+    );
+  },
+
+  /** A region's name: lower-case letters, digits and `-`, up to 63 characters (`eu-west`). */
+  region(variable: string, options: FieldOptions<string> = {}): Field<string> {
+    return field(
+      variable,
+      'a region name (lower-case letters, digits, -)',
+      z.string().regex(REGION),
+      options,
+    );
+  },
+
+  /**
+   * Each region's Kafka, `region=host:port,host:port` separated by `;`
+   * (`us-east=kafka.us-east:9092;eu-west=kafka.eu-west:9092`); empty when
+   * a default is given.
+   */
+  regionBrokers(
+    variable: string,
+    options: FieldOptions<Record<string, string[]>> = {},
+  ): Field<Record<string, string[]>> {
+    const schema = z.string().transform((v, ctx) => {
+      const regions: Record<string, string[]> = {};
+      for (const part of v
+        .split(';')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const at = part.indexOf('=');
+        const name = part.slice(0, at).trim();
+        const brokers = part
+          .slice(at + 1)
+          .split(',')
+          .map((b) => b.trim())
+          .filter(Boolean);
+        if (
+          at < 1 ||
+          !REGION.test(name) ||
+          name in regions ||
+          brokers.length === 0 ||
+          !brokers.every((b) => HOST_PORT.test(b))
+        ) {
+          ctx.addIssue({ code: 'custom', message: `bad region entry: ${part.slice(0, 80)}` });
+          return z.NEVER;
+        }
+        regions[name] = brokers;
+      }
+      return regions;
+    });
+    return field(
+      variable,
+      'regions and their Kafka brokers: `region=host:port,host:port;region=host:port`',
+      schema as unknown as z.ZodType<Record<string, string[]>>,
       options,
     );
   },

@@ -122,6 +122,24 @@ describe('loadConfig', () => {
     expect(() => loadConfig(names, { C: 'a,b,c' })).toThrowError(/C=/);
   });
 
+  it('reads a region name and refuses one that could not be a Redis key or label part', () => {
+    const spec = { r: env.region('R', { default: 'local' }) };
+    expect(loadConfig(spec, { R: 'eu-west' }).r).toBe('eu-west');
+    expect(loadConfig(spec, {}).r).toBe('local');
+    for (const bad of ['EU-West', 'eu west', '-eu', 'eu:west', 'x'.repeat(64)])
+      expect(() => loadConfig(spec, { R: bad }), bad).toThrowError(/R=/);
+  });
+
+  it('reads each region’s brokers, and refuses a malformed, repeated or empty region', () => {
+    const spec = { k: env.regionBrokers('K', { default: {} }) };
+    expect(loadConfig(spec, { K: ' us-east=a:9092, b:9092 ; eu-west=c.example:9093; ' }).k).toEqual(
+      { 'us-east': ['a:9092', 'b:9092'], 'eu-west': ['c.example:9093'] },
+    );
+    expect(loadConfig(spec, {}).k).toEqual({});
+    for (const bad of ['us-east', 'us-east=', '=a:1', 'Us=a:1', 'us-east=a', 'x=a:1;x=b:2'])
+      expect(() => loadConfig(spec, { K: bad }), bad).toThrowError(/K=/);
+  });
+
   it('rejects a list entry that is not host:port', () => {
     expect(() =>
       loadConfig({ b: env.hostPorts('B') }, { B: 'localhost:9092,nonsense' }),

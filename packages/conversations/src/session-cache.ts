@@ -9,6 +9,8 @@ export interface SessionState extends ConversationState {
   channel: 'web' | 'voice';
   /** Reads given `{ after: position }` see every message up to `lastSeq`. */
   position: WritePosition;
+  /** The conversation's home region when it was cached (null: not known). */
+  homeRegion?: string | null;
 }
 
 /** Options for {@link SessionCache}. */
@@ -75,6 +77,7 @@ const sessionStateSchema = conversationStateSchema.extend({
   visitorId: z.string().max(128),
   channel: z.enum(['web', 'voice']),
   position: z.string().max(32),
+  homeRegion: z.string().max(63).nullable().optional(),
 });
 
 function safeJson(raw: string): unknown {

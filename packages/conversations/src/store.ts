@@ -42,6 +42,8 @@ export interface Conversation extends ConversationState {
   language: string | null;
   /** The tenant's own id for the customer, when the tenant's page signed it. */
   customerId: string | null;
+  /** The region whose services last served the visitor (null: not known); docs/multi-region.md. */
+  homeRegion: string | null;
 }
 
 /** What {@link ConversationStore.appendMessage} stores. */
@@ -59,6 +61,8 @@ export interface NewMessage {
   language?: string;
   /** The verified customer id (user messages; set once, never changed). */
   customerId?: string;
+  /** The region storing a user message: it becomes the conversation's home. */
+  region?: string;
   /** The documents an answer came from (assistant messages). */
   sources?: Array<{ title: string; url: string | null }>;
   /** When the gateway accepted it; for a reply, the answered message's time is kept instead. */
@@ -94,7 +98,7 @@ export interface Appended {
 const MESSAGE_COLUMNS = `seq::integer as seq, id, role, client_message_id, text, received_at, created_at,
   sources`;
 const CONVERSATION_COLUMNS = `tenant_id, id, visitor_id, channel, status, handler, handoff,
-  last_seq::integer as last_seq, language, customer_id`;
+  last_seq::integer as last_seq, language, customer_id, home_region`;
 
 interface MessageRow {
   seq: number;
@@ -118,6 +122,7 @@ interface ConversationRow {
   last_seq: number;
   language: string | null;
   customer_id: string | null;
+  home_region: string | null;
 }
 
 /**
@@ -279,13 +284,15 @@ export class ConversationStore {
   }
 
   /**
-   * User messages newer than `since` that the bot should have answered but
-   * has not (oldest first, at most `limit`), across tenants: for recovery
-   * after a process that held requests in memory died.
+   * User messages newer than `since` (and older than `until`) that the bot
+   * should have answered but has not (oldest first, at most `limit`), across
+   * tenants: for recovery after the requests were lost (a process that held
+   * them in memory died, or a region with its Kafka).
    */
   async unansweredUserMessages(
     since: Date,
     limit: number,
+    until?: Date,
   ): Promise<Array<{ conversation: Conversation; message: StoredMessage }>> {
     const rows = await this.db.read<MessageRow & { conv: ConversationRow }>(
       `select m.seq::integer as seq, m.id, m.role, m.client_message_id, m.text, m.received_at, m.sources,
@@ -293,18 +300,35 @@ export class ConversationStore {
               json_build_object('tenant_id', c.tenant_id, 'id', c.id, 'visitor_id', c.visitor_id,
                 'channel', c.channel, 'status', c.status, 'handler', c.handler,
                 'handoff', c.handoff, 'last_seq', c.last_seq, 'language', c.language,
-                'customer_id', c.customer_id) as conv
+                'customer_id', c.customer_id, 'home_region', c.home_region) as conv
        from messages m
        join conversations c on c.tenant_id = m.tenant_id and c.id = m.conversation_id
        where m.role = 'user' and c.handler = 'bot' and m.created_at >= $1
+         and ($3::timestamptz is null or m.created_at < $3)
          and not exists (select 1 from messages r
                          where r.tenant_id = m.tenant_id and r.conversation_id = m.conversation_id
                            and r.client_message_id = 'reply:' || m.seq)
        order by m.created_at limit $2`,
-      [since, limit],
+      [since, limit, until ?? null],
       'primary',
     );
     return rows.map((row) => ({ conversation: toConversation(row.conv), message: toMessage(row) }));
+  }
+
+  /**
+   * Makes `region` the conversation's home (its visitor connected there):
+   * true when that changed it. Writes nothing when it already was.
+   */
+  async claimHome(tenantId: string, conversationId: string, region: string): Promise<boolean> {
+    const { result } = await this.db.transaction(async (tx) =>
+      tx.query(
+        `update conversations set home_region = $3
+          where tenant_id = $1 and id = $2 and home_region is distinct from $3
+          returning 1`,
+        [tenantId, conversationId, region],
+      ),
+    );
+    return result.length > 0;
   }
 
   /**
@@ -365,7 +389,8 @@ export class ConversationStore {
       const [conversation] = await tx.query<ConversationRow>(
         `update conversations set last_seq = last_seq + 1, updated_at = now(),
                 handler = coalesce($3, handler), handoff = coalesce($4, handoff),
-                language = coalesce($5, language), customer_id = coalesce(customer_id, $6)
+                language = coalesce($5, language), customer_id = coalesce(customer_id, $6),
+                home_region = coalesce($7, home_region)
            ${input.role === 'user' ? `, status = 'open'` : ''}
          where tenant_id = $1 and id = $2
          returning ${CONVERSATION_COLUMNS}`,
@@ -376,6 +401,7 @@ export class ConversationStore {
           input.state?.handoff ?? null,
           input.language ?? null,
           input.customerId ?? null,
+          input.role === 'user' ? (input.region ?? null) : null,
         ],
       );
       const [row] = await tx.query<MessageRow>(
@@ -452,5 +478,6 @@ function toConversation(row: ConversationRow): Conversation {
     lastSeq: Number(row.last_seq),
     language: row.language ?? null,
     customerId: row.customer_id ?? null,
+    homeRegion: row.home_region ?? null,
   };
 }

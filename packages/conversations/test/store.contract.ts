@@ -255,6 +255,46 @@ export function storeContract(name: string, open: () => Promise<SqlDatabase>): v
       expect(first.message.seq).toBe(1);
     });
 
+    it('leaves out unanswered messages stored after `until`', async () => {
+      const c = randomUUID();
+      const since = new Date(Date.now() - 60_000);
+      await store.appendMessage(user(tenantA, c, 1));
+      const until = new Date(Date.now() + 60_000);
+      const ids = async (upto?: Date) =>
+        (await store.unansweredUserMessages(since, 1_000, upto))
+          .filter((u) => u.conversation.id === c)
+          .map((u) => u.message.seq);
+      expect(await ids(until)).toEqual([1]);
+      expect(await ids(since)).toEqual([]);
+    });
+
+    it('makes the region storing a user message the conversation’s home, and lets a resuming region claim it', async () => {
+      const c = randomUUID();
+      const home = async () => (await store.conversation(tenantA, c, 'primary'))?.homeRegion;
+      const first = await store.appendMessage({ ...user(tenantA, c, 1), region: 'us-east' });
+      expect(first.conversation.homeRegion).toBe('us-east');
+      // Replies and agents' messages come from anywhere: they do not move it.
+      await store.appendMessage({
+        ...user(tenantA, c, 0),
+        role: 'assistant',
+        clientMessageId: 'reply:1',
+        replyToSeq: 1,
+        region: 'eu-west',
+      });
+      expect(await home()).toBe('us-east');
+      expect(await store.claimHome(tenantA, c, 'eu-west')).toBe(true);
+      expect(await store.claimHome(tenantA, c, 'eu-west')).toBe(false);
+      expect(await home()).toBe('eu-west');
+      // Another tenant cannot claim it.
+      expect(await store.claimHome(tenantB, c, 'us-east')).toBe(false);
+      expect(await home()).toBe('eu-west');
+      // A message without a region (one region, the embedded mode) keeps it.
+      await store.appendMessage(user(tenantA, c, 2));
+      expect(await home()).toBe('eu-west');
+      const unknown = await store.appendMessage(user(tenantA, randomUUID(), 1));
+      expect(unknown.conversation.homeRegion).toBeNull();
+    });
+
     it('returns the recent history oldest first, bounded', async () => {
       const c = randomUUID();
       for (let n = 1; n <= 5; n++) await store.appendMessage(user(tenantA, c, n));

@@ -37,6 +37,13 @@ export interface SqlDatabase {
   transaction<T>(
     fn: (tx: SqlTransaction) => Promise<T>,
   ): Promise<{ result: T; position: WritePosition }>;
+  /**
+   * Calls `listener` each time writes move to another node (a replica was
+   * promoted, in this region or another; each promotion starts a new
+   * timeline); returns the unsubscribe. Absent
+   * where there is only one node (the embedded database).
+   */
+  onWriterChanged?(listener: (change: { to: string; timeline: number }) => void): () => void;
   /** Details for readiness; throws when the primary is unusable. */
   check(): Promise<Record<string, unknown>>;
   close(): Promise<void>;

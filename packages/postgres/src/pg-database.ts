@@ -1,5 +1,5 @@
 import type { ReadConsistency, SqlDatabase, SqlTransaction, WritePosition } from '@parley/ports';
-import { PgRouter, type PgRouterOptions } from './router.js';
+import { PgRouter, type PgRouterOptions, type TopologyEvent } from './router.js';
 
 /**
  * The real {@link SqlDatabase}: `pg` pools over a primary and its streaming
@@ -7,9 +7,27 @@ import { PgRouter, type PgRouterOptions } from './router.js';
  */
 export class PgDatabase implements SqlDatabase {
   readonly router: PgRouter;
+  private readonly writerListeners = new Set<(change: { to: string; timeline: number }) => void>();
 
   constructor(options: PgRouterOptions | PgRouter) {
-    this.router = options instanceof PgRouter ? options : new PgRouter(options);
+    this.router =
+      options instanceof PgRouter
+        ? options
+        : new PgRouter({
+            ...options,
+            onTopology: (event: TopologyEvent) => {
+              options.onTopology?.(event);
+              if (event.kind === 'writer_changed')
+                for (const listener of this.writerListeners)
+                  listener({ to: event.to, timeline: event.timeline });
+            },
+          });
+  }
+
+  /** Calls `listener` each time writes move to another node (a promotion); returns the unsubscribe. */
+  onWriterChanged(listener: (change: { to: string; timeline: number }) => void): () => void {
+    this.writerListeners.add(listener);
+    return () => this.writerListeners.delete(listener);
   }
 
   async read<R extends object = Record<string, unknown>>(

@@ -218,6 +218,8 @@ export interface KafkaBroker {
   brokers: string;
   /** The port the broker listens on (behind a proxy, not what clients use). */
   port: number;
+  /** The second listener's port (`wanAdvertisedPort`), for a latency proxy to forward to. */
+  wanPort?: number;
   /** SIGKILLs the broker (no controlled shutdown). */
   kill(): Promise<void>;
   /** Starts it again on the same ports and data, and waits until it answers. */
@@ -232,11 +234,22 @@ export interface KafkaBroker {
  */
 export async function startKafkaBroker({
   advertisedPort,
-}: { advertisedPort?: number } = {}): Promise<KafkaBroker> {
+  wanAdvertisedPort,
+}: {
+  advertisedPort?: number;
+  /**
+   * Adds a second listener advertising `127.0.0.1:wanAdvertisedPort`: clients
+   * bootstrapping there (another region's, through a latency proxy on that
+   * port) stay on it, while local ones use the first.
+   */
+  wanAdvertisedPort?: number;
+} = {}): Promise<KafkaBroker> {
   const libs = required('PARLEY_KAFKA_LIBS', 'env');
   const dir = await mkdtemp(join(tmpdir(), 'parley-kafka-'));
   const [port, controllerPort] = [await freePort(), await freePort()];
   const advertised = advertisedPort ?? port;
+  const wanPort = wanAdvertisedPort ? await freePort() : undefined;
+  const wan = (local: string) => (wanPort ? `,WAN://127.0.0.1:${local}` : '');
   const props = join(dir, 'server.properties');
   await writeFile(
     props,
@@ -244,9 +257,9 @@ export async function startKafkaBroker({
       'process.roles=broker,controller',
       'node.id=1',
       `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${advertised}`,
-      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${wan(String(wanPort))}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${advertised}${wan(String(wanAdvertisedPort))}`,
+      `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${wanPort ? ',WAN:PLAINTEXT' : ''}`,
       'controller.listener.names=CONTROLLER',
       'inter.broker.listener.name=PLAINTEXT',
       `log.dirs=${join(dir, 'data')}`,
@@ -284,6 +297,7 @@ export async function startKafkaBroker({
   return {
     brokers: `127.0.0.1:${advertised}`,
     port,
+    ...(wanPort ? { wanPort } : {}),
     kill,
     start,
     async destroy() {

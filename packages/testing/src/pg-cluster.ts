@@ -21,6 +21,8 @@ export interface PgNode {
 export interface PgCluster {
   primary: PgNode;
   replica: PgNode;
+  /** Further replicas streaming asynchronously from the primary (`asyncReplicas`). */
+  others: PgNode[];
   /** The programs' directory (`PARLEY_PG_BIN`). */
   bin: string;
   /** Crashes a server: `pg_ctl stop -m immediate` (no checkpoint, clients cut off mid-flight). */
@@ -70,8 +72,11 @@ export async function startPgCluster({
   synchronous = false,
   bin = process.env.PARLEY_PG_BIN,
   primarySettings = [],
+  asyncReplicas = 0,
 }: {
   synchronous?: boolean;
+  /** More replicas, always asynchronous (a cold DR site's). @default 0 */
+  asyncReplicas?: number;
   bin?: string;
   /** More postgresql.conf lines for the primary (e.g. an archive_command). */
   primarySettings?: string[];
@@ -122,6 +127,8 @@ export async function startPgCluster({
 
   const primary = await node('a');
   const replica = await node('b');
+  const others: PgNode[] = [];
+  for (let i = 0; i < asyncReplicas; i++) others.push(await node(String.fromCharCode(99 + i)));
   await pgRun('initdb', [
     '-D',
     primary.dataDir,
@@ -142,24 +149,28 @@ export async function startPgCluster({
     ...primarySettings,
   ]);
   await start(primary);
-  await pgRun('pg_basebackup', [
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(primary.port),
-    '-U',
-    'postgres',
-    '-D',
-    replica.dataDir,
-    '-X',
-    'stream',
-    '-R',
-  ]);
-  await configure(replica, [
-    ...own(replica),
-    `primary_conninfo = 'host=127.0.0.1 port=${primary.port} user=postgres application_name=${STANDBY_NAME}'`,
-  ]);
-  await start(replica);
+  const follow = async (n: PgNode, applicationName: string) => {
+    await pgRun('pg_basebackup', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(primary.port),
+      '-U',
+      'postgres',
+      '-D',
+      n.dataDir,
+      '-X',
+      'stream',
+      '-R',
+    ]);
+    await configure(n, [
+      ...own(n),
+      `primary_conninfo = 'host=127.0.0.1 port=${primary.port} user=postgres application_name=${applicationName}'`,
+    ]);
+    await start(n);
+  };
+  await follow(replica, STANDBY_NAME);
+  for (const [i, n] of others.entries()) await follow(n, `parley_async_${i + 1}`);
   const admin = new pg.Client({ connectionString: primary.url });
   await admin.connect();
   try {
@@ -175,7 +186,11 @@ export async function startPgCluster({
           where application_name = $1 and state = 'streaming' and sync_state = $2`,
         [STANDBY_NAME, want],
       );
-      if (rows[0]!.n === 1) break;
+      const { rows: async } = await admin.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_replication
+          where application_name like 'parley_async_%' and state = 'streaming'`,
+      );
+      if (rows[0]!.n === 1 && async[0]!.n === others.length) break;
       if (i > 300) throw new Error(`the replica did not start streaming (${want}) in 30 s`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -185,11 +200,12 @@ export async function startPgCluster({
   return {
     primary,
     replica,
+    others,
     bin,
     crash: (n) => stop(n, 'immediate'),
     start,
     destroy: async () => {
-      await Promise.all([stop(primary, 'fast'), stop(replica, 'fast')]);
+      await Promise.all([primary, replica, ...others].map((n) => stop(n, 'fast')));
       await rm(root, { recursive: true, force: true });
     },
   };

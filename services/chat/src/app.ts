@@ -9,6 +9,10 @@ import { chatModule } from './module.js';
 export async function buildApp(config: Config, deps: ServiceDeps): Promise<FastifyInstance> {
   const app = createApp({ service: 'chat', logger: deps.logger, metrics: deps.metrics });
   await app.register(infrastructure, { service: 'chat', settings: config });
-  await app.register(chatModule, { settings: config, groupId: config.consumerGroup });
+  await app.register(chatModule, {
+    settings: config,
+    groupId: config.consumerGroup,
+    region: config.region,
+  });
   return app;
 }

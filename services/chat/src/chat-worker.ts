@@ -102,17 +102,27 @@ export function createChatWorker(deps: WorkerDeps): Subscription {
 }
 
 /**
- * Requests replies for user messages of the last `withinMs` that have none:
- * run at start by the embedded mode, whose in-process bus does not survive a
- * restart (Kafka does, so the service does not need it). Returns how many.
+ * Requests replies for user messages of the last `withinMs` (created before
+ * `until`) that have none. Run at start by the embedded mode, whose
+ * in-process bus does not survive a restart, and by the services after a
+ * Postgres promotion, when the requests may have been lost with another
+ * region's Kafka. Returns how many.
  */
 export async function recoverUnanswered(
   deps: WorkerDeps,
-  { withinMs = 3_600_000, limit = 1_000 } = {},
+  {
+    withinMs = 3_600_000,
+    limit = 1_000,
+    until,
+  }: { withinMs?: number; limit?: number; until?: Date } = {},
 ): Promise<number> {
   const full = withDefaults(deps);
   const registry = new EventRegistry([messageReceivedV1, replyGeneratedV1]);
-  const open = await deps.store.unansweredUserMessages(new Date(Date.now() - withinMs), limit);
+  const open = await deps.store.unansweredUserMessages(
+    new Date(Date.now() - withinMs),
+    limit,
+    until,
+  );
   for (const { conversation, message } of open)
     await requestReply(full, registry, conversation, message, '0');
   return open.length;

@@ -11,6 +11,16 @@ import {
 export const chatFields = {
   /** Earlier turns sent with each reply request. */
   historyTurns: env.int('CHAT_HISTORY_TURNS', { default: 10, min: 0, max: 50 }),
+  /**
+   * After a Postgres promotion, how long to wait before asking again for the
+   * replies still missing (their requests may have been lost with another
+   * region's Kafka); 0 turns it off.
+   */
+  recoverAfterPromotionMs: env.int('CHAT_RECOVER_AFTER_PROMOTION_MS', {
+    default: 15_000,
+    min: 0,
+    max: 600_000,
+  }),
 };
 
 export type ChatSettings = ConfigOf<typeof chatFields>;

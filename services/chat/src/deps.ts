@@ -13,6 +13,8 @@ export interface ChatDeps {
   historyTurns: number;
   /** The consumer group. @default 'chat' */
   groupId: string;
+  /** This installation's region: the home of the conversations whose user messages it stores. */
+  region?: string;
   /** The tenant's emergency contact and AI settings (cached for a minute). */
   replySettings: (tenantId: string) => Promise<ReplySettings>;
   metrics?: {

@@ -19,6 +19,8 @@ export interface ChatModuleOptions {
    * the requests, so the service leaves this off.
    */
   recoverUnanswered?: boolean;
+  /** This installation's region (PARLEY_REGION): recorded as the home of the conversations it serves. */
+  region?: string;
 }
 
 /**
@@ -52,17 +54,56 @@ async function chat(app: FastifyInstance, options: ChatModuleOptions): Promise<v
     logger: app.logger.child({ component: 'chat-worker' }),
     historyTurns: options.settings.historyTurns,
     groupId,
+    ...(options.region ? { region: options.region } : {}),
     metrics: {
       stored: (role) => stored.inc({ role }),
       active: (tenantId, conversationId) => active.touch(tenantId, conversationId),
     },
   };
   superviseWorker(app, createChatWorker(deps), { name: `consumer:${groupId}` });
+  const recoverAfterMs = options.settings.recoverAfterPromotionMs;
+  const onWriterChanged = app.ports.db.onWriterChanged?.bind(app.ports.db);
+  if (recoverAfterMs > 0 && onWriterChanged) {
+    const timers = new Set<NodeJS.Timeout>();
+    const unsubscribe = onWriterChanged((change) => {
+      const promotedAt = new Date();
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        void recoverAfterPromotion(deps, change.timeline, promotedAt).catch((err: unknown) =>
+          app.log.warn({ err }, 'Unanswered messages not recovered after the promotion'),
+        );
+      }, recoverAfterMs);
+      timers.add(timer);
+    });
+    app.addHook('onClose', async () => {
+      unsubscribe();
+      for (const timer of timers) clearTimeout(timer);
+    });
+  }
   if (options.recoverUnanswered)
     app.addHook('onReady', async () => {
       const recovered = await recoverUnanswered(deps);
       if (recovered > 0) app.log.info({ recovered }, 'Requested replies left unanswered');
     });
+}
+
+/**
+ * Requests the replies still missing for user messages stored before a
+ * promotion, once per region and new writer (a lock in the region's cache);
+ * the answers' store deduplicates a reply asked for twice.
+ */
+async function recoverAfterPromotion(
+  deps: WorkerDeps,
+  timeline: number,
+  promotedAt: Date,
+): Promise<void> {
+  const lock = `parley:chat:recovered:timeline-${timeline}`;
+  if (!(await deps.cache.setIfAbsent(lock, '1', 600_000))) return;
+  const recovered = await recoverUnanswered(deps, { until: promotedAt });
+  deps.logger.warn(
+    { recovered, timeline },
+    'Requested replies left unanswered before the promotion',
+  );
 }
 
 export const chatModule = fp(chat, { name: 'parley-chat', fastify: '5.x' });

@@ -9,6 +9,6 @@ import { gatewayModule } from './module.js';
 export async function buildApp(config: Config, deps: ServiceDeps): Promise<FastifyInstance> {
   const app = createApp({ service: 'gateway', logger: deps.logger, metrics: deps.metrics });
   await app.register(infrastructure, { service: 'gateway', settings: config });
-  await app.register(gatewayModule, { settings: config });
+  await app.register(gatewayModule, { settings: config, region: config.region });
   return app;
 }

@@ -25,6 +25,8 @@ declare module 'fastify' {
 /** Options for {@link gatewayModule}. */
 export interface GatewayModuleOptions {
   settings: GatewaySettings;
+  /** This installation's region (PARLEY_REGION): a visitor resuming here makes it the conversation's home. */
+  region?: string;
 }
 
 /** What {@link gatewayModule} decorates the app with, as `app.gateway`. */
@@ -40,7 +42,10 @@ export interface Gateway {
  * script and demo page, the status page (`/status`) and the operators'
  * incident API (`/admin/*`). Runs on `app.ports`, the same in both modes.
  */
-async function gateway(app: FastifyInstance, { settings }: GatewayModuleOptions): Promise<void> {
+async function gateway(
+  app: FastifyInstance,
+  { settings, region }: GatewayModuleOptions,
+): Promise<void> {
   const logger = app.logger;
   const { bus, cache, db } = app.ports;
   // The widget's endpoints answer with the gateway's documented codes (docs/protocol.md).
@@ -108,6 +113,7 @@ async function gateway(app: FastifyInstance, { settings }: GatewayModuleOptions)
     sessions: new SessionCache(cache, { l1TtlMs: 0 }),
     registry: new EventRegistry(allEvents),
     settings,
+    ...(region ? { region } : {}),
     metrics,
     logger: logger.child({ component: 'ws' }),
     tokens,

@@ -56,6 +56,12 @@ export const configSpec = {
   ...redisFields,
   ...kafkaFields,
   consumerGroup: env.string('HITL_CONSUMER_GROUP', { default: 'hitl' }),
+  /**
+   * Every region's Kafka (`us-east=host:port;eu-west=host:port`): an agent's
+   * events go to the conversation's home region (docs/multi-region.md).
+   * Empty: one region, everything stays in its Kafka.
+   */
+  regionKafka: env.regionBrokers('PARLEY_REGION_KAFKA', { default: {} }),
   ...hitlFields,
 };
 

@@ -16,6 +16,8 @@ import { createHitlStores, type HandoffStore, type HitlStores } from './store/in
 import { agentRoutes } from './routes/agent/index.js';
 import { OidcVerifier } from './adapters/oidc.js';
 import { hitlAdminRoutes } from './routes/admin.route.js';
+import { homeRegionBus } from './adapters/home-region-bus.js';
+import type { EventBus } from '@parley/ports';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -30,6 +32,12 @@ export interface HitlModuleOptions {
   settings: HitlConfig;
   /** The consumer group on `conversation-events`. @default 'hitl' */
   groupId?: string;
+  /**
+   * Several regions share the handoffs (docs/multi-region.md): events about
+   * a conversation are published to its home region's Kafka (`remotes`, by
+   * region), and the queue metrics count this region's conversations only.
+   */
+  regions?: { region: string; remotes: ReadonlyMap<string, Pick<EventBus, 'publish'>> };
 }
 
 /** What {@link hitlModule} decorates the app with, as `app.hitl`. */
@@ -47,11 +55,13 @@ export interface Hitl {
  * `hitl_queue_size`). Runs on `app.ports`, the same in both modes.
  */
 async function hitl(app: FastifyInstance, options: HitlModuleOptions): Promise<void> {
-  const { bus, cache, db } = app.ports;
+  const { cache, db } = app.ports;
+  const conversations = new ConversationStore(db);
+  const regions = options.regions?.remotes.size ? options.regions : undefined;
   const deps = {
-    bus,
+    bus: regions ? routedBus(app, app.ports.bus, conversations, regions) : app.ports.bus,
     cache,
-    conversations: new ConversationStore(db),
+    conversations,
     settings: options.settings,
     logger: app.logger,
   };
@@ -62,7 +72,7 @@ async function hitl(app: FastifyInstance, options: HitlModuleOptions): Promise<v
   const { handoffs, agents, callbacks, hitlSettings } = stores;
   const tokens = new AgentTokens(deps.settings.agentSecret);
   const announcer = new QueueAnnouncer(handoffs, deps.cache);
-  const metrics = hitlMetrics(app.metrics, handoffs);
+  const metrics = hitlMetrics(app.metrics, handoffs, regions?.region);
   const dispatcher = new Dispatcher({
     handoffs,
     hitlSettings,
@@ -164,18 +174,44 @@ async function hitl(app: FastifyInstance, options: HitlModuleOptions): Promise<v
 
 export const hitlModule = fp(hitl, { name: 'parley-hitl', fastify: '5.x' });
 
+/** hitl's bus across regions, counting where each event went (`hitl_events_routed_total`). */
+function routedBus(
+  app: FastifyInstance,
+  local: EventBus,
+  conversations: ConversationStore,
+  regions: NonNullable<HitlModuleOptions['regions']>,
+): EventBus {
+  const routed = new Counter({
+    name: 'hitl_events_routed_total',
+    help: "Events hitl published, by region and outcome: to the conversation's home region (home), here (local), or here because the home region did not answer (fallback)",
+    labelNames: ['region', 'outcome'],
+    registers: [app.metrics],
+  });
+  return homeRegionBus({
+    local,
+    region: regions.region,
+    remotes: regions.remotes,
+    homeOf: async (tenantId, conversationId) =>
+      // From this region's replica: a home changes when a visitor moves, rarely, and
+      // a read of the primary would cost a round trip to another region.
+      (await conversations.conversation(tenantId, conversationId, 'replica'))?.homeRegion ?? null,
+    logger: app.logger.child({ component: 'home-region-bus' }),
+    onRouted: (region, outcome) => routed.inc({ region, outcome }),
+  });
+}
+
 /**
  * The handoff metrics: queue size and oldest wait per queue, read from
  * Postgres at each scrape (so every replica reports the same truth), time
  * to accept, and handoffs handled per agent.
  */
-function hitlMetrics(registry: Registry, handoffs: HandoffStore) {
+function hitlMetrics(registry: Registry, handoffs: HandoffStore, region?: string) {
   // One query per scrape fills both gauges (prom-client collects them concurrently).
   type Sizes = Awaited<ReturnType<HandoffStore['queueSizes']>> | null;
   let snapshot = { at: 0, queues: Promise.resolve<Sizes>(null) };
   const queues = (): Promise<Sizes> => {
     if (Date.now() - snapshot.at > 1_000)
-      snapshot = { at: Date.now(), queues: handoffs.queueSizes().catch(() => null) };
+      snapshot = { at: Date.now(), queues: handoffs.queueSizes(region).catch(() => null) };
     return snapshot.queues;
   };
   const perQueue = (

@@ -17,6 +17,7 @@ export async function remember(
       visitorId: conversation.visitorId,
       channel: conversation.channel,
       position,
+      homeRegion: conversation.homeRegion,
     })
     .catch((err: unknown) => deps.logger.warn({ err }, 'Session state not cached'));
 }

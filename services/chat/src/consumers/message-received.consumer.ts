@@ -36,6 +36,7 @@ export async function onMessageReceived(
     receivedAt: new Date(event.occurred_at),
     ...(payload.language ? { language: payload.language } : {}),
     ...(payload.customer_id ? { customerId: payload.customer_id } : {}),
+    ...(deps.region ? { region: deps.region } : {}),
   });
   const { conversation, message } = appended;
   deps.metrics?.active?.(event.tenant_id, event.conversation_id);

@@ -28,6 +28,8 @@ export interface SocketDeps {
   sessions: SessionCache;
   registry: EventRegistry;
   settings: GatewaySettings;
+  /** This installation's region: a conversation resumed here gets it as its home. */
+  region?: string;
   metrics: GatewayMetrics;
   logger: Logger;
 }
@@ -140,8 +142,19 @@ export class ChatSocket {
       this.ws.close(1008, 'conversation forbidden');
       return;
     }
-    const state: ConversationState = cached ??
-      stored ?? { status: 'open', handler: 'bot', handoff: 'none', lastSeq: 0 };
+    const known = cached ?? stored;
+    // The visitor is here now: events about its conversation that start in
+    // another region (an agent's reply) are to be published to this one.
+    if (known && this.deps.region && known.homeRegion !== this.deps.region)
+      void this.deps.store
+        .claimHome(tenantId, conversationId, this.deps.region)
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'Home region not recorded'));
+    const state: ConversationState = known ?? {
+      status: 'open',
+      handler: 'bot',
+      handoff: 'none',
+      lastSeq: 0,
+    };
     this.send({
       type: 'state',
       conversationId,

@@ -199,19 +199,28 @@ export class HandoffStore {
   }
 
   /** Waiting handoffs and the oldest wait (seconds) per queue and language, across tenants (metrics). */
-  async queueSizes(): Promise<
-    Array<{ queue: string; language: string; size: number; oldestSeconds: number }>
-  > {
+  async queueSizes(
+    region?: string,
+  ): Promise<Array<{ queue: string; language: string; size: number; oldestSeconds: number }>> {
+    // With regions, each counts the conversations whose visitor it serves
+    // (and those of no known region), so that its HPA scales on its own work.
     const rows = await this.db.read<{
       queue: string;
       language: string;
       size: number | string;
       oldest: number | string;
     }>(
-      `select queue, coalesce(language, 'any') as language, count(*) as size,
-              extract(epoch from (now() - min(requested_at))) as oldest
-         from handoffs where status = 'queued' group by 1, 2`,
-      [],
+      region
+        ? `select h.queue, coalesce(h.language, 'any') as language, count(*) as size,
+                  extract(epoch from (now() - min(h.requested_at))) as oldest
+             from handoffs h
+             join conversations c on c.tenant_id = h.tenant_id and c.id = h.conversation_id
+            where h.status = 'queued' and (c.home_region = $1 or c.home_region is null)
+            group by 1, 2`
+        : `select queue, coalesce(language, 'any') as language, count(*) as size,
+                  extract(epoch from (now() - min(requested_at))) as oldest
+             from handoffs where status = 'queued' group by 1, 2`,
+      region ? [region] : [],
       'primary',
     );
     return rows.map((r) => ({

@@ -4,14 +4,7 @@ import { EventRegistry, agentRepliedV1, storableText } from '@parley/contracts';
 import { z } from 'zod';
 import { hitlError } from '../../errors.js';
 import { parse } from '../parse.js';
-import {
-  announceAccepted,
-  audit,
-  idParam,
-  refuse,
-  requireAgent,
-  type AgentRoutesOptions,
-} from './shared.js';
+import { audit, idParam, refuse, requireAgent, type AgentRoutesOptions } from './shared.js';
 
 const replyBody = z
   .object({
@@ -57,13 +50,16 @@ export async function conversationRoutes(
     const { id } = parse(idParam, request.params);
     const body = parse(replyBody, request.body);
     const { tenantId, agentId, name } = request.agent!;
-    const conversation = await conversations.conversation(tenantId, id, 'primary');
+    // Both at once: across regions each read is a round trip to the primary.
+    const [conversation, open] = await Promise.all([
+      conversations.conversation(tenantId, id, 'primary'),
+      handoffs.openFor(tenantId, id),
+    ]);
     if (!conversation) throw hitlError('HITL_ERR_NOT_FOUND', 'No such conversation');
     // Any agent's reply takes the conversation: a waiting handoff is accepted by it;
     // one another agent holds is not taken away. Without an open handoff (none was
     // asked for, or it was closed) the assistant answers: a reply would leave the
     // visitor with nobody answering, so it is refused.
-    const open = await handoffs.openFor(tenantId, id);
     if (!open)
       throw hitlError(
         'HITL_ERR_NO_HANDOFF',
@@ -71,10 +67,18 @@ export async function conversationRoutes(
       );
     if (open.status === 'assigned' && open.agentId !== agentId) refuse('not_yours');
     let held = open.status === 'assigned' ? open : undefined;
+    let accepted = false;
     if (open.status === 'queued') {
       const outcome = await handoffs.accept(tenantId, open.id, agentId);
       if (typeof outcome === 'string') refuse(outcome);
-      if (outcome.changed) await announceAccepted(options, outcome.handoff, { id: agentId, name });
+      // The visitor is told an agent joined before the reply; the queue's
+      // other watchers after it.
+      if (
+        outcome.changed &&
+        !(await options.dispatcher.announceAccepted(outcome.handoff, { id: agentId, name }))
+      )
+        throw hitlError('HITL_ERR_UNAVAILABLE', 'Could not accept right now; try again');
+      accepted = outcome.changed;
       held = outcome.handoff;
     }
     const messageId = randomUUID();
@@ -91,6 +95,7 @@ export async function conversationRoutes(
         },
       }),
     );
+    if (accepted) await options.queueChanged(tenantId);
     // The holder replied: its no-reply timer stops.
     if (held) await handoffs.agentReplied(tenantId, held.id, agentId);
     audit(request, 'reply', { conversationId: id, messageId });
