@@ -208,3 +208,28 @@ describe('text chat across separate processes on real infrastructure', () => {
     expect(moved).toBeGreaterThanOrEqual(CLIENTS / 2 - 1);
   }, 240_000);
 });
+
+describe('onboarding a tenant through the operators’ API', () => {
+  it('creates a tenant on a gateway process, and a widget chats with the key it was given', async () => {
+    const token = `distributed-admin-${run}-0123456789abcdef`;
+    const gateway = await startServiceProcess(entry('@parley/gateway'), {
+      env: { ...env(), PARLEY_ADMIN_TOKEN: token },
+      startTimeoutMs: 60_000,
+    });
+    procs.push(gateway);
+    const id = `onboarded-${run}`;
+    const res = await fetch(`${gateway.baseUrl}/admin/tenants/${id}`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        'if-none-match': '*',
+      },
+      body: JSON.stringify({ name: 'Onboarded', allowedOrigins: [ORIGIN] }),
+    });
+    expect(res.status).toBe(201);
+    const { widgetKey } = (await res.json()) as { widgetKey: string };
+    const [chatted] = await Promise.all([visitor(widgetKey, () => [gateway.baseUrl], 0)]);
+    await verify(id, [chatted!]);
+  }, 120_000);
+});

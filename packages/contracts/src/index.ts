@@ -59,3 +59,10 @@ export {
   type LiveUpdate,
 } from './live.js';
 export { readinessServes } from './readiness.js';
+export {
+  ASSIGNMENT_STRATEGIES,
+  hitlSettingsSchema,
+  queueNameSchema,
+  type AssignmentStrategy,
+  type HitlSettings,
+} from './hitl-settings.js';

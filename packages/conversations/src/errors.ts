@@ -5,7 +5,9 @@ export type StoreErrorCode =
   | 'STORE_ERR_INVALID'
   | 'STORE_ERR_INVALID_SETTINGS'
   | 'STORE_ERR_INVALID_TENANT_ID'
-  | 'STORE_ERR_NOT_HANDLER';
+  | 'STORE_ERR_NOT_HANDLER'
+  | 'STORE_ERR_TENANT_EXISTS'
+  | 'STORE_ERR_TENANT_DELETED';
 
 /** An error of the conversation store, with a stable code. */
 export class StoreError extends Error {

@@ -17,5 +17,6 @@ export {
   type NewMessage,
   type Appended,
 } from './store.js';
+export { TenantStore, newWidgetKey, type TenantView, type TenantSettings } from './tenant-store.js';
 export { SessionCache, type SessionState, type SessionCacheOptions } from './session-cache.js';
 export { StoreError, isStoreError, type StoreErrorCode } from './errors.js';

@@ -158,15 +158,16 @@ export class ConversationStore {
         'STORE_ERR_INVALID_SETTINGS',
         'the identity secret needs at least 32 characters',
       );
-    await this.db.transaction((tx) =>
-      tx.query(
+    await this.db.transaction(async (tx) => {
+      await tx.query(
         `insert into tenants (id, name, widget_key, allowed_origins, emergency_contact, ai_settings,
                               identity_secret)
          values ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'::jsonb), $8)
          on conflict (id) do update
            set name = $2, widget_key = $3, allowed_origins = $4, emergency_contact = $5,
                ai_settings = coalesce($6::jsonb, tenants.ai_settings),
-               identity_secret = case when $7 then $8 else tenants.identity_secret end`,
+               identity_secret = case when $7 then $8 else tenants.identity_secret end,
+               deleted_at = null`,
         [
           tenant.id,
           tenant.name,
@@ -177,8 +178,25 @@ export class ConversationStore {
           tenant.identitySecret !== undefined,
           tenant.identitySecret ?? null,
         ],
-      ),
-    );
+      );
+      // The given key is the tenant's one live key (the admin API keeps several while rotating).
+      const [key] = await tx.query<{ tenant_id: string }>(
+        `insert into widget_keys (key, tenant_id) values ($1, $2)
+         on conflict (key) do update set revoked_at = null where widget_keys.tenant_id = $2
+         returning tenant_id`,
+        [tenant.widgetKey, tenant.id],
+      );
+      if (!key)
+        throw new StoreError(
+          'STORE_ERR_INVALID_SETTINGS',
+          'the widget key belongs to another tenant',
+        );
+      await tx.query(
+        `update widget_keys set revoked_at = now()
+          where tenant_id = $1 and key <> $2 and revoked_at is null`,
+        [tenant.id, tenant.widgetKey],
+      );
+    });
   }
 
   /** The tenant's emergency contact and AI settings (defaults when it has none, or is unknown). */
@@ -192,20 +210,20 @@ export class ConversationStore {
     return { emergencyContact: row?.emergency_contact ?? null, ai: ai.success ? ai.data : {} };
   }
 
-  /** The tenant whose widget key this is, or null. */
   /** Whether some tenant allows `origin` for its widget (what a CORS preflight may be told). */
   async isAllowedOrigin(
     origin: string,
     consistency: ReadConsistency = 'replica',
   ): Promise<boolean> {
     const rows = await this.db.read(
-      'select 1 from tenants where $1 = any(allowed_origins) limit 1',
+      'select 1 from tenants where $1 = any(allowed_origins) and deleted_at is null limit 1',
       [origin],
       consistency,
     );
     return rows.length > 0;
   }
 
+  /** The tenant whose live widget key this is (not revoked, the tenant not deleted), or null. */
   async tenantByWidgetKey(
     widgetKey: string,
     consistency: ReadConsistency = 'replica',
@@ -217,8 +235,9 @@ export class ConversationStore {
       allowed_origins: string[];
       identity_secret: string | null;
     }>(
-      `select id, name, widget_key, allowed_origins, identity_secret from tenants
-        where widget_key = $1`,
+      `select t.id, t.name, t.widget_key, t.allowed_origins, t.identity_secret
+         from widget_keys k join tenants t on t.id = k.tenant_id
+        where k.key = $1 and k.revoked_at is null and t.deleted_at is null`,
       [widgetKey],
       consistency,
     );

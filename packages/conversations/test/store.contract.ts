@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectEventually } from '@parley/testing';
 import type { SqlDatabase } from '@parley/ports';
 import { migrate } from '@parley/schema';
-import { ConversationStore, isStoreError, type NewMessage } from '../src/index.js';
+import { ConversationStore, TenantStore, isStoreError, type NewMessage } from '../src/index.js';
 
 /** The store's behaviour, run against PGlite and against pg with a replica. */
 export function storeContract(name: string, open: () => Promise<SqlDatabase>): void {
@@ -293,6 +293,120 @@ export function storeContract(name: string, open: () => Promise<SqlDatabase>): v
       expect(await home()).toBe('eu-west');
       const unknown = await store.appendMessage(user(tenantA, randomUUID(), 1));
       expect(unknown.conversation.homeRegion).toBeNull();
+    });
+
+    describe('tenant administration', () => {
+      const tenants = () => new TenantStore(db);
+      const origin = 'https://shop.example';
+
+      it('creates a tenant with a first widget key, refuses it twice, and updates only what is given', async () => {
+        const id = `new-${randomUUID().slice(0, 8)}`;
+        const created = await tenants().put(
+          id,
+          { allowedOrigins: [origin], aiSettings: { tools: false } },
+          { createOnly: true },
+        );
+        expect(created.created).toBe(true);
+        expect(created.widgetKey).toMatch(/^pk_[A-Za-z0-9_-]{24}$/);
+        expect(created.tenant).toMatchObject({
+          id,
+          name: id,
+          allowedOrigins: [origin],
+          aiSettings: { tools: false },
+          hitlSettings: {},
+          identitySecret: false,
+          widgetKeys: [{ key: created.widgetKey }],
+        });
+        expect((await store.tenantByWidgetKey(created.widgetKey!, 'primary'))?.id).toBe(id);
+        const again = await tenants()
+          .put(id, { allowedOrigins: [origin] }, { createOnly: true })
+          .catch((e: unknown) => e);
+        expect(isStoreError(again, 'STORE_ERR_TENANT_EXISTS')).toBe(true);
+        const updated = await tenants().put(id, {
+          name: 'Shop',
+          hitlSettings: { assignment: 'least_busy' },
+        });
+        expect(updated.created).toBe(false);
+        expect(updated.tenant).toMatchObject({
+          name: 'Shop',
+          allowedOrigins: [origin],
+          aiSettings: { tools: false },
+          hitlSettings: { assignment: 'least_busy' },
+        });
+        for (const bad of [
+          { allowedOrigins: [] as string[] },
+          { allowedOrigins: [origin], aiSettings: { daily_token_budget: -1 } },
+          { allowedOrigins: [origin], hitlSettings: { assignment: 'random' } },
+        ]) {
+          const err = await tenants()
+            .put(`bad-${randomUUID().slice(0, 8)}`, bad as never)
+            .catch((e: unknown) => e);
+          expect(isStoreError(err, 'STORE_ERR_INVALID_SETTINGS'), JSON.stringify(bad)).toBe(true);
+        }
+        const badId = await tenants()
+          .put('a:b', { allowedOrigins: [origin] })
+          .catch((e: unknown) => e);
+        expect(isStoreError(badId, 'STORE_ERR_INVALID_TENANT_ID')).toBe(true);
+      });
+
+      it('keeps several widget keys live while rotating, and never revokes the last', async () => {
+        const id = `rot-${randomUUID().slice(0, 8)}`;
+        const { widgetKey: first } = await tenants().put(id, { allowedOrigins: [origin] });
+        const second = (await tenants().issueKey(id))!;
+        expect((await store.tenantByWidgetKey(first!, 'primary'))?.id).toBe(id);
+        expect((await store.tenantByWidgetKey(second.key, 'primary'))?.id).toBe(id);
+        expect((await tenants().get(id))!.widgetKeys.map((k) => k.key)).toEqual([
+          second.key,
+          first,
+        ]);
+        expect(await tenants().revokeKey(id, first!)).toBe('revoked');
+        expect(await store.tenantByWidgetKey(first!, 'primary')).toBeNull();
+        expect(await tenants().revokeKey(id, first!)).toBe('unknown');
+        expect(await tenants().revokeKey(id, second.key)).toBe('last');
+        expect(await tenants().revokeKey(tenantB, second.key)).toBe('unknown');
+        expect(await tenants().issueKey(`ghost-${randomUUID()}`)).toBeNull();
+      });
+
+      it('rotates the identity secret, shown once, and removes it', async () => {
+        const id = `sec-${randomUUID().slice(0, 8)}`;
+        const { widgetKey } = await tenants().put(id, { allowedOrigins: [origin] });
+        const secret = (await tenants().rotateIdentitySecret(id))!;
+        expect(secret.length).toBeGreaterThanOrEqual(32);
+        expect((await store.tenantByWidgetKey(widgetKey!, 'primary'))?.identitySecret).toBe(secret);
+        expect((await tenants().get(id))!.identitySecret).toBe(true);
+        expect(JSON.stringify(await tenants().get(id))).not.toContain(secret);
+        expect(await tenants().removeIdentitySecret(id)).toBe(true);
+        expect((await store.tenantByWidgetKey(widgetKey!, 'primary'))?.identitySecret).toBeNull();
+      });
+
+      it('offboards a deleted tenant: its keys stop working and its id is not reused', async () => {
+        const id = `del-${randomUUID().slice(0, 8)}`;
+        const only = `https://${id}.example`;
+        const { widgetKey } = await tenants().put(id, { allowedOrigins: [only] });
+        expect(await store.isAllowedOrigin(only, 'primary')).toBe(true);
+        expect(await tenants().delete(id)).toBe(true);
+        expect(await tenants().delete(id)).toBe(false);
+        expect(await tenants().get(id)).toBeNull();
+        expect(await store.tenantByWidgetKey(widgetKey!, 'primary')).toBeNull();
+        expect(await store.isAllowedOrigin(only, 'primary')).toBe(false);
+        const reused = await tenants()
+          .put(id, { allowedOrigins: [only] })
+          .catch((e: unknown) => e);
+        expect(isStoreError(reused, 'STORE_ERR_TENANT_DELETED')).toBe(true);
+      });
+
+      it('upsertTenant makes the given key the only live one', async () => {
+        const id = `ups-${randomUUID().slice(0, 8)}`;
+        const base = { id, name: id, allowedOrigins: [origin] };
+        await store.upsertTenant({ ...base, widgetKey: `pk_${id}_1` });
+        await store.upsertTenant({ ...base, widgetKey: `pk_${id}_2` });
+        expect(await store.tenantByWidgetKey(`pk_${id}_1`, 'primary')).toBeNull();
+        expect((await store.tenantByWidgetKey(`pk_${id}_2`, 'primary'))?.id).toBe(id);
+        const taken = await store
+          .upsertTenant({ ...base, id: `other-${id}`, widgetKey: `pk_${id}_1` })
+          .catch((e: unknown) => e);
+        expect(isStoreError(taken, 'STORE_ERR_INVALID_SETTINGS')).toBe(true);
+      });
     });
 
     it('returns the recent history oldest first, bounded', async () => {

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { aiModule } from '@parley/ai';
 import { chatModule } from '@parley/chat';
-import { ConversationStore, SessionCache } from '@parley/conversations';
+import { ConversationStore, SessionCache, TenantStore } from '@parley/conversations';
 import { migrate } from '@parley/schema';
 import { embeddedPorts, type MemoryBroker } from '@parley/embedded';
 import { gatewayModule, type Gateway } from '@parley/gateway';
@@ -96,13 +96,16 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
   app.addHook('onListen', async () => {
     try {
       const { port } = app.server.address() as AddressInfo;
-      await store.upsertTenant({
-        id: 'demo',
-        name: 'Parley demo',
-        widgetKey: DEMO_WIDGET_KEY,
-        allowedOrigins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
-        emergencyContact: '+1 555 0100 (demo on-call line)',
-      });
+      // Through the operators' tenant API's own code path (TenantStore).
+      await new TenantStore(app.ports.db).put(
+        'demo',
+        {
+          name: 'Parley demo',
+          allowedOrigins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
+          emergencyContact: '+1 555 0100 (demo on-call line)',
+        },
+        { widgetKey: DEMO_WIDGET_KEY },
+      );
       if (config.demoKnowledge) {
         const loaded = await loadDemoKnowledge(app.knowledge, 'demo');
         if (loaded > 0) app.log.info({ documents: loaded }, 'Demo knowledge base loaded');

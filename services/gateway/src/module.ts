@@ -4,14 +4,15 @@ import cors from '@fastify/cors';
 import { LRUCache } from 'lru-cache';
 import { trustedHops } from '@parley/config';
 import { EventRegistry, allEvents } from '@parley/contracts';
-import { ConversationStore, SessionCache } from '@parley/conversations';
+import { ConversationStore, SessionCache, TenantStore } from '@parley/conversations';
 import { statusPageModule } from '@parley/status-page';
 import type { GatewaySettings } from './config.js';
 import { WidgetTokens } from './domain/tokens.js';
 import { gatewayMetrics } from './metrics.js';
 import { IpLimiter } from './routes/ip-limiter.js';
-import { sessionsRoute } from './routes/sessions.route.js';
+import { sessionsRoute, tenantCache } from './routes/sessions.route.js';
 import { widgetRoute } from './routes/widget.route.js';
+import { tenantsRoute } from './routes/tenants.route.js';
 import { ConversationHub } from './ws/conversation-hub.js';
 import { SocketServer } from './ws/socket-server.js';
 
@@ -64,10 +65,12 @@ async function gateway(
     hops,
   );
 
+  // What this pod remembers of tenants; the tenant API clears both on a change (other pods: 30 s).
+  const allowed = new LRUCache<string, boolean>({ max: 10_000, ttl: 30_000 });
+  const tenantsByKey = tenantCache();
   await app.register(async (scope) => {
     // CORS answers name an origin only when a tenant allows it (the session route then checks
     // it is this widget's tenant); any other origin gets no CORS headers at all.
-    const allowed = new LRUCache<string, boolean>({ max: 10_000, ttl: 30_000 });
     await scope.register(cors, {
       methods: ['POST'],
       maxAge: 600,
@@ -90,9 +93,19 @@ async function gateway(
       tokens,
       ipLimiter,
       onRefused: (code) => metrics.refused.inc({ code }),
+      tenantCache: tenantsByKey,
     });
   });
   await app.register(widgetRoute);
+  // The operators' tenant API (onboarding, widget keys, identity secret).
+  await app.register(tenantsRoute, {
+    token: settings.adminToken,
+    tenants: new TenantStore(db),
+    onChanged: () => {
+      tenantsByKey.clear();
+      allowed.clear();
+    },
+  });
   // The public status page and the operators' incident API.
   await app.register(statusPageModule, {
     settings,

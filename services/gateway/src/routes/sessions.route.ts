@@ -22,7 +22,15 @@ export interface SessionsRouteOptions {
   tokens: WidgetTokens;
   ipLimiter: IpLimiter;
   onRefused(code: GatewayErrorCode): void;
+  /** The tenants by widget key this pod remembers (30 s); the tenant API clears it on a change. */
+  tenantCache?: TenantCache;
 }
+
+/** Tenants by widget key (null: no such key), as {@link sessionsRoute} remembers them. */
+export type TenantCache = LRUCache<string, { tenant: Tenant | null }>;
+
+/** A {@link TenantCache}: a known key for 30 s, an unknown one for 2 s (set per entry). */
+export const tenantCache = (): TenantCache => new LRUCache({ max: 10_000, ttl: 30_000 });
 
 function fail(code: GatewayErrorCode, message: string, details?: Record<string, unknown>): never {
   throw new ServiceError(code, message, GatewayErrors[code], { details });
@@ -35,7 +43,7 @@ function fail(code: GatewayErrorCode, message: string, details?: Record<string, 
  * sends their visitor token (and may continue a conversation of theirs).
  */
 export async function sessionsRoute(app: FastifyInstance, options: SessionsRouteOptions) {
-  const tenants = new LRUCache<string, { tenant: Tenant | null }>({ max: 10_000, ttl: 30_000 });
+  const tenants = options.tenantCache ?? tenantCache();
   const tenantFor = async (widgetKey: string) => {
     const hit = tenants.get(widgetKey);
     if (hit) return hit.tenant;

@@ -1,0 +1,3 @@
+import { defineParleyConfig } from '@parley/testing/vitest';
+
+export default defineParleyConfig();
