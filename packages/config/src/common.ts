@@ -60,6 +60,29 @@ export const kafkaFields = {
     max: 10,
     default: 1,
   }),
+  /** TLS to the brokers (MSK, Confluent Cloud, Strimzi's TLS listeners). */
+  kafkaTls: env.bool('PARLEY_KAFKA_TLS', { default: false }),
+  /** A private CA for the brokers' certificates (a PEM file; the system's CAs otherwise). */
+  kafkaCaFile: env.string('PARLEY_KAFKA_CA_FILE', { default: '' }),
+  /** SASL: `none`, `plain`, `scram-sha-256`, `scram-sha-512` (username and password) or `oauthbearer` (a token file). */
+  kafkaSaslMechanism: env.oneOf(
+    'PARLEY_KAFKA_SASL_MECHANISM',
+    ['none', 'plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'],
+    { default: 'none' },
+  ),
+  kafkaSaslUsername: env.string('PARLEY_KAFKA_SASL_USERNAME', { default: '' }),
+  kafkaSaslPassword: env.secret('PARLEY_KAFKA_SASL_PASSWORD', { minLength: 1, optional: true }),
+  /**
+   * OAUTHBEARER: a file holding the current token, read again at each
+   * refresh (a projected service-account token, or one a sidecar renews:
+   * Confluent Cloud, Strimzi OAuth, MSK IAM through its signer).
+   */
+  kafkaOauthTokenFile: env.string('PARLEY_KAFKA_OAUTH_TOKEN_FILE', { default: '' }),
+  /**
+   * Create missing topics at start. Off in the Helm chart: the setup job
+   * creates them (`node dist/migrate.js`), and pods must not.
+   */
+  kafkaCreateTopics: env.bool('PARLEY_KAFKA_CREATE_TOPICS', { default: true }),
 };
 
 /** Postgres primary and replica variables (URLs carry credentials: secret). */
@@ -78,5 +101,11 @@ export const postgresFields = {
 
 /** Redis variables. */
 export const redisFields = {
+  /** `redis://` or `rediss://` (TLS); with sentinels, the password and database only. */
   redisUrl: env.url('PARLEY_REDIS_URL', { protocols: ['redis:', 'rediss:'], secret: true }),
+  /** A private CA for `rediss://` (a PEM file; the system's CAs otherwise). */
+  redisCaFile: env.string('PARLEY_REDIS_CA_FILE', { default: '' }),
+  /** Redis Sentinel: the sentinels' addresses; the master comes from them (PARLEY_REDIS_SENTINEL_MASTER). */
+  redisSentinels: env.hostPorts('PARLEY_REDIS_SENTINELS', { default: [] }),
+  redisSentinelMaster: env.string('PARLEY_REDIS_SENTINEL_MASTER', { default: 'parley' }),
 };

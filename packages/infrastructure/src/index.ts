@@ -11,7 +11,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ConfigOf, kafkaFields, postgresFields, redisFields } from '@parley/config';
-import { kafkaPlugin } from '@parley/kafka';
+import { kafkaPlugin, kafkaSecurity } from '@parley/kafka';
 import { busTracing, kafkaConsumerMetrics } from '@parley/observability';
 import { postgresPlugin } from '@parley/postgres';
 import { redisPlugin } from '@parley/redis';
@@ -37,9 +37,18 @@ async function adapters(app: FastifyInstance, options: InfrastructureOptions): P
       replicaUrls: settings.pgReplicaUrls ?? [],
       maxPoolSize: settings.pgPoolMax ?? 10,
     });
-  if (settings.redisUrl) await app.register(redisPlugin, { url: settings.redisUrl });
+  if (settings.redisUrl)
+    await app.register(redisPlugin, {
+      url: settings.redisUrl,
+      ...(settings.redisCaFile ? { caFile: settings.redisCaFile } : {}),
+      ...(settings.redisSentinels?.length
+        ? { sentinels: settings.redisSentinels, sentinelMaster: settings.redisSentinelMaster! }
+        : {}),
+    });
   await app.register(kafkaPlugin, {
     brokers: settings.kafkaBrokers,
+    security: kafkaSecurity(settings),
+    createTopics: settings.kafkaCreateTopics,
     clientId: options.service,
     topic: settings.kafkaTopic,
     ...(options.extraTopics ? { extraTopics: options.extraTopics } : {}),

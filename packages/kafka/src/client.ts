@@ -1,5 +1,6 @@
 import kafkajs, { type Admin, type Kafka, type ITopicConfig } from 'kafkajs';
 import { kafkajsLogCreator, silentLogger, type KafkaLogger } from './logger.js';
+import type { KafkaSecurity } from './security.js';
 
 /** Options for {@link createKafkaClient}. */
 export interface KafkaClientOptions {
@@ -10,6 +11,8 @@ export interface KafkaClientOptions {
   connectionTimeoutMs?: number;
   /** Time allowed for one request. @default 30000 */
   requestTimeoutMs?: number;
+  /** TLS and SASL ({@link kafkaSecurity} builds them from the variables). */
+  security?: KafkaSecurity;
 }
 
 /** A kafkajs client wired to our logger, with bounded connection retries. */
@@ -22,6 +25,7 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
     logLevel: kafkajs.logLevel.WARN,
     logCreator: kafkajsLogCreator(options.logger ?? silentLogger),
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 5_000 },
+    ...options.security,
   });
 }
 

@@ -15,6 +15,7 @@ export {
   type TopicOptions,
 } from './client.js';
 export { EventProducer, type ProducerOptions, type PublishResult } from './producer.js';
+export { kafkaSecurity, type KafkaSecurity, type KafkaSecuritySettings } from './security.js';
 export { RegionPublisher, type RegionPublisherOptions } from './region-publisher.js';
 export { EventConsumer, type ConsumerOptions, type ConsumerMetrics } from './consumer.js';
 export { KafkaEventBus, type KafkaBusConsumerDefaults } from './kafka-bus.js';

@@ -5,6 +5,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { CONVERSATION_EVENTS_TOPIC } from '@parley/contracts';
 import type { Interceptor } from '@parley/ports';
 import { createKafkaClient, ensureTopics } from './client.js';
+import type { KafkaSecurity } from './security.js';
 import type { ConsumerMetrics } from './consumer.js';
 import { KafkaEventBus } from './kafka-bus.js';
 import { EventProducer } from './producer.js';
@@ -54,6 +55,13 @@ export interface KafkaPluginOptions {
   interceptors?: readonly Interceptor[];
   /** How often each consumer refreshes its lag (and at once when it joins its group). @default 15000 */
   consumerLagIntervalMs?: number;
+  /** TLS and SASL to the brokers. */
+  security?: KafkaSecurity;
+  /**
+   * Create missing topics (development, tests). Off, a missing topic stops
+   * the start naming it: the setup job creates topics, pods do not. @default true
+   */
+  createTopics?: boolean;
 }
 
 async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise<void> {
@@ -62,6 +70,7 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
     brokers: options.brokers,
     clientId: options.clientId,
     logger,
+    ...(options.security ? { security: options.security } : {}),
   });
   const admin: Admin = client.admin();
   const eventsTopic = options.topic ?? CONVERSATION_EVENTS_TOPIC;
@@ -73,14 +82,24 @@ async function kafka(app: FastifyInstance, options: KafkaPluginOptions): Promise
     replicationFactor: options.replicationFactor ?? 1,
     minInsyncReplicas: options.minInsyncReplicas ?? 1,
   };
-  await ensureTopics(
-    admin,
-    [eventsTopic, ...(options.extraTopics ?? [])].flatMap((name) => [
-      { topic: name, ...topic },
-      { topic: `${name}.dlq`, ...topic },
-    ]),
-    logger,
-  );
+  const topics = [eventsTopic, ...(options.extraTopics ?? [])].flatMap((name) => [
+    { topic: name, ...topic },
+    { topic: `${name}.dlq`, ...topic },
+  ]);
+  if (options.createTopics ?? true) await ensureTopics(admin, topics, logger);
+  else {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.map((t) => t.topic).filter((t) => !existing.has(t));
+    if (missing.length > 0) {
+      await admin.disconnect();
+      throw Object.assign(
+        new Error(
+          `Kafka topics missing: ${missing.join(', ')}. The setup job creates them (node dist/migrate.js in the chat image), or set PARLEY_KAFKA_CREATE_TOPICS=true`,
+        ),
+        { code: 'KAFKA_ERR_TOPIC_MISSING' },
+      );
+    }
+  }
   const busDefaults = {
     logger,
     partitionsConsumedConcurrently: options.consumerConcurrency ?? 8,

@@ -1,6 +1,7 @@
 import type { Envelope } from '@parley/contracts';
 import { createKafkaClient } from './client.js';
 import type { KafkaLogger } from './logger.js';
+import type { KafkaSecurity } from './security.js';
 import { EventProducer } from './producer.js';
 
 /** Options for {@link RegionPublisher}. */
@@ -11,6 +12,8 @@ export interface RegionPublisherOptions {
   /** @default 'conversation-events' */
   topic?: string;
   logger?: KafkaLogger;
+  /** TLS and SASL to that region's brokers (the same variables as for this region's). */
+  security?: KafkaSecurity;
 }
 
 /**
@@ -30,6 +33,7 @@ export class RegionPublisher {
       connectionTimeoutMs: 2_000,
       requestTimeoutMs: 5_000,
       ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.security ? { security: options.security } : {}),
     });
     this.producer = new EventProducer(kafka, {
       ackTimeoutMs: 5_000,

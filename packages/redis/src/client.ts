@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 
@@ -10,6 +11,11 @@ export interface RedisOptions {
   commandTimeoutMs?: number;
   /** Retries of a command while reconnecting, then it fails instead of queueing forever. @default 2 */
   maxRetriesPerRequest?: number;
+  /** A private CA (PEM file) for a `rediss://` server's certificate. */
+  caFile?: string;
+  /** Redis Sentinel: the sentinels (`host:port`), which name the current master of `sentinelMaster`. */
+  sentinels?: string[];
+  sentinelMaster?: string;
 }
 
 /**
@@ -18,14 +24,48 @@ export interface RedisOptions {
  * so callers can degrade (rate limits fail open, caches miss).
  */
 export function createRedis(options: RedisOptions): Redis {
-  return new Redis(options.url, {
+  const common = {
     connectTimeout: options.connectTimeoutMs ?? 3_000,
     commandTimeout: options.commandTimeoutMs ?? 2_000,
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
     enableOfflineQueue: true,
     lazyConnect: true,
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
-  });
+    retryStrategy: (times: number) => Math.min(times * 200, 2_000),
+  };
+  const url = new URL(options.url);
+  const tls =
+    url.protocol === 'rediss:'
+      ? { ...(options.caFile ? { ca: readCa(options.caFile) } : {}), servername: url.hostname }
+      : undefined;
+  if (options.sentinels?.length) {
+    // The URL gives the credentials and database; the sentinels give the master's address.
+    return new Redis({
+      ...common,
+      sentinels: options.sentinels.map((address) => {
+        const at = address.lastIndexOf(':');
+        return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
+      }),
+      name: options.sentinelMaster ?? 'parley',
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      db: Number(url.pathname.slice(1) || 0),
+      ...(tls ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+    });
+  }
+  return new Redis(options.url, { ...common, ...(tls ? { tls } : {}) });
+}
+
+/** The CA file's PEM; a missing or unreadable file stops the start, naming it. */
+function readCa(file: string): string {
+  try {
+    const pem = readFileSync(file, 'utf8');
+    if (pem.includes('BEGIN CERTIFICATE')) return pem;
+    throw new Error('no PEM certificate in it');
+  } catch (err) {
+    throw Object.assign(new Error(`PARLEY_REDIS_CA_FILE: ${file}: ${(err as Error).message}`), {
+      code: 'REDIS_ERR_CA_FILE',
+    });
+  }
 }
 
 /** Readiness details: round-trip and the server's role. */

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { Toxiproxy, type Proxy } from 'toxiproxy-node-client';
 import { eventually } from './infra.js';
 import { freePort } from './pg-cluster.js';
+import type { TestCa } from './test-ca.js';
 
 /**
  * The fault-injection tests' servers: Toxiproxy between the services and
@@ -155,7 +156,13 @@ export interface RedisServer {
 export async function startRedisServer({
   dir,
   args = [],
-}: { dir?: string; args?: string[] } = {}): Promise<RedisServer> {
+  tls,
+}: {
+  dir?: string;
+  args?: string[];
+  /** Serve TLS only (`rediss://`), with this CA's server certificate. */
+  tls?: TestCa;
+} = {}): Promise<RedisServer> {
   const own = !dir;
   const dataDir = dir ?? (await mkdtemp(join(tmpdir(), 'parley-redis-')));
   await mkdir(dataDir, { recursive: true });
@@ -165,8 +172,13 @@ export async function startRedisServer({
     child = spawn(
       'redis-server',
       [
-        '--port',
-        String(port),
+        ...(tls
+          ? [
+              ...['--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no'],
+              ...['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile],
+              ...['--tls-ca-cert-file', tls.caFile],
+            ]
+          : ['--port', String(port)]),
         '--bind',
         '127.0.0.1',
         '--dir',
@@ -186,6 +198,7 @@ export async function startRedisServer({
       host: '127.0.0.1',
       lazyConnect: true,
       retryStrategy: () => 100,
+      ...(tls ? { tls: { ca: tls.ca } } : {}),
     });
     probe.on('error', () => undefined); // refused until the server listens
     try {
@@ -202,7 +215,7 @@ export async function startRedisServer({
   };
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     kill,
     start,
     async destroy() {
@@ -220,6 +233,8 @@ export interface KafkaBroker {
   port: number;
   /** The second listener's port (`wanAdvertisedPort`), for a latency proxy to forward to. */
   wanPort?: number;
+  /** The TLS listener's address (`tls`). */
+  tlsBrokers?: string;
   /** SIGKILLs the broker (no controlled shutdown). */
   kill(): Promise<void>;
   /** Starts it again on the same ports and data, and waits until it answers. */
@@ -235,7 +250,13 @@ export interface KafkaBroker {
 export async function startKafkaBroker({
   advertisedPort,
   wanAdvertisedPort,
+  tls,
+  scram,
 }: {
+  /** Adds a client listener with TLS (this CA's certificate), `tlsBrokers`: SASL_SSL with `scram`, else SSL. */
+  tls?: TestCa;
+  /** A SCRAM-SHA-512 user the TLS listener requires. */
+  scram?: { username: string; password: string };
   advertisedPort?: number;
   /**
    * Adds a second listener advertising `127.0.0.1:wanAdvertisedPort`: clients
@@ -249,6 +270,9 @@ export async function startKafkaBroker({
   const [port, controllerPort] = [await freePort(), await freePort()];
   const advertised = advertisedPort ?? port;
   const wanPort = wanAdvertisedPort ? await freePort() : undefined;
+  const tlsPort = tls ? await freePort() : undefined;
+  const secure = scram ? 'SASL_SSL' : 'SSL';
+  const tlsListener = tlsPort ? `,${secure}://127.0.0.1:${tlsPort}` : '';
   const wan = (local: string) => (wanPort ? `,WAN://127.0.0.1:${local}` : '');
   const props = join(dir, 'server.properties');
   await writeFile(
@@ -257,9 +281,23 @@ export async function startKafkaBroker({
       'process.roles=broker,controller',
       'node.id=1',
       `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${wan(String(wanPort))}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${advertised}${wan(String(wanAdvertisedPort))}`,
-      `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${wanPort ? ',WAN:PLAINTEXT' : ''}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${wan(String(wanPort))}${tlsListener}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${advertised}${wan(String(wanAdvertisedPort))}${tlsListener}`,
+      `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${wanPort ? ',WAN:PLAINTEXT' : ''}${tlsPort ? `,${secure}:${secure}` : ''}`,
+      ...(tls
+        ? [
+            'ssl.keystore.type=PEM',
+            `ssl.keystore.location=${tls.keystoreFile}`,
+            `ssl.key.password=${tls.keyPassword}`,
+            'ssl.client.auth=none',
+          ]
+        : []),
+      ...(scram
+        ? [
+            'sasl.enabled.mechanisms=SCRAM-SHA-512',
+            `listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
+          ]
+        : []),
       'controller.listener.names=CONTROLLER',
       'inter.broker.listener.name=PLAINTEXT',
       `log.dirs=${join(dir, 'data')}`,
@@ -280,7 +318,19 @@ export async function startKafkaBroker({
     .replace(/^-/, 'A');
   await run(
     'java',
-    ['-Xmx256m', ...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
+    [
+      '-Xmx256m',
+      ...java,
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId,
+      '-c',
+      props,
+      ...(scram
+        ? ['--add-scram', `SCRAM-SHA-512=[name=${scram.username},password=${scram.password}]`]
+        : []),
+    ],
     { timeout: 120_000 },
   );
   let child: ChildProcess | undefined;
@@ -296,6 +346,7 @@ export async function startKafkaBroker({
   };
   return {
     brokers: `127.0.0.1:${advertised}`,
+    ...(tlsPort ? { tlsBrokers: `127.0.0.1:${tlsPort}` } : {}),
     port,
     ...(wanPort ? { wanPort } : {}),
     kill,

@@ -67,3 +67,4 @@ export {
   type KafkaBroker,
   type TcpBalancer,
 } from './faults.js';
+export { makeTestCa, type TestCa } from './test-ca.js';

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import type { TestCa } from './test-ca.js';
 
 const run = promisify(execFile);
 
@@ -73,7 +74,10 @@ export async function startPgCluster({
   bin = process.env.PARLEY_PG_BIN,
   primarySettings = [],
   asyncReplicas = 0,
+  tls,
 }: {
+  /** Serve TLS too, with this CA's server certificate (made with `owner: 'postgres'` when root). */
+  tls?: TestCa;
   synchronous?: boolean;
   /** More replicas, always asynchronous (a cold DR site's). @default 0 */
   asyncReplicas?: number;
@@ -146,6 +150,9 @@ export async function startPgCluster({
     'wal_log_hints = on',
     'hot_standby = on',
     'wal_keep_size = 256MB',
+    ...(tls
+      ? ['ssl = on', `ssl_cert_file = '${tls.certFile}'`, `ssl_key_file = '${tls.keyFile}'`]
+      : []),
     ...primarySettings,
   ]);
   await start(primary);

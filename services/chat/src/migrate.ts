@@ -12,7 +12,7 @@ import { env, isConfigError, kafkaFields, loadConfig, postgresFields } from '@pa
 import { KNOWLEDGE_JOBS_TOPIC } from '@parley/contracts';
 import { ConversationStore } from '@parley/conversations';
 import { migrate } from '@parley/schema';
-import { createKafkaClient, ensureTopics } from '@parley/kafka';
+import { createKafkaClient, ensureTopics, kafkaSecurity } from '@parley/kafka';
 import { PgDatabase } from '@parley/postgres';
 
 try {
@@ -51,6 +51,7 @@ try {
     const admin = createKafkaClient({
       brokers: config.kafkaBrokers,
       clientId: 'parley-setup',
+      security: kafkaSecurity(config),
     }).admin();
     await admin.connect();
     try {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { trustedHops } from '@parley/config';
 import { infrastructure } from '@parley/infrastructure';
-import { RegionPublisher } from '@parley/kafka';
+import { RegionPublisher, kafkaSecurity } from '@parley/kafka';
 import { createApp } from '@parley/service-kit';
 import type { ServiceDeps } from '@parley/service-kit/launch';
 import type { Config } from './config.js';
@@ -16,6 +16,8 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
     trustedProxyHops: trustedHops(config),
   });
   await app.register(infrastructure, { service: 'hitl', settings: config });
+  // The other regions' brokers are reached with this region's TLS and SASL settings.
+  const security = kafkaSecurity(config);
   const remotes = new Map(
     Object.entries(config.regionKafka)
       .filter(([region]) => region !== config.region)
@@ -25,6 +27,7 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
           brokers,
           clientId: `hitl-${config.region}`,
           topic: config.kafkaTopic,
+          security,
         }),
       ]),
   );

@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheContract } from '@parley/port-contracts';
+import {
+  eventually,
+  freePort,
+  makeTestCa,
+  startRedisServer,
+  type RedisServer,
+  type TestCa,
+} from '@parley/testing';
+import { RedisCache, createRedis } from '../src/index.js';
+
+/**
+ * The cache contract over `rediss://` with a private CA (managed Redis with
+ * TLS), and through Redis Sentinel (the master found by asking sentinels),
+ * on servers of the test's own.
+ */
+let ca: TestCa;
+let tlsServer: RedisServer;
+let master: RedisServer;
+let sentinel: ChildProcess;
+let sentinelPort: number;
+
+beforeAll(async () => {
+  ca = await makeTestCa();
+  [tlsServer, master] = await Promise.all([startRedisServer({ tls: ca }), startRedisServer()]);
+  sentinelPort = await freePort();
+  const conf = join(ca.dir, 'sentinel.conf');
+  await writeFile(
+    conf,
+    [
+      `port ${sentinelPort}`,
+      'bind 127.0.0.1',
+      `dir ${ca.dir}`,
+      `sentinel monitor parley 127.0.0.1 ${master.port} 1`,
+      'sentinel down-after-milliseconds parley 5000',
+    ].join('\n'),
+  );
+  sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  await eventually(
+    async () => {
+      const probe = createRedis({ url: 'redis://x', sentinels: [`127.0.0.1:${sentinelPort}`] });
+      probe.on('error', () => undefined);
+      try {
+        await probe.connect();
+        return (await probe.ping()) === 'PONG' ? true : undefined;
+      } catch {
+        return undefined;
+      } finally {
+        probe.disconnect();
+      }
+    },
+    { timeoutMs: 20_000, what: 'redis sentinel to know its master' },
+  );
+}, 60_000);
+afterAll(async () => {
+  if (sentinel && sentinel.exitCode === null) {
+    const exited = once(sentinel, 'exit');
+    sentinel.kill('SIGKILL');
+    await exited;
+  }
+  await Promise.all([tlsServer?.destroy(), master?.destroy()]);
+  await ca?.destroy();
+});
+
+cacheContract('Redis over TLS with a private CA', async () => {
+  const redis = createRedis({ url: tlsServer.url, caFile: ca.caFile });
+  await redis.connect();
+  return new RedisCache(redis);
+});
+
+cacheContract('Redis through Sentinel', async () => {
+  const redis = createRedis({ url: 'redis://ignored', sentinels: [`127.0.0.1:${sentinelPort}`] });
+  await redis.connect();
+  return new RedisCache(redis);
+});
+
+describe('rediss:// without the private CA', () => {
+  it('refuses the server’s certificate, and a CA file that is not one stops the start', async () => {
+    const untrusting = createRedis({ url: tlsServer.url, connectTimeoutMs: 2_000 });
+    untrusting.on('error', () => undefined);
+    await expect(untrusting.connect()).rejects.toThrow();
+    untrusting.disconnect();
+    expect(() => createRedis({ url: tlsServer.url, caFile: ca.keyFile })).toThrow(
+      /PARLEY_REDIS_CA_FILE/,
+    );
+  });
+});
