@@ -108,4 +108,6 @@ export const redisFields = {
   /** Redis Sentinel: the sentinels' addresses; the master comes from them (PARLEY_REDIS_SENTINEL_MASTER). */
   redisSentinels: env.hostPorts('PARLEY_REDIS_SENTINELS', { default: [] }),
   redisSentinelMaster: env.string('PARLEY_REDIS_SENTINEL_MASTER', { default: 'parley' }),
+  /** Redis Cluster: some of its nodes; the URL then gives only the password (and `rediss:` for TLS). */
+  redisClusterNodes: env.hostPorts('PARLEY_REDIS_CLUSTER_NODES', { default: [] }),
 };

@@ -44,6 +44,7 @@ async function adapters(app: FastifyInstance, options: InfrastructureOptions): P
       ...(settings.redisSentinels?.length
         ? { sentinels: settings.redisSentinels, sentinelMaster: settings.redisSentinelMaster! }
         : {}),
+      ...(settings.redisClusterNodes?.length ? { clusterNodes: settings.redisClusterNodes } : {}),
     });
   await app.register(kafkaPlugin, {
     brokers: settings.kafkaBrokers,

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+
+/** One Redis, or a Redis Cluster (every operation Parley makes is on one key, so both serve). */
+export type RedisClient = Redis | Cluster;
 
 /** Options for {@link createRedis}. */
 export interface RedisOptions {
@@ -16,14 +19,21 @@ export interface RedisOptions {
   /** Redis Sentinel: the sentinels (`host:port`), which name the current master of `sentinelMaster`. */
   sentinels?: string[];
   sentinelMaster?: string;
+  /** Redis Cluster: some of its nodes (`host:port`); the client learns the rest and follows the slots. */
+  clusterNodes?: string[];
 }
+
+const hostPort = (address: string) => {
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
+};
 
 /**
  * An ioredis client whose every wait is bounded: commands time out, and while
  * Redis is unreachable they fail after a few retries rather than piling up,
  * so callers can degrade (rate limits fail open, caches miss).
  */
-export function createRedis(options: RedisOptions): Redis {
+export function createRedis(options: RedisOptions): RedisClient {
   const common = {
     connectTimeout: options.connectTimeoutMs ?? 3_000,
     commandTimeout: options.commandTimeoutMs ?? 2_000,
@@ -37,17 +47,33 @@ export function createRedis(options: RedisOptions): Redis {
     url.protocol === 'rediss:'
       ? { ...(options.caFile ? { ca: readCa(options.caFile) } : {}), servername: url.hostname }
       : undefined;
+  const credentials = {
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+  };
+  if (options.clusterNodes?.length) {
+    // Cluster has one database (0); the URL gives the credentials and TLS.
+    const { connectTimeout, commandTimeout, maxRetriesPerRequest, retryStrategy } = common;
+    return new Cluster(options.clusterNodes.map(hostPort), {
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      clusterRetryStrategy: retryStrategy,
+      redisOptions: {
+        connectTimeout,
+        commandTimeout,
+        maxRetriesPerRequest,
+        ...credentials,
+        ...(tls ? { tls } : {}),
+      },
+    });
+  }
   if (options.sentinels?.length) {
     // The URL gives the credentials and database; the sentinels give the master's address.
     return new Redis({
       ...common,
-      sentinels: options.sentinels.map((address) => {
-        const at = address.lastIndexOf(':');
-        return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
-      }),
+      sentinels: options.sentinels.map(hostPort),
       name: options.sentinelMaster ?? 'parley',
-      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      ...credentials,
       db: Number(url.pathname.slice(1) || 0),
       ...(tls ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
     });
@@ -69,7 +95,7 @@ function readCa(file: string): string {
 }
 
 /** Readiness details: round-trip and the server's role. */
-export async function checkRedis(redis: Redis): Promise<Record<string, unknown>> {
+export async function checkRedis(redis: RedisClient): Promise<Record<string, unknown>> {
   // Not connected: down at once. Queued behind the reconnects, the PING would
   // take the command timeout, and a slow /readyz reads as a dead pod to
   // whoever polls it (the kubelet, the AI's dependency checks).

@@ -7,6 +7,6 @@
  * const { allowed, retryAfterMs } = await app.cache.takeTokens(`rl:ip:${ip}`, { capacity: 20, refillPerSecond: 1 });
  * ```
  */
-export { createRedis, checkRedis, type RedisOptions } from './client.js';
+export { createRedis, checkRedis, type RedisClient, type RedisOptions } from './client.js';
 export { RedisCache } from './redis-cache.js';
 export { redisPlugin } from './plugin.js';

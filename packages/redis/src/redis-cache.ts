@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Cache, TokenBucket, TokenResult, Unsubscribe } from '@parley/ports';
-import { checkRedis } from './client.js';
+import { checkRedis, type RedisClient } from './client.js';
 
 /**
  * Token bucket in one atomic step. KEYS[1] bucket; ARGV capacity, refill per
@@ -64,14 +64,23 @@ type Scripted = Redis & {
  */
 export class RedisCache implements Cache {
   private readonly redis: Scripted;
-  private subscriber: Redis | undefined;
-  private subscriberReady: Promise<Redis> | undefined;
+  private subscriber: RedisClient | undefined;
+  private subscriberReady: Promise<RedisClient> | undefined;
   private readonly listeners = new Map<string, Set<(message: string) => void>>();
 
+  /**
+   * A cluster's pub/sub is sharded (SPUBLISH, SSUBSCRIBE): a channel lives on
+   * its slot's node, so its messages keep their order (a plain PUBLISH goes
+   * to any node, and two of them can arrive out of order).
+   */
+  private readonly sharded: boolean;
+
   /** Takes ownership of `redis`: {@link close} quits it. */
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
+    this.sharded = 'isCluster' in redis && redis.isCluster;
     redis.defineCommand('parleyTakeTokens', { numberOfKeys: 1, lua: TAKE_TOKENS });
     redis.defineCommand('parleyAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT });
+    // The Cluster client has the same commands; typed as one Redis for the scripts' signatures.
     this.redis = redis as Scripted;
   }
 
@@ -119,7 +128,8 @@ export class RedisCache implements Cache {
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await this.redis.publish(channel, message);
+    if (this.sharded) await this.redis.spublish(channel, message);
+    else await this.redis.publish(channel, message);
   }
 
   async subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe> {
@@ -128,14 +138,17 @@ export class RedisCache implements Cache {
     if (!set) {
       set = new Set();
       this.listeners.set(channel, set);
-      await subscriber.subscribe(channel);
+      if (this.sharded) await subscriber.ssubscribe(channel);
+      else await subscriber.subscribe(channel);
     }
     set.add(listener);
     return async () => {
       const current = this.listeners.get(channel);
       if (!current?.delete(listener) || current.size > 0) return;
       this.listeners.delete(channel);
-      await subscriber.unsubscribe(channel).catch(() => undefined);
+      await (
+        this.sharded ? subscriber.sunsubscribe(channel) : subscriber.unsubscribe(channel)
+      ).catch(() => undefined);
     };
   }
 
@@ -152,19 +165,25 @@ export class RedisCache implements Cache {
   }
 
   /** One subscriber connection, created once: concurrent first callers share it. */
-  private subscriberConnection(): Promise<Redis> {
+  private subscriberConnection(): Promise<RedisClient> {
     this.subscriberReady ??= (async () => {
       // After a reconnect ioredis re-subscribes by itself (autoResubscribe). No ready
       // check: its INFO can race a SUBSCRIBE and kill the connection (redis/ioredis#2037).
-      const subscriber = this.redis.duplicate({
-        lazyConnect: true,
-        commandTimeout: undefined,
-        enableReadyCheck: false,
-      });
+      const options = { lazyConnect: true, commandTimeout: undefined, enableReadyCheck: false };
+      const client = this.redis as unknown as RedisClient;
+      // A cluster's subscriber holds a connection to each channel's node.
+      const subscriber: RedisClient = this.sharded
+        ? (client as Cluster).duplicate(undefined, {
+            redisOptions: options,
+            lazyConnect: true,
+            shardedSubscribers: true,
+          })
+        : (client as Redis).duplicate(options);
       subscriber.on('error', () => undefined);
-      subscriber.on('message', (channel: string, message: string) => {
+      const deliver = (channel: string, message: string) => {
         for (const listener of this.listeners.get(channel) ?? []) listener(message);
-      });
+      };
+      subscriber.on(this.sharded ? 'smessage' : 'message', deliver);
       try {
         await subscriber.connect();
       } catch (err) {

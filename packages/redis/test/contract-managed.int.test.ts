@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,20 +15,47 @@ import {
 } from '@parley/testing';
 import { RedisCache, createRedis } from '../src/index.js';
 
+const run = promisify(execFile);
+
 /**
  * The cache contract over `rediss://` with a private CA (managed Redis with
- * TLS), and through Redis Sentinel (the master found by asking sentinels),
- * on servers of the test's own.
+ * TLS), through Redis Sentinel (the master found by asking sentinels), and
+ * on a three-node Redis Cluster, on servers of the test's own.
  */
 let ca: TestCa;
 let tlsServer: RedisServer;
 let master: RedisServer;
 let sentinel: ChildProcess;
 let sentinelPort: number;
+let clusterNodes: RedisServer[] = [];
 
 beforeAll(async () => {
   ca = await makeTestCa();
   [tlsServer, master] = await Promise.all([startRedisServer({ tls: ca }), startRedisServer()]);
+  // Three masters, no replicas: the slots spread over them (redis-cli --cluster create).
+  clusterNodes = await Promise.all(
+    [0, 1, 2].map(() => startRedisServer({ args: ['--cluster-enabled', 'yes'] })),
+  );
+  await run('redis-cli', [
+    '--cluster',
+    'create',
+    ...clusterNodes.map((n) => `127.0.0.1:${n.port}`),
+    '--cluster-replicas',
+    '0',
+    '--cluster-yes',
+  ]);
+  await eventually(
+    async () => {
+      const { stdout } = await run('redis-cli', [
+        '-p',
+        String(clusterNodes[0]!.port),
+        'cluster',
+        'info',
+      ]);
+      return stdout.includes('cluster_state:ok') ? true : undefined;
+    },
+    { timeoutMs: 20_000, what: 'the Redis Cluster to serve every slot' },
+  );
   sentinelPort = await freePort();
   const conf = join(ca.dir, 'sentinel.conf');
   await writeFile(
@@ -63,7 +91,11 @@ afterAll(async () => {
     sentinel.kill('SIGKILL');
     await exited;
   }
-  await Promise.all([tlsServer?.destroy(), master?.destroy()]);
+  await Promise.all([
+    tlsServer?.destroy(),
+    master?.destroy(),
+    ...clusterNodes.map((n) => n.destroy()),
+  ]);
   await ca?.destroy();
 });
 
@@ -75,6 +107,15 @@ cacheContract('Redis over TLS with a private CA', async () => {
 
 cacheContract('Redis through Sentinel', async () => {
   const redis = createRedis({ url: 'redis://ignored', sentinels: [`127.0.0.1:${sentinelPort}`] });
+  await redis.connect();
+  return new RedisCache(redis);
+});
+
+cacheContract('Redis Cluster', async () => {
+  const redis = createRedis({
+    url: 'redis://ignored',
+    clusterNodes: [`127.0.0.1:${clusterNodes[0]!.port}`],
+  });
   await redis.connect();
   return new RedisCache(redis);
 });
