@@ -3,12 +3,14 @@ import { isUnavailableError } from '@parley/ports';
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { z } from 'zod';
 import { isServiceError } from './errors.js';
 import { HealthMonitor } from './health-monitor.js';
 import { Readiness } from './readiness.js';
 import { StatusPublisher } from './status-publisher.js';
 import { PortRegistry } from './ports.js';
 import { UpgradeRouter } from './upgrades.js';
+import { openApi, type OpenApiOptions } from './openapi.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -65,6 +67,11 @@ export interface AppOptions {
    * is the entry this many hops from the right. @default 0 (the peer)
    */
   trustedProxyHops?: number;
+  /**
+   * The OpenAPI document's title and version (`GET /openapi.json`).
+   * @default { title: `Parley ${service}`, version: '1' } (the `/v1` API)
+   */
+  openApi?: Partial<OpenApiOptions>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -78,7 +85,10 @@ const PROBE_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
  * - request ids (a valid incoming `x-request-id` is kept, else a UUID; echoed on the reply),
  * - one error handler: validation errors become 400 with a code, {@link ServiceError}s keep their
  *   code and status, anything else is logged once and answered with a generic 500,
- * - one `upgrade` listener ({@link UpgradeRouter}): every WebSocket upgrade is answered.
+ * - one `upgrade` listener ({@link UpgradeRouter}): every WebSocket upgrade is answered,
+ * - `GET /openapi.json`, the OpenAPI document of every route ({@link openApi}); zod route
+ *   schemas describe what the handler parses, and never validate or serialize (see
+ *   `passThroughValidator`).
  */
 export function createApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
@@ -177,18 +187,103 @@ export function createApp(options: AppOptions): FastifyInstance {
     }),
   );
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const report = await app.readiness.report();
-    app.health.record(report);
-    return reply.code(report.status === 'ready' ? 200 : 503).send(report);
+  // Before any route: the document is made of the routes added after this.
+  openApi(app, {
+    title: options.openApi?.title ?? `Parley ${options.service}`,
+    version: options.openApi?.version ?? '1',
+    ...(options.openApi?.description ? { description: options.openApi.description } : {}),
   });
-  // The monitor's view: state, each dependency's last results, availability and MTTR.
-  app.get('/readyz/history', async () => app.health.summary());
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(options.metrics.contentType).send(await options.metrics.metrics()),
-  );
+  probeRoutes(app, options.metrics);
   return app;
+}
+
+const probe = { tags: ['probes'] };
+const checkResult = z.object({
+  status: z.enum(['up', 'down']),
+  latencyMs: z.number(),
+  details: z.record(z.string(), z.unknown()).optional(),
+  error: z.string().optional(),
+});
+const readinessReport = z
+  .object({
+    status: z.enum(['ready', 'not_ready', 'draining']),
+    state: z.enum(['healthy', 'degraded', 'critical']),
+    checks: z.record(z.string(), checkResult),
+  })
+  .describe('Whether this pod takes traffic, and each dependency check');
+const healthSummary = z.object({
+  state: z.enum(['healthy', 'degraded', 'critical']),
+  checkedAt: z.string().nullable(),
+  dependencies: z.record(
+    z.string(),
+    z.object({
+      status: z.enum(['up', 'down']),
+      critical: z.boolean(),
+      since: z.string(),
+      availability: z.number(),
+      recoveries: z.number().int(),
+      mttrSeconds: z.number().nullable(),
+      downForSeconds: z.number().nullable(),
+      samples: z.array(
+        z.object({ at: z.string(), status: z.enum(['up', 'down']), latencyMs: z.number() }),
+      ),
+    }),
+  ),
+});
+
+/** Liveness, readiness, the health monitor's view and the Prometheus metrics. */
+function probeRoutes(app: FastifyInstance, metrics: Registry): void {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        ...probe,
+        summary: 'Liveness: the process is up and its event loop turns',
+        response: { 200: z.object({ status: z.literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        ...probe,
+        summary: 'Readiness: every dependency check passes (503 otherwise, and while draining)',
+        response: { 200: readinessReport, 503: readinessReport },
+      },
+    },
+    async (_request, reply) => {
+      const report = await app.readiness.report();
+      app.health.record(report);
+      return reply.code(report.status === 'ready' ? 200 : 503).send(report);
+    },
+  );
+  // The monitor's view: state, each dependency's last results, availability and MTTR.
+  app.get(
+    '/readyz/history',
+    {
+      schema: {
+        ...probe,
+        summary: "The health monitor's view: each dependency's last results, availability, MTTR",
+        response: { 200: healthSummary },
+      },
+    },
+    async () => app.health.summary(),
+  );
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        ...probe,
+        summary: 'Prometheus metrics',
+        response: {
+          200: { content: { 'text/plain; version=0.0.4': { schema: z.string() } } },
+        },
+      },
+    },
+    async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()),
+  );
 }
 
 /**

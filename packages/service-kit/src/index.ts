@@ -40,3 +40,15 @@ export { superviseWorker, type Worker, type SuperviseOptions } from './worker.js
 export { requireOperator, type OperatorAuthOptions } from './operator-auth.js';
 export { parseInput, type SafeParser } from './parse-input.js';
 export { UpgradeRouter, refuseUpgrade, type UpgradeHandler } from './upgrades.js';
+export {
+  openApi,
+  describeRoutes,
+  operatorTokenScheme,
+  serviceErrorSchema,
+  noContent,
+  passThroughValidator,
+  passThroughSerializer,
+  type OpenApiOptions,
+  type RouteDescription,
+  type RegisteredRoute,
+} from './openapi.js';

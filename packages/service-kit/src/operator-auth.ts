@@ -1,6 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { OpenAPIV3_1 } from 'openapi-types';
 import { ServiceError } from './errors.js';
+import { describeRoutes, operatorTokenScheme } from './openapi.js';
 
 /** Options for {@link requireOperator}. */
 export interface OperatorAuthOptions {
@@ -8,6 +10,11 @@ export interface OperatorAuthOptions {
   token: string;
   /** Error code prefix of the service (`AI` gives AI_ERR_UNAUTHORIZED, AI_ERR_NOT_FOUND). */
   codePrefix: string;
+  /**
+   * How the OpenAPI document names the token, when it is not the operators'
+   * (`PARLEY_ADMIN_TOKEN`): `{ searchToken: { type: 'http', scheme: 'bearer', … } }`.
+   */
+  securityScheme?: Record<string, OpenAPIV3_1.SecuritySchemeObject>;
 }
 
 function authorized(request: FastifyRequest, token: string): boolean {
@@ -24,6 +31,11 @@ function authorized(request: FastifyRequest, token: string): boolean {
  * address, never the token. Without a token the routes do not exist.
  */
 export function requireOperator(app: FastifyInstance, options: OperatorAuthOptions): void {
+  // The OpenAPI document says so of each route (and tags it `admin`).
+  describeRoutes(app, {
+    tags: ['admin'],
+    security: options.securityScheme ?? { operatorToken: operatorTokenScheme },
+  });
   app.addHook('onRequest', async (request) => {
     if (!options.token)
       throw new ServiceError(`${options.codePrefix}_ERR_NOT_FOUND`, 'Not found', 404);

@@ -25,7 +25,7 @@ export const probeResultSchema = z.strictObject({
 });
 
 /** What a report from the channel must look like; anything else is dropped (other versions, garbage). */
-const reportSchema = z.object({
+export const reportSchema = z.object({
   v: z.literal(1),
   service: name,
   instance: name,

@@ -331,11 +331,20 @@
     const text = $('text').value;
     if (!text.trim() || !state.open) return;
     $('error').textContent = '';
+    // The same reply sent again after a failure keeps its id: if the first
+    // attempt did arrive, the conversation still shows it once.
+    const pending = state.pendingReply;
+    const id =
+      pending && pending.conversation === state.open && pending.text === text
+        ? pending.id
+        : crypto.randomUUID();
+    state.pendingReply = { conversation: state.open, text, id };
     try {
       await api(`/v1/agent/conversations/${encodeURIComponent(state.open)}/messages`, {
         method: 'POST',
-        body: { clientMessageId: crypto.randomUUID(), text },
+        body: { clientMessageId: id, text },
       });
+      state.pendingReply = undefined;
       $('text').value = '';
     } catch (err) {
       $('error').textContent = err.message;

@@ -2,9 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ServiceError, parseInput, requireOperator } from '@parley/service-kit';
 import { StatusPageErrors } from '../errors.js';
-import { isIncidentError, type Incident, type Incidents } from '../domain/incidents.js';
+import {
+  INCIDENT_STATUSES,
+  isIncidentError,
+  type Incident,
+  type Incidents,
+} from '../domain/incidents.js';
 import type { BoardEntry, ProbeResult } from '../domain/status-board.js';
-import { probeResultSchema } from '../board-feed.js';
+import { probeResultSchema, reportSchema } from '../board-feed.js';
 
 /** One line of text, without control characters. */
 const line = (max: number) =>
@@ -21,6 +26,26 @@ const params = z
   .default({});
 const template = z.string().min(1).max(32);
 const idParams = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/) });
+
+/** An incident with its timeline (`Incident`), as the operators' API answers it. */
+const incidentSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: z.enum(INCIDENT_STATUSES),
+  components: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  resolvedAt: z.string().nullable(),
+  updates: z.array(
+    z.object({
+      seq: z.number().int(),
+      template: z.enum(['investigating', 'update', 'resolved']),
+      status: z.enum(INCIDENT_STATUSES),
+      text: z.string(),
+      at: z.string(),
+    }),
+  ),
+});
 
 /** Options for {@link operatorRoute}. */
 export interface OperatorRouteOptions {
@@ -80,31 +105,100 @@ export async function operatorRoute(
     }
   };
 
-  app.get('/admin/incidents', async () => ({ incidents: await options.listIncidents() }));
+  app.get(
+    '/admin/incidents',
+    {
+      schema: {
+        summary: 'Every incident changed in the last 90 days',
+        response: { 200: z.object({ incidents: z.array(incidentSchema) }) },
+      },
+    },
+    async () => ({ incidents: await options.listIncidents() }),
+  );
 
-  app.post('/admin/incidents', async (request, reply) => {
-    const body = parseInput(createBody, request.body ?? {}, bad);
-    const incident = await act(() => options.incidents.open(body));
-    return reply.code(201).send(incident);
-  });
+  app.post(
+    '/admin/incidents',
+    {
+      schema: {
+        summary: "Opens an incident with one of the playbook's templates",
+        body: createBody,
+        response: { 201: incidentSchema },
+      },
+    },
+    async (request, reply) => {
+      const body = parseInput(createBody, request.body ?? {}, bad);
+      const incident = await act(() => options.incidents.open(body));
+      return reply.code(201).send(incident);
+    },
+  );
 
-  app.post('/admin/incidents/:id/updates', async (request) => {
-    const { id } = parseInput(idParams, request.params, bad);
-    const body = parseInput(updateBody, request.body ?? {}, bad);
-    return act(() => options.incidents.update(id, body));
-  });
+  app.post(
+    '/admin/incidents/:id/updates',
+    {
+      schema: {
+        summary: 'Posts an update to an incident',
+        params: idParams,
+        body: updateBody,
+        response: { 200: incidentSchema },
+      },
+    },
+    async (request) => {
+      const { id } = parseInput(idParams, request.params, bad);
+      const body = parseInput(updateBody, request.body ?? {}, bad);
+      return act(() => options.incidents.update(id, body));
+    },
+  );
 
-  app.post('/admin/incidents/:id/resolve', async (request) => {
-    const { id } = parseInput(idParams, request.params, bad);
-    const body = parseInput(resolveBody, request.body ?? {}, bad);
-    return act(() => options.incidents.resolve(id, body));
-  });
+  app.post(
+    '/admin/incidents/:id/resolve',
+    {
+      schema: {
+        summary: 'Resolves an incident',
+        params: idParams,
+        body: resolveBody,
+        response: { 200: incidentSchema },
+      },
+    },
+    async (request) => {
+      const { id } = parseInput(idParams, request.params, bad);
+      const body = parseInput(resolveBody, request.body ?? {}, bad);
+      return act(() => options.incidents.resolve(id, body));
+    },
+  );
 
-  app.post('/admin/probe-results', async (request, reply) => {
-    const { intervalSeconds, ...result } = parseInput(probeBody, request.body ?? {}, bad);
-    await options.recordProbe(result, intervalSeconds);
-    return reply.code(202).send({ accepted: true });
-  });
+  app.post(
+    '/admin/probe-results',
+    {
+      schema: {
+        summary: "A synthetic probe run (`parley-probe`), put on every gateway's board",
+        body: probeBody,
+        response: { 202: z.object({ accepted: z.literal(true) }) },
+      },
+    },
+    async (request, reply) => {
+      const { intervalSeconds, ...result } = parseInput(probeBody, request.body ?? {}, bad);
+      await options.recordProbe(result, intervalSeconds);
+      return reply.code(202).send({ accepted: true });
+    },
+  );
 
-  app.get('/admin/status/board', async () => ({ entries: options.board() }));
+  app.get(
+    '/admin/status/board',
+    {
+      schema: {
+        summary: 'The raw status board: every fresh report (instances, dependencies, reasons)',
+        response: {
+          200: z.object({
+            entries: z.array(
+              z.object({
+                report: reportSchema,
+                receivedAt: z.number().describe('When this gateway received it (ms since epoch)'),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async () => ({ entries: options.board() }),
+  );
 }

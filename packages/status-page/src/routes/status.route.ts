@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { ServiceError } from '@parley/service-kit';
 import { StatusPageErrors, type StatusPageErrorCode } from '../errors.js';
 import { renderStatusPage, type StatusDocument } from '../status-page.js';
@@ -29,6 +30,48 @@ export interface StatusRouteOptions {
   onRefused(code: StatusPageErrorCode): void;
 }
 
+const componentState = z.enum(['operational', 'degraded', 'outage', 'no_data']);
+const incidentStatus = z.enum(['investigating', 'identified', 'monitoring', 'resolved']);
+
+/** The body of `GET /status.json` (`StatusDocument`). */
+const statusDocumentSchema = z.object({
+  updatedAt: z.string(),
+  stale: z.boolean().describe('Some of it is last-known (reports or incidents could not be read)'),
+  overall: z.enum(['operational', 'degraded', 'partial_outage', 'major_outage']),
+  overallText: z.string(),
+  level: z.object({ level: z.string(), text: z.string() }).nullable(),
+  components: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      state: componentState,
+      stateText: z.string(),
+      stale: z.boolean(),
+      detail: z.string().optional(),
+    }),
+  ),
+  incidents: z.array(
+    z.object({
+      id: z.string(),
+      title: z.string(),
+      status: incidentStatus,
+      statusText: z.string(),
+      components: z.array(z.string()),
+      createdAt: z.string(),
+      updatedAt: z.string(),
+      resolvedAt: z.string().nullable(),
+      updates: z.array(
+        z.object({
+          status: incidentStatus,
+          statusText: z.string(),
+          text: z.string(),
+          at: z.string(),
+        }),
+      ),
+    }),
+  ),
+});
+
 /**
  * The public status page: `GET /status` (HTML rendered on the server, then
  * refreshed by `/status.js`) and `GET /status.json`. No authentication;
@@ -53,17 +96,38 @@ export async function statusRoute(
     );
   };
 
-  app.get('/status.json', { onRequest: limited }, async (_request, reply) =>
-    reply.header('cache-control', 'no-cache').send(await options.document()),
+  const statusSchema = { tags: ['status'] };
+  app.get(
+    '/status.json',
+    {
+      onRequest: limited,
+      schema: {
+        ...statusSchema,
+        summary: "The platform's status: components, level, incidents (public, rate limited)",
+        response: { 200: statusDocumentSchema },
+      },
+    },
+    async (_request, reply) =>
+      reply.header('cache-control', 'no-cache').send(await options.document()),
   );
 
-  app.get('/status', { onRequest: limited }, async (_request, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-cache')
-      .header('content-security-policy', CSP)
-      .header('x-content-type-options', 'nosniff')
-      .header('referrer-policy', 'no-referrer')
-      .send(renderStatusPage(await options.document(), { pollSeconds: options.pollSeconds })),
+  app.get(
+    '/status',
+    {
+      onRequest: limited,
+      schema: {
+        ...statusSchema,
+        summary: 'The status page (HTML, refreshed by `/status.js`)',
+        response: { 200: { content: { 'text/html': { schema: z.string() } } } },
+      },
+    },
+    async (_request, reply) =>
+      reply
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-cache')
+        .header('content-security-policy', CSP)
+        .header('x-content-type-options', 'nosniff')
+        .header('referrer-policy', 'no-referrer')
+        .send(renderStatusPage(await options.document(), { pollSeconds: options.pollSeconds })),
   );
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { requireOperator } from '@parley/service-kit';
 import type { WindowBreaker, BreakerSnapshot } from '@parley/resilience';
 import type { DegradationStatus } from '../domain/degradation.js';
@@ -6,6 +7,48 @@ import { AI_ERROR_PREFIX, aiError } from '../errors.js';
 import type { HealthRecord, ProviderHealth } from '../router/provider-health.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/*
+ * For the OpenAPI document only: these routes check their input themselves
+ * (AI_ERR_UNKNOWN_PROVIDER, AI_ERR_BAD_LOG_LEVEL) and the schemas say what they accept.
+ */
+const providerStatus = z.object({
+  healthy: z.boolean(),
+  cooldownUntil: z.string().nullable().describe('Skipped until then after failures'),
+  unhealthyUntil: z.number().describe('ms since epoch; 0 when healthy'),
+  probeSuccesses: z.number().int(),
+  reason: z.string().optional(),
+  breaker: z
+    .object({
+      state: z.enum(['closed', 'open', 'half_open']),
+      recentFailures: z.number().int(),
+      openUntil: z.number().optional(),
+      probeSuccesses: z.number().int(),
+    })
+    .optional()
+    .describe("This replica's circuit breaker"),
+});
+const systemStatus = z.object({
+  providers: z.record(z.string(), providerStatus),
+  degradation: z
+    .object({
+      level: z.string().describe('L0 (normal) to L5'),
+      reasons: z.array(z.string()),
+      models: z.object({
+        attempts: z.number().int(),
+        failures: z.number().int(),
+        medianMs: z.number().nullable(),
+        down: z.boolean(),
+      }),
+      systems: z.object({ knowledge: z.boolean(), backend: z.boolean(), humans: z.boolean() }),
+    })
+    .optional(),
+  answering: z.enum(['models', 'fallback', 'offline-faq']),
+});
+const forceRecoveryBody = z
+  .object({ provider: z.string().optional().describe('One provider; all when absent') })
+  .optional();
+const levelParams = z.object({ level: z.enum(LEVELS) });
 
 /** Options for {@link adminRoutes}. */
 export interface AdminRoutesOptions {
@@ -54,27 +97,52 @@ export async function adminRoutes(
     return out;
   };
 
-  app.get('/admin/system-status', async () => {
-    const providers = await records();
-    const healthy = Object.values(providers).filter((p) => p.healthy).length;
-    return {
-      providers,
-      ...(options.degradation ? { degradation: options.degradation() } : {}),
-      answering:
-        options.providers.length === 0 ? 'offline-faq' : healthy > 0 ? 'models' : 'fallback',
-    };
-  });
+  app.get(
+    '/admin/system-status',
+    {
+      schema: {
+        summary: 'The providers, their breakers and cooldowns, and the degradation level',
+        response: { 200: systemStatus },
+      },
+    },
+    async () => {
+      const providers = await records();
+      const healthy = Object.values(providers).filter((p) => p.healthy).length;
+      return {
+        providers,
+        ...(options.degradation ? { degradation: options.degradation() } : {}),
+        answering:
+          options.providers.length === 0 ? 'offline-faq' : healthy > 0 ? 'models' : 'fallback',
+      };
+    },
+  );
 
-  app.post('/admin/reset-circuits', async () => {
-    for (const name of options.providers) {
-      await options.health?.restore(name);
-      options.breakers?.get(name)?.reset();
-    }
-    return { reset: options.providers };
-  });
+  app.post(
+    '/admin/reset-circuits',
+    {
+      schema: {
+        summary: "Closes every provider's circuit and ends its cooldown",
+        response: { 200: z.object({ reset: z.array(z.string()) }) },
+      },
+    },
+    async () => {
+      for (const name of options.providers) {
+        await options.health?.restore(name);
+        options.breakers?.get(name)?.reset();
+      }
+      return { reset: options.providers };
+    },
+  );
 
   app.post<{ Body: { provider?: string } | undefined }>(
     '/admin/force-recovery',
+    {
+      schema: {
+        summary: 'Marks one provider (or all) healthy again',
+        body: forceRecoveryBody,
+        response: { 200: z.object({ recovered: z.array(z.string()) }) },
+      },
+    },
     async (request) => {
       const wanted = request.body?.provider;
       if (wanted !== undefined && !options.providers.includes(wanted))
@@ -91,11 +159,21 @@ export async function adminRoutes(
     },
   );
 
-  app.put<{ Params: { level: string } }>('/admin/log-level/:level', async (request) => {
-    const level = request.params.level as (typeof LEVELS)[number];
-    if (!LEVELS.includes(level))
-      throw aiError('AI_ERR_BAD_LOG_LEVEL', `level must be one of ${LEVELS.join(', ')}`);
-    options.setLogLevel(level);
-    return { level };
-  });
+  app.put<{ Params: { level: string } }>(
+    '/admin/log-level/:level',
+    {
+      schema: {
+        summary: "Changes the process's log level",
+        params: levelParams,
+        response: { 200: levelParams },
+      },
+    },
+    async (request) => {
+      const level = request.params.level as (typeof LEVELS)[number];
+      if (!LEVELS.includes(level))
+        throw aiError('AI_ERR_BAD_LOG_LEVEL', `level must be one of ${LEVELS.join(', ')}`);
+      options.setLogLevel(level);
+      return { level };
+    },
+  );
 }

@@ -17,6 +17,7 @@ export type KnowledgeSearchFn = (
 ) => Promise<{ passages: Passage[]; version: number }>;
 import type { EventBus } from '@parley/ports';
 import { parseInput, requireOperator, type SafeParser } from '@parley/service-kit';
+import type { KnowledgeDocument } from '@parley/knowledge';
 import { extractPdfText } from '../adapters/pdf.js';
 import { KNOWLEDGE_ERROR_PREFIX, knowledgeError, type KnowledgeErrorCode } from '../errors.js';
 
@@ -54,6 +55,42 @@ const searchBody = z.strictObject({
   ranking: z.enum(['lexical', 'vector', 'hybrid']).optional(),
 });
 
+/** A document as stored (`KnowledgeDocument`): its ingestion status, not its text. */
+const documentSchema = z.object({
+  tenantId: z.string(),
+  id: z.string(),
+  title: z.string(),
+  source: z.string().nullable(),
+  format: z.enum([...DOCUMENT_FORMATS, 'pdf']),
+  contentHash: z.string(),
+  status: z.enum(['pending', 'ready', 'failed']),
+  error: z.string().nullable(),
+  chunkCount: z.number().int(),
+  updatedAt: z.string(),
+}) satisfies z.ZodType<KnowledgeDocument>;
+const documentAnswer = z.object({ document: documentSchema });
+const version = z
+  .number()
+  .int()
+  .describe("The tenant's knowledge version (changes with every edit)");
+const searchAnswer = z.object({
+  passages: z.array(
+    z.object({
+      documentId: z.string(),
+      title: z.string(),
+      source: z.string().nullable(),
+      ord: z.number().int(),
+      heading: z.string(),
+      text: z.string(),
+      score: z.number().describe('Reciprocal rank fusion of both rankings (higher is better)'),
+      similarity: z.number().nullable(),
+      lexicalRank: z.number().int().nullable(),
+      vectorRank: z.number().int().nullable(),
+    }),
+  ),
+  version,
+});
+
 const parse = <T>(schema: SafeParser<T>, value: unknown): T =>
   parseInput(schema, value, 'EMB_ERR_INVALID' satisfies KnowledgeErrorCode);
 
@@ -89,7 +126,20 @@ export async function knowledgeRoutes(
 
     admin.post(
       '/v1/knowledge/:tenantId/documents',
-      { bodyLimit: 32 * 1024 * 1024 },
+      {
+        bodyLimit: 32 * 1024 * 1024,
+        schema: {
+          summary: 'Uploads a document: stored, then ingested by a job (202; 200 when unchanged)',
+          description:
+            'Markdown, HTML or text as `content`; a PDF as `contentBase64`. Without `id`, the content hash names it.',
+          params: tenantParam,
+          body: uploadBody,
+          response: {
+            200: documentAnswer.extend({ duplicate: z.literal(true) }),
+            202: documentAnswer.extend({ duplicate: z.literal(false) }),
+          },
+        },
+      },
       async (request, reply) => {
         const tenantId = await tenantOf(request.params);
         const body = parse(uploadBody, request.body);
@@ -127,46 +177,108 @@ export async function knowledgeRoutes(
       },
     );
 
-    admin.get('/v1/knowledge/:tenantId/documents', async (request) => {
-      const tenantId = await tenantOf(request.params);
-      return {
-        documents: await store.documents(tenantId),
-        version: await store.version(tenantId, 'primary'),
-      };
-    });
+    admin.get(
+      '/v1/knowledge/:tenantId/documents',
+      {
+        schema: {
+          summary: "A tenant's documents and knowledge version",
+          params: tenantParam,
+          response: { 200: z.object({ documents: z.array(documentSchema), version }) },
+        },
+      },
+      async (request) => {
+        const tenantId = await tenantOf(request.params);
+        return {
+          documents: await store.documents(tenantId),
+          version: await store.version(tenantId, 'primary'),
+        };
+      },
+    );
 
-    admin.get('/v1/knowledge/:tenantId/documents/:documentId', async (request) => {
-      const { tenantId, documentId } = parse(documentParam, request.params);
-      const document = await store.document(tenantId, documentId);
-      if (!document) throw knowledgeError('EMB_ERR_NOT_FOUND', 'No such document');
-      return { document };
-    });
+    admin.get(
+      '/v1/knowledge/:tenantId/documents/:documentId',
+      {
+        schema: {
+          summary: 'A document and its ingestion status',
+          params: documentParam,
+          response: { 200: documentAnswer },
+        },
+      },
+      async (request) => {
+        const { tenantId, documentId } = parse(documentParam, request.params);
+        const document = await store.document(tenantId, documentId);
+        if (!document) throw knowledgeError('EMB_ERR_NOT_FOUND', 'No such document');
+        return { document };
+      },
+    );
 
-    admin.post('/v1/knowledge/:tenantId/documents/:documentId/reingest', async (request, reply) => {
-      const { tenantId, documentId } = parse(documentParam, request.params);
-      const document = await store.document(tenantId, documentId);
-      if (!document) throw knowledgeError('EMB_ERR_NOT_FOUND', 'No such document');
-      await requestIngestion(tenantId, documentId, document.contentHash);
-      return reply.code(202).send({ document });
-    });
+    admin.post(
+      '/v1/knowledge/:tenantId/documents/:documentId/reingest',
+      {
+        schema: {
+          summary: 'Ingests a document again (after a change of embedding model)',
+          params: documentParam,
+          response: { 202: documentAnswer },
+        },
+      },
+      async (request, reply) => {
+        const { tenantId, documentId } = parse(documentParam, request.params);
+        const document = await store.document(tenantId, documentId);
+        if (!document) throw knowledgeError('EMB_ERR_NOT_FOUND', 'No such document');
+        await requestIngestion(tenantId, documentId, document.contentHash);
+        return reply.code(202).send({ document });
+      },
+    );
 
-    admin.delete('/v1/knowledge/:tenantId/documents/:documentId', async (request) => {
-      const { tenantId, documentId } = parse(documentParam, request.params);
-      if (!(await store.deleteDocument(tenantId, documentId)))
-        throw knowledgeError('EMB_ERR_NOT_FOUND', 'No such document');
-      return { deleted: documentId, version: await store.version(tenantId, 'primary') };
-    });
+    admin.delete(
+      '/v1/knowledge/:tenantId/documents/:documentId',
+      {
+        schema: {
+          summary: 'Deletes a document and its chunks',
+          params: documentParam,
+          response: { 200: z.object({ deleted: z.string(), version }) },
+        },
+      },
+      async (request) => {
+        const { tenantId, documentId } = parse(documentParam, request.params);
+        if (!(await store.deleteDocument(tenantId, documentId)))
+          throw knowledgeError('EMB_ERR_NOT_FOUND', 'No such document');
+        return { deleted: documentId, version: await store.version(tenantId, 'primary') };
+      },
+    );
   });
 
   await app.register(async (search) => {
-    requireOperator(search, { token: options.searchToken, codePrefix: KNOWLEDGE_ERROR_PREFIX });
-    search.post('/v1/knowledge/:tenantId/search', async (request) => {
-      const { tenantId } = parse(tenantParam, request.params);
-      const body = parse(searchBody, request.body);
-      return options.search(tenantId, body.query, {
-        ...(body.ranking ? { ranking: body.ranking } : {}),
-        ...(body.limit ? { limit: body.limit } : {}),
-      });
+    requireOperator(search, {
+      token: options.searchToken,
+      codePrefix: KNOWLEDGE_ERROR_PREFIX,
+      securityScheme: {
+        searchToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            "The AI service's token (`KNOWLEDGE_SEARCH_TOKEN`); without one, search answers 404",
+        },
+      },
     });
+    search.post(
+      '/v1/knowledge/:tenantId/search',
+      {
+        schema: {
+          summary: "Searches a tenant's knowledge base (the AI service's call)",
+          params: tenantParam,
+          body: searchBody,
+          response: { 200: searchAnswer },
+        },
+      },
+      async (request) => {
+        const { tenantId } = parse(tenantParam, request.params);
+        const body = parse(searchBody, request.body);
+        return options.search(tenantId, body.query, {
+          ...(body.ranking ? { ranking: body.ranking } : {}),
+          ...(body.limit ? { limit: body.limit } : {}),
+        });
+      },
+    );
   });
 }

@@ -3,7 +3,7 @@ import { idSchema } from '@parley/contracts';
 import { describeIssue } from './issues.js';
 
 /** The body of `POST /v1/widget/sessions`. Unknown fields are rejected. */
-const sessionRequestSchema = z.strictObject({
+export const sessionRequestSchema = z.strictObject({
   widgetKey: z.string().min(1).max(128),
   visitorToken: z.string().min(1).max(2_048).optional(),
   conversationId: idSchema.optional(),

@@ -6,6 +6,7 @@ import type { AgentStore, HitlSettingsStore } from '../store/index.js';
 import { hitlSettingsSchema, queueNameSchema } from '../domain/settings.js';
 import { HITL_ERROR_PREFIX, hitlError } from '../errors.js';
 import { parse } from './parse.js';
+import { agentSchema, teamMemberSchema } from './responses.js';
 
 /** What the operators' HITL API needs. */
 export interface HitlAdminOptions {
@@ -28,6 +29,7 @@ const agentBody = z.strictObject({
   skills: z.array(queueNameSchema).max(50).optional(),
   languages: z.array(languageSchema).max(20).optional(),
 });
+const settingsAnswer = z.object({ settings: hitlSettingsSchema });
 
 /**
  * Operators manage each tenant's agents and handoff settings (the embedded
@@ -52,45 +54,102 @@ export async function hitlAdminRoutes(
     return tenantId;
   };
 
-  app.get('/admin/tenants/:tenantId/agents', async (request) => {
-    const tenantId = await tenant(request.params);
-    return { agents: await agents.agents(tenantId) };
-  });
+  app.get(
+    '/admin/tenants/:tenantId/agents',
+    {
+      schema: {
+        summary: "A tenant's agents",
+        params: tenantParam,
+        response: { 200: z.object({ agents: z.array(teamMemberSchema) }) },
+      },
+    },
+    async (request) => {
+      const tenantId = await tenant(request.params);
+      return { agents: await agents.agents(tenantId) };
+    },
+  );
 
-  app.put('/admin/tenants/:tenantId/agents/:agentId', async (request) => {
-    const { agentId } = parse(agentParam, request.params);
-    const tenantId = await tenant(request.params);
-    const body = parse(agentBody, request.body);
-    const agent = await agents.upsertAgent({ tenantId, id: agentId, ...body }).catch((err) => {
-      // The e-mail belongs to another agent of the tenant (unique per tenant).
-      if ((err as { code?: string }).code === '23505')
-        throw hitlError('HITL_ERR_EMAIL_TAKEN', 'Another agent has this e-mail');
-      throw err;
-    });
-    if (!agent) throw hitlError('HITL_ERR_PASSWORD_REQUIRED', 'A new agent needs a password');
-    await options.queueChanged(tenantId);
-    return { agent };
-  });
+  app.put(
+    '/admin/tenants/:tenantId/agents/:agentId',
+    {
+      schema: {
+        summary: 'Creates or updates an agent (a new one needs a password)',
+        params: agentParam,
+        body: agentBody,
+        response: { 200: z.object({ agent: agentSchema }) },
+      },
+    },
+    async (request) => {
+      const { agentId } = parse(agentParam, request.params);
+      const tenantId = await tenant(request.params);
+      const body = parse(agentBody, request.body);
+      const agent = await agents.upsertAgent({ tenantId, id: agentId, ...body }).catch((err) => {
+        // The e-mail belongs to another agent of the tenant (unique per tenant).
+        if ((err as { code?: string }).code === '23505')
+          throw hitlError('HITL_ERR_EMAIL_TAKEN', 'Another agent has this e-mail');
+        throw err;
+      });
+      if (!agent) throw hitlError('HITL_ERR_PASSWORD_REQUIRED', 'A new agent needs a password');
+      await options.queueChanged(tenantId);
+      return { agent };
+    },
+  );
 
-  app.delete('/admin/tenants/:tenantId/agents/:agentId', async (request) => {
-    const { agentId } = parse(agentParam, request.params);
-    const tenantId = await tenant(request.params);
-    const requeued = await agents.disableAgent(tenantId, agentId);
-    if (!requeued) throw hitlError('HITL_ERR_NOT_FOUND', 'No such agent');
-    await options.queueChanged(tenantId);
-    return { disabled: agentId, requeued: requeued.map((h) => h.id) };
-  });
+  app.delete(
+    '/admin/tenants/:tenantId/agents/:agentId',
+    {
+      schema: {
+        summary: 'Disables an agent: its conversations go back to the queue',
+        params: agentParam,
+        response: {
+          200: z.object({
+            disabled: z.string(),
+            requeued: z.array(z.string()).describe('The handoffs put back in the queue'),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { agentId } = parse(agentParam, request.params);
+      const tenantId = await tenant(request.params);
+      const requeued = await agents.disableAgent(tenantId, agentId);
+      if (!requeued) throw hitlError('HITL_ERR_NOT_FOUND', 'No such agent');
+      await options.queueChanged(tenantId);
+      return { disabled: agentId, requeued: requeued.map((h) => h.id) };
+    },
+  );
 
-  app.get('/admin/tenants/:tenantId/hitl-settings', async (request) => {
-    const tenantId = await tenant(request.params);
-    return { settings: await hitlSettings.settings(tenantId) };
-  });
+  app.get(
+    '/admin/tenants/:tenantId/hitl-settings',
+    {
+      schema: {
+        summary: "A tenant's handoff settings",
+        params: tenantParam,
+        response: { 200: settingsAnswer },
+      },
+    },
+    async (request) => {
+      const tenantId = await tenant(request.params);
+      return { settings: await hitlSettings.settings(tenantId) };
+    },
+  );
 
-  app.put('/admin/tenants/:tenantId/hitl-settings', async (request) => {
-    const tenantId = await tenant(request.params);
-    const settings = parse(hitlSettingsSchema, request.body);
-    await hitlSettings.setSettings(tenantId, settings);
-    await options.queueChanged(tenantId);
-    return { settings };
-  });
+  app.put(
+    '/admin/tenants/:tenantId/hitl-settings',
+    {
+      schema: {
+        summary: "Sets a tenant's handoff settings: assignment strategy, routes to skill queues",
+        params: tenantParam,
+        body: hitlSettingsSchema,
+        response: { 200: settingsAnswer },
+      },
+    },
+    async (request) => {
+      const tenantId = await tenant(request.params);
+      const settings = parse(hitlSettingsSchema, request.body);
+      await hitlSettings.setSettings(tenantId, settings);
+      await options.queueChanged(tenantId);
+      return { settings };
+    },
+  );
 }

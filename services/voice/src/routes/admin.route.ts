@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { idSchema } from '@parley/contracts';
-import { parseInput, requireOperator } from '@parley/service-kit';
+import { noContent, parseInput, requireOperator } from '@parley/service-kit';
 import { E164, NumberTakenError, type PhoneNumbers } from '../adapters/phone-numbers.js';
 import { VOICE_ERROR_PREFIX, voiceError, type VoiceErrorCode } from '../errors.js';
 
@@ -12,6 +12,7 @@ const numberParams = z.object({
 });
 
 const INVALID = 'VOICE_ERR_INVALID' satisfies VoiceErrorCode;
+const attached = z.object({ number: z.string(), tenantId: z.string() });
 
 /** Whether `err` is Postgres refusing a row whose tenant does not exist. */
 const unknownTenant = (err: unknown) => (err as { code?: string } | null)?.code === '23503';
@@ -28,27 +29,61 @@ export async function adminRoutes(
 ): Promise<void> {
   requireOperator(app, { token: options.token, codePrefix: VOICE_ERROR_PREFIX });
 
-  app.get('/admin/tenants/:tenantId/phone-numbers', async (request) => {
-    const { tenantId } = parseInput(params, request.params, INVALID);
-    return { numbers: await options.numbers.list(tenantId) };
-  });
+  app.get(
+    '/admin/tenants/:tenantId/phone-numbers',
+    {
+      schema: {
+        summary: "A tenant's phone numbers",
+        params,
+        response: {
+          200: z.object({
+            numbers: z.array(z.object({ number: z.string(), createdAt: z.string() })),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { tenantId } = parseInput(params, request.params, INVALID);
+      return { numbers: await options.numbers.list(tenantId) };
+    },
+  );
 
-  app.put('/admin/tenants/:tenantId/phone-numbers/:number', async (request, reply) => {
-    const { tenantId, number } = parseInput(numberParams, request.params, INVALID);
-    try {
-      const created = await options.numbers.attach(tenantId, number);
-      return reply.code(created ? 201 : 200).send({ number, tenantId });
-    } catch (err) {
-      if (err instanceof NumberTakenError) throw voiceError(err.code, err.message);
-      if (unknownTenant(err)) throw voiceError('VOICE_ERR_NOT_FOUND', 'no such tenant');
-      throw err;
-    }
-  });
+  app.put(
+    '/admin/tenants/:tenantId/phone-numbers/:number',
+    {
+      schema: {
+        summary: "Gives a number to a tenant (201 when new; 409 when it is another tenant's)",
+        params: numberParams,
+        response: { 200: attached, 201: attached },
+      },
+    },
+    async (request, reply) => {
+      const { tenantId, number } = parseInput(numberParams, request.params, INVALID);
+      try {
+        const created = await options.numbers.attach(tenantId, number);
+        return reply.code(created ? 201 : 200).send({ number, tenantId });
+      } catch (err) {
+        if (err instanceof NumberTakenError) throw voiceError(err.code, err.message);
+        if (unknownTenant(err)) throw voiceError('VOICE_ERR_NOT_FOUND', 'no such tenant');
+        throw err;
+      }
+    },
+  );
 
-  app.delete('/admin/tenants/:tenantId/phone-numbers/:number', async (request, reply) => {
-    const { tenantId, number } = parseInput(numberParams, request.params, INVALID);
-    if (!(await options.numbers.detach(tenantId, number)))
-      throw voiceError('VOICE_ERR_NOT_FOUND', 'this tenant has no such number');
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/admin/tenants/:tenantId/phone-numbers/:number',
+    {
+      schema: {
+        summary: 'Takes a number from a tenant',
+        params: numberParams,
+        response: { 204: noContent },
+      },
+    },
+    async (request, reply) => {
+      const { tenantId, number } = parseInput(numberParams, request.params, INVALID);
+      if (!(await options.numbers.detach(tenantId, number)))
+        throw voiceError('VOICE_ERR_NOT_FOUND', 'this tenant has no such number');
+      return reply.code(204).send();
+    },
+  );
 }

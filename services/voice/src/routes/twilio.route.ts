@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import twilio from 'twilio';
+import { z } from 'zod';
 import type { CallRegistry } from '../domain/calls.js';
 import { voiceError } from '../errors.js';
 
@@ -18,6 +19,13 @@ export interface TwilioRouteOptions {
 
 export const TWILIO_INCOMING_PATH = '/v1/voice/twilio/incoming';
 export const TWILIO_STREAM_PATH = '/v1/voice/twilio/stream';
+
+/** The webhook's form fields this route reads (Twilio sends many more, all signed). */
+const incomingCall = z.looseObject({
+  To: z.string().describe('The called number: it names the tenant'),
+  From: z.string().optional(),
+  CallSid: z.string(),
+});
 
 /**
  * The token the webhook gives a call's stream: an HMAC of the call, tenant
@@ -58,37 +66,51 @@ export async function twilioRoutes(
 ): Promise<void> {
   await app.register(formbody);
   const { VoiceResponse } = twilio.twiml;
-  app.post(TWILIO_INCOMING_PATH, async (request, reply) => {
-    const params = (request.body ?? {}) as Record<string, string>;
-    const signature = request.headers['x-twilio-signature'];
-    const url = `${options.publicUrl}${TWILIO_INCOMING_PATH}`;
-    if (
-      typeof signature !== 'string' ||
-      !twilio.validateRequest(options.authToken, signature, url, params)
-    ) {
-      request.log.warn({ ip: request.ip }, 'Twilio webhook with a bad signature refused');
-      throw voiceError('VOICE_ERR_BAD_SIGNATURE', 'Invalid Twilio signature');
-    }
-    const response = new VoiceResponse();
-    const tenantId = await options.tenantOf(String(params.To ?? ''));
-    if (!tenantId) {
-      response.reject();
-    } else if (options.calls.refusal()) {
-      response.say('Sorry, all our lines are busy. Please call again in a few minutes.');
-      response.hangup();
-    } else {
-      const stream = response.connect().stream({
-        url: `${options.publicUrl.replace(/^http/, 'ws')}${TWILIO_STREAM_PATH}`,
-      });
-      const from = params.From ? String(params.From) : null;
-      const callSid = String(params.CallSid ?? '');
-      stream.parameter({ name: 'tenant', value: tenantId });
-      if (from) stream.parameter({ name: 'from', value: from });
-      stream.parameter({
-        name: 'token',
-        value: streamToken(options.authToken, { callSid, tenantId, from }),
-      });
-    }
-    return reply.type('text/xml').send(response.toString());
-  });
+  app.post(
+    TWILIO_INCOMING_PATH,
+    {
+      schema: {
+        tags: ['voice'],
+        summary: "Twilio's webhook for an incoming call: TwiML opening a media stream",
+        description: 'Signed by Twilio (`X-Twilio-Signature`, 403 otherwise).',
+        consumes: ['application/x-www-form-urlencoded'],
+        headers: z.object({ 'x-twilio-signature': z.string() }),
+        body: incomingCall,
+        response: { 200: { content: { 'text/xml': { schema: z.string() } } } },
+      },
+    },
+    async (request, reply) => {
+      const params = (request.body ?? {}) as Record<string, string>;
+      const signature = request.headers['x-twilio-signature'];
+      const url = `${options.publicUrl}${TWILIO_INCOMING_PATH}`;
+      if (
+        typeof signature !== 'string' ||
+        !twilio.validateRequest(options.authToken, signature, url, params)
+      ) {
+        request.log.warn({ ip: request.ip }, 'Twilio webhook with a bad signature refused');
+        throw voiceError('VOICE_ERR_BAD_SIGNATURE', 'Invalid Twilio signature');
+      }
+      const response = new VoiceResponse();
+      const tenantId = await options.tenantOf(String(params.To ?? ''));
+      if (!tenantId) {
+        response.reject();
+      } else if (options.calls.refusal()) {
+        response.say('Sorry, all our lines are busy. Please call again in a few minutes.');
+        response.hangup();
+      } else {
+        const stream = response.connect().stream({
+          url: `${options.publicUrl.replace(/^http/, 'ws')}${TWILIO_STREAM_PATH}`,
+        });
+        const from = params.From ? String(params.From) : null;
+        const callSid = String(params.CallSid ?? '');
+        stream.parameter({ name: 'tenant', value: tenantId });
+        if (from) stream.parameter({ name: 'from', value: from });
+        stream.parameter({
+          name: 'token',
+          value: streamToken(options.authToken, { callSid, tenantId, from }),
+        });
+      }
+      return reply.type('text/xml').send(response.toString());
+    },
+  );
 }

@@ -6,7 +6,8 @@ import { isHashingBusy } from '../../domain/passwords.js';
 import { hitlError } from '../../errors.js';
 import type { Agent } from '../../store/index.js';
 import { parse } from '../parse.js';
-import type { AgentRoutesOptions } from './shared.js';
+import { agentSchema } from '../responses.js';
+import { agentApi, type AgentRoutesOptions } from './shared.js';
 
 const loginBody = z
   .object({
@@ -18,6 +19,15 @@ const loginBody = z
 const oidcBody = z
   .object({ tenantId: z.string().min(1).max(128), idToken: z.string().min(1).max(16_384) })
   .strict();
+const signedIn = z.object({
+  token: z.string().describe('The agent token: `Authorization: Bearer <token>`'),
+  expiresAt: z.string(),
+  agent: agentSchema,
+});
+const signInSchema = {
+  tags: [...agentApi.tags],
+  response: { 201: signedIn },
+};
 
 /**
  * Signing in: `POST /v1/agent/sessions` (e-mail and password) and
@@ -81,35 +91,56 @@ export async function sessionRoutes(
     }
   };
 
-  app.post('/v1/agent/sessions', async (request, reply) => {
-    const body = parse(loginBody, request.body);
-    await limitAttempts(reply, [
-      [cacheKey('rl:agent-sign-in:ip', request.ip), perAddress],
-      [cacheKey('rl:agent-sign-in:account', body.tenantId, body.email.toLowerCase()), perAccount],
-    ]);
-    const agent = await agents
-      .authenticate(body.tenantId, body.email, body.password)
-      .catch((err: unknown) => {
-        if (!isHashingBusy(err)) throw err;
-        reply.header('retry-after', '1');
-        throw hitlError('HITL_ERR_UNAVAILABLE', 'Too many sign-ins at once; try again', {
-          retryAfterMs: 1_000,
+  app.post(
+    '/v1/agent/sessions',
+    {
+      schema: {
+        ...signInSchema,
+        summary: 'Signs an agent in with e-mail and password',
+        description: 'Rate limited per address and per account (429 with `retry-after`).',
+        body: loginBody,
+      },
+    },
+    async (request, reply) => {
+      const body = parse(loginBody, request.body);
+      await limitAttempts(reply, [
+        [cacheKey('rl:agent-sign-in:ip', request.ip), perAddress],
+        [cacheKey('rl:agent-sign-in:account', body.tenantId, body.email.toLowerCase()), perAccount],
+      ]);
+      const agent = await agents
+        .authenticate(body.tenantId, body.email, body.password)
+        .catch((err: unknown) => {
+          if (!isHashingBusy(err)) throw err;
+          reply.header('retry-after', '1');
+          throw hitlError('HITL_ERR_UNAVAILABLE', 'Too many sign-ins at once; try again', {
+            retryAfterMs: 1_000,
+          });
         });
-      });
-    return reply.code(201).send(await signIn(request, 'password', body.tenantId, agent));
-  });
+      return reply.code(201).send(await signIn(request, 'password', body.tenantId, agent));
+    },
+  );
 
   /**
    * `POST /v1/agent/sessions/oidc`: an ID token from the configured OpenID
    * Connect provider signs in the tenant's agent with its verified e-mail.
    */
-  app.post('/v1/agent/sessions/oidc', async (request, reply) => {
-    const { oidc } = options;
-    if (!oidc) throw hitlError('HITL_ERR_NOT_FOUND', 'Single sign-on is not configured');
-    const body = parse(oidcBody, request.body);
-    await limitAttempts(reply, [[cacheKey('rl:agent-sign-in:ip', request.ip), perAddress]]);
-    const identity = await oidc.identity(body.idToken);
-    const agent = identity ? await agents.agentByOidc(body.tenantId, identity) : null;
-    return reply.code(201).send(await signIn(request, 'oidc', body.tenantId, agent));
-  });
+  app.post(
+    '/v1/agent/sessions/oidc',
+    {
+      schema: {
+        ...signInSchema,
+        summary: "Signs an agent in with an OpenID Connect ID token (404 when it isn't configured)",
+        body: oidcBody,
+      },
+    },
+    async (request, reply) => {
+      const { oidc } = options;
+      if (!oidc) throw hitlError('HITL_ERR_NOT_FOUND', 'Single sign-on is not configured');
+      const body = parse(oidcBody, request.body);
+      await limitAttempts(reply, [[cacheKey('rl:agent-sign-in:ip', request.ip), perAddress]]);
+      const identity = await oidc.identity(body.idToken);
+      const agent = identity ? await agents.agentByOidc(body.tenantId, identity) : null;
+      return reply.code(201).send(await signIn(request, 'oidc', body.tenantId, agent));
+    },
+  );
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ConversationStore } from '@parley/conversations';
 import type { Cache, EventBus } from '@parley/ports';
+import { describeRoutes } from '@parley/service-kit';
 import { z } from 'zod';
 import type { OidcVerifier } from '../../adapters/oidc.js';
 import type { AgentClaims, AgentTokens } from '../../domain/agent-tokens.js';
@@ -47,6 +48,18 @@ declare module 'fastify' {
 
 export const idParam = z.object({ id: z.string().min(1).max(128) });
 
+/** How the OpenAPI document names the agents' API and its token. */
+export const agentApi = {
+  tags: ['agent'],
+  security: {
+    agentToken: {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'An agent token from `POST /v1/agent/sessions` (or `/v1/agent/sessions/oidc`)',
+    },
+  },
+} as const;
+
 const REFUSALS: Record<HandoffRefusal, [HitlErrorCode, string]> = {
   not_found: ['HITL_ERR_NOT_FOUND', 'No such handoff'],
   taken: ['HITL_ERR_TAKEN', 'Another agent accepted this handoff first'],
@@ -84,6 +97,7 @@ export function audit(
  * `request.agent`.
  */
 export function requireAgent(scope: FastifyInstance, options: AgentRoutesOptions): void {
+  describeRoutes(scope, { tags: [...agentApi.tags], security: agentApi.security }); // in the OpenAPI document
   scope.addHook('onRequest', async (request) => {
     const header = request.headers.authorization ?? '';
     const claims = header.startsWith('Bearer ')
