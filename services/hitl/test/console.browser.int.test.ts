@@ -8,6 +8,7 @@ import { migrate } from '@parley/schema';
 import { PgDatabase } from '@parley/postgres';
 import {
   CHROMIUM,
+  expectEventually,
   infraEnv,
   serviceEntry,
   serviceEnv,
@@ -217,6 +218,42 @@ describe('the agent console and the widget on the distributed platform (Chromium
     llm.behave({ mode: 'ok', text: 'We are open Monday to Friday, 9:00 to 17:00.' });
     await ask(page, 'When are you open?');
     await page.waitForSelector('.parley-assistant >> text=Monday to Friday', { timeout: 20_000 });
+    await context.close();
+  }, 90_000);
+
+  it('sends a reply whose answer was lost again under the same id: the visitor sees it once', async () => {
+    llm.behave({ mode: 'ok', text: 'yes' });
+    const { page, context } = await visitor();
+    await ask(page, 'I need a human for my order');
+    await page.waitForSelector('.parley-handoff >> text=Waiting for a member of our team', {
+      timeout: 20_000,
+    });
+    await takeOver(page, /user request/);
+    // The first send reaches hitl, but its answer is lost on the way back (a dropped connection).
+    let dropped = 0;
+    await console.route('**/v1/agent/conversations/*/messages', async (route) => {
+      if (dropped++ > 0) return route.continue();
+      await route.fetch();
+      await route.abort('connectionreset');
+    });
+    const text = 'Your order ships tomorrow.';
+    await console.fill('#text', text);
+    await console.press('#text', 'Enter');
+    await expectEventually(
+      async () => expect(await console.locator('#error').textContent()).not.toBe(''),
+      { timeoutMs: 10_000 },
+    );
+    expect(await console.inputValue('#text')).toBe(text);
+    await console.press('#text', 'Enter'); // the agent tries again
+    await expectEventually(async () => expect(await console.inputValue('#text')).toBe(''), {
+      timeoutMs: 10_000,
+    });
+    await page.waitForSelector(`.parley-agent >> text=${text}`, { timeout: 20_000 });
+    await new Promise((r) => setTimeout(r, 1_500)); // a second copy would have arrived by now
+    expect(await page.locator(`.parley-agent >> text=${text}`).count()).toBe(1);
+    expect(dropped).toBe(2);
+    await console.unroute('**/v1/agent/conversations/*/messages');
+    await close(page);
     await context.close();
   }, 90_000);
 
