@@ -3,14 +3,21 @@
 //   k8s/base/            the chart with its default values (helm/values.yaml)
 //   k8s/overlays/<r>/    what helm/values-<r>.yaml changes: objects it adds,
 //                        removes, and JSON patches for the fields it changes.
+//   k8s/base/setup/, k8s/overlays/<r>/setup/
+//                        the chart's Helm hooks (the setup Job: migrations and
+//                        topics) as plain objects, applied and waited for
+//                        before the rest, as Helm runs them before an upgrade.
 // `kubectl kustomize k8s/overlays/<r>` (or `kustomize build`) then gives exactly
-// what `helm template -f helm/values-<r>.yaml` gives (deploy/test/k8s.int.test.ts).
+// what `helm template -f helm/values-<r>.yaml` gives, less the hooks, in the
+// namespace parley and labelled managed-by kustomize (forKustomize;
+// deploy/test/k8s.int.test.ts).
 //
 //   node deploy/render-k8s.mjs          write k8s/
 //   node deploy/render-k8s.mjs --check  exit 1, naming the files, when k8s/ is stale
 //
 // helm comes from PARLEY_HELM, else `scripts/infra helm`.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +33,48 @@ const helm =
   process.env.PARLEY_HELM ||
   execFileSync(join(REPO, 'scripts/infra'), ['helm'], { encoding: 'utf8' }).trim();
 
-/** `helm template` objects, keyed kind/name, in the order helm renders them. */
+const MANAGED_BY = 'app.kubernetes.io/managed-by';
+
+/**
+ * An object of `helm template` as kubectl applies it from k8s/: labelled
+ * managed-by kustomize (not Helm, which does not manage it), its pods too.
+ * The namespace comes from the kustomizations (`namespace: parley`).
+ */
+export function forKustomize(object) {
+  const o = structuredClone(object);
+  const relabel = (meta) => {
+    if (meta?.labels?.[MANAGED_BY]) meta.labels[MANAGED_BY] = 'kustomize';
+  };
+  relabel(o.metadata);
+  relabel(o.spec?.template?.metadata);
+  relabel(o.spec?.jobTemplate?.spec?.template?.metadata);
+  return o;
+}
+
+/** Whether Helm runs the object as a hook (before or after an install or upgrade) rather than applying it. */
+export const isHook = (object) => Boolean(object.metadata.annotations?.['helm.sh/hook']);
+
+/**
+ * A hook as a plain object: no hook annotations, and (a Job's template being
+ * immutable) a name that changes with its spec, so every change applies as a
+ * new Job instead of failing on the old one.
+ */
+export function hookForKustomize(object) {
+  const o = forKustomize(object);
+  const annotations = Object.fromEntries(
+    Object.entries(o.metadata.annotations ?? {}).filter(([k]) => !k.startsWith('helm.sh/hook')),
+  );
+  if (Object.keys(annotations).length > 0) o.metadata.annotations = annotations;
+  else delete o.metadata.annotations;
+  const hash = createHash('sha256').update(JSON.stringify(o.spec)).digest('hex').slice(0, 10);
+  o.metadata.name = `${o.metadata.name}-${hash}`;
+  // Helm deletes a hook Job that succeeded; here the Job goes a day after it
+  // finished (kept that long to read a failure's logs).
+  if (o.kind === 'Job') o.spec.ttlSecondsAfterFinished ??= 86400;
+  return o;
+}
+
+/** `helm template` objects (no `helm test` hooks), keyed kind/name, in the order helm renders them. */
 function render(valuesFiles) {
   const text = execFileSync(
     helm,
@@ -36,6 +84,8 @@ function render(valuesFiles) {
       join(REPO, 'helm'),
       '--namespace',
       NAMESPACE,
+      // `helm test`'s hooks (templates/tests/) are Helm's alone: kustomize users have no `helm test`.
+      '--skip-tests',
       ...valuesFiles.flatMap((f) => ['-f', f]),
     ],
     { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
@@ -78,21 +128,48 @@ function target(object) {
 
 const yamlStream = (objects) => objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
 
+/** A render split into what kubectl applies (forKustomize) and the hooks (hookForKustomize). */
+function split(objects) {
+  const applied = new Map();
+  const hooks = [];
+  for (const [key, object] of objects) {
+    if (isHook(object)) hooks.push(hookForKustomize(object));
+    else applied.set(key, forKustomize(object));
+  }
+  return { applied, hooks };
+}
+
+/** A kustomization of `resources` in the namespace the chart renders for. */
+const kustomization = (resources, comment = '') =>
+  `# ${GENERATED}\n${comment}${stringify({
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    namespace: NAMESPACE,
+    resources,
+  })}`;
+
+/** The hooks' directory: applied first, e.g. `kubectl apply -k k8s/overlays/us-east/setup`. */
+function setSetup(files, dir, hooks) {
+  if (hooks.length === 0) return;
+  files.set(`${dir}/setup/setup.yaml`, `# ${GENERATED}\n${yamlStream(hooks)}`);
+  files.set(
+    `${dir}/setup/kustomization.yaml`,
+    kustomization(
+      ['setup.yaml'],
+      '# The Helm hooks (migrations, topics): apply and wait for them before the rest.\n',
+    ),
+  );
+}
+
 /** Every file of k8s/, path → content. */
 export function k8sFiles() {
-  const base = render([]);
+  const { applied: base, hooks: baseHooks } = split(render([]));
   const files = new Map();
   files.set('k8s/base/parley.yaml', `# ${GENERATED}\n${yamlStream([...base.values()])}`);
-  files.set(
-    'k8s/base/kustomization.yaml',
-    `# ${GENERATED}\n${stringify({
-      apiVersion: 'kustomize.config.k8s.io/v1beta1',
-      kind: 'Kustomization',
-      resources: ['parley.yaml'],
-    })}`,
-  );
+  files.set('k8s/base/kustomization.yaml', kustomization(['parley.yaml']));
+  setSetup(files, 'k8s/base', baseHooks);
   for (const region of REGIONS) {
-    const wanted = render([join(REPO, 'helm', `values-${region}.yaml`)]);
+    const { applied: wanted, hooks } = split(render([join(REPO, 'helm', `values-${region}.yaml`)]));
     const added = [...wanted.entries()].filter(([key]) => !base.has(key)).map(([, o]) => o);
     const patches = [];
     for (const [key, object] of base) {
@@ -114,6 +191,7 @@ export function k8sFiles() {
         patches.push({ target: target(object), patch: stringify(ops, { lineWidth: 0 }) });
     }
     const dir = `k8s/overlays/${region}`;
+    setSetup(files, dir, hooks);
     if (added.length > 0) files.set(`${dir}/extra.yaml`, `# ${GENERATED}\n${yamlStream(added)}`);
     files.set(
       `${dir}/kustomization.yaml`,

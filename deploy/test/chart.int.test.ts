@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { selectors } from './dashboards.js';
 import { ruleExpressions } from './prometheus.js';
 import { CHART, REGIONS, exec, renderRegion, type K8sObject, type Region } from './tools.js';
-import { validateObject } from './validate.js';
+import { selectorProblems, validateObject } from './validate.js';
 
 /**
  * The Helm chart, rendered for every region: lint, Kubernetes API schemas,
@@ -36,14 +36,24 @@ function podSpecs(region: Region): Array<[string, any]> {
   });
 }
 
-/** The design's service scaling table (min, max pods) and what each scales on. */
+/**
+ * The design's service scaling table (min, max pods) and what each scales on.
+ * `consumer`: its pods share one consumer group, so the HPA stops at the
+ * topic's partitions (PARTITIONS): chat's 100 and ai's 30 become 24.
+ */
+const PARTITIONS = 24;
 const SEED_TABLE = {
-  gateway: { min: 5, max: 50, metrics: ['cpu', 'gateway_requests_per_second'] },
-  chat: { min: 10, max: 100, metrics: ['active_sessions', 'cpu', 'memory'] },
-  voice: { min: 10, max: 50, metrics: ['concurrent_calls'] },
-  ai: { min: 5, max: 30, metrics: ['ai_queue_depth', 'ai_reply_latency_p95_seconds'] },
-  hitl: { min: 3, max: 20, metrics: ['hitl_queue_size'] },
-  embedding: { min: 3, max: 15, metrics: ['embedding_queue_depth'] },
+  gateway: { min: 5, max: 50, consumer: false, metrics: ['cpu', 'gateway_requests_per_second'] },
+  chat: { min: 10, max: 100, consumer: true, metrics: ['active_sessions', 'cpu', 'memory'] },
+  voice: { min: 10, max: 50, consumer: false, metrics: ['concurrent_calls'] },
+  ai: {
+    min: 5,
+    max: 30,
+    consumer: true,
+    metrics: ['ai_queue_depth', 'ai_reply_latency_p95_seconds'],
+  },
+  hitl: { min: 3, max: 20, consumer: true, metrics: ['hitl_queue_size'] },
+  embedding: { min: 3, max: 15, consumer: true, metrics: ['embedding_queue_depth'] },
 } as const;
 
 const metricName = (m: any): string =>
@@ -61,9 +71,13 @@ describe.each(REGIONS)('the chart for %s', (region) => {
     expect(out).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
-  it('renders only objects valid against the Kubernetes API schemas', async () => {
+  it('renders only objects valid against the Kubernetes API schemas, with no unknown field', async () => {
     expect(objects(region).length).toBeGreaterThan(40);
     for (const object of objects(region)) await validateObject(object);
+  });
+
+  it('selects rendered pods with every PodDisruptionBudget, Service and HPA', () => {
+    expect(selectorProblems(objects(region))).toEqual([]);
   });
 
   it('scales every service with an autoscaling/v2 HPA exactly as the design’s scaling table says', () => {
@@ -75,7 +89,10 @@ describe.each(REGIONS)('the chart for %s', (region) => {
         kind: 'Deployment',
         name: `parley-${service}`,
       });
-      expect([hpa.spec.minReplicas, hpa.spec.maxReplicas], service).toEqual([want.min, want.max]);
+      expect([hpa.spec.minReplicas, hpa.spec.maxReplicas], service).toEqual([
+        want.min,
+        want.consumer ? Math.min(want.max, PARTITIONS) : want.max,
+      ]);
       expect(hpa.spec.metrics.map(metricName), service).toEqual(want.metrics);
     }
     // The design's chat HPA, word for word: 100 active sessions per pod, CPU 70 %, memory 80 %;

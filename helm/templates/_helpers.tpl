@@ -1,11 +1,37 @@
-{{/* The chart's name for every object: parley-<component>. */}}
+{{/*
+The chart's name (nameOverride): the app.kubernetes.io/name label.
+*/}}
+{{- define "parley.chartName" -}}
+{{- .Values.nameOverride | default .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+The release's prefix for every object's name: fullnameOverride, else the
+release's name when it contains the chart's (`parley`, as in the install
+guide), else <release>-<chart>. At most 36 characters: a CronJob's name
+(<fullname>-integrity-check) must fit in 52.
+*/}}
+{{- define "parley.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 36 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "parley.chartName" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 36 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 36 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* An object's name, <fullname>-<component>: parley-gateway for the release `parley`. */}}
 {{- define "parley.name" -}}
-parley-{{ . }}
+{{ include "parley.fullname" .root }}-{{ .component }}
 {{- end -}}
 
 {{/* Labels of every object; `component` says which part of Parley. */}}
 {{- define "parley.labels" -}}
-app.kubernetes.io/name: parley
+app.kubernetes.io/name: {{ include "parley.chartName" .root }}
 app.kubernetes.io/part-of: parley
 app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
@@ -17,14 +43,16 @@ parley.dev/region: {{ .root.Values.region }}
 
 {{/* The labels that select a component's pods. */}}
 {{- define "parley.selector" -}}
-app.kubernetes.io/name: parley
+app.kubernetes.io/name: {{ include "parley.chartName" .root }}
 app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
-{{/* A service's image. */}}
+{{/* A service's image: by digest when image.digests has one for it, else by tag. */}}
 {{- define "parley.image" -}}
-{{ .root.Values.image.registry }}/parley-{{ .component }}:{{ .root.Values.image.tag | default .root.Chart.AppVersion }}
+{{- $digest := get (.root.Values.image.digests | default dict) .component -}}
+{{ .root.Values.image.registry }}/parley-{{ .component }}
+{{- if $digest }}@{{ $digest }}{{ else }}:{{ .root.Values.image.tag | default .root.Chart.AppVersion }}{{ end }}
 {{- end -}}
 
 {{/* Whether this region runs the workloads that write (migrations, backups). */}}
@@ -60,4 +88,65 @@ capabilities: { drop: [ALL] }
 - name: {{ . }}
   valueFrom: { secretKeyRef: { name: {{ $.root.Values.secrets.name }}, key: {{ . }}, optional: true } }
 {{- end }}
+{{- end -}}
+
+{{/*
+A pod's scheduling: the service's own nodeSelector, tolerations, affinity and
+priorityClassName (`svc`, absent for the chart's other pods), else the chart's.
+*/}}
+{{- define "parley.scheduling" -}}
+{{- $svc := .svc | default dict }}
+{{- $v := .root.Values }}
+{{- with ($svc.nodeSelector | default $v.nodeSelector) }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with ($svc.tolerations | default $v.tolerations) }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with ($svc.affinity | default $v.affinity) }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with ($svc.priorityClassName | default $v.priorityClassName) }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A pod template's labels: the chart's, then podLabels (the service's over the
+chart-wide ones). The chart's own labels win: the selectors depend on them.
+*/}}
+{{- define "parley.podLabels" -}}
+{{- $own := include "parley.labels" . | fromYaml }}
+{{- include "parley.labels" . }}
+{{- range $k, $v := merge (dict) ((.svc | default dict).podLabels | default dict) (.root.Values.podLabels | default dict) }}
+{{- if not (hasKey $own $k) }}
+{{ $k }}: {{ $v | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* podAnnotations for a pod template: the service's over the chart-wide ones (may be empty). */}}
+{{- define "parley.podAnnotations" -}}
+{{- range $k, $v := merge (dict) ((.svc | default dict).podAnnotations | default dict) (.root.Values.podAnnotations | default dict) }}
+{{ $k }}: {{ $v | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* A ServiceAccount's annotations (IRSA, workload identity): the service's over the chart-wide ones. */}}
+{{- define "parley.serviceAccountAnnotations" -}}
+{{- $own := ((.svc | default dict).serviceAccount | default dict).annotations | default dict }}
+{{- with merge (dict) $own (.root.Values.serviceAccount.annotations | default dict) }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* The TCP port of a URL: its own, else 443 for https and 80 otherwise. */}}
+{{- define "parley.urlPort" -}}
+{{- $url := urlParse . -}}
+{{- $hostPort := splitList ":" $url.host -}}
+{{- if gt (len $hostPort) 1 }}{{ last $hostPort }}{{ else if eq $url.scheme "https" }}443{{ else }}80{{ end -}}
 {{- end -}}
