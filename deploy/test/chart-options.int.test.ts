@@ -776,3 +776,72 @@ describe('strict validation of what the chart renders', () => {
     ]);
   });
 });
+
+describe('managed services: private CAs, SASL and topics (docs/operators/managed-services.md)', () => {
+  const containers = (objects: K8sObject[]) =>
+    objects
+      .filter((o) => o.kind === 'Deployment' || o.kind === 'Job')
+      .map((o: any) => ({ name: o.metadata.name as string, spec: o.spec.template.spec }));
+
+  it('mounts the CA Secret read-only in every service and the setup job, and names the files Kafka and Redis trust', async () => {
+    const { objects } = await renderRegion('us-east', [
+      ...['--set', 'tls.caSecret=parley-ca', '--set', 'tls.kafkaCaKey=kafka.pem'],
+      ...['--set', 'tls.redisCaKey=redis.pem'],
+    ]);
+    const pods = containers(objects).filter((p) => !p.name.includes('local-stt'));
+    expect(pods.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['parley-gateway', 'parley-chat', 'parley-hitl']),
+    );
+    for (const { name, spec } of pods.filter((p) => !/backup|integrity|test/.test(p.name))) {
+      expect(spec.volumes, name).toContainEqual({
+        name: 'ca',
+        secret: { secretName: 'parley-ca', defaultMode: 0o444 },
+      });
+      const container = spec.containers[0];
+      expect(container.volumeMounts, name).toContainEqual({
+        name: 'ca',
+        mountPath: '/etc/parley/ca',
+        readOnly: true,
+      });
+      expect(container.env, name).toContainEqual({
+        name: 'PARLEY_KAFKA_CA_FILE',
+        value: '/etc/parley/ca/kafka.pem',
+      });
+      expect(container.env, name).toContainEqual({
+        name: 'PARLEY_REDIS_CA_FILE',
+        value: '/etc/parley/ca/redis.pem',
+      });
+    }
+    for (const o of objects) await validateObject(o);
+  });
+
+  it('mounts nothing without a CA Secret, takes the SASL password from the Secret, and leaves topics to the setup job', async () => {
+    const { objects } = await renderRegion('us-east');
+    for (const { name, spec } of containers(objects)) {
+      expect(spec.volumes ?? [], name).not.toContainEqual(expect.objectContaining({ name: 'ca' }));
+      expect(JSON.stringify(spec), name).not.toContain('PARLEY_KAFKA_CA_FILE');
+    }
+    const gateway = containers(objects).find((p) => p.name === 'parley-gateway')!;
+    expect(gateway.spec.containers[0].env).toContainEqual({
+      name: 'PARLEY_KAFKA_SASL_PASSWORD',
+      valueFrom: {
+        secretKeyRef: { name: 'parley-secrets', key: 'PARLEY_KAFKA_SASL_PASSWORD', optional: true },
+      },
+    });
+    const config = find(objects, 'ConfigMap', 'parley-config') as any;
+    expect(config.data.PARLEY_KAFKA_CREATE_TOPICS).toBe('false');
+    const setup = containers(objects).find((p) => p.name.startsWith('parley-setup'))!;
+    expect(setup.spec.containers[0].env).toContainEqual({
+      name: 'PARLEY_PG_MIGRATE_URL',
+      valueFrom: {
+        secretKeyRef: { name: 'parley-secrets', key: 'PARLEY_PG_MIGRATE_URL', optional: true },
+      },
+    });
+  });
+
+  it('refuses a CA key that is not a file name', async () => {
+    await expect(
+      renderRegion('us-east', ['--set', 'tls.kafkaCaKey=../etc/passwd']),
+    ).rejects.toThrow(/kafkaCaKey/);
+  });
+});

@@ -88,6 +88,38 @@ capabilities: { drop: [ALL] }
 - name: {{ . }}
   valueFrom: { secretKeyRef: { name: {{ $.root.Values.secrets.name }}, key: {{ . }}, optional: true } }
 {{- end }}
+{{- /* SASL to Kafka, when the Secret has it (docs/operators/managed-services.md). */}}
+- name: PARLEY_KAFKA_SASL_PASSWORD
+  valueFrom: { secretKeyRef: { name: {{ $.root.Values.secrets.name }}, key: PARLEY_KAFKA_SASL_PASSWORD, optional: true } }
+{{- include "parley.caEnv" .root }}
+{{- end -}}
+
+{{/*
+Private CAs (`tls.caSecret`): the variables naming the files the clients
+trust, the mount and the volume. Postgres names its CA in the URLs
+(sslrootcert=/etc/parley/ca/<key>).
+*/}}
+{{- define "parley.caEnv" -}}
+{{- with .Values.tls.kafkaCaKey }}
+- { name: PARLEY_KAFKA_CA_FILE, value: {{ printf "/etc/parley/ca/%s" . | quote }} }
+{{- end }}
+{{- with .Values.tls.redisCaKey }}
+- { name: PARLEY_REDIS_CA_FILE, value: {{ printf "/etc/parley/ca/%s" . | quote }} }
+{{- end }}
+{{- end -}}
+
+{{- define "parley.caMount" -}}
+{{- if .Values.tls.caSecret }}
+- { name: ca, mountPath: /etc/parley/ca, readOnly: true }
+{{- end }}
+{{- end -}}
+
+{{- define "parley.caVolume" -}}
+{{- with .Values.tls.caSecret }}
+- name: ca
+  # 292 is 0444 (read-only for all): decimal, which every YAML reader agrees on.
+  secret: { secretName: {{ . }}, defaultMode: 292 }
+{{- end }}
 {{- end -}}
 
 {{/*

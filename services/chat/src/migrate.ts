@@ -1,7 +1,9 @@
 /**
  * `pnpm --filter @parley/chat migrate` (in the image: `node dist/migrate.js`,
  * the Helm chart's pre-install/pre-upgrade hook): applies the schema
- * migrations to the primary named by PARLEY_PG_PRIMARY_URL and, when
+ * migrations to the primary named by PARLEY_PG_PRIMARY_URL (as the schema's
+ * owner from PARLEY_PG_MIGRATE_URL when given, granting the services' role
+ * only the rights on data) and, when
  * PARLEY_KAFKA_BROKERS is set, creates the events topic and the knowledge
  * jobs topic (PARLEY_KNOWLEDGE_TOPIC), each with its dead letters (PARLEY_KAFKA_TOPIC_PARTITIONS, _REPLICATION_FACTOR and
  * _MIN_INSYNC_REPLICAS; an existing topic is left as it is). With
@@ -19,6 +21,12 @@ try {
   const config = loadConfig(
     {
       pgPrimaryUrl: postgresFields.pgPrimaryUrl,
+      /** The schema owner's URL: migrations run with it, and the services' role gets data rights only. */
+      pgMigrateUrl: env.url('PARLEY_PG_MIGRATE_URL', {
+        protocols: ['postgres:', 'postgresql:'],
+        secret: true,
+        default: '',
+      }),
       ...kafkaFields,
       kafkaBrokers: env.hostPorts('PARLEY_KAFKA_BROKERS', { default: [] }),
       knowledgeTopic: env.string('PARLEY_KNOWLEDGE_TOPIC', { default: KNOWLEDGE_JOBS_TOPIC }),
@@ -29,12 +37,17 @@ try {
     },
     process.env,
   );
-  const db = new PgDatabase({ primaryUrl: config.pgPrimaryUrl });
+  const db = new PgDatabase({ primaryUrl: config.pgMigrateUrl || config.pgPrimaryUrl });
   try {
     const applied = await migrate(db);
     process.stdout.write(
       applied.length ? `Applied migrations ${applied.join(', ')}\n` : 'Schema is up to date\n',
     );
+    if (config.pgMigrateUrl) {
+      const role = await grantServices(db, config.pgPrimaryUrl);
+      if (role)
+        process.stdout.write(`Role ${role} may read and write the data, not change the schema\n`);
+    }
     if (config.demoOrigins.length > 0) {
       await new ConversationStore(db).upsertTenant({
         id: 'demo',
@@ -73,4 +86,26 @@ try {
 } catch (err) {
   process.stderr.write(`migrate: ${isConfigError(err) ? err.message : String(err)}\n`);
   process.exitCode = 1;
+}
+
+/**
+ * The services' role (PARLEY_PG_PRIMARY_URL's user) gets the rights on data
+ * that the services need, on every table and sequence now and to come, and
+ * none on the schema. Returns the role, or null when it is the owner's.
+ */
+async function grantServices(db: PgDatabase, servicesUrl: string): Promise<string | null> {
+  const role = decodeURIComponent(new URL(servicesUrl).username);
+  const [owner] = await db.read<{ me: string }>('select current_user as me', [], 'primary');
+  if (!role || role === owner?.me) return null;
+  const quoted = `"${role.replace(/"/g, '""')}"`;
+  await db.transaction((tx) =>
+    tx.script(`
+      grant usage on schema public to ${quoted};
+      grant select, insert, update, delete on all tables in schema public to ${quoted};
+      grant usage, select on all sequences in schema public to ${quoted};
+      alter default privileges in schema public grant select, insert, update, delete on tables to ${quoted};
+      alter default privileges in schema public grant usage, select on sequences to ${quoted};
+    `),
+  );
+  return role;
 }
