@@ -14,7 +14,9 @@ export const REGIONS = ['us-east', 'eu-west', 'us-west-dr'] as const;
 export type Region = (typeof REGIONS)[number];
 
 /** A tool `scripts/infra tools` built (the test command exports where). */
-function tool(variable: 'PARLEY_HELM' | 'PARLEY_KUSTOMIZE' | 'PARLEY_COMPOSE_CHECK'): string {
+type Tool = 'PARLEY_HELM' | 'PARLEY_KUSTOMIZE' | 'PARLEY_COMPOSE_CHECK' | 'PARLEY_ADAPTER_CHECK';
+
+function tool(variable: Tool): string {
   const path = process.env[variable];
   if (!path)
     throw new Error(
@@ -24,10 +26,7 @@ function tool(variable: 'PARLEY_HELM' | 'PARLEY_KUSTOMIZE' | 'PARLEY_COMPOSE_CHE
 }
 
 /** Runs a deploy tool; rejects with its stderr when it fails. */
-export async function exec(
-  which: 'PARLEY_HELM' | 'PARLEY_KUSTOMIZE' | 'PARLEY_COMPOSE_CHECK',
-  args: string[],
-): Promise<string> {
+export async function exec(which: Tool, args: string[]): Promise<string> {
   try {
     const { stdout } = await run(tool(which), args, { maxBuffer: 64 * 1024 * 1024, cwd: REPO });
     return stdout;

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # The deploy and fault-injection tests' tools, built from source with the local Go
 # toolchain (no binary downloads here) into $CACHE_DIR/tools/bin, once:
-#   helm (templates, lint), kustomize (the k8s/ overlays), compose-check
+#   helm (templates, lint), kustomize (the k8s/ overlays), adapter-check
+#   (the prometheus-adapter rules against prometheus-adapter's own loader), compose-check
 #   (docker-compose.yml against the Compose Specification's own loader),
 #   toxiproxy-server (network faults between the services and their dependencies).
 
@@ -54,6 +55,13 @@ compose_check_install() {
   GO_TOOL_DIR="$dir" go_tool compose-check "$(sha256sum "$dir/go.sum" "$dir/main.go" | sha256sum | cut -c1-12)" .
 }
 
+# adapter-check is ours (deploy/tools/adapter-check): the chart's
+# prometheus-adapter rules loaded and compiled by prometheus-adapter's own code.
+adapter_check_install() {
+  local dir="$REPO_ROOT/deploy/tools/adapter-check"
+  GO_TOOL_DIR="$dir" go_tool adapter-check "$(sha256sum "$dir/go.sum" "$dir/main.go" | sha256sum | cut -c1-12)" .
+}
+
 # Toxiproxy (the fault-injection tests' TCP proxy, driven over its HTTP API).
 toxiproxy_install() {
   GO_TOOL_BUILT=server go_tool toxiproxy-server "$TOXIPROXY_VERSION" \
@@ -66,4 +74,5 @@ deploy_tools_install() {
   echo "export PARLEY_TOXIPROXY=$(toxiproxy_install)"
   echo "export PARLEY_KUSTOMIZE=$(kustomize_install)"
   echo "export PARLEY_COMPOSE_CHECK=$(compose_check_install)"
+  echo "export PARLEY_ADAPTER_CHECK=$(adapter_check_install)"
 }
