@@ -366,6 +366,46 @@ describe('names: nameOverride, fullnameOverride and two releases in one namespac
     expect(danglingReferences(renamed)).toEqual([]);
   });
 
+  it('keeps what two releases share apart: dashboard uids, backup files, integrity results', async () => {
+    const results = async (fullname: string | undefined) => {
+      const objects = await renderRelease('parley', [
+        ...(fullname ? ['--set', `fullnameOverride=${fullname}`] : []),
+        '--set',
+        'integrityCheck.pushgateway=http://pushgateway.monitoring:9091',
+      ]);
+      const prefix = fullname ?? 'parley';
+      const uids = objects
+        .filter((o) => o.kind === 'ConfigMap' && o.metadata.name.includes('-dashboard-'))
+        .map(
+          (o: any) =>
+            (JSON.parse(Object.values(o.data as Record<string, string>)[0]!) as { uid: string })
+              .uid,
+        )
+        .sort();
+      const backup = JSON.stringify(find(objects, 'CronJob', `${prefix}-backup`));
+      const integrity = find(objects, 'CronJob', `${prefix}-integrity-check`) as any;
+      return {
+        uids,
+        backup,
+        args: integrity.spec.jobTemplate.spec.template.spec.containers[0].args,
+      };
+    };
+    const plain = await results(undefined);
+    expect(plain.uids).toEqual([
+      'parley-data',
+      'parley-overview',
+      'parley-resilience',
+      'parley-services',
+    ]);
+    expect(plain.args.slice(-2)).toEqual(['--release', 'parley']);
+    const other = await results('shop');
+    expect(other.uids).toEqual(['shop-data', 'shop-overview', 'shop-resilience', 'shop-services']);
+    expect(other.backup).toContain('shop-$(date -u');
+    expect(other.backup).toContain("-name 'shop-*.dump'");
+    expect(other.backup).not.toContain('parley-*.dump');
+    expect(other.args.slice(-2)).toEqual(['--release', 'shop']);
+  });
+
   it('keeps the default names for the release `parley`', async () => {
     const objects = await renderRelease('parley');
     expect(find(objects, 'Deployment', 'parley-gateway')).toBeDefined();

@@ -349,7 +349,12 @@ describe.each(REGIONS)('the chart for %s', (region) => {
     const args = pushing.objects.find(
       (o) => o.kind === 'CronJob' && o.metadata.name === 'parley-integrity-check',
     )!.spec.jobTemplate.spec.template.spec.containers[0].args;
-    expect(args.slice(-2)).toEqual(['--pushgateway', 'http://pushgateway.monitoring:9091']);
+    expect(args.slice(-4)).toEqual([
+      '--pushgateway',
+      'http://pushgateway.monitoring:9091',
+      '--release',
+      'parley',
+    ]);
   });
 
   it("runs one failover watcher when enabled, promoting by itself only with the operator's approval", async () => {

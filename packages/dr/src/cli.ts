@@ -22,7 +22,7 @@ parley-dr region failover|failback ... (parley-dr region --help)
 parley-dr export --tenant <id> --out <file.jsonl>
 parley-dr wal-push <path> <name> | wal-fetch <name> <path>   (archive_command / restore_command)
 parley-dr import --tenant <id> --file <file.jsonl>   (puts back what is missing; never overwrites)
-parley-dr check [--only name,...] [--limit N] [--fail-on warning|critical] [--pushgateway URL] [--json]
+parley-dr check [--only name,...] [--limit N] [--fail-on warning|critical] [--pushgateway URL [--release NAME]] [--json]
 
 Runs the integrity checks against PARLEY_PG_PRIMARY_URL (read-only) and prints
 one line per check. Exits 1 when a check of the --fail-on severity or worse
@@ -119,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
         only: { type: 'string' },
         limit: { type: 'string', default: '1000' },
         pushgateway: { type: 'string' },
+        release: { type: 'string' },
         json: { type: 'boolean', default: false },
         'fail-on': { type: 'string', default: 'warning' },
       },
@@ -142,6 +143,12 @@ async function main(argv: string[]): Promise<number> {
   if (!Number.isInteger(limit) || limit < 1 || limit > 100_000 || unknown.length > 0) {
     process.stderr.write(
       `bad --limit or unknown check: ${unknown.join(', ') || values.limit}\n${USAGE}\n`,
+    );
+    return 2;
+  }
+  if (values.release !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(values.release)) {
+    process.stderr.write(
+      `--release must be a release name (lower-case letters, digits, -)\n${USAGE}\n`,
     );
     return 2;
   }
@@ -171,7 +178,12 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${line}\n`);
       },
     });
-    if (values.pushgateway) await pushResults(values.pushgateway, results);
+    if (values.pushgateway)
+      await pushResults(
+        values.pushgateway,
+        results,
+        values.release ? { release: values.release } : {},
+      );
     const failures = results.filter(failed);
     process.stdout.write(
       failures.length === 0

@@ -100,7 +100,18 @@ export function resultMetrics(results: readonly CheckResult[], now = Date.now())
   return registry;
 }
 
-/** Pushes the results to a Prometheus Pushgateway (job `parley_integrity`). */
-export async function pushResults(url: string, results: readonly CheckResult[]): Promise<void> {
-  await new Pushgateway(url, {}, resultMetrics(results)).pushAdd({ jobName: 'parley_integrity' });
+/**
+ * Pushes the results to a Prometheus Pushgateway (job `parley_integrity`),
+ * grouped by `release` when given, so that two releases sharing one
+ * Pushgateway keep their results apart.
+ */
+export async function pushResults(
+  url: string,
+  results: readonly CheckResult[],
+  { release }: { release?: string } = {},
+): Promise<void> {
+  await new Pushgateway(url, {}, resultMetrics(results)).pushAdd({
+    jobName: 'parley_integrity',
+    ...(release ? { groupings: { release } } : {}),
+  });
 }

@@ -283,6 +283,12 @@ describe('parley-dr check', () => {
       expect(pushed[0]).toContain(
         'parley_integrity_findings{check="orphaned_messages",severity="critical"} 1',
       );
+      // A release's results apart from another's on a shared Pushgateway.
+      await check(
+        ...['--only', 'orphaned_messages', '--pushgateway', `http://127.0.0.1:${port}`],
+        ...['--release', 'parley-b'],
+      );
+      expect(pushed[1]).toMatch(/^POST \/metrics\/job\/parley_integrity\/release\/parley-b\n/);
     } finally {
       gateway.close();
     }
@@ -292,5 +298,6 @@ describe('parley-dr check', () => {
     expect((await check('--fail-on', 'sometimes')).code).toBe(2);
     expect((await check('--only', 'no_such_check')).code).toBe(2);
     expect((await check('--limit', '0')).code).toBe(2);
+    expect((await check('--release', 'Not A Release')).code).toBe(2);
   });
 });
