@@ -112,6 +112,73 @@ describe.each(SERVICES)('the %s image', (service) => {
   }, 180_000);
 });
 
+/**
+ * parley-dr's image (packages/dr/Dockerfile, written by hand: it carries
+ * Postgres's client programs). Checked for what it promises, then its build
+ * stage is replayed: the pruned tree runs the CLI as an unprivileged user
+ * (the WAL stream and backups themselves run in packages/dr's tests).
+ */
+describe('the parley-dr image', () => {
+  it('is built in two stages, with the client programs from the PostgreSQL project’s signed repository, non-root, no secret baked in', async () => {
+    const steps = parseDockerfile(await readFile(join(REPO, 'packages/dr/Dockerfile'), 'utf8'));
+    const froms = steps.filter(([k]) => k === 'FROM').map(([, v]) => v);
+    expect(froms).toEqual([
+      'node:${NODE_VERSION}-bookworm-slim AS build',
+      'node:${NODE_VERSION}-bookworm-slim',
+    ]);
+    const final = steps.slice(steps.findIndex(([k, v]) => k === 'FROM' && v === froms[1]));
+    const install = final.find(([k, v]) => k === 'RUN' && v.includes('postgresql-client'))![1];
+    expect(install).toContain('signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.gpg');
+    expect(install).toMatch(/grep -q "\^fpr:::::::::\$\{PGDG_KEY_FINGERPRINT\}:"/);
+    expect(install).toContain('"postgresql-client-${PG_MAJOR}"');
+    expect(final.find(([k]) => k === 'ENV')?.[1]).toContain(
+      'PARLEY_PG_BIN=/usr/lib/postgresql/${PG_MAJOR}/bin',
+    );
+    expect(final.filter(([k]) => k === 'USER').map(([, v]) => v)).toEqual(['999:999']);
+    expect(JSON.parse(final.find(([k]) => k === 'ENTRYPOINT')![1])).toEqual([
+      'node',
+      '/app/dist/cli.js',
+    ]);
+    expect(final.filter(([k]) => k === 'COPY').map(([, v]) => v)).toEqual(['--from=build /out ./']);
+    const all = steps.map(([k, v]) => `${k} ${v}`).join('\n');
+    expect(all).toContain('--filter=@parley/dr deploy --legacy --prod');
+    for (const [keyword, value] of steps.filter(([k]) => k === 'ENV' || k === 'ARG'))
+      expect(`${keyword} ${value}`).not.toMatch(/SECRET|PASSWORD|TOKEN|API_KEY|_URL/);
+  });
+
+  it('runs from its pruned production tree, as a user who cannot write to it', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'parley-image-dr-'));
+    pruned.push(out);
+    await rm(out, { recursive: true });
+    await run('pnpm', ['--filter', '@parley/dr', 'deploy', '--legacy', '--prod', out], {
+      cwd: REPO,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    await chmod(out, 0o755);
+    const installed = await readdir(join(out, 'node_modules', '.pnpm'));
+    for (const dev of ['vitest@', 'typescript@', '@parley+testing'])
+      expect(
+        installed.filter((name) => name.startsWith(dev)),
+        dev,
+      ).toEqual([]);
+    const storage = await mkdtemp(join(tmpdir(), 'parley-image-dr-storage-'));
+    pruned.push(storage);
+    await chmod(storage, 0o777);
+    const cli = (...args: string[]) =>
+      run(process.execPath, [join(out, 'dist', 'cli.js'), ...args], {
+        env: { PATH: process.env.PATH, PARLEY_BACKUP_DIR: storage },
+        uid: NOBODY.uid,
+        gid: NOBODY.gid,
+      });
+    expect((await cli('backup', 'prune')).stdout).toMatch(/^pruned 0 backups/);
+    // Its usage errors name what is missing.
+    await expect(cli('wal-stream', '--spool', '/tmp/x')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('PARLEY_PG_REPLICATION_URL is not set'),
+    });
+  }, 180_000);
+});
+
 describe('the Dockerfiles', () => {
   it('are all written from deploy/Dockerfile.template (one per service, one source)', async () => {
     const { stdout } = await run('node', [join(REPO, 'deploy/dockerfiles.mjs'), '--check']);

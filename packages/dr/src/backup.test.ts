@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupId, listBackups, pruneBackups, type BackupManifest } from './backup.js';
+import { listRedisSnapshots, pruneRedisSnapshots } from './redis-snapshot.js';
 import { DirectoryStorage } from './storage.js';
 
 const dirs: string[] = [];
@@ -65,5 +66,31 @@ describe('backup retention', () => {
     // An older backup still kept needs its WAL even past 7 days.
     const older = await storageWith(now, [20, 3], [10, 8, 1]);
     expect((await pruneBackups(older, now)).walSegments).toBe(0);
+  });
+
+  it('keeps Redis snapshots 3 days, and always the newest', async () => {
+    const now = new Date('2026-11-26T08:00:00Z');
+    const storage = await storageWith(now, [], []);
+    for (const ageHours of [100, 73, 71, 1]) {
+      const takenAt = new Date(now.getTime() - ageHours * 3_600_000);
+      const id = backupId('redis', takenAt);
+      await storage.putText(
+        `redis/${id}/manifest.json`,
+        JSON.stringify({
+          id,
+          takenAt: takenAt.toISOString(),
+          keepUntil: new Date(takenAt.getTime() + 3 * DAY).toISOString(),
+        }),
+      );
+    }
+    expect(await pruneRedisSnapshots(storage, now)).toHaveLength(2);
+    expect((await listRedisSnapshots(storage)).map((m) => m.id)).toEqual([
+      backupId('redis', new Date(now.getTime() - 71 * 3_600_000)),
+      backupId('redis', new Date(now.getTime() - 3_600_000)),
+    ]);
+    // Alone and expired, the newest stays.
+    const later = new Date(now.getTime() + 30 * DAY);
+    expect(await pruneRedisSnapshots(storage, later)).toHaveLength(1);
+    expect(await listRedisSnapshots(storage)).toHaveLength(1);
   });
 });

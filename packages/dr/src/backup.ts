@@ -192,7 +192,7 @@ export async function restoreBackup(
     'archive_mode = off',
     "primary_conninfo = ''",
     "primary_slot_name = ''",
-    `restore_command = '${(options.restoreCommand ?? `cp ${options.walArchive}/%f %p`).replace(/\\/g, '\\\\').replace(/'/g, "''")}'`,
+    `restore_command = '${(options.restoreCommand ?? directoryRestore(options.walArchive)).replace(/\\/g, '\\\\').replace(/'/g, "''")}'`,
     // Postgres's own timestamp syntax (it refuses ISO 8601's T and Z here).
     ...(options.toTime
       ? [
@@ -209,6 +209,14 @@ export async function restoreBackup(
   await writeFile(join(options.target, 'recovery.signal'), '');
   if (process.getuid?.() === 0) await chownTree(options.target, options.tools.user ?? 'postgres');
   return manifest;
+}
+
+/**
+ * The restore_command for a directory archive: the segment, or for the last
+ * one the copy the WAL stream stored while it was being written.
+ */
+function directoryRestore(dir: string): string {
+  return `cp "${dir}/%f" "%p" 2>/dev/null || cp "${dir}/%f.partial" "%p"`;
 }
 
 async function chownTree(dir: string, user: string): Promise<void> {

@@ -14,6 +14,7 @@ import { walFetch, walPush } from './wal.js';
 import { BACKUP_USAGE, backup } from './commands/backup.js';
 import { FAILOVER_USAGE, failover } from './commands/failover.js';
 import { REGION_USAGE, region } from './commands/region.js';
+import { WAL_STREAM_USAGE, walStream } from './commands/wal-stream.js';
 import { TENANT_ID, onPrimary } from './commands/shared.js';
 
 const USAGE = `parley-dr backup create|list|verify|restore ... (parley-dr backup --help)
@@ -21,6 +22,7 @@ parley-dr failover status|promote|watch|rejoin|sync ... (parley-dr failover --he
 parley-dr region failover|failback ... (parley-dr region --help)
 parley-dr export --tenant <id> --out <file.jsonl>
 parley-dr wal-push <path> <name> | wal-fetch <name> <path>   (archive_command / restore_command)
+parley-dr wal-stream --spool <dir> ...   (WAL archiving over a replication connection; parley-dr wal-stream --help)
 parley-dr import --tenant <id> --file <file.jsonl>   (puts back what is missing; never overwrites)
 parley-dr check [--only name,...] [--limit N] [--fail-on warning|critical] [--pushgateway URL [--release NAME]] [--json]
 
@@ -31,18 +33,25 @@ Checks: ${CHECKS.map((c) => c.name).join(', ')}.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === 'backup' || command === 'failover' || command === 'region') {
-    const usages = { backup: BACKUP_USAGE, failover: FAILOVER_USAGE, region: REGION_USAGE };
+  if (
+    command === 'backup' ||
+    command === 'failover' ||
+    command === 'region' ||
+    command === 'wal-stream'
+  ) {
+    const usages = {
+      backup: BACKUP_USAGE,
+      failover: FAILOVER_USAGE,
+      region: REGION_USAGE,
+      'wal-stream': WAL_STREAM_USAGE,
+    };
+    const commands = { backup, failover, region, 'wal-stream': walStream };
     try {
-      return await (command === 'backup'
-        ? backup(rest)
-        : command === 'failover'
-          ? failover(rest)
-          : region(rest));
+      return await commands[command](rest);
     } catch (err) {
-      const code = (err as { code?: string }).code;
+      const code = String((err as { code?: unknown }).code ?? '');
       process.stderr.write(`parley-dr ${command}: ${(err as Error).message}\n`);
-      if (code === 'DR_ERR_USAGE' || code?.startsWith('ERR_PARSE_ARGS')) {
+      if (code === 'DR_ERR_USAGE' || code.startsWith('ERR_PARSE_ARGS')) {
         process.stderr.write(`${usages[command]}\n`);
         return 2;
       }

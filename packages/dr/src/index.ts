@@ -32,6 +32,7 @@ export {
   type S3StorageOptions,
 } from './storage.js';
 export { walPush, walFetch } from './wal.js';
+export { WalStream, dropWalSlot, WAL_SLOT, type WalStreamOptions } from './wal-stream.js';
 export { exportTenant, TENANT_TABLES } from './export.js';
 export { importTenant, RESTORED_AGENT_HASH, type ImportResult } from './import.js';
 export {
@@ -62,6 +63,7 @@ export {
   backupRedis,
   listRedisSnapshots,
   restoreRedis,
+  pruneRedisSnapshots,
   REDIS_RETENTION_DAYS,
   type RedisSnapshotManifest,
 } from './redis-snapshot.js';

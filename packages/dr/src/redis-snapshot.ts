@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
+import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backupId, readManifests, sha256 } from './backup.js';
@@ -24,11 +25,8 @@ export interface RedisSnapshotManifest {
   keepUntil: string;
 }
 
-/**
- * Redis snapshots are kept as long as WAL: 7 days. (The design keeps Redis
- * RDB snapshots 3 days and WAL 7; Parley keeps both 7.)
- */
-export const REDIS_RETENTION_DAYS = 7;
+/** Redis snapshots are kept 3 days (the design's backup table: hourly, 3 days). */
+export const REDIS_RETENTION_DAYS = 3;
 
 const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
 
@@ -91,19 +89,31 @@ export async function snapshotRedis(
   url: string,
   file: string,
   timeoutMs = 120_000,
+  options: { caFile?: string } = {},
 ): Promise<{ size: number; keys: number }> {
   const deadline = Date.now() + timeoutMs;
   const u = new URL(url);
-  if (u.protocol !== 'redis:')
-    throw coded('DR_ERR_USAGE', 'only redis:// URLs (snapshots over TLS are not supported)');
-  const socket = connect(Number(u.port || 6379), u.hostname);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw coded('DR_ERR_USAGE', 'PARLEY_REDIS_URL must be redis:// or rediss://');
+  // rediss://: TLS, verifying the server against the system's CAs or the private one.
+  const socket: Socket =
+    u.protocol === 'rediss:'
+      ? tlsConnect({
+          host: u.hostname,
+          port: Number(u.port || 6379),
+          servername: isIP(u.hostname) ? undefined : u.hostname,
+          ...(options.caFile ? { ca: await readFile(options.caFile) } : {}),
+        })
+      : connect(Number(u.port || 6379), u.hostname);
   socket.setTimeout(timeoutMs, () => socket.destroy(coded('DR_ERR_REDIS', 'Redis timed out')));
   const reader = new Reader(socket);
   const out = createWriteStream(file, { mode: 0o600 });
   try {
     await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
+      socket.once(u.protocol === 'rediss:' ? 'secureConnect' : 'connect', resolve);
+      socket.once('error', (err) =>
+        reject(coded('DR_ERR_REDIS', `cannot reach Redis at ${u.host}: ${err.message}`)),
+      );
     });
     if (u.password) {
       socket.write(
@@ -174,11 +184,12 @@ export async function backupRedis(
   storage: BackupStorage,
   url: string,
   now = new Date(),
+  options: { caFile?: string } = {},
 ): Promise<RedisSnapshotManifest> {
   const work = await mkdtemp(join(tmpdir(), 'parley-redis-'));
   try {
     const file = join(work, 'dump.rdb');
-    const { size, keys } = await snapshotRedis(url, file);
+    const { size, keys } = await snapshotRedis(url, file, 120_000, options);
     const id = backupId('redis', now);
     const manifest: RedisSnapshotManifest = {
       id,
@@ -200,6 +211,17 @@ export async function backupRedis(
 /** The stored Redis snapshots, oldest first. */
 export async function listRedisSnapshots(storage: BackupStorage): Promise<RedisSnapshotManifest[]> {
   return readManifests<RedisSnapshotManifest>(storage, 'redis', (m) => m.takenAt);
+}
+
+/** Removes the snapshots past their `keepUntil`, except the newest; returns their ids. */
+export async function pruneRedisSnapshots(
+  storage: BackupStorage,
+  now = new Date(),
+): Promise<string[]> {
+  const all = await listRedisSnapshots(storage);
+  const expired = all.slice(0, -1).filter((m) => new Date(m.keepUntil) <= now);
+  for (const m of expired) await storage.remove(`redis/${m.id}`);
+  return expired.map((m) => m.id);
 }
 
 /**

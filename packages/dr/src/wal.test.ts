@@ -39,4 +39,22 @@ describe('wal-push and wal-fetch', () => {
     });
     await expect(walFetch(storage, '00000002.history', join(dir, 'h'))).rejects.toThrow();
   });
+
+  it('fetches the copy of a segment still being written when the finished one was never stored (the WAL stream’s last segment)', async () => {
+    const { dir, storage } = await setup();
+    const file = join(dir, 'seg');
+    await writeFile(file, Buffer.alloc(1024, 7));
+    await storage.put(`wal/${segment}.partial`, file);
+    const back = join(dir, 'back');
+    await walFetch(storage, segment, back);
+    expect((await readFile(back)).equals(Buffer.alloc(1024, 7))).toBe(true);
+    // A finished copy wins over the partial one.
+    await writeFile(file, Buffer.alloc(1024, 8));
+    await walPush(storage, file, segment);
+    await walFetch(storage, segment, back);
+    expect((await readFile(back)).equals(Buffer.alloc(1024, 8))).toBe(true);
+    // Timeline histories have no partial copies.
+    await storage.put('wal/00000002.history.partial', file);
+    await expect(walFetch(storage, '00000002.history', join(dir, 'h'))).rejects.toThrow();
+  });
 });

@@ -30,7 +30,19 @@ export async function walPush(storage: BackupStorage, path: string, name: string
   await storage.put(key, path);
 }
 
-/** Postgres's restore_command for object storage: fetches `wal/<name>` to `path` (fails when absent). */
+/**
+ * Postgres's restore_command for object storage: fetches `wal/<name>` to
+ * `path`, or the segment being written when the stream stopped
+ * (`wal/<name>.partial`, see {@link WalStream}); fails when neither is there.
+ */
 export async function walFetch(storage: BackupStorage, name: string, path: string): Promise<void> {
-  await storage.fetch(`wal/${checkName(name)}`, path);
+  const key = `wal/${checkName(name)}`;
+  try {
+    await storage.fetch(key, path);
+  } catch (err) {
+    if (!/^[0-9A-F]{24}$/.test(name)) throw err;
+    await storage.fetch(`${key}.partial`, path).catch(() => {
+      throw err;
+    });
+  }
 }

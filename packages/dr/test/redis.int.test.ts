@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infraEnv, startRedisServer } from '@parley/testing';
+import { infraEnv, makeTestCa, startRedisServer } from '@parley/testing';
 
 /**
  * Redis snapshots as an operator takes them: over the replication protocol
@@ -128,5 +128,47 @@ describe('parley-dr backup redis', () => {
     );
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no Redis snapshot redis-nope');
+  });
+
+  it('takes a snapshot over TLS (rediss://) trusting a private CA, and refuses a server it cannot verify', async () => {
+    const ca = await makeTestCa();
+    const source = await startRedisServer({ tls: ca });
+    const writes = new Redis({ port: source.port, host: '127.0.0.1', tls: { ca: ca.ca } });
+    try {
+      await writes.set('over-tls', 'kept');
+      const env = {
+        ...process.env,
+        PARLEY_BACKUP_DIR: join(dir, 'store-tls'),
+        PARLEY_REDIS_URL: source.url,
+      };
+      const refused = await exec(process.execPath, [cli, 'backup', 'redis'], {
+        env,
+        timeout: 60_000,
+      }).catch((err: { code: number; stderr: string }) => err);
+      expect(refused).toMatchObject({ code: 1 });
+      expect((refused as { stderr: string }).stderr).toMatch(
+        /cannot reach Redis at 127\.0\.0\.1:\d+: .*certificate/,
+      );
+
+      const taken = await exec(process.execPath, [cli, 'backup', 'redis'], {
+        env: { ...env, PARLEY_REDIS_CA_FILE: ca.caFile },
+        timeout: 60_000,
+      });
+      expect(taken.stdout).toMatch(/ 1 keys, kept until /);
+      const target = join(dir, 'restored-tls');
+      await exec(process.execPath, [cli, 'backup', 'redis-restore', '--target', target], { env });
+      const copy = await startRedisServer({ dir: target });
+      const client = new Redis({ port: copy.port, host: '127.0.0.1' });
+      try {
+        expect(await client.get('over-tls')).toBe('kept');
+      } finally {
+        client.disconnect();
+        await copy.destroy();
+      }
+    } finally {
+      writes.disconnect();
+      await source.destroy();
+      await ca.destroy();
+    }
   });
 });

@@ -10,17 +10,17 @@ import {
   startRestored,
   verifyBackup,
 } from '../backup.js';
-import { backupRedis, restoreRedis } from '../redis-snapshot.js';
+import { backupRedis, pruneRedisSnapshots, restoreRedis } from '../redis-snapshot.js';
 import { failed, runChecks } from '../run.js';
 import { DirectoryStorage, storageFromEnv } from '../storage.js';
 import { need, usage } from './shared.js';
 
 export const BACKUP_USAGE = `parley-dr backup create
 parley-dr backup list [--json]
-parley-dr backup prune
+parley-dr backup prune                                   (the retention: full 30 days, WAL 7, Redis 3)
 parley-dr backup verify [--backup-id <id|latest>] [--port P]
 parley-dr backup restore --backup-id <id|latest> [--to-time <ISO timestamp>] --target <dir> [--port P] [--start]
-parley-dr backup redis                                   (a Redis snapshot over the replication protocol; PARLEY_REDIS_URL)
+parley-dr backup redis                                   (a Redis snapshot over the replication protocol; PARLEY_REDIS_URL, PARLEY_REDIS_CA_FILE for rediss://)
 parley-dr backup redis-restore [--backup-id <id|latest>] --target <dir>
 
 Environment: PARLEY_BACKUP_DIR (the backup storage: base/ and the WAL archive wal/),
@@ -63,7 +63,10 @@ export async function backup(rest: string[]): Promise<number> {
       return 0;
     }
     case 'redis': {
-      const m = await backupRedis(storage, need('PARLEY_REDIS_URL'));
+      const caFile = process.env.PARLEY_REDIS_CA_FILE;
+      const m = await backupRedis(storage, need('PARLEY_REDIS_URL'), new Date(), {
+        ...(caFile ? { caFile } : {}),
+      });
       process.stdout.write(`${m.id} ${m.size} bytes, ${m.keys} keys, kept until ${m.keepUntil}\n`);
       return 0;
     }
@@ -77,8 +80,9 @@ export async function backup(rest: string[]): Promise<number> {
     }
     case 'prune': {
       const pruned = await pruneBackups(storage);
+      const redis = await pruneRedisSnapshots(storage);
       process.stdout.write(
-        `pruned ${pruned.backups.length} backups (${pruned.backups.join(', ') || 'none'}) and ${pruned.walSegments} WAL segments\n`,
+        `pruned ${pruned.backups.length} backups (${pruned.backups.join(', ') || 'none'}), ${pruned.walSegments} WAL segments and ${redis.length} Redis snapshots\n`,
       );
       return 0;
     }
