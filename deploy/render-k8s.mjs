@@ -199,6 +199,8 @@ export function k8sFiles() {
         {
           apiVersion: 'kustomize.config.k8s.io/v1beta1',
           kind: 'Kustomization',
+          // The base's objects have it already; the ones the region adds get it here.
+          namespace: NAMESPACE,
           resources: ['../../base', ...(added.length > 0 ? ['extra.yaml'] : [])],
           patches,
         },

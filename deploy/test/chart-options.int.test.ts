@@ -260,7 +260,7 @@ async function renderRelease(release: string, extra: string[] = []): Promise<K8s
 function podSpecsOf(objects: K8sObject[]): Array<[string, any, any]> {
   return objects.flatMap((o): Array<[string, any, any]> => {
     const key = `${o.kind}/${o.metadata.name}`;
-    if (o.kind === 'Deployment' || o.kind === 'Job')
+    if (o.kind === 'Deployment' || o.kind === 'Job' || o.kind === 'StatefulSet')
       return [[key, o.spec.template.metadata, o.spec.template.spec]];
     if (o.kind === 'CronJob')
       return [
@@ -366,12 +366,14 @@ describe('names: nameOverride, fullnameOverride and two releases in one namespac
     expect(danglingReferences(renamed)).toEqual([]);
   });
 
-  it('keeps what two releases share apart: dashboard uids, backup files, integrity results', async () => {
+  it('keeps what two releases share apart: dashboard uids, WAL slots, integrity results', async () => {
     const results = async (fullname: string | undefined) => {
       const objects = await renderRelease('parley', [
         ...(fullname ? ['--set', `fullnameOverride=${fullname}`] : []),
         '--set',
         'integrityCheck.pushgateway=http://pushgateway.monitoring:9091',
+        '--set',
+        'backups.storageUrl=s3://backups/shared',
       ]);
       const prefix = fullname ?? 'parley';
       const uids = objects
@@ -382,7 +384,9 @@ describe('names: nameOverride, fullnameOverride and two releases in one namespac
               .uid,
         )
         .sort();
-      const backup = JSON.stringify(find(objects, 'CronJob', `${prefix}-backup`));
+      const stream = find(objects, 'StatefulSet', `${prefix}-backup-wal-stream`) as any;
+      const streamArgs: string[] = stream.spec.template.spec.containers[0].args;
+      const backup = streamArgs[streamArgs.indexOf('--slot') + 1];
       const integrity = find(objects, 'CronJob', `${prefix}-integrity-check`) as any;
       return {
         uids,
@@ -400,9 +404,9 @@ describe('names: nameOverride, fullnameOverride and two releases in one namespac
     expect(plain.args.slice(-2)).toEqual(['--release', 'parley']);
     const other = await results('shop');
     expect(other.uids).toEqual(['shop-data', 'shop-overview', 'shop-resilience', 'shop-services']);
-    expect(other.backup).toContain('shop-$(date -u');
-    expect(other.backup).toContain("-name 'shop-*.dump'");
-    expect(other.backup).not.toContain('parley-*.dump');
+    // Two releases streaming from one Postgres hold a replication slot each.
+    expect(plain.backup).toBe('parley_wal');
+    expect(other.backup).toBe('shop_wal');
     expect(other.args.slice(-2)).toEqual(['--release', 'shop']);
   });
 
@@ -655,6 +659,16 @@ describe('helm test and the release notes', () => {
       'monitoring.labels.release=kps',
     ]);
     expect(labelled).not.toContain('WARNING');
+    // A primary without a backup storage is told that nothing is backed up.
+    const noBackups = await notes([
+      '-f',
+      `${CHART}/values-us-east.yaml`,
+      '--set',
+      'monitoring.labels.release=kps',
+      '--set',
+      'backups.storageUrl=',
+    ]);
+    expect(noBackups).toMatch(/WARNING: no backups run\. Set backups\.storageUrl/);
     const standby = await notes(['-f', `${CHART}/values-us-west-dr.yaml`]);
     expect(standby).toContain('Cold standby');
     expect(standby).not.toContain('helm test');
@@ -695,8 +709,14 @@ describe('NetworkPolicies for what the chart itself reaches', () => {
         ports: [{ protocol: 'TCP', port: 9091 }],
       },
     ]);
-    // The backups share the maintenance policy, not this one.
-    expect(egressTo(on, podLabels(on, 'CronJob/parley-backup'), 9091)).toEqual([]);
+    // The backups have their own policy, not this one.
+    const backups = await renderRelease('parley', [
+      '--set',
+      'integrityCheck.pushgateway=http://pushgateway.monitoring:9091',
+      '--set',
+      'backups.storageUrl=s3://backups/parley',
+    ]);
+    expect(egressTo(backups, podLabels(backups, 'CronJob/parley-backup-full'), 9091)).toEqual([]);
     // The port follows the URL.
     const https = await renderRelease('parley', [
       '--set',
@@ -708,12 +728,101 @@ describe('NetworkPolicies for what the chart itself reaches', () => {
     for (const o of on.filter((o) => o.kind === 'NetworkPolicy')) await validateObject(o);
   });
 
+  it('backs up once a storage is set: daily full, WAL streamed, hourly Redis, reaching only Postgres, Redis and the storage', async () => {
+    // us-east's values name a bucket; without one nothing is backed up (and NOTES warns).
+    const off = await renderRelease('parley', ['--set', 'backups.storageUrl=']);
+    expect(off.filter((o) => o.metadata.name.startsWith('parley-backup'))).toEqual([]);
+    const on = await renderRelease('parley', [
+      '--set',
+      'backups.storageUrl=s3://parley-backups-us-west-2/us-east',
+      '--set',
+      'backups.storageEndpoint=https://minio.backups.example:9000',
+      '--set',
+      'backups.storagePorts={9000}',
+      '--set',
+      'backups.storagePeers[0].ipBlock.cidr=10.99.0.0/16',
+    ]);
+    const backups = on.filter((o) => o.metadata.name.startsWith('parley-backup'));
+    expect(backups.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'CronJob/parley-backup-full',
+      'CronJob/parley-backup-redis',
+      'NetworkPolicy/parley-backup',
+      'ServiceAccount/parley-backup',
+      'StatefulSet/parley-backup-wal-stream',
+    ]);
+    const full = find(on, 'CronJob', 'parley-backup-full') as any;
+    const redis = find(on, 'CronJob', 'parley-backup-redis') as any;
+    expect(full.spec.schedule).toBe('17 3 * * *');
+    expect(redis.spec.schedule).toBe('23 * * * *');
+    const fullPod = full.spec.jobTemplate.spec.template.spec;
+    expect(fullPod.containers[0].image).toBe('ghcr.io/parley-chat/parley-dr:0.1.0');
+    expect(fullPod.containers[0].args[0]).toContain(
+      'backup create && node /app/dist/cli.js backup prune',
+    );
+    const env = (pod: any) =>
+      Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+    expect(env(fullPod)).toMatchObject({
+      PARLEY_BACKUP_URL: 's3://parley-backups-us-west-2/us-east',
+      PARLEY_S3_ENDPOINT: 'https://minio.backups.example:9000',
+      // Secrets by reference only.
+      PARLEY_PG_REPLICATION_URL: {
+        secretKeyRef: { name: 'parley-secrets', key: 'PARLEY_PG_REPLICATION_URL' },
+      },
+      AWS_ACCESS_KEY_ID: {
+        secretKeyRef: {
+          name: 'parley-secrets',
+          key: 'PARLEY_BACKUP_ACCESS_KEY_ID',
+          optional: true,
+        },
+      },
+    });
+    expect(fullPod.serviceAccountName).toBe('parley-backup');
+    for (const key of [
+      'CronJob/parley-backup-full',
+      'CronJob/parley-backup-redis',
+      'StatefulSet/parley-backup-wal-stream',
+    ]) {
+      const labels = podLabels(on, key);
+      expect(egressTo(on, labels, 5432), key).toHaveLength(1);
+      expect(egressTo(on, labels, 6379), key).toHaveLength(1);
+      expect(egressTo(on, labels, 9000), key).toEqual([
+        { to: [{ ipBlock: { cidr: '10.99.0.0/16' } }], ports: [{ protocol: 'TCP', port: 9000 }] },
+      ]);
+      // Nothing else: not HTTPS to the internet, not Kafka.
+      expect(egressTo(on, labels, 443), key).toEqual([]);
+      expect(egressTo(on, labels, 9092), key).toEqual([]);
+    }
+    const stream = find(on, 'StatefulSet', 'parley-backup-wal-stream') as any;
+    expect(stream.spec.replicas).toBe(1);
+    expect(stream.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('2Gi');
+    expect(stream.spec.template.spec.containers[0].args).toEqual([
+      'wal-stream',
+      '--spool',
+      '/spool',
+      '--slot',
+      'parley_wal',
+      '--partial-every',
+      '60',
+    ]);
+    for (const o of backups) await validateObject(o);
+    // A secondary region backs nothing up, storage or not.
+    const secondary = await renderRelease('parley', [
+      '--set',
+      'role=secondary',
+      '--set',
+      'backups.storageUrl=s3://parley-backups/x',
+    ]);
+    expect(secondary.filter((o) => o.metadata.name.startsWith('parley-backup'))).toEqual([]);
+  });
+
   it('lets every service reach the OTLP collector when an endpoint is configured', async () => {
     const off = await renderRelease('parley');
     expect(off.filter((o) => o.metadata.name === 'parley-otlp')).toEqual([]);
     const on = await renderRelease('parley', [
       '--set',
       'config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://otel-collector.monitoring:4318/v1/traces',
+      '--set',
+      'backups.storageUrl=s3://backups/parley',
     ]);
     for (const service of ['gateway', 'chat', 'voice', 'ai', 'hitl', 'embedding'])
       expect(
@@ -721,7 +830,7 @@ describe('NetworkPolicies for what the chart itself reaches', () => {
         service,
       ).toHaveLength(1);
     // Not the jobs, which send no traces.
-    expect(egressTo(on, podLabels(on, 'CronJob/parley-backup'), 4318)).toEqual([]);
+    expect(egressTo(on, podLabels(on, 'CronJob/parley-backup-full'), 4318)).toEqual([]);
     await validateObject(find(on, 'NetworkPolicy', 'parley-otlp'));
   });
 

@@ -300,7 +300,11 @@ describe.each(REGIONS)('the chart for %s', (region) => {
     for (const [name, pod] of podSpecs(region))
       for (const c of pod.containers)
         for (const e of c.env ?? [])
-          if (/SECRET|TOKEN|PASSWORD|API_KEY|_URLS?$/.test(e.name))
+          // PARLEY_BACKUP_URL is s3://bucket/prefix, where the schema allows no credential.
+          if (
+            /SECRET|TOKEN|PASSWORD|API_KEY|_URLS?$/.test(e.name) &&
+            e.name !== 'PARLEY_BACKUP_URL'
+          )
             expect(e.valueFrom?.secretKeyRef?.name, `${name}/${e.name}`).toBe('parley-secrets');
   });
 
@@ -409,9 +413,14 @@ describe('what differs between the regions', () => {
     expect(objects('eu-west', 'Job')).toHaveLength(0);
     expect(objects('us-west-dr', 'Job')).toHaveLength(0);
     expect(objects('us-east', 'CronJob').map((c) => c.metadata.name)).toEqual([
-      'parley-backup',
+      'parley-backup-full',
+      'parley-backup-redis',
       'parley-integrity-check',
     ]);
+    expect(objects('us-east', 'StatefulSet').map((c) => c.metadata.name)).toEqual([
+      'parley-backup-wal-stream',
+    ]);
+    expect(objects('eu-west', 'StatefulSet')).toHaveLength(0);
     expect(objects('eu-west', 'CronJob')).toHaveLength(0);
   });
 

@@ -23,6 +23,12 @@ Twilio webhooks:        https://{{ .Values.ingress.voiceHost }}/v1/voice/
 
 Every secret comes from the Secret {{ .Values.secrets.name }}, which you create
 (docs/operators/install.md); the pods do not start without it.
+{{- if and (include "parley.writes" .) .Values.backups.enabled (not .Values.backups.storageUrl) }}
+
+WARNING: no backups run. Set backups.storageUrl to a bucket in another region
+(s3://bucket/prefix) and give the Secret PARLEY_PG_REPLICATION_URL
+(docs/operators/backups-and-failover.md), or set backups.enabled=false.
+{{- end }}
 {{- if .Values.monitoring.adapterRules }}
 
 The HPAs read custom and external metrics: point prometheus-adapter at the
