@@ -202,6 +202,48 @@ describe('voice calls through rollouts, scale-downs and node drains', () => {
     await validateObject(voice(objects));
   });
 
+  it('lets each voice pod keep its own deletion cost when asked: token, pod name, a Role to patch pods, a way to the API server', async () => {
+    const plain = (await renderRegion('us-east')).objects;
+    expect(voice(plain).spec.template.spec.automountServiceAccountToken).toBe(false);
+    expect(plain.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding')).toEqual([]);
+    const { objects } = await renderRegion('us-east', [
+      '--set',
+      'services.voice.dynamicDeletionCost=true',
+      '--set',
+      'dependencies.kubeApi.to[0].ipBlock.cidr=172.20.0.1/32',
+    ]);
+    const pod = voice(objects).spec.template.spec;
+    expect(pod.automountServiceAccountToken).toBe(true);
+    const env = Object.fromEntries(
+      pod.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]),
+    );
+    expect(env).toMatchObject({
+      VOICE_POD_DELETION_COST: 'true',
+      POD_NAME: { fieldRef: { fieldPath: 'metadata.name' } },
+      POD_NAMESPACE: { fieldRef: { fieldPath: 'metadata.namespace' } },
+    });
+    // Only voice: the other services keep no token.
+    for (const o of objects.filter(
+      (o) => o.kind === 'Deployment' && o.metadata.name !== 'parley-voice',
+    ))
+      expect(o.spec.template.spec.automountServiceAccountToken, o.metadata.name).toBe(false);
+    const role = find(objects, 'Role', 'parley-voice-deletion-cost') as any;
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['patch'] }]);
+    const binding = find(objects, 'RoleBinding', 'parley-voice-deletion-cost') as any;
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: 'parley' },
+    ]);
+    const policy = find(objects, 'NetworkPolicy', 'parley-voice') as any;
+    expect(policy.spec.egress).toContainEqual({
+      to: [{ ipBlock: { cidr: '172.20.0.1/32' } }],
+      ports: [
+        { protocol: 'TCP', port: 443 },
+        { protocol: 'TCP', port: 6443 },
+      ],
+    });
+    for (const o of [voice(objects), role, binding, policy]) await validateObject(o);
+  });
+
   it('keeps voluntary disruptions to a budget that selects the voice pods, configurable per service', async () => {
     const { objects } = await renderRegion('us-east');
     const pdb = find(objects, 'PodDisruptionBudget', 'parley-voice');
@@ -886,7 +928,13 @@ describe('strict validation of what the chart renders', () => {
       'config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://otel-collector.monitoring:4318/v1/traces',
       '--set',
       'monitoring.labels.release=kube-prometheus-stack',
+      '--set',
+      'services.voice.dynamicDeletionCost=true,tls.caSecret=parley-ca,tls.redisCaKey=redis.pem',
+      '--set',
+      'backups.storageEndpoint=https://minio.example:9000,backups.storageRegion=eu-central-1',
     ]);
+    // us-east's values name the backup bucket: the backup workloads are in.
+    expect(objects.some((o) => o.kind === 'StatefulSet')).toBe(true);
     await validateAll(objects);
     expect(selectorProblems(objects)).toEqual([]);
   });

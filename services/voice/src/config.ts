@@ -53,6 +53,20 @@ export const voiceFields = {
   localSttKey: env.secret('VOICE_LOCAL_STT_KEY', { minLength: 8, optional: true }),
   /** eSpeak NG worker threads (the offline synthesizer, always the last resort). */
   espeakThreads: env.int('VOICE_ESPEAK_THREADS', { min: 1, max: 16, default: 1 }),
+
+  /**
+   * Keep this pod's controller.kubernetes.io/pod-deletion-cost at its number of
+   * calls, so a scale-down removes the pods with fewest calls first (Kubernetes:
+   * POD_NAME, POD_NAMESPACE and a role that may patch pods; the chart's
+   * services.voice.dynamicDeletionCost).
+   */
+  podDeletionCost: env.bool('VOICE_POD_DELETION_COST', { default: false }),
+  /** This pod's name and namespace (the downward API). */
+  podName: env.string('POD_NAME', { default: '' }),
+  podNamespace: env.string('POD_NAMESPACE', { default: '' }),
+  /** The API server, as Kubernetes tells every pod. */
+  kubernetesHost: env.string('KUBERNETES_SERVICE_HOST', { default: '' }),
+  kubernetesPort: env.port('KUBERNETES_SERVICE_PORT', { default: 443 }),
 };
 
 /** Every environment variable the voice service reads. */

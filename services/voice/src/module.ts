@@ -1,12 +1,15 @@
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { withErrorPrefix } from '@parley/service-kit';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { EventRegistry, allEvents } from '@parley/contracts';
+import type { Logger } from '@parley/observability';
 import { parseNumbers, type VoiceSettings } from './config.js';
 import { VOICE_ERROR_PREFIX } from './errors.js';
 import { ConversationLink } from './adapters/conversation-link.js';
 import { PhoneNumbers } from './adapters/phone-numbers.js';
+import { PodDeletionCost } from './adapters/pod-deletion-cost.js';
 import { adminRoutes } from './routes/admin.route.js';
 import { CallSession, type CallObserver } from './domain/call-session.js';
 import { CallRegistry } from './domain/calls.js';
@@ -23,9 +26,13 @@ declare module 'fastify' {
   }
 }
 
+const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
+
 /** Options for {@link voiceModule}. */
 export interface VoiceModuleOptions {
   settings: VoiceSettings;
+  /** The pod's ServiceAccount token and CA (`podDeletionCost`). @default Kubernetes' mount, /var/run/secrets/kubernetes.io/serviceaccount */
+  serviceAccountDir?: string;
 }
 
 /** What {@link voiceModule} decorates the app with, as `app.voice`. */
@@ -46,7 +53,7 @@ export interface Voice {
  */
 async function voice(
   app: FastifyInstance,
-  { settings: config }: VoiceModuleOptions,
+  { settings: config, serviceAccountDir = SERVICE_ACCOUNT }: VoiceModuleOptions,
 ): Promise<void> {
   const options = { bus: app.ports.bus, cache: app.ports.cache, db: app.ports.db };
   const deps = { logger: app.logger, metrics: app.metrics };
@@ -83,6 +90,11 @@ async function voice(
   }
   if (!config.publicUrl)
     throw new Error('TWILIO_AUTH_TOKEN needs VOICE_PUBLIC_URL (the address Twilio calls)');
+  if (config.podDeletionCost) {
+    const cost = podDeletionCost(config, serviceAccountDir, deps.logger);
+    calls.onChange((size) => cost.set(size));
+    app.addHook('onClose', () => cost.close());
+  }
   const speech = speechStack(config, deps.metrics, deps.logger);
   app.addHook('onClose', () => speech.close());
   const authToken = config.twilioAuthToken;
@@ -171,6 +183,28 @@ async function voice(
 }
 
 export const voiceModule = fp(voice, { name: 'parley-voice', fastify: '5.x' });
+
+/** The pod's deletion cost through the API server Kubernetes gives every pod. */
+function podDeletionCost(
+  config: VoiceSettings,
+  serviceAccountDir: string,
+  logger: Logger,
+): PodDeletionCost {
+  const { podName, podNamespace, kubernetesHost, kubernetesPort } = config;
+  if (!podName || !podNamespace || !kubernetesHost)
+    throw new Error(
+      'VOICE_POD_DELETION_COST needs POD_NAME and POD_NAMESPACE (the downward API) in a Kubernetes pod (KUBERNETES_SERVICE_HOST)',
+    );
+  const host = kubernetesHost.includes(':') ? `[${kubernetesHost}]` : kubernetesHost;
+  return new PodDeletionCost({
+    apiUrl: `https://${host}:${kubernetesPort}`,
+    namespace: podNamespace,
+    pod: podName,
+    tokenFile: `${serviceAccountDir}/token`,
+    ca: readFileSync(`${serviceAccountDir}/ca.crt`),
+    logger: logger.child({ component: 'pod-deletion-cost' }),
+  });
+}
 
 function callMetrics(registry: Registry): CallObserver {
   const turn = new Histogram({

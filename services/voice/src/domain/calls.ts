@@ -22,8 +22,15 @@ export class CallRegistry {
   private readonly calls = new Map<string, Call>();
   private draining = false;
   private readonly idle = new Set<() => void>();
+  private readonly listeners = new Set<(size: number) => void>();
 
   constructor(private readonly maxCalls: number) {}
+
+  /** Calls `listener` with the number of calls whenever a call starts or ends. */
+  onChange(listener: (size: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   get size(): number {
     return this.calls.size;
@@ -37,6 +44,7 @@ export class CallRegistry {
 
   add(call: Call): void {
     this.calls.set(call.streamSid, call);
+    for (const listener of this.listeners) listener(this.calls.size);
   }
 
   /** The calls in progress. */
@@ -50,7 +58,8 @@ export class CallRegistry {
 
   end(streamSid: string): Call | undefined {
     const call = this.calls.get(streamSid);
-    this.calls.delete(streamSid);
+    if (!this.calls.delete(streamSid)) return undefined;
+    for (const listener of this.listeners) listener(this.calls.size);
     if (this.calls.size === 0) for (const wake of this.idle) wake();
     return call;
   }
