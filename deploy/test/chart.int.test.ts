@@ -326,7 +326,7 @@ describe.each(REGIONS)('the chart for %s', (region) => {
     ]);
     expect(rules.find((r: any) => r.alert === 'ParleyHealthFailing').for).toBe('2m');
     expect(rules.find((r: any) => r.alert === 'ParleyIntegrityCritical').expr).toContain(
-      'parley_integrity_findings{job="parley_integrity", severity="critical"}',
+      'parley_integrity_findings{job="parley_integrity", release="parley", severity="critical"}',
     );
   });
 

@@ -11,7 +11,7 @@ import {
   type Sources,
 } from './prometheus.js';
 import { CONSUMERS, SERVICES, scrapePlatform, type Scraped } from './scrape.js';
-import { renderRegion, type K8sObject } from './tools.js';
+import { CHART, exec, parseObjects, renderRegion, type K8sObject } from './tools.js';
 
 /**
  * The alerts and the prometheus-adapter rules against what the platform
@@ -59,6 +59,33 @@ describe('the alerts and adapter rules against the running services', () => {
 
   it('select only series the services export, with the labels Prometheus stores', () => {
     expect(selectorProblems(expressions, sources())).toEqual([]);
+  });
+
+  it('finds none of this release’s series for another release’s alerts and queue metric (two releases in one namespace)', async () => {
+    const canary = parseObjects(
+      await exec('PARLEY_HELM', [
+        'template',
+        'canary',
+        CHART,
+        '--namespace',
+        NAMESPACE,
+        '-f',
+        `${CHART}/values-us-east.yaml`,
+      ]),
+    );
+    const other = ruleExpressions(canary, NAMESPACE);
+    const problems = selectorProblems(other, sources()).join('\n');
+    for (const rule of [
+      'alert ParleyHealthFailing',
+      'alert ParleyHighErrorRate',
+      'alert ParleyConsumerLag',
+      'alert ParleyDegraded',
+      'alert ParleyIntegrityCritical',
+      'adapter hitl_queue_size metricsQuery',
+    ])
+      expect(problems).toMatch(
+        new RegExp(`^${rule}: .*(app_kubernetes_io_instance|release)="canary"`, 'm'),
+      );
   });
 
   it('would find nothing for the rules that select on service if the services’ labels lost the clash', () => {

@@ -58,9 +58,16 @@ export function serviceMonitorTargets(
         if (!deployment || !port || !component) continue;
         const pod = `${deployment.metadata.name}-5d8f7c9b4-x2x7q`;
         const jobLabel = monitor.spec.jobLabel as string | undefined;
+        // targetLabels: the Service's labels, their names sanitized as the operator does.
+        const copied = Object.fromEntries(
+          ((monitor.spec.targetLabels ?? []) as string[])
+            .filter((l) => service.metadata.labels?.[l] !== undefined)
+            .map((l) => [l.replace(/[^a-zA-Z0-9_]/g, '_'), service.metadata.labels![l]!]),
+        );
         targets.set(component, {
           honorLabels: endpoint.honorLabels === true,
           labels: {
+            ...copied,
             job: (jobLabel && service.metadata.labels?.[jobLabel]) || service.metadata.name,
             namespace,
             service: service.metadata.name,
@@ -83,7 +90,7 @@ export const PUSHGATEWAY_TARGET: ScrapeTarget = {
   honorLabels: true,
 };
 
-/** parley-dr's pushed metrics as a source: its push's grouping key (job `parley_integrity`) on every series. */
+/** parley-dr's pushed metrics as a source: its push's grouping key (job `parley_integrity`, the chart's `--release parley`) on every series. */
 export function pushedSource(exposition: Exposition): {
   exposition: Exposition;
   target: ScrapeTarget;
@@ -93,7 +100,7 @@ export function pushedSource(exposition: Exposition): {
       ...exposition,
       samples: exposition.samples.map((s) => ({
         ...s,
-        labels: { ...s.labels, job: 'parley_integrity' },
+        labels: { ...s.labels, job: 'parley_integrity', release: 'parley' },
       })),
     },
     target: PUSHGATEWAY_TARGET,
@@ -170,9 +177,14 @@ export function ruleExpressions(objects: K8sObject[], namespace: string): RuleEx
       const series = selectors(rule.seriesQuery)[0]!.metric;
       const resources = Object.keys(rule.resources.overrides);
       const groupBy = resources.includes('pod') ? 'pod' : 'namespace';
-      const labelMatchers = resources
-        .map((label) => (label === 'namespace' ? `namespace="${namespace}"` : `${label}=~".+"`))
-        .join(',');
+      // An HPA's external metric adds its selector's labels (the adapter's LabelMatchers).
+      const selector = groupBy === 'namespace' ? externalSelector(objects, rule.name.as) : {};
+      const labelMatchers = [
+        ...resources.map((label) =>
+          label === 'namespace' ? `namespace="${namespace}"` : `${label}=~".+"`,
+        ),
+        ...Object.entries(selector).map(([label, value]) => `${label}="${value}"`),
+      ].join(',');
       const query = rule.metricsQuery
         .replaceAll('<<.Series>>', series)
         .replaceAll('<<.LabelMatchers>>', labelMatchers)
@@ -184,6 +196,18 @@ export function ruleExpressions(objects: K8sObject[], namespace: string): RuleEx
     });
   });
   return [...alerts, ...adapter];
+}
+
+/** The matchLabels of the rendered HPAs' selector for the external metric `name`. */
+function externalSelector(objects: K8sObject[], name: string): Record<string, string> {
+  for (const hpa of objects.filter((o) => o.kind === 'HorizontalPodAutoscaler'))
+    for (const m of hpa.spec.metrics as Array<{
+      type: string;
+      external?: { metric: { name: string; selector?: { matchLabels?: Record<string, string> } } };
+    }>)
+      if (m.type === 'External' && m.external?.metric.name === name)
+        return m.external.metric.selector?.matchLabels ?? {};
+  return {};
 }
 
 /** The labels each `by (...)` aggregation of an expression keeps, with the metrics under it. */
