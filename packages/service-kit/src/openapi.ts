@@ -26,6 +26,43 @@ import { $ZodType } from 'zod/v4/core';
 export const passThroughValidator = () => (value: unknown) => ({ value });
 export const passThroughSerializer = () => (data: unknown) => JSON.stringify(data);
 
+/**
+ * With `PARLEY_CHECK_RESPONSES=1` (the test command sets it), every reply is
+ * checked against the zod schema the route declares for its status, and one
+ * that does not match fails (500, `SVC_ERR_RESPONSE_SCHEMA` in the log): the
+ * published document cannot promise what a route does not send. Off in
+ * production, where the reply goes out as it is.
+ */
+export const checkingSerializer =
+  ({
+    schema,
+    url,
+    method,
+    httpStatus,
+  }: {
+    schema: unknown;
+    url: string;
+    method: string;
+    httpStatus?: string;
+  }) =>
+  (data: unknown) => {
+    const json = JSON.stringify(data);
+    const content = (schema as { content?: Record<string, { schema: unknown }> }).content;
+    const zod = (content?.['application/json']?.schema ?? schema) as unknown;
+    if (zod instanceof $ZodType) {
+      // What the client receives: the JSON text parsed back (dates as strings, no undefined).
+      const result = z.safeParse(zod, json === undefined ? undefined : JSON.parse(json));
+      if (!result.success)
+        throw Object.assign(
+          new Error(
+            `${method} ${url} answered ${httpStatus} with a body its schema refuses: ${z.prettifyError(result.error)}`,
+          ),
+          { code: 'SVC_ERR_RESPONSE_SCHEMA' },
+        );
+    }
+    return json;
+  };
+
 /** What every error answer of a Parley service looks like (one error handler, `createApp`). */
 export const serviceErrorSchema = z
   .looseObject({
@@ -81,7 +118,8 @@ export function openApi(app: FastifyInstance, options: OpenApiOptions): void {
     routes.push(route);
     if (describedWithZod(route.schema)) {
       route.validatorCompiler ??= passThroughValidator;
-      route.serializerCompiler ??= passThroughSerializer;
+      route.serializerCompiler ??=
+        process.env.PARLEY_CHECK_RESPONSES === '1' ? checkingSerializer : passThroughSerializer;
     }
     // Every error has the one shape of createApp's error handler: say so once, here.
     const response = route.schema?.response as Record<string, unknown> | undefined;

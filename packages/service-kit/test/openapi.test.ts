@@ -48,6 +48,32 @@ describe('openApi', () => {
     ]);
   });
 
+  it('checks every reply against the schema of its status when PARLEY_CHECK_RESPONSES=1 (the test command)', async () => {
+    const before = process.env.PARLEY_CHECK_RESPONSES;
+    process.env.PARLEY_CHECK_RESPONSES = '1';
+    try {
+      const logs: string[] = [];
+      ({ app } = build());
+      app.addHook('onError', async (_request, _reply, err) => void logs.push(String(err.code)));
+      app.get('/items/:name', { schema: { response: { 200: item } } }, async (request) => {
+        const { name } = request.params as { name: string };
+        // A reply that breaks the promise: a number where the document says string.
+        return name === 'broken' ? { name: 42 } : { name, extra: 'undeclared fields pass' };
+      });
+      const good = await app.inject({ method: 'GET', url: '/items/ok' });
+      expect([good.statusCode, good.json()]).toEqual([
+        200,
+        { name: 'ok', extra: 'undeclared fields pass' },
+      ]);
+      const bad = await app.inject({ method: 'GET', url: '/items/broken' });
+      expect(bad.statusCode).toBe(500);
+      expect(logs).toContain('SVC_ERR_RESPONSE_SCHEMA');
+    } finally {
+      if (before === undefined) delete process.env.PARLEY_CHECK_RESPONSES;
+      else process.env.PARLEY_CHECK_RESPONSES = before;
+    }
+  });
+
   it('leaves validation and serialization of zod-described routes to their handlers', async () => {
     ({ app } = build());
     app.errorPrefix = 'GW';

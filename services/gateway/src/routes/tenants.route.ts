@@ -157,7 +157,13 @@ export async function tenantsRoute(
         summary: 'Issues another widget key (several live at once while pages change)',
         params: tenantParams,
         body: emptyBody,
-        response: { 201: z.object({ widgetKey: z.string() }) },
+        response: {
+          201: z.object({
+            widgetKey: z
+              .object({ key: z.string(), createdAt: z.string() })
+              .describe('The new key, for the script tag, and when it was issued'),
+          }),
+        },
       },
     },
     async (request, reply) => {
