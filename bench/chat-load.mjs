@@ -5,7 +5,11 @@
 // reported as a ratio. Then idle-session capacity: how many idle sessions one
 // gateway process holds and its memory per connection.
 //
-//   pnpm --filter @parley/bench chat-load [clients=50] [messages=20] [idle=2000] [--distributed]
+//   pnpm --filter @parley/bench chat-load [clients=50] [messages=20] [idle=2000] [--distributed | --distributed-only]
+//
+// The distributed run also prints each process's CPU milliseconds per message and
+// reply (gateway, chat, AI, Kafka, Redis, the Postgres primary and replica with
+// their backends, from /proc), and per second with no traffic.
 //
 // Embedded mode needs nothing; --distributed also runs gateway, chat and AI as
 // processes on the local infrastructure (`scripts/infra up`). Loopback only,
@@ -15,9 +19,13 @@ import { createRequire } from 'node:module';
 import { WidgetClient, startServiceProcess, openSocket, createSession } from '@parley/testing';
 import { limits, startDistributed } from './lib/platform.mjs';
 import { report } from './lib/stats.mjs';
+import { cpuSince, cpuSnapshot, infraPids, printCpu } from './lib/cpu.mjs';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const distributed = process.argv.includes('--distributed');
+const distributed =
+  process.argv.includes('--distributed') || process.argv.includes('--distributed-only');
+// --distributed-only: skip the embedded run (the CPU per message is measured on the distributed one).
+const embeddedRun = !process.argv.includes('--distributed-only');
 const clients = Math.min(Number(args[0] ?? 50), 500);
 const messages = Math.min(Number(args[1] ?? 20), 200);
 const idle = Math.min(Number(args[2] ?? 2_000), 20_000);
@@ -66,14 +74,14 @@ async function echoBaseline() {
 }
 
 /** N widgets chatting through the gateway at `baseUrl`. */
-async function chat(label, baseUrl, widgetKey, origin) {
+async function chat(label, baseUrl, widgetKey, origin, rounds = messages) {
   const latencies = [];
   const started = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async () => {
       const client = await WidgetClient.connect(baseUrl, { widgetKey, origin });
       client.send({ type: 'resume', afterSeq: 0 });
-      for (let n = 0; n < messages; n++) {
+      for (let n = 0; n < rounds; n++) {
         const from = client.frames.length;
         const t0 = performance.now();
         client.send({
@@ -128,7 +136,7 @@ async function idleCapacity(label, baseUrl, widgetKey, origin) {
 const ceiling = await echoBaseline();
 
 // Embedded: the whole platform in one child process.
-{
+if (embeddedRun) {
   const proc = await startServiceProcess(require.resolve('@parley/standalone/main'), {
     env: { ...limits, PARLEY_DATA_DIR: ':memory:' },
     startTimeoutMs: 60_000,
@@ -145,14 +153,33 @@ const ceiling = await echoBaseline();
 if (distributed) {
   const platform = await startDistributed(['chat', 'ai', 'gateway']);
   const gateway = platform.procs.gateway;
+  const pids = {
+    ...Object.fromEntries(Object.entries(platform.procs).map(([n, p]) => [n, p.child.pid])),
+    ...infraPids(),
+  };
+  // Warm: one round first, so the measured run sees compiled code and open connections.
+  await chat('distributed warm-up', gateway.baseUrl, platform.widgetKey, platform.origin, 1);
+  const before = cpuSnapshot(pids);
   const result = await chat(
     'distributed (3 processes)',
     gateway.baseUrl,
     platform.widgetKey,
     platform.origin,
   );
+  const used = cpuSince(before, undefined, pids);
   console.log(
     `  ratio to ceiling: throughput ${(result.perSecond / ceiling.perSecond).toFixed(3)}, p50 latency x${(result.p50 / ceiling.p50).toFixed(1)}`,
+  );
+  printCpu(used, clients * messages, 'message and its reply');
+  // Idle: nothing sent for 10 s, every process's CPU per second.
+  const idleBefore = cpuSnapshot(pids);
+  await new Promise((r) => setTimeout(r, 10_000));
+  printCpu(
+    Object.fromEntries(
+      Object.entries(cpuSince(idleBefore, undefined, pids)).map(([n, ms]) => [n, ms]),
+    ),
+    10,
+    'second idle',
   );
   await idleCapacity('distributed gateway', gateway.baseUrl, platform.widgetKey, platform.origin);
   await platform.stop();

@@ -97,6 +97,8 @@ export const postgresFields = {
     default: [],
   }),
   pgPoolMax: env.int('PARLEY_PG_POOL_MAX', { min: 1, max: 500, default: 10 }),
+  /** Prepared statements (one parse and plan per connection); off behind a pooler that cannot keep them. */
+  pgPrepared: env.bool('PARLEY_PG_PREPARED', { default: true }),
 };
 
 /** Redis variables. */

@@ -36,6 +36,11 @@ export class EventRegistry {
     }
   }
 
+  /** Whether `type` is one of this registry's (any version): consumers pass over the others undecoded. */
+  knows(type: string): boolean {
+    return this.defs.has(type);
+  }
+
   /** Builds a validated envelope with a fresh event id and the current time. */
   create<P>(
     def: EventDefinition<P>,

@@ -5,7 +5,7 @@ import {
   type StoredMessage,
   type TenantAiSettings,
 } from '@parley/contracts';
-import type { ReadConsistency, SqlDatabase, SqlTransaction, WritePosition } from '@parley/ports';
+import type { ReadConsistency, SqlDatabase, WritePosition } from '@parley/ports';
 import { StoreError } from './errors.js';
 
 /** A tenant as the gateway needs it. */
@@ -76,6 +76,8 @@ export interface NewMessage {
    * a muted bot never speaks over an agent.
    */
   requireHandler?: 'bot' | 'agent';
+  /** Return this many messages before it, oldest first, when it is stored now (`Appended.history`). */
+  history?: number;
 }
 
 /** Who holds a conversation, and whether a handoff waits. */
@@ -93,6 +95,8 @@ export interface Appended {
   position: WritePosition;
   /** When the user message this is or answers reached the gateway. */
   receivedAt: string;
+  /** The messages before it, oldest first, when `history` was asked for and it was stored now. */
+  history?: StoredMessage[];
 }
 
 const MESSAGE_COLUMNS = `seq::integer as seq, id, role, client_message_id, text, received_at, created_at,
@@ -379,94 +383,62 @@ export class ConversationStore {
    * A user message reopens a resolved conversation.
    */
   async appendMessage(input: NewMessage): Promise<Appended> {
-    const { result, position } = await this.db.transaction(async (tx) => {
-      const [tenant] = await tx.query('select 1 from tenants where id = $1', [input.tenantId]);
-      if (!tenant) throw new StoreError('STORE_ERR_UNKNOWN_TENANT', `No tenant ${input.tenantId}`);
-      await tx.query(
-        `insert into conversations (tenant_id, id, visitor_id, channel) values ($1, $2, $3, $4)
-         on conflict do nothing`,
-        [input.tenantId, input.conversationId, input.visitorId, input.channel],
-      );
-      const [locked] = await tx.query<ConversationRow>(
-        `select ${CONVERSATION_COLUMNS} from conversations where tenant_id = $1 and id = $2 for update`,
-        [input.tenantId, input.conversationId],
-      );
-      if (!locked) throw new StoreError('STORE_ERR_INVALID', 'conversation row vanished');
-      if (input.role === 'user' && locked.visitor_id !== input.visitorId)
+    // One statement, one round trip (migration 0016 has the steps and their rules).
+    const { rows, position } = await this.db.write<{
+      outcome: 'created' | 'exists' | 'unknown_tenant' | 'owner' | 'not_handler';
+      conversation: ConversationRow | null;
+      message: MessageRow | null;
+      history: MessageRow[] | null;
+    }>(
+      `select outcome, conversation, message, history
+         from parley_append_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb,
+                                    $13, $14, $15, $16, $17, $18, $19)`,
+      [
+        input.tenantId,
+        input.conversationId,
+        input.visitorId,
+        input.channel,
+        input.role,
+        input.messageId,
+        input.clientMessageId,
+        input.eventId,
+        input.text,
+        input.receivedAt,
+        input.replyToSeq ?? null,
+        input.sources?.length ? JSON.stringify(input.sources) : null,
+        input.state?.handler ?? null,
+        input.state?.handoff ?? null,
+        input.language ?? null,
+        input.customerId ?? null,
+        input.region ?? null,
+        input.requireHandler ?? null,
+        input.history ?? 0,
+      ],
+    );
+    const { outcome, conversation, message, history } = rows[0]!;
+    switch (outcome) {
+      case 'unknown_tenant':
+        throw new StoreError('STORE_ERR_UNKNOWN_TENANT', `No tenant ${input.tenantId}`);
+      case 'owner':
         throw new StoreError(
           'STORE_ERR_CONVERSATION_OWNER',
           'The conversation belongs to another visitor',
         );
-      const existing = await findExisting(tx, input);
-      if (existing) return { ...existing, conversation: toConversation(locked), created: false };
-      if (input.requireHandler && locked.handler !== input.requireHandler)
+      case 'not_handler':
         throw new StoreError(
           'STORE_ERR_NOT_HANDLER',
-          `The conversation is held by the ${locked.handler}, not the ${input.requireHandler}`,
+          `The conversation is held by the ${conversation!.handler}, not the ${input.requireHandler}`,
         );
-
-      const [conversation] = await tx.query<ConversationRow>(
-        `update conversations set last_seq = last_seq + 1, updated_at = now(),
-                handler = coalesce($3, handler), handoff = coalesce($4, handoff),
-                language = coalesce($5, language), customer_id = coalesce(customer_id, $6),
-                home_region = coalesce($7, home_region)
-           ${input.role === 'user' ? `, status = 'open'` : ''}
-         where tenant_id = $1 and id = $2
-         returning ${CONVERSATION_COLUMNS}`,
-        [
-          input.tenantId,
-          input.conversationId,
-          input.state?.handler ?? null,
-          input.state?.handoff ?? null,
-          input.language ?? null,
-          input.customerId ?? null,
-          input.role === 'user' ? (input.region ?? null) : null,
-        ],
-      );
-      const [row] = await tx.query<MessageRow>(
-        `insert into messages (tenant_id, conversation_id, seq, id, role, client_message_id, text,
-                               event_id, reply_to_seq, received_at, sources)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                 coalesce((select received_at from messages
-                           where tenant_id = $1 and conversation_id = $2 and seq = $9), $10),
-                 $11::jsonb)
-         returning ${MESSAGE_COLUMNS}`,
-        [
-          input.tenantId,
-          input.conversationId,
-          conversation!.last_seq,
-          input.messageId,
-          input.role,
-          input.clientMessageId,
-          input.text,
-          input.eventId,
-          input.replyToSeq ?? null,
-          input.receivedAt,
-          input.sources?.length ? JSON.stringify(input.sources) : null,
-        ],
-      );
-      return {
-        message: toMessage(row!),
-        receivedAt: iso(row!.received_at),
-        conversation: toConversation(conversation!),
-        created: true,
-      };
-    });
-    return { ...result, position };
+    }
+    return {
+      message: toMessage(message!),
+      receivedAt: iso(message!.received_at),
+      conversation: toConversation(conversation!),
+      created: outcome === 'created',
+      position,
+      ...(history ? { history: history.map(toMessage) } : {}),
+    };
   }
-}
-
-async function findExisting(
-  tx: SqlTransaction,
-  input: NewMessage,
-): Promise<{ message: StoredMessage; receivedAt: string } | null> {
-  const [row] = await tx.query<MessageRow>(
-    `select ${MESSAGE_COLUMNS} from messages
-     where (tenant_id = $1 and conversation_id = $2 and client_message_id = $3) or event_id = $4
-     limit 1`,
-    [input.tenantId, input.conversationId, input.clientMessageId, input.eventId],
-  );
-  return row ? { message: toMessage(row), receivedAt: iso(row.received_at) } : null;
 }
 
 function iso(value: Date | string): string {

@@ -417,5 +417,19 @@ export function storeContract(name: string, open: () => Promise<SqlDatabase>): v
       const state = await store.conversation(tenantA, c, 'primary');
       expect(state).toMatchObject({ status: 'open', handler: 'bot', handoff: 'none', lastSeq: 5 });
     });
+
+    it('returns the turns before a message stored now with it, oldest first, and none for a copy', async () => {
+      const c = randomUUID();
+      const first = await store.appendMessage({ ...user(tenantA, c, 1), history: 3 });
+      expect(first.history).toEqual([]);
+      for (let n = 2; n <= 5; n++) await store.appendMessage(user(tenantA, c, n));
+      const sixth = await store.appendMessage({ ...user(tenantA, c, 6), history: 3 });
+      expect(sixth.created).toBe(true);
+      expect(sixth.history!.map((m) => m.seq)).toEqual([3, 4, 5]);
+      // The same rows a read gives (text, ids, times).
+      expect(sixth.history).toEqual(await store.recentMessages(tenantA, c, 5, 3, 'primary'));
+      const again = await store.appendMessage({ ...user(tenantA, c, 6), history: 3 });
+      expect([again.created, again.history]).toEqual([false, undefined]);
+    });
   });
 }

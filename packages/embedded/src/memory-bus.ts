@@ -39,7 +39,8 @@ export interface DeadLetter extends DeadLetterNote {
 interface Partition {
   /** Offset of `log[0]`: entries before it were handled by every group and dropped. */
   base: number;
-  log: string[];
+  /** Each event as published (JSON) with its type, as Kafka's `event-type` header carries it. */
+  log: Array<{ raw: string; type: string }>;
 }
 
 interface Member {
@@ -97,7 +98,7 @@ export class MemoryBroker {
 
   private append(event: Envelope): void {
     const index = partitionOf(event.conversation_id, this.partitions.length);
-    this.partitions[index]!.log.push(JSON.stringify(event));
+    this.partitions[index]!.log.push({ raw: JSON.stringify(event), type: event.type });
     for (const group of this.groups.values()) this.kick(group, index);
   }
 
@@ -176,7 +177,13 @@ export class MemoryBroker {
       if (offset >= partition.base + partition.log.length) return;
       const member = group.members[index % group.members.length];
       if (!member || member.abort.signal.aborted) return;
-      const raw = partition.log[offset - partition.base]!;
+      const { raw, type } = partition.log[offset - partition.base]!;
+      // A type the group does not handle is passed over undecoded, as the Kafka consumer does.
+      if (!member.options.registry.knows(type)) {
+        group.next[index] = offset + 1;
+        this.trim(index);
+        continue;
+      }
       const delivery = this.deliver(member, raw, index, offset);
       member.inFlight.add(delivery);
       const handled = await delivery.finally(() => member.inFlight.delete(delivery));

@@ -26,6 +26,13 @@ export class PgliteDatabase implements SqlDatabase {
     return (await this.db.query<R>(sql, params)).rows;
   }
 
+  async write<R extends object = Record<string, unknown>>(
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<{ rows: R[]; position: string }> {
+    return { rows: (await this.db.query<R>(sql, params)).rows, position: '0' };
+  }
+
   async transaction<T>(
     fn: (tx: SqlTransaction) => Promise<T>,
   ): Promise<{ result: T; position: string }> {

@@ -36,6 +36,7 @@ async function adapters(app: FastifyInstance, options: InfrastructureOptions): P
       primaryUrl: settings.pgPrimaryUrl,
       replicaUrls: settings.pgReplicaUrls ?? [],
       maxPoolSize: settings.pgPoolMax ?? 10,
+      preparedStatements: settings.pgPrepared ?? true,
     });
   if (settings.redisUrl)
     await app.register(redisPlugin, {

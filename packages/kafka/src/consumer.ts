@@ -54,6 +54,15 @@ export interface ConsumerOptions {
   sessionTimeoutMs?: number;
   /** How often the lag gauge is refreshed (also at once on every group join). @default 15000 */
   lagIntervalMs?: number;
+  /**
+   * Handled offsets are committed together, every partition in one request,
+   * at most this long after the message was handled (0: each at once). A
+   * crash loses at most this much of the commits: those messages are
+   * delivered again (at least once), and the handlers drop what they have
+   * seen. @default 50
+   */
+  commitIntervalMs?: number;
+
   /** Lag and handling metrics; without them the runner reports none (`reportLag` still answers). */
   metrics?: ConsumerMetrics;
   logger?: KafkaLogger;
@@ -88,6 +97,14 @@ export class EventConsumer {
   private readonly reported = new Set<number>();
   /** The offset being handled per partition: a position where the group has committed none. */
   private readonly inFlight = new Map<number, bigint>();
+  /** Offsets handled but not yet committed, by partition: the next commit sends them all. */
+  private readonly pending = new Map<number, bigint>();
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> = Promise.resolve();
+  /** Messages being handled now, and who waits for there to be none (stop). */
+  private active = 0;
+  private readonly idle = new Set<() => void>();
+  private readonly registry: EventRegistry;
 
   constructor(kafka: Kafka, options: ConsumerOptions) {
     const topic = options.topic ?? CONVERSATION_EVENTS_TOPIC;
@@ -99,9 +116,11 @@ export class EventConsumer {
       maxWaitTimeMs: 50,
       sessionTimeoutMs: 10_000,
       lagIntervalMs: 15_000,
+      commitIntervalMs: 50,
       logger: silentLogger,
       ...options,
     };
+    this.registry = options.registry;
     this.deliver = deliverer({
       groupId: this.opts.groupId,
       topic,
@@ -132,6 +151,9 @@ export class EventConsumer {
       this.assigned = new Set(payload.memberAssignment[this.opts.topic] ?? []);
       for (const partition of this.inFlight.keys())
         if (!this.assigned.has(partition)) this.inFlight.delete(partition);
+      // Another member has these now, from the group's last commit: it handles them again.
+      for (const partition of this.pending.keys())
+        if (!this.assigned.has(partition)) this.pending.delete(partition);
       void this.reportLag();
     });
   }
@@ -168,6 +190,12 @@ export class EventConsumer {
     this.state = 'stopping';
     clearInterval(this.lagTimer);
     this.abort.abort();
+    // The messages in hand finish (or give up: redelivered), the handled
+    // offsets are committed while still a member, then it leaves.
+    while (this.active > 0) await new Promise<void>((resolve) => this.idle.add(resolve));
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    await this.flush();
     await this.consumer.disconnect();
     await this.admin.disconnect();
     this.assigned = new Set();
@@ -234,7 +262,35 @@ export class EventConsumer {
     message: KafkaMessage,
     heartbeat?: () => Promise<void>,
   ): Promise<void> {
+    // Stopping: nothing new starts; the message stays uncommitted and is delivered again.
+    if (this.state === 'stopping' || this.state === 'stopped') throw new KafkaStoppingError();
+    this.active++;
+    try {
+      await this.handleMessage(topic, partition, message, heartbeat);
+    } finally {
+      if (--this.active === 0) {
+        for (const wake of this.idle) wake();
+        this.idle.clear();
+      }
+    }
+  }
+
+  private async handleMessage(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    heartbeat?: () => Promise<void>,
+  ): Promise<void> {
     this.inFlight.set(partition, BigInt(message.offset));
+    // A type the group's registry does not know is skipped without decoding
+    // it, by the producer's `event-type` header (without one: decoded, and
+    // skipped there). Most records of the shared topic are for other groups.
+    const type = message.headers?.['event-type'];
+    if (type !== undefined && !this.registry.knows(String(type))) {
+      this.opts.metrics?.handled(this.opts.groupId, topic, 'skipped', 0);
+      this.handled(partition, BigInt(message.offset) + 1n);
+      return;
+    }
     // kafkajs heartbeats only between messages: a long handler (a model's
     // answer) would outlive the session and be thrown out of the group. So
     // it beats while the handler works, and the session can stay short,
@@ -259,9 +315,54 @@ export class EventConsumer {
     }
     // Stopping: the message stays uncommitted and is delivered again.
     if (outcome === 'stopped') throw new KafkaStoppingError();
-    const next = BigInt(message.offset) + 1n;
-    await this.consumer.commitOffsets([{ topic, partition, offset: next.toString() }]);
+    this.handled(partition, BigInt(message.offset) + 1n);
+    if (this.opts.commitIntervalMs === 0) await this.flush();
+  }
+
+  /** Records a handled offset; the commit timer sends it with the others. */
+  private handled(partition: number, next: bigint): void {
     this.inFlight.set(partition, next);
+    this.pending.set(partition, next);
+    if (this.opts.commitIntervalMs > 0 && !this.commitTimer)
+      this.commitTimer = setTimeout(() => {
+        this.commitTimer = undefined;
+        void this.flush();
+      }, this.opts.commitIntervalMs);
+  }
+
+  /**
+   * Commits every handled offset in one request. A failure (a rebalance, the
+   * broker away) keeps them for the next commit unless newer ones came; the
+   * messages are delivered again if none succeeds before the partition moves.
+   */
+  private flush(): Promise<void> {
+    this.committing = this.committing.then(async () => {
+      if (this.pending.size === 0) return;
+      const offsets = [...this.pending].map(([partition, next]) => ({
+        topic: this.opts.topic,
+        partition,
+        offset: next.toString(),
+      }));
+      this.pending.clear();
+      try {
+        await this.consumer.commitOffsets(offsets);
+      } catch (err) {
+        for (const { partition, offset } of offsets)
+          if (!this.pending.has(partition) && this.assigned.has(partition))
+            this.pending.set(partition, BigInt(offset));
+        if (this.state === 'running')
+          this.opts.logger.warn({ err, groupId: this.opts.groupId }, 'Could not commit offsets');
+        if (this.state === 'running' && this.pending.size > 0 && !this.commitTimer)
+          this.commitTimer = setTimeout(
+            () => {
+              this.commitTimer = undefined;
+              void this.flush();
+            },
+            Math.max(this.opts.commitIntervalMs, 500),
+          );
+      }
+    });
+    return this.committing;
   }
 
   private async deadLetter(

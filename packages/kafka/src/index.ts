@@ -14,7 +14,7 @@ export {
   type KafkaClientOptions,
   type TopicOptions,
 } from './client.js';
-export { EventProducer, type ProducerOptions, type PublishResult } from './producer.js';
+export { EventProducer, type ProducerOptions } from './producer.js';
 export { kafkaSecurity, type KafkaSecurity, type KafkaSecuritySettings } from './security.js';
 export { RegionPublisher, type RegionPublisherOptions } from './region-publisher.js';
 export { EventConsumer, type ConsumerOptions, type ConsumerMetrics } from './consumer.js';

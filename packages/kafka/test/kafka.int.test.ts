@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, Kafka, Producer } from 'kafkajs';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { context, trace } from '@opentelemetry/api';
 import type { Event } from '@parley/contracts';
@@ -111,14 +111,10 @@ describe('EventProducer and EventConsumer on real Kafka', () => {
       list.push(payloadN(event));
       seen.set(event.conversation_id, list);
     };
-    const partitions = new Set<number>();
+    // Each round's eight publishes at once: they share produce requests.
     const sendHalf = async (from: number, to: number) => {
-      for (let n = from; n < to; n++) {
-        const results = await Promise.all(
-          conversations.map((c) => producer.publish(message(c, n), topic)),
-        );
-        results.forEach((r) => partitions.add(r.partition));
-      }
+      for (let n = from; n < to; n++)
+        await Promise.all(conversations.map((c) => producer.publish(message(c, n), topic)));
     };
 
     let consumer = await startConsumer({ groupId: uniqueName('order'), topic, handler });
@@ -137,13 +133,49 @@ describe('EventProducer and EventConsumer on real Kafka', () => {
       { timeoutMs: 20_000 },
     );
 
-    expect(partitions.size).toBeGreaterThan(1);
+    const partitions = await admin.fetchTopicOffsets(topic);
+    expect(partitions.filter((p) => Number(p.high) > 0).length).toBeGreaterThan(1);
     for (const c of conversations) {
       expect(seen.get(c)).toEqual(Array.from({ length: perConversation }, (_, i) => i));
     }
     // The same key always lands on the same partition.
     const byKey = await readAll(topic, conversations.length * perConversation);
     expect(byKey.every((m) => m.headers['event-type'] === 'message.received')).toBe(true);
+  });
+
+  it('sends events published while a request is out together in the next one, and fails only a record the broker refuses', async () => {
+    const topic = await freshTopic(6);
+    const own = new EventProducer(kafka);
+    await own.connect();
+    let requests = 0;
+    const inner = (own as unknown as { producer: Producer }).producer;
+    const counting = inner.on(inner.events.REQUEST, ({ payload }) => {
+      if (payload.apiName === 'Produce') requests++;
+    });
+    try {
+      const events = Array.from({ length: 60 }, (_, n) => message(`conv-batch-${n % 12}`, n));
+      await Promise.all(events.map((e) => own.publish(e, topic)));
+      // One request for the first event, then the rest in as few as the broker's answers allow.
+      expect(requests).toBeGreaterThanOrEqual(2);
+      expect(requests).toBeLessThanOrEqual(10);
+      const offsets = await admin.fetchTopicOffsets(topic);
+      expect(offsets.reduce((n, o) => n + Number(o.high), 0)).toBe(60);
+
+      // Over the broker's record size limit, in a batch with good ones: only it fails, for good.
+      const huge = message('conv-batch-huge', 0);
+      (huge.payload as { text: string }).text = 'x'.repeat(2_000_000);
+      const outcomes = await Promise.allSettled([
+        own.publish(message('conv-batch-a', 1), topic),
+        own.publish(huge, topic),
+        own.publish(message('conv-batch-b', 2), topic),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const refused = (outcomes[1] as PromiseRejectedResult).reason as Error;
+      expect(refused.name).not.toBe('UnavailableError');
+    } finally {
+      counting();
+      await own.disconnect();
+    }
   });
 
   it('retries a failing handler, then dead-letters the message and moves on', async () => {

@@ -175,6 +175,27 @@ export function busContract(name: string, factory: BusFactory): void {
       });
     });
 
+    it('commits what a member handled when it stops: the next member of its group starts after it', async () => {
+      const [one, two] = [await open(), await open()];
+      const groupId = `g-${randomUUID()}`;
+      const conversation = randomUUID();
+      const first: Event[] = [];
+      const sub = await member(one, groupId, async (e) => void first.push(e));
+      for (let n = 0; n < 3; n++) await one.publish(message(conversation, n));
+      await eventually(() => expect(first.filter(ours([conversation]))).toHaveLength(3));
+      await sub.stop();
+      const second: Event[] = [];
+      await member(two, groupId, async (e) => void second.push(e));
+      await one.publish(message(conversation, 3));
+      await eventually(
+        () =>
+          expect(
+            second.filter(ours([conversation])).map((e) => (e.payload as { text: string }).text),
+          ).toEqual(['message 3']),
+        { timeoutMs: 40_000 },
+      );
+    });
+
     it('skips event types its registry does not know', async () => {
       const bus = await open();
       const conversation = randomUUID();

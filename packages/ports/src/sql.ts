@@ -31,6 +31,15 @@ export interface SqlDatabase {
     consistency?: ReadConsistency,
   ): Promise<R[]>;
   /**
+   * Runs one statement on the primary in a transaction of its own (one round
+   * trip, where {@link transaction} takes one per statement plus BEGIN and
+   * COMMIT); returns its rows and the write position to pass to later reads.
+   */
+  write<R extends object = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<{ rows: R[]; position: WritePosition }>;
+  /**
    * Runs `fn` in a transaction on the primary, rolling back when it throws;
    * returns its result and the write position to pass to later reads.
    */

@@ -38,6 +38,17 @@ export class PgDatabase implements SqlDatabase {
     return (await this.router.read<R & Record<string, unknown>>(sql, params, consistency)).rows;
   }
 
+  async write<R extends object = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<{ rows: R[]; position: WritePosition }> {
+    const { rows } = await this.router.write<R & Record<string, unknown>>(sql, params);
+    // Read after the commit (any connection: the position only grows), so a
+    // replica that has replayed it has the statement's effects.
+    const position = await this.router.writePosition();
+    return { rows, position };
+  }
+
   async transaction<T>(
     fn: (tx: SqlTransaction) => Promise<T>,
   ): Promise<{ result: T; position: WritePosition }> {
@@ -46,7 +57,8 @@ export class PgDatabase implements SqlDatabase {
       async (client) => {
         const tx: SqlTransaction = {
           query: async <R extends object>(sql: string, params?: unknown[]) =>
-            (await client.query<R & Record<string, unknown>>(sql, params)).rows,
+            (await client.query<R & Record<string, unknown>>(this.router.statement(sql, params)))
+              .rows,
           script: async (sql) => {
             await client.query(sql);
           },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -33,6 +34,13 @@ export interface PgRouterOptions {
   topologyIntervalMs?: number;
   /** A node that does not answer that question within this counts as down. @default 2000 */
   probeTimeoutMs?: number;
+  /**
+   * Statements with parameters are prepared once per connection and named
+   * by their text: each later run skips the server's parse and plan. Off for
+   * a pooler that cannot keep them (PgBouncer before 1.21, or without
+   * `max_prepared_statements`). @default true
+   */
+  preparedStatements?: boolean;
   /** Called on pool-level errors (a backend died while idle). */
   onError?: (err: Error, pool: string) => void;
   /**
@@ -88,6 +96,9 @@ export const LSN_SQL = (expr: string) =>
 export class PgRouter {
   private readonly nodes: Node[];
   private writer: Node;
+  private readonly prepare: boolean;
+  /** Statement names by text (bounded: texts are the code's own, not users'). */
+  private readonly names = new Map<string, string>();
   private readonly cooldownMs: number;
   private readonly maxLagMs: number;
   private readonly probeTimeoutMs: number;
@@ -126,6 +137,7 @@ export class PgRouter {
       ...(options.replicaUrls ?? []).map((url, i) => node(url, `replica-${i + 1}`, 'unknown')),
     ];
     this.writer = this.nodes[0]!;
+    this.prepare = options.preparedStatements ?? true;
     this.cooldownMs = options.replicaCooldownMs ?? 5_000;
     this.maxLagMs = options.maxReplicaLagMs ?? 2_000;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 2_000;
@@ -158,7 +170,7 @@ export class PgRouter {
   ): Promise<pg.QueryResult<R>> {
     const writer = this.writer;
     try {
-      return await writer.pool.query<R>(text, values);
+      return await writer.pool.query<R>(this.statement(text, values));
     } catch (err) {
       throw this.writeFailure(writer, err);
     }
@@ -179,7 +191,7 @@ export class PgRouter {
     for (const replica of this.healthyReplicas()) {
       try {
         if (after !== undefined && !(await this.hasReplayed(replica, after))) continue;
-        return await replica.pool.query<R>(text, values);
+        return await replica.pool.query<R>(this.statement(text, values));
       } catch (err) {
         if (!isConnectionError(err)) throw err;
         replica.downUntil = Date.now() + this.cooldownMs;
@@ -191,9 +203,24 @@ export class PgRouter {
   /** The primary's current write position: reads given `{ after: it }` see everything written so far. */
   async writePosition(client: pg.PoolClient | pg.Pool = this.writer.pool): Promise<WritePosition> {
     const { rows } = await client.query<{ lsn: string }>(
-      `select ${LSN_SQL('pg_current_wal_lsn()')}`,
+      this.statement(`select ${LSN_SQL('pg_current_wal_lsn()')}`, []),
     );
     return rows[0]!.lsn;
+  }
+
+  /**
+   * A statement as `pg` runs it: with parameters, prepared under a name
+   * derived from its text (`preparedStatements`); a script (no parameters)
+   * as simple text, which may hold several statements.
+   */
+  statement(text: string, values: unknown[] | undefined): pg.QueryConfig {
+    if (values === undefined || !this.prepare) return { text, ...(values ? { values } : {}) };
+    let name = this.names.get(text);
+    if (!name) {
+      name = `parley_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+      if (this.names.size < 10_000) this.names.set(text, name);
+    }
+    return { name, text, values };
   }
 
   /** Replication lag per replica at the last sample, in milliseconds. */

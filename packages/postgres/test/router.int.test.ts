@@ -16,6 +16,34 @@ afterAll(async () => {
 });
 
 describe('PgRouter on a real primary and streaming replica', () => {
+  it('prepares each parameterized statement once per connection, named by its text, and runs scripts as text', async () => {
+    const one = new PgRouter({ primaryUrl: infraEnv().pgPrimaryUrl, maxPoolSize: 1 });
+    const plain = new PgRouter({
+      primaryUrl: infraEnv().pgPrimaryUrl,
+      maxPoolSize: 1,
+      preparedStatements: false,
+    });
+    try {
+      const sql = `select body from ${table} where id = $1`;
+      for (let i = 0; i < 3; i++) await one.write(sql, ['nobody']);
+      const prepared = await one.write<{ name: string; statement: string }>(
+        'select name, statement from pg_prepared_statements where statement = $1',
+        [sql],
+      );
+      expect(prepared.rows).toEqual([{ name: one.statement(sql, []).name, statement: sql }]);
+      expect(prepared.rows[0]!.name).toMatch(/^parley_[0-9a-f]{20}$/);
+      // A script of several statements is not prepared.
+      await one.write(`select 1; select 2`);
+      // Switched off: nothing is prepared on the connection.
+      await plain.write(sql, ['nobody']);
+      const none = await plain.write('select count(*)::int as n from pg_prepared_statements', []);
+      expect(none.rows[0]).toEqual({ n: 0 });
+    } finally {
+      await one.close();
+      await plain.close();
+    }
+  });
+
   it('reads a row written on the primary from the replica', async () => {
     await db.write(`insert into ${table} (id, body) values ($1, $2)`, ['r1', 'hello']);
     const row = await eventually(

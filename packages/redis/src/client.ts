@@ -41,6 +41,10 @@ export function createRedis(options: RedisOptions): RedisClient {
     enableOfflineQueue: true,
     lazyConnect: true,
     retryStrategy: (times: number) => Math.min(times * 200, 2_000),
+    // Commands issued in one turn of the event loop go out as one pipeline
+    // (a heartbeat's reads and refreshes, a message's rate limits): one write
+    // and one read instead of one round trip each.
+    enableAutoPipelining: true,
   };
   const url = new URL(options.url);
   const tls =
@@ -57,6 +61,7 @@ export function createRedis(options: RedisOptions): RedisClient {
     return new Cluster(options.clusterNodes.map(hostPort), {
       lazyConnect: true,
       enableOfflineQueue: true,
+      enableAutoPipelining: true,
       clusterRetryStrategy: retryStrategy,
       redisOptions: {
         connectTimeout,

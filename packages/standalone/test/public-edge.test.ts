@@ -21,10 +21,13 @@ describe('the static pages', () => {
       "default-src 'self'; frame-ancestors 'none'",
     );
     expect(console.headers.get('x-content-type-options')).toBe('nosniff');
+    // Bodies read to the end: an unread one holds its connection busy, and close() waits for it.
+    expect(await console.text()).toContain('<');
     const widget = await fetch(`${platform.baseUrl}/widget.js`);
     expect([widget.status, widget.headers.get('content-type')]).toEqual([
       200,
       expect.stringMatching(/^(text|application)\/javascript/),
     ]);
+    expect((await widget.text()).length).toBeGreaterThan(0);
   });
 });

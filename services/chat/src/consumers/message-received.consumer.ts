@@ -37,6 +37,7 @@ export async function onMessageReceived(
     ...(payload.language ? { language: payload.language } : {}),
     ...(payload.customer_id ? { customerId: payload.customer_id } : {}),
     ...(deps.region ? { region: deps.region } : {}),
+    history: deps.historyTurns,
   });
   const { conversation, message } = appended;
   deps.metrics?.active?.(event.tenant_id, event.conversation_id);
@@ -48,7 +49,12 @@ export async function onMessageReceived(
   await publishLive(deps, event.tenant_id, event.conversation_id, { kind: 'message', message });
 
   if (conversation.handler !== 'bot') return;
-  await requestReply(deps, registry, conversation, message, appended.position);
+  // Stored just now, as the newest: no answer can exist yet, and the turns before it came with it.
+  const fresh =
+    appended.created && appended.history && conversation.lastSeq === message.seq
+      ? appended.history
+      : undefined;
+  await requestReply(deps, registry, conversation, message, appended.position, fresh);
 }
 
 /**
@@ -61,19 +67,21 @@ export async function requestReply(
   conversation: Pick<Conversation, 'tenantId' | 'id' | 'channel' | 'customerId'>,
   message: StoredMessage,
   position: WritePosition,
+  /** The turns before it, when it was stored just now (so nothing answers it yet). */
+  fresh?: StoredMessage[],
 ): Promise<void> {
   const { tenantId, id: conversationId } = conversation;
-  const answered = await deps.store.messagesAfter(tenantId, conversationId, message.seq, 20, {
-    after: position,
-  });
-  if (answered.some((m) => m.clientMessageId === `reply:${message.seq}`)) return;
-  const history = await deps.store.recentMessages(
-    tenantId,
-    conversationId,
-    message.seq - 1,
-    deps.historyTurns,
-    { after: position },
-  );
+  if (!fresh) {
+    const answered = await deps.store.messagesAfter(tenantId, conversationId, message.seq, 20, {
+      after: position,
+    });
+    if (answered.some((m) => m.clientMessageId === `reply:${message.seq}`)) return;
+  }
+  const history =
+    fresh ??
+    (await deps.store.recentMessages(tenantId, conversationId, message.seq - 1, deps.historyTurns, {
+      after: position,
+    }));
   const tenant = await deps.replySettings(tenantId);
   // The VIP list stays here: the AI service is told only whether this customer is on it.
   const { vip_customers: vips, ...ai } = tenant.ai;

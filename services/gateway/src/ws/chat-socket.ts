@@ -285,7 +285,8 @@ export class ChatSocket {
     // Redis down: no cached state; storage decides below.
     const state = await this.deps.sessions.get(tenantId, conversationId).catch(() => null);
     const now = Date.now();
-    const waiting = [...this.pendingAcks.values()].some((sentAt) => now - sentAt > staleMs);
+    let waiting = false;
+    for (const sentAt of this.pendingAcks.values()) if (now - sentAt > staleMs) waiting = true;
     // The visitor's last message is stored but no answer came: the cached state
     // may be stale (its update lost in a Redis outage), so ask storage, at most
     // once per interval. A replica is enough: a miss is retried next time.
