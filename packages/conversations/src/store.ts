@@ -383,16 +383,16 @@ export class ConversationStore {
    * A user message reopens a resolved conversation.
    */
   async appendMessage(input: NewMessage): Promise<Appended> {
-    // One statement, one round trip (migration 0016 has the steps and their rules).
+    // One statement, one round trip, the write position included (migration 0016
+    // has the steps and their rules).
     const { rows, position } = await this.db.write<{
       outcome: 'created' | 'exists' | 'unknown_tenant' | 'owner' | 'not_handler';
       conversation: ConversationRow | null;
       message: MessageRow | null;
       history: MessageRow[] | null;
     }>(
-      `select outcome, conversation, message, history
-         from parley_append_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb,
-                                    $13, $14, $15, $16, $17, $18, $19)`,
+      `call parley_append_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb,
+                                  $13, $14, $15, $16, $17, $18, $19, null, null, null, null, null)`,
       [
         input.tenantId,
         input.conversationId,
@@ -414,6 +414,7 @@ export class ConversationStore {
         input.requireHandler ?? null,
         input.history ?? 0,
       ],
+      { positionColumn: 'write_position' },
     );
     const { outcome, conversation, message, history } = rows[0]!;
     switch (outcome) {

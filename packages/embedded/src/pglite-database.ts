@@ -29,6 +29,7 @@ export class PgliteDatabase implements SqlDatabase {
   async write<R extends object = Record<string, unknown>>(
     sql: string,
     params: unknown[] = [],
+    _options?: { positionColumn?: string },
   ): Promise<{ rows: R[]; position: string }> {
     return { rows: (await this.db.query<R>(sql, params)).rows, position: '0' };
   }

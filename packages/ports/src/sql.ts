@@ -34,10 +34,14 @@ export interface SqlDatabase {
    * Runs one statement on the primary in a transaction of its own (one round
    * trip, where {@link transaction} takes one per statement plus BEGIN and
    * COMMIT); returns its rows and the write position to pass to later reads.
+   * With `positionColumn`, the statement reports the position itself in that
+   * column of its first row, read after its own commit (a procedure that
+   * commits): no second round trip to ask for it.
    */
   write<R extends object = Record<string, unknown>>(
     sql: string,
     params?: unknown[],
+    options?: { positionColumn?: string },
   ): Promise<{ rows: R[]; position: WritePosition }>;
   /**
    * Runs `fn` in a transaction on the primary, rolling back when it throws;

@@ -41,8 +41,11 @@ export class PgDatabase implements SqlDatabase {
   async write<R extends object = Record<string, unknown>>(
     sql: string,
     params?: unknown[],
+    options: { positionColumn?: string } = {},
   ): Promise<{ rows: R[]; position: WritePosition }> {
     const { rows } = await this.router.write<R & Record<string, unknown>>(sql, params);
+    const reported = options.positionColumn ? rows[0]?.[options.positionColumn] : undefined;
+    if (typeof reported === 'string' && reported) return { rows, position: reported };
     // Read after the commit (any connection: the position only grows), so a
     // replica that has replayed it has the statement's effects.
     const position = await this.router.writePosition();

@@ -24,7 +24,7 @@ export interface PgRouterOptions {
   replicaCooldownMs?: number;
   /** A replica further behind the primary than this is skipped until it catches up. @default 2000 */
   maxReplicaLagMs?: number;
-  /** How often replicas' replay positions (and so their lag) are sampled. @default 500 */
+  /** How often replicas' replay positions (and so their lag) are sampled. @default 1000 */
   lagSampleIntervalMs?: number;
   /**
    * How often every node is asked whether it takes writes: how soon writes
@@ -148,7 +148,7 @@ export class PgRouter {
         timer.unref();
         this.timers.push(timer);
       };
-      every(options.lagSampleIntervalMs ?? 500, () => this.sampleLag());
+      every(options.lagSampleIntervalMs ?? 1_000, () => this.sampleLag());
       every(options.topologyIntervalMs ?? 5_000, () => this.discover());
     }
   }

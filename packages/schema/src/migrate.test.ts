@@ -25,7 +25,7 @@ describe('the platform schema', () => {
     for (const [version, owner] of owners)
       byOwner.set(owner, [...(byOwner.get(owner) ?? []), version]);
     expect(Object.fromEntries(byOwner)).toEqual({
-      'packages/conversations': [1, 2, 3, 8, 12, 14, 15],
+      'packages/conversations': [1, 2, 3, 8, 12, 14, 15, 16, 17],
       'services/hitl': [4, 5, 6, 7, 13],
       'packages/knowledge': [9],
       'services/voice': [10],
