@@ -106,11 +106,16 @@ async function rss(baseUrl) {
   return Number(/^process_resident_memory_bytes\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? NaN);
 }
 
-/** Opens `idle` sessions that just sit there, and reports the gateway's memory per connection. */
-async function idleCapacity(label, baseUrl, widgetKey, origin) {
+/**
+ * Opens `idle` sessions that just sit there: the gateway's memory per
+ * connection, sessions opened per second, and with `pids` (gateway, Redis)
+ * their CPU over one heartbeat interval (15 s) per 10,000 idle connections.
+ */
+async function idleCapacity(label, baseUrl, widgetKey, origin, pids = undefined) {
   const before = await rss(baseUrl);
   const sockets = [];
   const started = performance.now();
+  let opened = 0;
   for (let i = 0; i < idle; i += 100) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(100, idle - i) }, async () => {
@@ -122,14 +127,25 @@ async function idleCapacity(label, baseUrl, widgetKey, origin) {
     );
     sockets.push(...batch);
   }
+  opened = performance.now() - started;
   await new Promise((r) => setTimeout(r, 2_000));
   global.gc?.();
   const after = await rss(baseUrl);
   const perConnection = (after - before) / sockets.length;
   console.log(
-    `${label.padEnd(26)} ${sockets.length} idle sessions open in ${((performance.now() - started) / 1000).toFixed(1)} s; ` +
+    `${label.padEnd(26)} ${sockets.length} idle sessions open in ${(opened / 1000).toFixed(1)} s ` +
+      `(${Math.round(sockets.length / (opened / 1000))}/s); ` +
       `RSS ${(before / 2 ** 20).toFixed(0)} -> ${(after / 2 ** 20).toFixed(0)} MiB = ${(perConnection / 1024).toFixed(1)} KiB per connection`,
   );
+  if (pids) {
+    const cpuBefore = cpuSnapshot(pids);
+    await new Promise((r) => setTimeout(r, 15_000));
+    const used = cpuSince(cpuBefore, undefined, pids);
+    for (const [name, ms] of Object.entries(used))
+      console.log(
+        `  ${name.padEnd(18)} ${((ms / 15 / 10) * (10_000 / sockets.length)).toFixed(2)} % of a core per 10,000 idle connections`,
+      );
+  }
   for (const ws of sockets) ws.terminate();
 }
 
@@ -181,7 +197,10 @@ if (distributed) {
     10,
     'second idle',
   );
-  await idleCapacity('distributed gateway', gateway.baseUrl, platform.widgetKey, platform.origin);
+  await idleCapacity('distributed gateway', gateway.baseUrl, platform.widgetKey, platform.origin, {
+    gateway: pids.gateway,
+    ...(pids.redis ? { redis: pids.redis } : {}),
+  });
   await platform.stop();
 }
 process.exit(0);
