@@ -45,8 +45,12 @@ export async function onMessageReceived(
     deps.logger.debug({ conversationId: conversation.id, seq: message.seq }, 'Message stored');
     deps.metrics?.stored('user');
   }
-  await remember(deps, appended);
-  await publishLive(deps, event.tenant_id, event.conversation_id, { kind: 'message', message });
+  // Both best effort, and the live update carries the message itself: sent
+  // together (one Redis pipeline), the state no later than the update on one node.
+  await Promise.all([
+    remember(deps, appended),
+    publishLive(deps, event.tenant_id, event.conversation_id, { kind: 'message', message }),
+  ]);
 
   if (conversation.handler !== 'bot') return;
   // Stored just now, as the newest: no answer can exist yet, and the turns before it came with it.

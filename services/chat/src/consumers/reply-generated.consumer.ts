@@ -51,10 +51,13 @@ export async function onReplyGenerated(
     return;
   }
   if (appended.created) deps.metrics?.stored('assistant');
-  await remember(deps, appended);
-  await publishLive(deps, event.tenant_id, event.conversation_id, {
-    kind: 'message',
-    message: appended.message,
-    answersReceivedAt: appended.receivedAt,
-  });
+  // Sent together (one Redis pipeline): see message-received.consumer.ts.
+  await Promise.all([
+    remember(deps, appended),
+    publishLive(deps, event.tenant_id, event.conversation_id, {
+      kind: 'message',
+      message: appended.message,
+      answersReceivedAt: appended.receivedAt,
+    }),
+  ]);
 }
