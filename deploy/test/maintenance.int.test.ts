@@ -176,9 +176,17 @@ describe('the backup workloads, run as their pods would against real Postgres, R
     stream.stdout!.on('data', (c: Buffer) => (output += c.toString()));
     stream.stderr!.on('data', (c: Buffer) => (output += c.toString()));
     try {
-      await expectEventually(() => expect(output).toContain('pg_receivewal_started'), {
-        timeoutMs: 30_000,
-      });
+      // Streaming, not only started: the new slot holds a position once pg_receivewal is connected.
+      await expectEventually(
+        async () => {
+          const { rows } = await client.query<{ streaming: boolean }>(
+            `select active and restart_lsn is not null as streaming
+               from pg_replication_slots where slot_name = 'parley_wal'`,
+          );
+          expect(rows[0]?.streaming, output).toBe(true);
+        },
+        { timeoutMs: 30_000 },
+      );
       const { rows } = await client.query<{ file: string }>(
         'select pg_walfile_name(pg_current_wal_lsn()) as file',
       );

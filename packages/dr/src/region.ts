@@ -371,9 +371,13 @@ export async function regionFailback(o: RegionFailbackOptions): Promise<StepResu
           `integrity checks failed: ${bad.map((c) => c.name).join(', ')}`,
         );
       // The same counts on both sides up to one instant the replica has replayed.
+      // A row's created_at is when its transaction began, and one begun just
+      // before the mark may commit after it (counted on one side only): the
+      // instant is taken 20 s back, past the longest statement (15 s), so
+      // every row older than it was committed before the mark.
       const [mark] = await query<{ lsn: string; at: Date }>(
         o.from.dbUrl,
-        'select pg_current_wal_lsn()::text as lsn, now() as at',
+        "select pg_current_wal_lsn()::text as lsn, now() - interval '20 seconds' as at",
       );
       await waitReplayed(o.to.dbUrl, mark!.lsn, catchUp);
       const count = `select (select count(*) from conversations where created_at <= $1)::bigint as conversations,

@@ -127,9 +127,19 @@ describe('WAL streaming to object storage (parley-dr wal-stream)', () => {
   it('archives through a slot across a stop, a crash and a lost spool; a restore has every committed row', async () => {
     const spool = join(work, 'spool');
     const first = startStream(spool);
-    await expectEventually(() => expect(first.log.join('\n')).toContain('pg_receivewal_started'), {
-      timeoutMs: 20_000,
-    });
+    // Streaming, not only started: the new slot holds a position once pg_receivewal is connected.
+    await expectEventually(
+      async () => {
+        const rows = await pgQuery<{ streaming: boolean }>(
+          cluster.primary.url,
+          `select active and restart_lsn is not null as streaming
+             from pg_replication_slots where slot_name = $1`,
+          [slot],
+        );
+        expect(rows[0]?.streaming, first.log.join('\n')).toBe(true);
+      },
+      { timeoutMs: 20_000 },
+    );
     const created = await exec(process.execPath, [cli, 'backup', 'create'], {
       env: env(),
       timeout: 120_000,
