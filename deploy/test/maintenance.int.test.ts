@@ -187,6 +187,10 @@ describe('the backup workloads, run as their pods would against real Postgres, R
         },
         { timeoutMs: 30_000 },
       );
+      // A write first: right after another test's switch the position sits on a segment
+      // boundary, where pg_walfile_name names the segment before and pg_switch_wal does nothing.
+      await client.query('create table if not exists wal_stream_probe (at timestamptz)');
+      await client.query('insert into wal_stream_probe values (now())');
       const { rows } = await client.query<{ file: string }>(
         'select pg_walfile_name(pg_current_wal_lsn()) as file',
       );
@@ -201,6 +205,7 @@ describe('the backup workloads, run as their pods would against real Postgres, R
     } finally {
       stream.kill('SIGTERM');
       await new Promise((resolve) => stream.once('exit', resolve));
+      await client.query('drop table if exists wal_stream_probe');
     }
     expect(stream.exitCode, output).toBe(0);
     expect(output).toContain('"event":"stopped"');
