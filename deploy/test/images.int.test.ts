@@ -184,6 +184,16 @@ describe('the Dockerfiles', () => {
     const { stdout } = await run('node', [join(REPO, 'deploy/dockerfiles.mjs'), '--check']);
     expect(stdout).toBe('');
   });
+
+  it('run the Node.js line the scripts and tests run on (.node-version)', async () => {
+    const pinned = (await readFile(join(REPO, '.node-version'), 'utf8')).trim();
+    // The pinned release or a later one of its line (a machine's own newer patch is kept).
+    expect(process.versions.node.split('.')[0]).toBe(pinned.split('.')[0]);
+    for (const file of ['deploy/Dockerfile.template', 'packages/dr/Dockerfile']) {
+      const text = await readFile(join(REPO, file), 'utf8');
+      expect(text, file).toContain(`ARG NODE_VERSION=${pinned.split('.')[0]}\n`);
+    }
+  });
 });
 
 describe('the build context', () => {

@@ -112,7 +112,7 @@ async function bundle(target: FuzzTargetInfo, outFile: string): Promise<void> {
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    target: 'node20',
+    target: 'node24',
     plugins: [englishOnly],
     logLevel: 'error',
   });
