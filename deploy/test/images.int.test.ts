@@ -90,6 +90,13 @@ describe.each(SERVICES)('the %s image', (service) => {
       ).toEqual([]);
     expect(existsSync(join(out, 'src'))).toBe(false);
     expect(existsSync(join(out, 'dist', 'main.js'))).toBe(true);
+    // The patched kafkajs (pnpm-workspace.yaml's patchedDependencies), not the registry's.
+    for (const dir of installed.filter((name) => name.startsWith('kafkajs@'))) {
+      const queue = join(out, 'node_modules', '.pnpm', dir, 'node_modules', 'kafkajs', 'src');
+      expect(await readFile(join(queue, 'network', 'requestQueue', 'index.js'), 'utf8')).toContain(
+        'nothing pending and not throttled',
+      );
+    }
 
     const env = {
       ...serviceEnv({ isolate: uniqueName('image') }),

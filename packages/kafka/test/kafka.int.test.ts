@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { context, trace } from '@opentelemetry/api';
@@ -304,6 +304,29 @@ describe('EventProducer and EventConsumer on real Kafka', () => {
         .getFinishedSpans()
         .some((s) => s.name === `${topic} process` && s.spanContext().traceId === producerTraceId),
     ).toBe(true);
+  });
+});
+
+describe('the kafkajs connection (patched: patches/kafkajs@2.2.4.patch)', () => {
+  it('leaves an idle connection alone instead of rechecking its queue every millisecond', async () => {
+    // kafkajs has no exports map: its request queue is reachable as a file.
+    const { default: RequestQueue } = (await import(
+      'kafkajs/src/network/requestQueue/index.js' as string
+    )) as { default: { prototype: { checkPendingRequests(): void } } };
+    const checks = vi.spyOn(RequestQueue.prototype, 'checkPendingRequests');
+    const topic = await freshTopic(1);
+    const raw = kafka.producer();
+    await raw.connect();
+    try {
+      await raw.send({ topic, messages: [{ key: 'k', value: 'v' }] });
+      checks.mockClear();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Nothing was sent, so nothing needed checking. Unpatched: about 300 checks per connection.
+      expect(checks.mock.calls.length).toBeLessThan(20);
+    } finally {
+      checks.mockRestore();
+      await raw.disconnect();
+    }
   });
 });
 
