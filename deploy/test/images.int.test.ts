@@ -79,6 +79,8 @@ describe.each(SERVICES)('the %s image', (service) => {
     await run('pnpm', ['--filter', PACKAGE[service], 'deploy', '--legacy', '--prod', out], {
       cwd: REPO,
       maxBuffer: 16 * 1024 * 1024,
+      // Killed (and its output shown) rather than left behind when it hangs.
+      timeout: 150_000,
     });
     await chmod(out, 0o755);
     // Production dependencies only: no test tooling, compilers or sources.
@@ -160,6 +162,8 @@ describe('the parley-dr image', () => {
     await run('pnpm', ['--filter', '@parley/dr', 'deploy', '--legacy', '--prod', out], {
       cwd: REPO,
       maxBuffer: 16 * 1024 * 1024,
+      // Killed (and its output shown) rather than left behind when it hangs.
+      timeout: 150_000,
     });
     await chmod(out, 0o755);
     const installed = await readdir(join(out, 'node_modules', '.pnpm'));

@@ -54,6 +54,8 @@ _parley_fetch_npm() {
 
 # parley_node_runtime: makes `node` (and corepack) on PATH the pinned line.
 parley_node_runtime() {
+  # Never wait for an answer: tests run pnpm with a stdin nobody writes to.
+  export COREPACK_ENABLE_DOWNLOAD_PROMPT=0
   local cache="${PARLEY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/parley}"
   local want=$PARLEY_NODE_VERSION have
   have="$(node --version 2>/dev/null || true)"

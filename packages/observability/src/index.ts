@@ -27,3 +27,9 @@ export {
 } from './metrics.js';
 export { busTracing } from './bus-tracing.js';
 export { startTelemetry, type Telemetry, type TelemetryConfig } from './telemetry.js';
+export {
+  httpTracingActive,
+  startServerSpan,
+  endServerSpan,
+  type ServerSpan,
+} from './http-tracing.js';

@@ -1,8 +1,8 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { enableHttpTracing } from './http-tracing.js';
 
 /** Options for {@link startTelemetry}. */
 export interface TelemetryConfig {
@@ -21,18 +21,16 @@ export interface Telemetry {
 }
 
 /**
- * Starts the OpenTelemetry NodeSDK with W3C trace-context propagation and the
- * HTTP instrumentation, so incoming and outgoing HTTP requests carry
- * `traceparent`. Kafka messages carry it through `@parley/kafka`'s headers.
+ * Starts the OpenTelemetry NodeSDK with W3C trace-context propagation, and
+ * HTTP spans: incoming requests through service-kit's fastify hooks, outgoing
+ * `fetch` through undici's diagnostics channels ({@link enableHttpTracing}).
+ * Kafka messages carry the context through `@parley/kafka`'s headers.
  *
  * Only when something takes the spans (an OTLP endpoint, or processors a
  * test passes): otherwise nothing starts and the API's no-op tracer makes no
- * span. The HTTP instrumentation hooks `require`, and kafkajs loads its
- * protocol modules on every request, so the hook alone cost 3 to 7 % of each
- * service's CPU with no exporter to show for it.
- *
- * Call it from `main.ts` *before* importing the app, so that `node:http` is
- * instrumented before fastify loads.
+ * span. No OpenTelemetry instrumentation package is loaded: constructing one
+ * installs a hook on every `require` call, and kafkajs requires its protocol
+ * modules on every request (3 to 7 % of each service's CPU).
  */
 export function startTelemetry(config: TelemetryConfig): Telemetry {
   const processors: SpanProcessor[] = [...(config.spanProcessors ?? [])];
@@ -53,13 +51,14 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
     // Metrics are served by prom-client at /metrics; logs go to stdout through pino.
     metricReaders: [],
     logRecordProcessors: [],
-    instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) =>
-          ['/healthz', '/readyz', '/metrics'].includes(req.url ?? ''),
-      }),
-    ],
+    instrumentations: [],
   });
   sdk.start();
-  return { shutdown: () => sdk.shutdown() };
+  const stopHttp = enableHttpTracing();
+  return {
+    shutdown: async () => {
+      stopHttp();
+      await sdk.shutdown();
+    },
+  };
 }

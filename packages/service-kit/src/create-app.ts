@@ -11,6 +11,7 @@ import { StatusPublisher } from './status-publisher.js';
 import { PortRegistry } from './ports.js';
 import { UpgradeRouter } from './upgrades.js';
 import { openApi, type OpenApiOptions } from './openapi.js';
+import { registerTracing } from './tracing.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -109,6 +110,8 @@ export function createApp(options: AppOptions): FastifyInstance {
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
   }) as unknown as FastifyInstance;
+  // First: its onRoute hook wraps the handlers of every route added after it.
+  registerTracing(app, PROBE_ROUTES);
 
   app.decorate('readiness', new Readiness(options.readinessTimeoutMs ?? 2_000));
   app.decorate(
