@@ -14,9 +14,12 @@ import { infraEnv, serviceEntry, serviceEnv, startServiceProcess } from '@parley
 /** The services a benchmark starts, by the name `procs` keeps each under. */
 const PACKAGES = { chat: '@parley/chat', ai: '@parley/ai', gateway: '@parley/gateway' };
 
-/** A service's built entry point. @param {string} name a key of PACKAGES */
+/**
+ * A service's built entry point.
+ * @param {string} name a key of PACKAGES, or one with `#n` after it for another process of it
+ */
 function entry(name) {
-  const pkg = PACKAGES[/** @type {keyof typeof PACKAGES} */ (name)];
+  const pkg = PACKAGES[/** @type {keyof typeof PACKAGES} */ (name.split('#')[0])];
   if (!pkg) throw new Error(`bench: no service ${name}; one of ${Object.keys(PACKAGES)}`);
   return serviceEntry(pkg, import.meta.url);
 }
@@ -43,7 +46,7 @@ export const limits = {
  * Creates a tenant of the run's own and starts `services` (in that order of
  * names; all at once) as processes on the local Kafka, Postgres and Redis,
  * isolated on a topic and consumer groups of their own.
- * @param {string[]} services e.g. ['chat', 'ai', 'gateway']
+ * @param {string[]} services e.g. ['chat', 'ai', 'gateway'] ('gateway#2': a second gateway)
  * @param {Record<string, string>} [extraEnv]
  */
 export async function startDistributed(services, extraEnv = {}) {

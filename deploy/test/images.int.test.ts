@@ -76,12 +76,16 @@ describe.each(SERVICES)('the %s image', (service) => {
     const out = await mkdtemp(join(tmpdir(), `parley-image-${service}-`));
     pruned.push(out);
     await rm(out, { recursive: true });
-    await run('pnpm', ['--filter', PACKAGE[service], 'deploy', '--legacy', '--prod', out], {
-      cwd: REPO,
-      maxBuffer: 16 * 1024 * 1024,
-      // Killed (and its output shown) rather than left behind when it hangs.
-      timeout: 150_000,
-    });
+    await run(
+      'pnpm',
+      ['--filter', PACKAGE[service], 'deploy', '--legacy', '--prod', '--offline', out],
+      {
+        cwd: REPO,
+        maxBuffer: 16 * 1024 * 1024,
+        // Killed (and its output shown) rather than left behind when it hangs.
+        timeout: 150_000,
+      },
+    );
     await chmod(out, 0o755);
     // Production dependencies only: no test tooling, compilers or sources.
     const installed = await readdir(join(out, 'node_modules', '.pnpm'));
@@ -159,12 +163,16 @@ describe('the parley-dr image', () => {
     const out = await mkdtemp(join(tmpdir(), 'parley-image-dr-'));
     pruned.push(out);
     await rm(out, { recursive: true });
-    await run('pnpm', ['--filter', '@parley/dr', 'deploy', '--legacy', '--prod', out], {
-      cwd: REPO,
-      maxBuffer: 16 * 1024 * 1024,
-      // Killed (and its output shown) rather than left behind when it hangs.
-      timeout: 150_000,
-    });
+    await run(
+      'pnpm',
+      ['--filter', '@parley/dr', 'deploy', '--legacy', '--prod', '--offline', out],
+      {
+        cwd: REPO,
+        maxBuffer: 16 * 1024 * 1024,
+        // Killed (and its output shown) rather than left behind when it hangs.
+        timeout: 150_000,
+      },
+    );
     await chmod(out, 0o755);
     const installed = await readdir(join(out, 'node_modules', '.pnpm'));
     for (const dev of ['vitest@', 'typescript@', '@parley+testing'])

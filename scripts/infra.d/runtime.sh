@@ -80,6 +80,17 @@ parley_node_runtime() {
   if [[ ! -x $dir/bin/node ]]; then
     _parley_fetch_npm "node-linux-$arch" "$want" "${PARLEY_NODE_INTEGRITY[$arch]}" "$dir" || return 1
   fi
+  # npm and pnpm read their global settings (a registry, a CA file) from <node's prefix>/etc/npmrc:
+  # the machine's own apply to this node too.
+  if [[ ! -e $dir/etc/npmrc ]]; then
+    local machine
+    for machine in /usr/etc/npmrc /usr/local/etc/npmrc /etc/npmrc; do
+      if [[ -f $machine ]]; then
+        mkdir -p "$dir/etc" && ln -s "$machine" "$dir/etc/npmrc"
+        break
+      fi
+    done
+  fi
   export PATH="$dir/bin:$PATH"
   hash -r
   # The registry's package holds node alone; corepack (and through it pnpm) is fetched beside it.

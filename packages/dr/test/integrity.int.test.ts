@@ -222,11 +222,14 @@ describe('parley-dr check', () => {
     await db.query('alter table messages drop constraint messages_tenant_id_conversation_id_fkey');
     await db.query(
       `insert into messages (tenant_id, conversation_id, seq, id, role, client_message_id, text, event_id, received_at, created_at)
-       values ('t1', 'gone', 1, 'o1', 'user', 'x', 'hi', 'o1', now(), now() - interval '1 hour')`,
+       values ('t1', 'gone', 1, 'o1', 'user', 'x', 'hi', 'o1', now(), now())`,
     );
     await db.query(
-      // Its last sequence number says 3, but its newest message is 1.
-      `insert into conversations (tenant_id, id, visitor_id, channel, last_seq) values ('t1', 'c2', 'v2', 'web', 3)`,
+      // Its last sequence number says 3, but its newest message is 1. Created with its first
+      // message, 20 minutes ago (the same day as it, even just after midnight: each day's
+      // conversations and first messages still match).
+      `insert into conversations (tenant_id, id, visitor_id, channel, last_seq, created_at)
+       values ('t1', 'c2', 'v2', 'web', 3, now() - interval '20 minutes')`,
     );
     await db.query(
       `insert into messages (tenant_id, conversation_id, seq, id, role, client_message_id, text, event_id, received_at, created_at)
