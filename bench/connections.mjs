@@ -18,7 +18,10 @@ import { fileURLToPath } from 'node:url';
 import { startDistributed, startEchoBaseline } from './lib/platform.mjs';
 import { cpuSince, cpuSnapshot, infraPids } from './lib/cpu.mjs';
 
-const sessions = Math.min(Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 50_000), 60_000);
+const sessions = Math.min(
+  Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 50_000),
+  60_000,
+);
 const gatewaysArg = process.argv.find((a) => a.startsWith('--gateways='));
 const gatewayCount = Math.max(1, Math.min(Number(gatewaysArg?.split('=')[1] ?? 3), 6));
 const PER_CLIENT = 15_000;
@@ -54,8 +57,8 @@ async function hold(label, targets, count, { widgetKey, origin }, measure, pids)
   try {
     const before = await measure();
     const started = performance.now();
-    const shares = clients.map((_, i) =>
-      Math.floor(count / clients.length) + (i < count % clients.length ? 1 : 0),
+    const shares = clients.map(
+      (_, i) => Math.floor(count / clients.length) + (i < count % clients.length ? 1 : 0),
     );
     const opened = await ask(
       clients,
@@ -120,7 +123,11 @@ const baseline = await hold(
 );
 await echo.stop();
 
-const names = ['chat', 'gateway', ...Array.from({ length: gatewayCount - 1 }, (_, i) => `gateway#${i + 2}`)];
+const names = [
+  'chat',
+  'gateway',
+  ...Array.from({ length: gatewayCount - 1 }, (_, i) => `gateway#${i + 2}`),
+];
 const platform = await startDistributed(names);
 try {
   const gateways = names.filter((n) => n.startsWith('gateway')).map((n) => platform.procs[n]);
