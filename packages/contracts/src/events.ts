@@ -219,6 +219,22 @@ export const callbackRequestedV1 = {
 
 export type CallbackRequestedV1 = z.infer<typeof callbackRequestedV1.payload>;
 
+/**
+ * `conversation.ended` v1: the conversation's channel closed for good: a
+ * phone call hung up (a web conversation never ends: its visitor may come
+ * back). A handoff still open for it ends with it.
+ */
+export const conversationEndedV1 = {
+  type: 'conversation.ended',
+  version: 1,
+  payload: z.object({
+    channel: z.literal('voice'),
+    reason: z.literal('call_ended'),
+  }),
+} satisfies EventDefinition;
+
+export type ConversationEndedV1 = z.infer<typeof conversationEndedV1.payload>;
+
 /** `agent.replied` v1: a human agent's message to the end user (any agent reply takes ownership). */
 export const agentRepliedV1 = {
   type: 'agent.replied',
@@ -266,6 +282,7 @@ export const allEvents: readonly EventDefinition[] = [
   handoffClosedV1,
   handoffTransferredV1,
   callbackRequestedV1,
+  conversationEndedV1,
   agentRepliedV1,
   knowledgeIngestRequestedV1,
 ];

@@ -26,7 +26,7 @@ describe('the platform schema', () => {
       byOwner.set(owner, [...(byOwner.get(owner) ?? []), version]);
     expect(Object.fromEntries(byOwner)).toEqual({
       'packages/conversations': [1, 2, 3, 8, 12, 14, 15, 16, 17],
-      'services/hitl': [4, 5, 6, 7, 13],
+      'services/hitl': [4, 5, 6, 7, 13, 18],
       'packages/knowledge': [9],
       'services/voice': [10],
       'packages/status-page': [11],

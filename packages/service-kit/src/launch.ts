@@ -100,7 +100,9 @@ export async function launch<S extends ConfigSpec & typeof serviceFields>(
       shutdownDeadlineMs: base.shutdownDeadlineMs,
     });
   } catch (err) {
-    logger.fatal({ err }, 'Service failed to start');
+    // A setting found wrong while building (one that depends on another) reads as loadConfig's do.
+    if (isConfigError(err)) process.stderr.write(`${options.service}: ${err.message}\n`);
+    else logger.fatal({ err }, 'Service failed to start');
     return 1;
   } finally {
     await telemetry.shutdown().catch(() => undefined);

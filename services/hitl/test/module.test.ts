@@ -4,10 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@parley/config';
 import {
   EventRegistry,
+  conversationEndedV1,
   handoffAcceptedV1,
+  handoffClosedV1,
   handoffRequestedV1,
   type Event,
   type HandoffAcceptedV1,
+  type HandoffClosedV1,
 } from '@parley/contracts';
 import { ConversationStore } from '@parley/conversations';
 import { migrate } from '@parley/schema';
@@ -29,7 +32,13 @@ const ADMIN = 'operator-token-0123456789abcdef';
 let app: FastifyInstance;
 let conversations: ConversationStore;
 const accepted: Array<Event<HandoffAcceptedV1>> = [];
-const registry = new EventRegistry([handoffRequestedV1, handoffAcceptedV1]);
+const closed: Array<Event<HandoffClosedV1>> = [];
+const registry = new EventRegistry([
+  handoffRequestedV1,
+  handoffAcceptedV1,
+  handoffClosedV1,
+  conversationEndedV1,
+]);
 
 beforeAll(async () => {
   app = createApp({
@@ -59,6 +68,7 @@ beforeAll(async () => {
     fromBeginning: true,
     handler: async (event) => {
       if (event.type === handoffAcceptedV1.type) accepted.push(event as Event<HandoffAcceptedV1>);
+      if (event.type === handoffClosedV1.type) closed.push(event as Event<HandoffClosedV1>);
     },
   });
   app.addHook('onClose', () => listener.stop());
@@ -133,6 +143,98 @@ describe('the hitl module on the embedded ports', () => {
         agent_id: 'ana',
       }),
     );
+  });
+
+  it('ends a handoff with its call, waiting or held, and queues none asked for after the end', async () => {
+    const token = await signIn();
+    const auth = { authorization: `Bearer ${token}` };
+    const queueOf = async () =>
+      (
+        (await app.inject({ method: 'GET', url: '/v1/agent/queue', headers: auth })).json()
+          .queued as Array<{ id: string; conversationId: string }>
+      ).map((h) => h.conversationId);
+    const phoneCall = async (text: string) => {
+      const conversationId = randomUUID();
+      await conversations.appendMessage({
+        tenantId: TENANT,
+        conversationId,
+        visitorId: 'phone:caller',
+        channel: 'voice',
+        role: 'user',
+        messageId: randomUUID(),
+        clientMessageId: randomUUID(),
+        eventId: randomUUID(),
+        text,
+        receivedAt: new Date(),
+      });
+      return conversationId;
+    };
+    const request = (conversationId: string) =>
+      app.ports.bus.publish(
+        registry.create(handoffRequestedV1, {
+          conversationId,
+          tenantId: TENANT,
+          payload: { reason: 'user_request', message_seq: 1 },
+        }),
+      );
+    const end = (conversationId: string) =>
+      app.ports.bus.publish(
+        registry.create(conversationEndedV1, {
+          conversationId,
+          tenantId: TENANT,
+          payload: { channel: 'voice', reason: 'call_ended' },
+        }),
+      );
+
+    // Waiting in the queue when the caller hangs up (a callback was booked, or not).
+    const waiting = await phoneCall('I would like to talk to an agent (pressed 0).');
+    await request(waiting);
+    await expectEventually(async () => expect(await queueOf()).toContain(waiting));
+    await end(waiting);
+    await expectEventually(async () => expect(await queueOf()).not.toContain(waiting));
+    await expectEventually(() =>
+      expect(closed.find((e) => e.conversation_id === waiting)?.payload).toMatchObject({
+        outcome: 'returned',
+      }),
+    );
+
+    // Held by an agent when the caller hangs up.
+    const held = await phoneCall('A person, please.');
+    await request(held);
+    const id = await eventually(
+      async () => {
+        const res = await app.inject({ method: 'GET', url: '/v1/agent/queue', headers: auth });
+        return (res.json().queued as Array<{ id: string; conversationId: string }>).find(
+          (h) => h.conversationId === held,
+        )?.id;
+      },
+      { timeoutMs: 10_000, what: 'the held call in the queue' },
+    );
+    const accept = await app.inject({
+      method: 'POST',
+      url: `/v1/agent/handoffs/${id}/accept`,
+      headers: auth,
+    });
+    expect(accept.statusCode).toBe(200);
+    await end(held);
+    await expectEventually(() =>
+      expect(closed.find((e) => e.conversation_id === held)?.payload).toEqual({
+        handoff_id: id,
+        agent_id: 'ana',
+        outcome: 'resolved',
+      }),
+    );
+    expect((await app.hitl.stores.handoffs.handoff(TENANT, id))?.status).toBe('closed');
+
+    // Asked for as the caller hung up: the end came first, so nothing is queued.
+    const gone = await phoneCall('Agent!');
+    await end(gone);
+    await request(gone);
+    const marker = await phoneCall('After the end, a later call.');
+    await request(marker);
+    await expectEventually(async () => expect(await queueOf()).toContain(marker));
+    expect(await queueOf()).not.toContain(gone);
+    expect(await app.hitl.stores.handoffs.openFor(TENANT, gone)).toBeNull();
   });
 
   it('refuses the agents’ API without a token, and a wrong password, with its codes', async () => {

@@ -14,6 +14,11 @@ export const voiceFields = {
   twilioAuthToken: env.secret('TWILIO_AUTH_TOKEN', { minLength: 16, optional: true }),
   /** The address Twilio reaches this service at (signatures cover it; media streams connect to it). */
   publicUrl: env.url('VOICE_PUBLIC_URL', { protocols: ['https:', 'http:'], default: '' }),
+  /**
+   * Development only: accept an `http://` VOICE_PUBLIC_URL (its media stream is then `ws://`).
+   * Twilio itself calls only https:// webhooks and wss:// streams, so a real number needs https.
+   */
+  allowHttpPublicUrl: env.bool('VOICE_ALLOW_HTTP_PUBLIC_URL', { default: false }),
   /** Numbers fixed by configuration, `+15550100=acme,+15550101=globex`; others come from Postgres (admin API). */
   numbers: env.string('VOICE_NUMBERS', { default: '' }),
   /** Calls one process takes at most (more are refused politely). */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { withErrorPrefix } from '@parley/service-kit';
+import { ConfigError } from '@parley/config';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { EventRegistry, allEvents } from '@parley/contracts';
 import type { Logger } from '@parley/observability';
@@ -90,6 +91,16 @@ async function voice(
   }
   if (!config.publicUrl)
     throw new Error('TWILIO_AUTH_TOKEN needs VOICE_PUBLIC_URL (the address Twilio calls)');
+  if (config.publicUrl.startsWith('http:') && !config.allowHttpPublicUrl)
+    throw new ConfigError([
+      {
+        variable: 'VOICE_PUBLIC_URL',
+        expected:
+          'an https:// address (Twilio calls https:// webhooks and wss:// streams only; ' +
+          'VOICE_ALLOW_HTTP_PUBLIC_URL=true accepts http:// for local development)',
+        received: config.publicUrl,
+      },
+    ]);
   if (config.podDeletionCost) {
     const cost = podDeletionCost(config, serviceAccountDir, deps.logger);
     calls.onChange((size) => cost.set(size));

@@ -196,6 +196,42 @@ describe('the Media Streams protocol', () => {
     expect(await closed).toBe(1008);
   });
 
+  it('closes a stream at once when audio, a key or a mark comes before start, and one whose message is over 64 KiB with 1009', async () => {
+    const frames: Array<Record<string, unknown>> = [
+      {
+        event: 'media',
+        sequenceNumber: '2',
+        streamSid: 'MZ1',
+        media: { track: 'inbound', chunk: '1', timestamp: '20', payload: 'f/8=' },
+      },
+      { event: 'dtmf', streamSid: 'MZ1', dtmf: { track: 'inbound_track', digit: '5' } },
+      { event: 'mark', streamSid: 'MZ1', mark: { name: 'utterance-1' } },
+    ];
+    for (const frame of frames) {
+      const ws = new WebSocket(`${voice.baseUrl.replace('http', 'ws')}/v1/voice/twilio/stream`);
+      const closed = new Promise<[number, string]>((resolve) =>
+        ws.on('close', (code, reason) => resolve([code, reason.toString()])),
+      );
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      ws.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
+      ws.send(JSON.stringify(frame));
+      // Not the 5 s start deadline: refused as it arrives.
+      const [code, reason] = await Promise.race([
+        closed,
+        new Promise<[number, string]>((r) => setTimeout(() => r([0, 'still open']), 2_000)),
+      ]);
+      ws.terminate();
+      expect([code, reason]).toEqual([1008, `${String(frame.event)} before start`]);
+    }
+    const big = await openCall(voice.baseUrl);
+    big.send({
+      event: 'media',
+      streamSid: big.streamSid,
+      media: { payload: 'A'.repeat(1024 * 1024) },
+    });
+    expect([1009, 1006]).toContain(await big.closed);
+  });
+
   it('closes a stream that sends something outside the protocol', async () => {
     const call = await openCall(voice.baseUrl);
     call.send({ event: 'media', streamSid: call.streamSid, media: { payload: 42 } });

@@ -3,6 +3,8 @@ import {
   EventRegistry,
   callbackRequestedV1,
   conversationChannel,
+  conversationEndedV1,
+  handoffClosedV1,
   handoffRequestedV1,
   type CallbackRequestedV1,
   type Event,
@@ -46,7 +48,12 @@ export function createHandoffWorker(deps: {
   logger: Logger;
   groupId?: string;
 }): Subscription {
-  const registry = new EventRegistry([handoffRequestedV1, callbackRequestedV1]);
+  const registry = new EventRegistry([
+    handoffRequestedV1,
+    callbackRequestedV1,
+    conversationEndedV1,
+  ]);
+  const outgoing = new EventRegistry([handoffClosedV1]);
   const live = (tenantId: string, conversationId: string, update: LiveUpdate) =>
     deps.cache
       .publish(conversationChannel(tenantId, conversationId), JSON.stringify(update))
@@ -76,8 +83,36 @@ export function createHandoffWorker(deps: {
         await deps.announcer.changed(event.tenant_id);
         return;
       }
+      if (raw.type === conversationEndedV1.type) {
+        // The call hung up: its handoff ends with it, whether or not a callback was booked.
+        const { tenant_id: tenantId, conversation_id: conversationId } = raw;
+        const closed = await deps.handoffs.endConversation(tenantId, conversationId);
+        if (!closed) return;
+        deps.logger.info(
+          { handoffId: closed.id, conversationId, held: closed.agentId !== null },
+          'Handoff ended with its call',
+        );
+        await deps.bus.publish(
+          outgoing.create(handoffClosedV1, {
+            tenantId,
+            conversationId,
+            payload: {
+              handoff_id: closed.id,
+              ...(closed.agentId ? { agent_id: closed.agentId } : {}),
+              outcome: closed.agentId ? 'resolved' : 'returned',
+            },
+          }),
+        );
+        await deps.announcer.changed(tenantId);
+        return;
+      }
       const event = raw as Event<HandoffRequestedV1>;
       const { tenant_id: tenantId, conversation_id: conversationId } = event;
+      // Asked for as the caller hung up (the end came first on the conversation's partition).
+      if (await deps.handoffs.ended(tenantId, conversationId)) {
+        deps.logger.info({ conversationId }, 'Handoff for an ended call not queued');
+        return;
+      }
       const [conversation, settings, [trigger]] = await Promise.all([
         deps.conversations.conversation(tenantId, conversationId, 'primary'),
         deps.hitlSettings.settings(tenantId),

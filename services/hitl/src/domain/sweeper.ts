@@ -35,6 +35,7 @@ export class HandoffSweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private readonly registry = new EventRegistry([handoffTransferredV1]);
+  private endingsPrunedAt = 0;
 
   constructor(private readonly opts: SweeperOptions) {}
 
@@ -84,6 +85,11 @@ export class HandoffSweeper {
         this.opts.logger.warn({ handoffId: h.id }, 'Handoff past its SLA: escalated');
       }
       for (const tenantId of tenants) await announcer.changed(tenantId);
+      // Hourly: ended calls are remembered a day (HandoffStore.endConversation).
+      if (Date.now() - this.endingsPrunedAt >= 3_600_000) {
+        this.endingsPrunedAt = Date.now();
+        await handoffs.pruneEndings(86_400_000);
+      }
       // Capacity may have freed up anywhere (agents came online, conversations closed).
       if (this.opts.dispatcher)
         for (const tenantId of await handoffs.tenantsWaiting())

@@ -251,6 +251,51 @@ export class HandoffStore {
     return row ? toHandoff(row) : null;
   }
 
+  /**
+   * The conversation's channel closed for good (a phone call hung up): the
+   * end is recorded, and its open handoff, waiting or held, is closed.
+   * Returns the handoff it closed (`agentId`: who held it), if any.
+   */
+  async endConversation(tenantId: string, conversationId: string): Promise<Handoff | null> {
+    const { result } = await this.db.transaction(async (tx) => {
+      await tx.query(
+        `insert into conversation_endings (tenant_id, conversation_id) values ($1, $2)
+         on conflict do nothing`,
+        [tenantId, conversationId],
+      );
+      const [row] = await tx.query<HandoffRow>(
+        `update handoffs set status = 'closed', closed_at = now()
+          where tenant_id = $1 and conversation_id = $2 and status <> 'closed'
+          returning ${HANDOFF_COLUMNS}`,
+        [tenantId, conversationId],
+      );
+      return row ? toHandoff(row) : null;
+    });
+    return result;
+  }
+
+  /** Whether the conversation's channel closed for good ({@link endConversation}). */
+  async ended(tenantId: string, conversationId: string): Promise<boolean> {
+    const rows = await this.db.read(
+      `select 1 from conversation_endings where tenant_id = $1 and conversation_id = $2`,
+      [tenantId, conversationId],
+      'primary',
+    );
+    return rows.length > 0;
+  }
+
+  /** Forgets ends older than `olderThanMs`: they only guard a handoff requested as the call ended. */
+  async pruneEndings(olderThanMs: number): Promise<number> {
+    const { result } = await this.db.transaction((tx) =>
+      tx.query(
+        `delete from conversation_endings
+          where ended_at < now() - ($1::double precision * interval '1 millisecond') returning 1`,
+        [olderThanMs],
+      ),
+    );
+    return result.length;
+  }
+
   /** The conversation's open handoff, if any. */
   async openFor(tenantId: string, conversationId: string): Promise<Handoff | null> {
     const [row] = await this.db.read<HandoffRow>(

@@ -2,6 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import {
   callbackRequestedV1,
   conversationChannel,
+  conversationEndedV1,
   liveUpdateSchema,
   messageReceivedV1,
   type EventRegistry,
@@ -31,6 +32,8 @@ export class ConversationLink implements CallConversation {
   private readonly visitorId: string;
   private unsubscribe: Unsubscribe | undefined;
   private closed = false;
+  /** Whether the conversation has anything on the bus (a message, a callback): then its end goes there too. */
+  private started = false;
 
   constructor(
     private readonly deps: ConversationLinkDeps,
@@ -60,6 +63,7 @@ export class ConversationLink implements CallConversation {
   }
 
   async post(text: string): Promise<void> {
+    this.started = true;
     await this.deps.bus.publish(
       this.deps.registry.create(messageReceivedV1, {
         tenantId: this.call.tenantId,
@@ -78,6 +82,7 @@ export class ConversationLink implements CallConversation {
 
   async requestCallback(phone: string): Promise<void> {
     const contact = phone.replace(/[\s()-]/g, '');
+    this.started = true;
     await this.deps.bus.publish(
       this.deps.registry.create(callbackRequestedV1, {
         tenantId: this.call.tenantId,
@@ -87,9 +92,27 @@ export class ConversationLink implements CallConversation {
     );
   }
 
+  /**
+   * The call ended: live updates stop, and the conversation's end goes on the
+   * bus (`conversation.ended`), so a handoff still waiting or held for it
+   * ends too, callback booked or not.
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     await this.unsubscribe?.().catch(() => undefined);
+    if (!this.started) return;
+    await this.deps.bus
+      .publish(
+        this.deps.registry.create(conversationEndedV1, {
+          tenantId: this.call.tenantId,
+          conversationId: this.conversationId,
+          payload: { channel: 'voice', reason: 'call_ended' },
+        }),
+      )
+      .catch((err: unknown) =>
+        this.deps.logger.error({ err }, 'The call’s end was not published; its handoff stays open'),
+      );
   }
 }
 

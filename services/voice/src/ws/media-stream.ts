@@ -39,8 +39,9 @@ export type StreamAuthenticator = (call: {
  * Streams protocol: `connected`, `start` (the call and its parameters),
  * `media` (base64 8 kHz mu-law), `mark`, `dtmf`, `stop`; and toward Twilio
  * `media`, `mark` and `clear`. A message that does not fit the protocol
- * closes the stream (1008), as does a start whose parameters the webhook did
- * not sign; a call the process cannot take is closed too (1013).
+ * closes the stream (1008), as do audio, keys or marks before `start` and a
+ * start whose parameters the webhook did not sign; a call the process cannot
+ * take is closed too (1013), and a message over 64 KiB by `ws` (1009).
  */
 export function mediaStreams(
   app: FastifyInstance,
@@ -128,6 +129,15 @@ export function mediaStreams(
         return;
       }
       const message = parsed.event;
+      // Twilio sends `connected`, then `start`: audio, keys or marks before it are not Twilio's.
+      if (
+        !call &&
+        (message.event === 'media' || message.event === 'dtmf' || message.event === 'mark')
+      ) {
+        deps.logger.warn({ event: message.event }, 'Media stream message before start; closing');
+        ws.close(1008, `${message.event} before start`);
+        return;
+      }
       switch (message.event) {
         case 'connected':
           return;
