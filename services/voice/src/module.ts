@@ -226,7 +226,7 @@ function callMetrics(registry: Registry): CallObserver {
   });
   const bargeIns = new Counter({
     name: 'voice_barge_ins_total',
-    help: 'Caller speech during playback: a new turn, or no words (the reply resumed)',
+    help: 'Caller speech during playback, once each by outcome: turn, false (no words: resumed), deadline (resumed before recognition decided), not_heard',
     labelNames: ['outcome'],
     registers: [registry],
   });

@@ -41,8 +41,11 @@ class Line implements CallAudioOut {
 }
 
 function harness(
-  script: string[],
+  /** What each recognition returns, in order (an Error: that recognition fails). */
+  script: Array<string | Error>,
   settings: Partial<ConstructorParameters<typeof CallSession>[0]> = {},
+  /** How long each recognition takes (a slow recognizer). */
+  recognitionMs = 0,
 ) {
   const line = new Line();
   const posted: string[] = [];
@@ -50,7 +53,15 @@ function harness(
   const spoken: string[] = [];
   const latencies: number[] = [];
   const bargeIns: string[] = [];
-  const transcriber: Transcriber = { name: 'script', transcribe: async () => script.shift() ?? '' };
+  const transcriber: Transcriber = {
+    name: 'script',
+    transcribe: async () => {
+      if (recognitionMs > 0) await sleep(recognitionMs);
+      const next = script.shift() ?? '';
+      if (next instanceof Error) throw next;
+      return next;
+    },
+  };
   const synthesizer: Synthesizer = {
     name: 'beep',
     synthesize: async (text) => {
@@ -221,6 +232,28 @@ describe('a call session', () => {
     expect(call.line.log.at(-1)).toMatch(/^play/);
     expect(Date.now() - cutAt).toBeLessThan(2_000);
     expect(call.posted).toEqual([]);
+  });
+
+  it('counts a resume at the deadline once, though the words that come after it make the next turn', async () => {
+    const call = harness(['Where is my parcel?'], { resumeWithinMs: 400 }, 900);
+    call.session.update(reply('C'.repeat(1_000) + '. More.'));
+    await sleep(150);
+    await call.say(400); // words, recognized slowly
+    await call.say(260, silence);
+    // The deadline passes before recognition answers: the reply plays again, counted as such.
+    await expect.poll(() => call.bargeIns, { timeout: 2_000 }).toEqual(['deadline']);
+    await expect.poll(() => call.posted, { timeout: 3_000 }).toEqual(['Where is my parcel?']);
+    expect(call.bargeIns).toEqual(['deadline']);
+  });
+
+  it('counts a barge-in whose recognition failed as not heard, and asks again', async () => {
+    const call = harness([new Error('recognizer down')]);
+    call.session.update(reply('D'.repeat(1_000) + '. More.'));
+    await sleep(150);
+    await call.say(400);
+    await call.say(260, silence);
+    await expect.poll(() => call.bargeIns, { timeout: 2_000 }).toEqual(['not_heard']);
+    await expect.poll(() => call.spoken).toContain("Sorry, I didn't catch that.");
   });
 
   it('after a false barge-in plays the cut sentence once more, then the rest, each once', async () => {

@@ -74,6 +74,7 @@ export class CallSession {
       queued: () => this.noInput.disarm(),
       starting: () => this.answerStarts(),
       drained: () => this.drained(),
+      resumedAtDeadline: () => this.deps.observer.bargeIn('deadline'),
     });
     this.recognition = new Recognition(settings, deps, context);
     this.noInput = new NoInput(this.state, settings, {
@@ -237,6 +238,7 @@ export class CallSession {
       if (this.state.ended) return;
       this.deps.logger.warn({ err }, 'Recognition failed for an utterance');
       this.playback.cancelResume();
+      if (stillCut()) this.deps.observer.bargeIn('not_heard');
       this.state.uncut();
       this.playback.speak(PROMPTS.notHeard, 'prompt');
       return;
@@ -249,7 +251,8 @@ export class CallSession {
     }
     this.playback.cancelResume();
     if (cut) {
-      this.deps.observer.bargeIn('turn');
+      // Counted once: a reply resumed at the deadline was counted then.
+      if (stillCut()) this.deps.observer.bargeIn('turn');
       this.playback.stop(); // in case the reply had resumed meanwhile
     }
     this.state.uncut();
@@ -258,8 +261,7 @@ export class CallSession {
 
   /** The caller's speech cut what played but held no words: it plays again. */
   private falseBargeIn(): void {
-    this.deps.observer.bargeIn('false');
-    this.playback.resume();
+    if (this.playback.resume()) this.deps.observer.bargeIn('false');
   }
 
   private postTurn(text: string, endedAt: number): void {

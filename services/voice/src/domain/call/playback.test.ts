@@ -60,6 +60,7 @@ function playback() {
       queued: () => events.push('queued'),
       starting: () => events.push('starting'),
       drained: () => events.push('drained'),
+      resumedAtDeadline: () => events.push('resumed at deadline'),
     },
   );
   return { state, line, spoken, events, caller, player };
@@ -106,10 +107,13 @@ describe('a call’s playback', () => {
     call.player.resumeBy(Date.now());
     await sleep(400);
     expect(call.line.log).toEqual(['play:30', 'clear']);
+    expect(call.events).not.toContain('resumed at deadline');
     call.caller.speaking = false;
     call.player.resumeBy(Date.now() - 200);
     await sleep(150);
     expect(call.line.log).toEqual(['play:30', 'clear', 'play:30']);
+    // Told once, when it played again (the session counts it as a barge-in resumed at the deadline).
+    expect(call.events.filter((e) => e === 'resumed at deadline')).toHaveLength(1);
   });
 
   it('never cuts the goodbye, and says nothing after it but another last sentence', async () => {

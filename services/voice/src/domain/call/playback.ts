@@ -14,6 +14,8 @@ export interface PlaybackHooks {
   starting(): void;
   /** Everything queued has played, and nothing cut waits to play again. */
   drained(): void;
+  /** What barge-in cut played again at the deadline, before recognition decided. */
+  resumedAtDeadline(): void;
 }
 
 /**
@@ -81,22 +83,28 @@ export class Playback {
   /** Never dead air: what barge-in cut plays again by `resumeWithinMs` after the noise, at the latest. */
   resumeBy(lastVoiceAt: number): void {
     const left = (this.settings.resumeWithinMs ?? 1_800) - (Date.now() - lastVoiceAt);
-    this.resumeTimer = setTimeout(() => this.resume(), Math.max(0, left));
+    this.resumeTimer = setTimeout(
+      () => {
+        if (this.resume()) this.hooks.resumedAtDeadline();
+      },
+      Math.max(0, left),
+    );
   }
 
   cancelResume(): void {
     clearTimeout(this.resumeTimer);
   }
 
-  /** Plays again what barge-in cut, from the sentence it cut. */
-  resume(): void {
+  /** Plays again what barge-in cut, from the sentence it cut; false when nothing was resumed. */
+  resume(): boolean {
     clearTimeout(this.resumeTimer);
     // The caller is speaking again: what they say decides (a new turn, or another resume).
-    if (this.hooks.callerSpeaking()) return;
+    if (this.hooks.callerSpeaking()) return false;
     const cut = this.state.uncut();
-    if (!cut || this.state.ended) return;
+    if (!cut || this.state.ended) return false;
     this.queue.unshift(...cut);
     void this.pump();
+    return true;
   }
 
   /** The call ended: what plays stops, nothing more is played. */

@@ -25,10 +25,19 @@ export interface CallConversation {
 }
 
 /** What the voice pipeline reports. */
+/**
+ * How a barge-in (caller speech that cut a reply) ended, counted once each:
+ * `turn`, their words were the next turn; `false`, no words, the reply
+ * resumed; `deadline`, the reply resumed at the deadline before recognition
+ * decided (words that come later still make the next turn); `not_heard`,
+ * recognition failed and the caller was asked to say it again.
+ */
+export type BargeInOutcome = 'turn' | 'false' | 'deadline' | 'not_heard';
+
 export interface CallObserver {
   /** End of caller speech to the first frame of the answer. */
   turnLatency(seconds: number): void;
-  bargeIn(outcome: 'turn' | 'false'): void;
+  bargeIn(outcome: BargeInOutcome): void;
 }
 
 /** Settings of one call. */
