@@ -11,6 +11,9 @@ import type { Synthesizer, Transcriber } from './speech.js';
 const logger = createLogger({ service: 'voice-test', level: 'silent' });
 const speech = () => Int16Array.from({ length: 160 }, (_, i) => Math.round(6000 * Math.sin(i / 3)));
 const silence = () => new Int16Array(160);
+/** Between two syllables: quieter, still voiced. */
+const between = () =>
+  Int16Array.from({ length: 160 }, (_, i) => Math.round(1200 * Math.sin(i / 3)));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class Line implements CallAudioOut {
@@ -97,10 +100,17 @@ function harness(
       await sleep(20);
     }
   };
+  /** `n` syllables, 160 ms each with 60 ms quieter between: words, not a cough. */
+  const sayWords = async (n: number) => {
+    for (let s = 0; s < n; s++) {
+      if (s > 0) await say(60, between);
+      await say(160);
+    }
+  };
   // The first 200 ms of a call measure the line's noise.
   for (let i = 0; i < 10; i++) session.audio(silence());
   sessions.push(session);
-  return { session, line, posted, callbacks, spoken, latencies, bargeIns, say };
+  return { session, line, posted, callbacks, spoken, latencies, bargeIns, say, sayWords };
 }
 const sessions: CallSession[] = [];
 afterEach(() => sessions.splice(0).forEach((s) => s.end()));
@@ -244,6 +254,37 @@ describe('a call session', () => {
     await expect.poll(() => call.bargeIns, { timeout: 2_000 }).toEqual(['deadline']);
     await expect.poll(() => call.posted, { timeout: 3_000 }).toEqual(['Where is my parcel?']);
     expect(call.bargeIns).toEqual(['deadline']);
+  });
+
+  it('waits for a question asked over the answer, however slow its recognition: the answer is not replayed', async () => {
+    const call = harness(['Where is my parcel?'], {}, 2_500);
+    call.session.update(reply('E'.repeat(1_000) + '. More.'));
+    await sleep(150);
+    const before = call.line.log.length;
+    await call.sayWords(5);
+    await call.say(260, silence);
+    await expect.poll(() => call.posted, { timeout: 5_000 }).toEqual(['Where is my parcel?']);
+    // Cut once, and nothing of the old answer played after the cut.
+    expect(call.line.log.slice(before)).toEqual(['clear']);
+    expect(call.bargeIns).toEqual(['turn']);
+  });
+
+  it('asks again when the recognition of a question over the answer fails late, never replaying the answer', async () => {
+    const call = harness([new Error('recognition timed out')], {}, 2_500);
+    call.session.update(reply('F'.repeat(1_000) + '. More.'));
+    await sleep(150);
+    const before = call.line.log.length;
+    await call.sayWords(5);
+    await call.say(260, silence);
+    await expect.poll(() => call.bargeIns, { timeout: 5_000 }).toEqual(['not_heard']);
+    await expect.poll(() => call.spoken).toContain("Sorry, I didn't catch that.");
+    // The only audio after the cut is the apology.
+    await sleep(200);
+    const after = call.line.log.slice(before);
+    expect(after[0]).toBe('clear');
+    expect(after.slice(1).every((l) => l.startsWith('play'))).toBe(true);
+    expect(call.spoken.filter((s) => s.startsWith('FFFF'))).toHaveLength(1);
+    expect(call.posted).toEqual([]);
   });
 
   it('counts a barge-in whose recognition failed as not heard, and asks again', async () => {

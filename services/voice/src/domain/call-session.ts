@@ -7,6 +7,7 @@ import { CallState } from './call/state.js';
 import type { CallDeps, CallSettings } from './call/types.js';
 import { concat } from './pcm.js';
 import { hasWords, type SpeechContext } from './speech.js';
+import { soundsLikeWords } from './syllables.js';
 import { VoiceActivityDetector } from './vad.js';
 
 export type {
@@ -121,7 +122,13 @@ export class CallSession {
     this.recognition.listen(frame);
     if (event.kind === 'pause') return this.recognition.paused(event.frames, event.speechMs);
     const live = this.recognition.takeLive();
-    void this.speechEnded(concat(event.frames), event.speechMs, event.lastVoiceAt, live);
+    void this.speechEnded(
+      concat(event.frames),
+      event.speechMs,
+      event.lastVoiceAt,
+      live,
+      soundsLikeWords(event.frames),
+    );
   }
 
   /** A key the caller pressed. */
@@ -219,13 +226,17 @@ export class CallSession {
     speechMs: number,
     lastVoiceAt: number,
     live: LiveRecognition | null,
+    /** Several syllables (see `syllables.ts`): a question, not a cough or an "mhm". */
+    words: boolean,
   ): Promise<void> {
     const bargeIn = this.state.bargeIn;
     const cut = bargeIn.phase === 'cut' ? bargeIn : null;
     /** Whether what this utterance cut still waits (not resumed, not cut again). */
     const stillCut = () => cut !== null && this.state.bargeIn === cut;
-    // Never dead air: if recognition is slow, the reply resumes anyway (by 1.8 s after the noise).
-    if (cut) this.playback.resumeBy(lastVoiceAt);
+    // Never dead air: if recognition of a noise is slow, the reply resumes anyway (by 1.8 s
+    // after it). Words are waited for instead: the old answer is never replayed over a
+    // question, and a question recognition fails on is asked again ("didn't catch that").
+    if (cut && !words) this.playback.resumeBy(lastVoiceAt);
     if (this.recognition.isNoise(speechMs)) {
       this.recognition.drop(live);
       if (stillCut()) this.falseBargeIn();
